@@ -1,0 +1,67 @@
+# The consent portal's tasks. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help run install install-test assets migrate demo serve test test-postgres lint format typecheck clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: install assets migrate demo serve ## Install everything, migrate, load the demo and serve on http://127.0.0.1:5000
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## Create the virtual environment and install the portal
+
+install-test: $(VENV)/.installed-test ## Install the portal with the test and lint tools
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+static/dist/portal.css: node_modules/.package-lock.json static/css/portal.scss
+	npm run --silent build
+
+assets: static/dist/portal.css ## Build the CSS and JavaScript into static/dist (git-ignored)
+
+migrate: install ## Bring the database schema up to date
+	$(FLASK) db upgrade
+
+demo: install ## Load the demo school, families and staff (idempotent)
+	$(FLASK) demo
+
+serve: ## Serve the portal for development on $(HOST):$(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-test assets ## Run every test (set TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test ## Check the code with ruff (lint and format)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install-test ## Type-check portal/ with mypy
+	$(BIN)/mypy
+
+clean: ## Remove the virtual environment, node modules and built assets
+	rm -rf $(VENV) node_modules static/dist

@@ -1,0 +1,179 @@
+"""Operator commands, all under `flask --app app` (DESIGN.md's contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import demo as demo_module
+from . import emails, notices, purposes, roster, schools
+from .errors import PortalError
+
+school_cli = AppGroup("school", help="Create and list schools.")
+staff_cli = AppGroup("staff", help="Manage staff users.")
+roster_cli = AppGroup("roster", help="Import pupils and their contacts from the MIS.")
+notice_cli = AppGroup("notice", help="Publish privacy notices.")
+purposes_cli = AppGroup("purposes", help="Load a school's purposes.")
+
+
+def _school(slug: str) -> schools.School:
+    try:
+        return schools.get_by_slug(slug)
+    except PortalError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@school_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The school's name, as families know it.")
+@click.option("--contact-email", help="The school office's email address.")
+@click.option("--dpo-name", help="The data protection officer's name.")
+@click.option("--dpo-email", help="The data protection officer's email address.")
+def school_create(
+    slug: str,
+    name: str,
+    contact_email: str | None,
+    dpo_name: str | None,
+    dpo_email: str | None,
+) -> None:
+    """Create a school with the address-safe name SLUG."""
+    try:
+        school = schools.create(
+            slug, name=name, contact_email=contact_email, dpo_name=dpo_name, dpo_email=dpo_email
+        )
+    except (PortalError, emails.InvalidEmail) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created school {school.slug}: {school.name}")
+
+
+@school_cli.command("list")
+def school_list() -> None:
+    """List the schools on this portal."""
+    for school in schools.all_schools():
+        click.echo(f"{school.slug}\t{school.name}")
+
+
+@staff_cli.command("add")
+@click.argument("email")
+@click.option("--school", "slug", required=True, help="The school's slug.")
+@click.option("--role", required=True, type=click.Choice(["admin", "staff", "marketing"]))
+@click.option("--name", help="The person's name.")
+def staff_add(email: str, slug: str, role: str, name: str | None) -> None:
+    """Add a staff user (or change the role of an existing one)."""
+    school = _school(slug)
+    try:
+        result = schools.add_staff(school, email, role=role, name=name)
+    except (PortalError, emails.InvalidEmail) as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "Added" if result.created else "Updated"
+    click.echo(f"{verb} {result.user.email} as {result.user.role} at {school.slug}")
+
+
+@roster_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "slug", required=True, help="The school's slug.")
+@click.option(
+    "--mark-missing-as-left",
+    is_flag=True,
+    help="Mark pupils on roll who are not in the file as having left today.",
+)
+def roster_import(file: Path, slug: str, mark_missing_as_left: bool) -> None:
+    """Import a roster CSV: one row per pupil and contact. Re-importing updates."""
+    school = _school(slug)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file} is not UTF-8 text; export it as CSV UTF-8") from exc
+    try:
+        report = roster.import_roster(school, text, mark_missing_as_left=mark_missing_as_left)
+    except roster.RosterFileError as exc:
+        raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
+    for rejection in report.rejected:
+        click.echo(f"{file}:{rejection.line}: rejected: {rejection.reason}", err=True)
+    click.echo(report.summary())
+    click.echo(
+        f"pupils: {report.pupils_created} new, {report.pupils_updated} updated; "
+        f"guardians: {report.guardians_created} new; links ended: {report.links_ended}"
+        + (f"; marked as left: {report.marked_left}" if mark_missing_as_left else "")
+    )
+
+
+@notice_cli.command("publish")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "slug", required=True, help="The school's slug.")
+@click.option("--title", required=True, help="The notice's title.")
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(["markdown", "text"]),
+    help="Markdown (the default) or plain text (the default for .txt files).",
+)
+def notice_publish(file: Path, slug: str, title: str, source_format: str | None) -> None:
+    """Publish FILE as the school's new privacy notice version."""
+    school = _school(slug)
+    source = file.read_text(encoding="utf-8-sig")
+    try:
+        result = notices.publish(
+            school,
+            title=title,
+            source=source,
+            source_format=source_format or notices.format_for_filename(file.name),
+        )
+    except notices.NoticeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result.created:
+        click.echo(f"Published version {result.notice.version} of {school.slug}'s notice")
+    else:
+        click.echo(
+            f"Unchanged: version {result.notice.version} already has this title and text; "
+            "nothing published"
+        )
+
+
+@purposes_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "slug", required=True, help="The school's slug.")
+def purposes_load(file: Path, slug: str) -> None:
+    """Create or update the school's purposes from a TOML file (see examples/purposes.toml)."""
+    school = _school(slug)
+    try:
+        report = purposes.load(school, file.read_text(encoding="utf-8"))
+    except purposes.PurposesFileError as exc:
+        for problem in exc.problems:
+            click.echo(f"{file}: {problem}", err=True)
+        raise click.ClickException(f"{file} has problems; nothing was loaded") from exc
+    for label, keys in (
+        ("created", report.created),
+        ("new wording version", report.reworded),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
+        if keys:
+            click.echo(f"{label}: {', '.join(keys)}")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the demo school, notice, purposes, families and staff (idempotent)."""
+    result = demo_module.load()
+    school = result.school
+    base = current_app.config["BASE_URL"]
+    click.echo(
+        f"Demo school {school.name} ({school.slug}): "
+        + ("created" if result.school_created else "already there")
+        + f"; roster {result.roster.summary()}"
+    )
+    click.echo(f"Privacy notice: {base}/schools/{school.slug}/privacy-notice")
+    click.echo("Staff users (sign in with these addresses once sign-in by email is available):")
+    for role, (email, _name) in demo_module.STAFF.items():
+        click.echo(f"  {role.value:<10} {email}")
+    click.echo("Parents from the sample roster, for example farah.hussain@example.org")
+
+
+def init_app(app: Flask) -> None:
+    for group in (school_cli, staff_cli, roster_cli, notice_cli, purposes_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo)

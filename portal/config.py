@@ -1,0 +1,118 @@
+"""Settings, read from the environment (a `.env` file may set them).
+
+The table in DESIGN.md is the contract: PORTAL_ENV, DATABASE_URL, SECRET_KEY, BASE_URL,
+MAIL_*, REDIS_URL. Production refuses to start on a development secret or without BASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment asks for something the portal must not run with."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"expected a yes/no value, got {value!r}")
+
+
+def _int(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting providers hand out and use psycopg 3 for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Connection settings that suit each database."""
+    if database_url.startswith("sqlite"):
+        # Wait for the single writer instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = environ.get("PORTAL_ENV", "development").strip().lower() or "development"
+    if env not in {"development", "production"}:
+        raise ConfigurationError(f"PORTAL_ENV must be 'development' or 'production', got {env!r}")
+    production = env == "production"
+
+    secret = environ.get("SECRET_KEY", "").strip()
+    if production and (not secret or secret == DEVELOPMENT_SECRET):
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs SECRET_KEY set to a long random value "
+            '(for example: python -c "import secrets; print(secrets.token_hex(32))").'
+        )
+    if production and len(secret) < 32:
+        raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
+
+    base_url = environ.get("BASE_URL", "").strip()
+    if production and not base_url:
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs BASE_URL, the public address used in emailed links."
+        )
+    base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    if production and not base_url.startswith("https://"):
+        raise ConfigurationError("BASE_URL must start with https:// in production.")
+
+    default_db = "sqlite:///" + str(Path(instance_path) / "portal.sqlite3")
+    database_url = normalise_database_url(environ.get("DATABASE_URL", "").strip() or default_db)
+
+    mail_server = environ.get("MAIL_SERVER", "").strip() or None
+
+    return {
+        "PORTAL_ENV": env,
+        "DEBUG": False,
+        "TESTING": False,
+        "SECRET_KEY": secret or DEVELOPMENT_SECRET,
+        "BASE_URL": base_url,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int("MAIL_PORT", environ.get("MAIL_PORT"), 587 if mail_server else 25),
+        "MAIL_USE_TLS": _flag(environ.get("MAIL_USE_TLS"), default=bool(mail_server)),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER") or "consent-portal@localhost",
+        "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "REDIS_URL": environ.get("REDIS_URL") or None,
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", environ.get("TRUSTED_PROXY_HOPS"), 0),
+        # Sessions and cookies (SECURITY.md item 8).
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "WTF_CSRF_SSL_STRICT": production,
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "SEND_HSTS": production,
+    }

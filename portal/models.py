@@ -1,0 +1,345 @@
+"""The data model (DESIGN.md, "Domain model"). Typed SQLAlchemy 2 models.
+
+Every school-owned row carries `school_id`. Guardians are people, not school records: one
+guardian (one email address) may have children at several schools, so the guardian row has
+no school and the school-owned fact is the link between a guardian and a pupil.
+
+The schema itself is made only by the Alembic migrations in `migrations/`; a test checks that
+these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .types import UTCDateTime, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class Choice(enum.StrEnum):
+    """What kind of choice a purpose gives guardians."""
+
+    CONSENT = "consent"  # opt-in: nothing happens until a guardian says yes
+    OBJECTION = "objection"  # opt-out: goes ahead unless a guardian objects
+    NONE = "none"  # information only (legal obligation, public task without a right to object)
+
+
+class LawfulBasis(enum.StrEnum):
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTERESTS = "vital_interests"
+    PUBLIC_TASK = "public_task"
+    LEGITIMATE_INTERESTS = "legitimate_interests"
+
+
+class GuardianRule(enum.StrEnum):
+    ANY_OBJECTION_BLOCKS = "any_objection_blocks"
+    LATEST_WINS = "latest_wins"
+
+
+class Scope(enum.StrEnum):
+    """Whether a purpose is decided per child or once per guardian (marketing)."""
+
+    PUPIL = "pupil"
+    GUARDIAN = "guardian"
+
+
+class Renewal(enum.StrEnum):
+    NEVER = "never"
+    ACADEMIC_YEAR = "academic_year"  # a grant lapses on 1 September after it was given
+    DAYS = "days"  # a grant lapses `renewal_days` after it was given
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    MARKETING = "marketing"
+
+
+class Decision(enum.StrEnum):
+    GRANT = "grant"
+    WITHDRAW = "withdraw"
+    OBJECT = "object"
+    LIFT_OBJECTION = "lift_objection"
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    PAPER = "paper"
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+class ActorType(enum.StrEnum):
+    GUARDIAN = "guardian"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class School(db.Model):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(Text)
+    dpo_name: Mapped[str | None] = mapped_column(String(200))
+    dpo_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
+
+    def __repr__(self) -> str:
+        return f"<School {self.slug}>"
+
+
+class NoticeVersion(db.Model):
+    """One published version of a school's privacy notice. Immutable once written."""
+
+    __tablename__ = "notice_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    source_format: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("source_format IN ('markdown', 'text')", name="source_format"),
+    )
+
+
+class Purpose(db.Model):
+    """One optional (or informational) processing activity of a school."""
+
+    __tablename__ = "purposes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    choice: Mapped[str] = mapped_column(String(16))
+    lawful_basis: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16), default=Scope.PUPIL.value)
+    guardian_rule: Mapped[str] = mapped_column(
+        String(32), default=GuardianRule.ANY_OBJECTION_BLOCKS.value
+    )
+    renewal: Mapped[str] = mapped_column(String(16), default=Renewal.NEVER.value)
+    renewal_days: Mapped[int | None] = mapped_column(Integer)
+    shared_with: Mapped[str | None] = mapped_column(Text)
+    retention: Mapped[str | None] = mapped_column(Text)
+    publishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The current wording version; every version's wording is kept in purpose_versions.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+    versions: Mapped[list[PurposeVersion]] = relationship(
+        back_populates="purpose", order_by="PurposeVersion.version"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "key"),
+        CheckConstraint(_in("choice", Choice), name="choice"),
+        CheckConstraint(_in("lawful_basis", LawfulBasis), name="lawful_basis"),
+        CheckConstraint(_in("scope", Scope), name="scope"),
+        CheckConstraint(_in("guardian_rule", GuardianRule), name="guardian_rule"),
+        CheckConstraint(_in("renewal", Renewal), name="renewal"),
+        CheckConstraint(
+            "(renewal = 'days' AND renewal_days > 0) OR (renewal <> 'days' AND renewal_days IS NULL)",
+            name="renewal_days",
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+
+class PurposeVersion(db.Model):
+    """The exact wording a purpose had at one version, so any decision can show what was said."""
+
+    __tablename__ = "purpose_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    purpose: Mapped[Purpose] = relationship(back_populates="versions")
+
+    __table_args__ = (UniqueConstraint("purpose_id", "version"),)
+
+
+class Pupil(db.Model):
+    __tablename__ = "pupils"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    mis_id: Mapped[str] = mapped_column(String(64))
+    forename: Mapped[str] = mapped_column(String(100))
+    surname: Mapped[str] = mapped_column(String(100))
+    year_group: Mapped[str] = mapped_column(String(16))
+    class_name: Mapped[str] = mapped_column(String(64))
+    on_roll: Mapped[bool] = mapped_column(Boolean, default=True)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+    links: Mapped[list[GuardianLink]] = relationship(back_populates="pupil")
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "mis_id"),
+        Index("ix_pupils_school_class", "school_id", "class_name"),
+        CheckConstraint("on_roll OR left_on IS NOT NULL", name="left_has_date"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.forename} {self.surname}"
+
+
+class Guardian(db.Model):
+    """A parent or carer. The email (stored lower-case) is how they sign in; none = paper only."""
+
+    __tablename__ = "guardians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    forename: Mapped[str] = mapped_column(String(100))
+    surname: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    links: Mapped[list[GuardianLink]] = relationship(back_populates="guardian")
+
+    __table_args__ = (CheckConstraint("email IS NULL OR email = lower(email)", name="email_lower"),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.forename} {self.surname}"
+
+
+class GuardianLink(db.Model):
+    """A guardian's relationship to one pupil, as the school's roster records it."""
+
+    __tablename__ = "guardian_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    relationship_label: Mapped[str] = mapped_column("relationship", String(64), default="")
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when a re-import no longer lists this contact for the pupil; the row is kept
+    # because ledger events refer to the guardian.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    guardian: Mapped[Guardian] = relationship(back_populates="links")
+    pupil: Mapped[Pupil] = relationship(back_populates="links")
+
+    __table_args__ = (UniqueConstraint("guardian_id", "pupil_id"),)
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+class StaffUser(db.Model):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "email"),
+        CheckConstraint(_in("role", Role), name="role"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+
+class LedgerHead(db.Model):
+    """The head of one school's chain. Appends lock this row, so they are serialised per school."""
+
+    __tablename__ = "ledger_heads"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+
+class ConsentEvent(db.Model):
+    """One decision, appended to the school's hash chain. Never updated, never deleted."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"), index=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    notice_version: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        CheckConstraint(_in("actor_type", ActorType), name="actor_type"),
+        CheckConstraint(_in("decision", Decision), name="decision"),
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        Index("ix_consent_events_school_occurred", "school_id", "occurred_at"),
+    )

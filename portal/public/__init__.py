@@ -1,0 +1,7 @@
+"""Public pages: no sign-in, because a privacy notice is a public document."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,302 @@
+"""Roster import: pupils, guardians and their links from an MIS export (DESIGN.md's CSV).
+
+One row per pupil–contact pair. Good rows import; a bad row is reported with its line
+number and reason and changes nothing. Re-importing the same file changes nothing.
+Emails are compared lower-case, so one guardian with children in two classes or two
+schools is one person.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from . import emails
+from .extensions import db
+from .models import Guardian, GuardianLink, Pupil, School
+from .types import utcnow
+
+REQUIRED_COLUMNS = (
+    "pupil_id", "pupil_forename", "pupil_surname", "year_group", "class",
+    "contact_forename", "contact_surname", "contact_email", "relationship",
+    "parental_responsibility",
+)  # fmt: skip
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+LIMITS = {"pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
+          "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64}  # fmt: skip
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be read (no header, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0  # rows that added a pupil or a link
+    updated: int = 0  # rows that changed an existing pupil, guardian or link
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    pupils_created: int = 0
+    pupils_updated: int = 0
+    guardians_created: int = 0
+    links_ended: int = 0
+    marked_left: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} rows: {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    pupil_id: str
+    pupil_forename: str
+    pupil_surname: str
+    year_group: str
+    class_name: str
+    contact_forename: str
+    contact_surname: str
+    contact_email: str | None
+    relationship: str
+    parental_responsibility: bool
+
+
+def _records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RosterFileError("the file is empty") from None
+    columns = [name.strip().lower() for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise RosterFileError(f"the header is missing the column(s): {', '.join(missing)}")
+    index = {name: columns.index(name) for name in REQUIRED_COLUMNS}
+    line = reader.line_num + 1
+    for values in reader:
+        start, line = line, reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue
+        record = {
+            name: (values[i].strip() if i < len(values) else "") for name, i in index.items()
+        }
+        yield start, record
+
+
+def parse(text: str) -> tuple[list[Row], list[Rejection]]:
+    """Check every row; return the good rows and the reasons for the bad ones."""
+    rows: list[Row] = []
+    rejected: list[Rejection] = []
+    for line, record in _records(text.lstrip("\ufeff")):
+        problems: list[str] = []
+        for name in ("pupil_id", "pupil_forename", "pupil_surname", "year_group", "class"):
+            if not record[name]:
+                problems.append(f"{name} is empty")
+        if not record["contact_forename"] and not record["contact_surname"]:
+            problems.append("the contact has no name")
+        for name, limit in LIMITS.items():
+            if len(record[name]) > limit:
+                problems.append(f"{name} is longer than {limit} characters")
+        email: str | None = None
+        if record["contact_email"]:
+            try:
+                email = emails.normalise(record["contact_email"])
+            except emails.InvalidEmail:
+                problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
+        pr = record["parental_responsibility"].lower()
+        if pr not in YES | NO:
+            problems.append(
+                f"parental_responsibility must be yes or no, not {record['parental_responsibility']!r}"
+            )
+        if problems:
+            rejected.append(Rejection(line, "; ".join(problems)))
+            continue
+        rows.append(
+            Row(
+                line=line,
+                pupil_id=record["pupil_id"],
+                pupil_forename=record["pupil_forename"],
+                pupil_surname=record["pupil_surname"],
+                year_group=record["year_group"],
+                class_name=record["class"],
+                contact_forename=record["contact_forename"],
+                contact_surname=record["contact_surname"],
+                contact_email=email,
+                relationship=record["relationship"],
+                parental_responsibility=pr in YES,
+            )
+        )
+    return rows, rejected
+
+
+def _set(obj: object, values: dict[str, object]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def import_roster(
+    school: School,
+    text: str,
+    *,
+    mark_missing_as_left: bool = False,
+    today: date | None = None,
+) -> ImportReport:
+    """Import a roster file into one school, in one transaction."""
+    rows, rejected = parse(text)
+    report = ImportReport(rows=len(rows) + len(rejected), rejected=rejected)
+    now = utcnow()
+    today = today or now.date()
+    try:
+        pupils = {
+            p.mis_id: p
+            for p in db.session.scalars(select(Pupil).where(Pupil.school_id == school.id))
+        }
+        links = {
+            (link.pupil_id, link.guardian_id): link
+            for link in db.session.scalars(
+                select(GuardianLink).where(GuardianLink.school_id == school.id)
+            )
+        }
+        wanted_emails = {row.contact_email for row in rows if row.contact_email}
+        guardians = _guardians_by_email(wanted_emails)
+        seen_pupils: dict[str, int] = {}
+        seen_links: set[tuple[int, int]] = set()
+
+        for row in rows:
+            outcome = "unchanged"
+            pupil = pupils.get(row.pupil_id)
+            pupil_values: dict[str, object] = {
+                "forename": row.pupil_forename,
+                "surname": row.pupil_surname,
+                "year_group": row.year_group,
+                "class_name": row.class_name,
+                "on_roll": True,
+                "left_on": None,
+            }
+            if pupil is None:
+                pupil = Pupil(school_id=school.id, mis_id=row.pupil_id, created_at=now,
+                              updated_at=now, **pupil_values)  # fmt: skip
+                db.session.add(pupil)
+                db.session.flush()
+                pupils[row.pupil_id] = pupil
+                report.pupils_created += 1
+                outcome = "created"
+            elif row.pupil_id not in seen_pupils and _set(pupil, pupil_values):
+                pupil.updated_at = now
+                report.pupils_updated += 1
+                outcome = "updated"
+            seen_pupils.setdefault(row.pupil_id, row.line)
+
+            guardian, guardian_created = _guardian_for(row, pupil, guardians)
+            if guardian_created:
+                report.guardians_created += 1
+            elif _set(guardian, {"forename": row.contact_forename,
+                                 "surname": row.contact_surname}):  # fmt: skip
+                outcome = "updated" if outcome == "unchanged" else outcome
+
+            key = (pupil.id, guardian.id)
+            seen_links.add(key)
+            link = links.get(key)
+            link_values: dict[str, object] = {
+                "relationship_label": row.relationship,
+                "parental_responsibility": row.parental_responsibility,
+                "ended_at": None,
+            }
+            if link is None:
+                link = GuardianLink(school_id=school.id, guardian=guardian, pupil=pupil,
+                                    created_at=now, updated_at=now, **link_values)  # fmt: skip
+                db.session.add(link)
+                links[key] = link
+                outcome = "created"
+            elif _set(link, link_values):
+                link.updated_at = now
+                outcome = "updated" if outcome == "unchanged" else outcome
+
+            if outcome == "created":
+                report.created += 1
+            elif outcome == "updated":
+                report.updated += 1
+            else:
+                report.unchanged += 1
+
+        # A pupil in the file whose contact is no longer listed: end that link.
+        listed = {pupils[mis_id].id for mis_id in seen_pupils}
+        for (pupil_id, _guardian_id), link in links.items():
+            if pupil_id in listed and (pupil_id, _guardian_id) not in seen_links:
+                if link.ended_at is None:
+                    link.ended_at = now
+                    link.updated_at = now
+                    report.links_ended += 1
+
+        if mark_missing_as_left:
+            for mis_id, pupil in pupils.items():
+                if mis_id not in seen_pupils and pupil.on_roll:
+                    pupil.on_roll = False
+                    pupil.left_on = today
+                    pupil.updated_at = now
+                    report.marked_left += 1
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def _guardians_by_email(addresses: Iterable[str]) -> dict[str, Guardian]:
+    found: dict[str, Guardian] = {}
+    batch = sorted(addresses)
+    for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
+        for guardian in db.session.scalars(select(Guardian).where(Guardian.email.in_(chunk))):
+            if guardian.email:
+                found[guardian.email] = guardian
+    return found
+
+
+def _guardian_for(row: Row, pupil: Pupil, by_email: dict[str, Guardian]) -> tuple[Guardian, bool]:
+    """Find the guardian a row names (by email, or by name for a paper-only contact)."""
+    if row.contact_email:
+        guardian = by_email.get(row.contact_email)
+        if guardian is not None:
+            return guardian, False
+    else:
+        # A contact without an email is known only through this pupil: match by name.
+        for link in pupil.links:
+            other = link.guardian
+            if (
+                other.email is None
+                and other.forename.casefold() == row.contact_forename.casefold()
+                and other.surname.casefold() == row.contact_surname.casefold()
+            ):
+                return other, False
+    guardian = Guardian(
+        email=row.contact_email,
+        forename=row.contact_forename,
+        surname=row.contact_surname,
+        created_at=utcnow(),
+    )
+    db.session.add(guardian)
+    db.session.flush()
+    if row.contact_email:
+        by_email[row.contact_email] = guardian
+    return guardian, True

@@ -1,0 +1,96 @@
+"""Schools and their staff users."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import emails
+from .errors import NotFound, PortalError
+from .extensions import db
+from .models import LedgerHead, Role, School, StaffUser
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def get_by_slug(slug: str) -> School:
+    school = db.session.scalars(select(School).where(School.slug == slug)).first()
+    if school is None:
+        raise NotFound(f"no school with the slug {slug!r}")
+    return school
+
+
+def all_schools() -> list[School]:
+    return list(db.session.scalars(select(School).order_by(School.name)))
+
+
+def create(
+    slug: str,
+    *,
+    name: str,
+    contact_email: str | None = None,
+    dpo_name: str | None = None,
+    dpo_email: str | None = None,
+) -> School:
+    """Create a school and the head of its (empty) ledger chain, in one transaction."""
+    slug = slug.strip().lower()
+    if not SLUG.match(slug) or len(slug) > 64:
+        raise PortalError(
+            f"{slug!r} is not a valid slug: use lower-case letters, digits and single hyphens"
+        )
+    name = name.strip()
+    if not name:
+        raise PortalError("a school needs a name")
+    contact = emails.normalise(contact_email) if contact_email else None
+    dpo = emails.normalise(dpo_email) if dpo_email else None
+    try:
+        if db.session.scalars(select(School).where(School.slug == slug)).first():
+            raise PortalError(f"a school with the slug {slug!r} already exists")
+        school = School(
+            slug=slug,
+            name=name,
+            contact_email=contact,
+            dpo_name=(dpo_name or "").strip() or None,
+            dpo_email=dpo,
+        )
+        db.session.add(school)
+        db.session.flush()
+        db.session.add(LedgerHead(school_id=school.id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return school
+
+
+@dataclass(frozen=True)
+class StaffResult:
+    user: StaffUser
+    created: bool
+
+
+def add_staff(school: School, email: str, *, role: str, name: str | None = None) -> StaffResult:
+    """Add a staff user, or update the role and name of an existing one at this school."""
+    if role not in {r.value for r in Role}:
+        raise PortalError(f"unknown role {role!r}: use admin, staff or marketing")
+    address = emails.normalise(email)
+    try:
+        user = db.session.scalars(
+            select(StaffUser).where(StaffUser.school_id == school.id, StaffUser.email == address)
+        ).first()
+        created = user is None
+        if user is None:
+            user = StaffUser(school_id=school.id, email=address, role=role, name=(name or "").strip())
+            db.session.add(user)
+        else:
+            user.role = role
+            user.active = True
+            if name is not None:
+                user.name = name.strip()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return StaffResult(user, created)

@@ -1,0 +1,64 @@
+"""Response headers every page gets (SECURITY.md item 11).
+
+A per-request nonce is the only way a script runs: there is no inline script or style
+without it, and no `unsafe-inline` or `unsafe-eval`.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, Response, current_app, g, request
+
+PERSONAL_BLUEPRINTS = frozenset({"auth", "parent", "staff"})
+
+
+def csp_nonce() -> str:
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
+def content_security_policy(nonce: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if response.mimetype == "text/html":
+        headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+        blueprint = request.blueprint or ""
+        if blueprint in PERSONAL_BLUEPRINTS or "Cache-Control" not in headers:
+            # Pages with personal data are never stored; public pages are revalidated.
+            headers["Cache-Control"] = (
+                "no-store" if blueprint in PERSONAL_BLUEPRINTS else "no-cache"
+            )
+        headers.add("Vary", "HX-Request")
+
+    if current_app.config.get("SEND_HSTS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(set_security_headers)
