@@ -81,7 +81,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _configure_logging(app: Flask) -> None:
     if not app.logger.handlers or app.config["PORTAL_ENV"] == "production":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     app.logger.setLevel(logging.INFO)
 
 

@@ -6,7 +6,6 @@ MAIL_*, REDIS_URL. Production refuses to start on a development secret or withou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path

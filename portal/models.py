@@ -182,7 +182,8 @@ class Purpose(db.Model):
         CheckConstraint(_in("guardian_rule", GuardianRule), name="guardian_rule"),
         CheckConstraint(_in("renewal", Renewal), name="renewal"),
         CheckConstraint(
-            "(renewal = 'days' AND renewal_days > 0) OR (renewal <> 'days' AND renewal_days IS NULL)",
+            "(renewal = 'days' AND renewal_days > 0)"
+            " OR (renewal <> 'days' AND renewal_days IS NULL)",
             name="renewal_days",
         ),
         CheckConstraint("version >= 1", name="version_positive"),

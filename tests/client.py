@@ -13,8 +13,11 @@ from html.parser import HTMLParser
 from typing import Any
 
 import html5lib
+from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from portal.extensions import db
 
 
 class PageProblem(AssertionError):
@@ -35,7 +38,7 @@ class _Collector(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if "id" in attributes and attributes["id"]:
+        if attributes.get("id"):
             self.ids.append(attributes["id"])
         for name, _value in attrs:
             if name.startswith("on"):
@@ -109,7 +112,7 @@ def check_html(response: TestResponse, *, fragment: bool = False) -> None:
 
 class CheckedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        response = super().open(*args, **kwargs)
+        response = self._open_as_a_fresh_request(*args, **kwargs)
         if response.mimetype == "text/html" and response.status_code != 304:
             is_fragment = response.request.headers.get("HX-Request") == "true" and not (
                 response.request.headers.get("HX-Boosted")
@@ -117,6 +120,24 @@ class CheckedClient(FlaskClient):
             if response.get_data():
                 check_html(response, fragment=is_fragment)
         return response
+
+    def _open_as_a_fresh_request(self, *args: Any, **kwargs: Any) -> TestResponse:
+        """Run the request as production would: its own `g` and its own database session.
+
+        A test that holds an app context open would otherwise share both with every request
+        (Flask reuses an active app context), hiding state that leaks between requests.
+        """
+        context = _cv_app.get(None)
+        if context is None or context.app is not self.application:
+            return super().open(*args, **kwargs)
+        saved_g = context.g
+        db.session.remove()
+        context.g = self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            db.session.remove()
+            context.g = saved_g
 
 
 def csrf_token(response: TestResponse) -> str:

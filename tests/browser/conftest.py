@@ -1,0 +1,186 @@
+"""Browser fixtures: the real app served over HTTP, driven by a headless Chromium.
+
+One Chromium per session, one fresh context per page, at a phone's viewport. Every test
+here carries the `browser` marker. Without Chromium the tests are skipped, except in CI
+(the CI environment variable is set), where a missing browser is a failure.
+
+A page that logs a console error, throws an uncaught exception or breaks its Content
+Security Policy fails the test that opened it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 3,
+}
+IN_CI = bool(os.environ.get("CI"))
+BROWSER_DIR = Path(__file__).resolve().parent
+ASSETS = Path(__file__).resolve().parents[2] / "static" / "dist"
+
+# Chromium reports a CSP violation on the console; this makes sure even one it would not
+# (a blocked inline style, say) reaches us, with the directive that refused it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || "?"}:${event.lineNumber}`);
+});
+"""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/browser is a browser test."""
+    for item in items:
+        if Path(str(item.path)).is_relative_to(BROWSER_DIR):
+            item.add_marker(pytest.mark.browser)
+
+
+# --- the app over HTTP ---------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on the test output; errors still reach the app's logger."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@pytest.fixture
+def live_server(make_app: Callable[..., Any]) -> Iterator[str]:
+    """The app on this test's migrated database, served on a free local port.
+
+    The server is single-threaded (one request at a time, HTTP/1.0, each connection closed
+    after its response), which is all a test needs and keeps the database simple.
+    """
+    app = make_app()
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server"
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+# --- the browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI is set, so the browser tests must run", pytrace=False)
+        pytest.skip(f"{reason}; browser tests skipped")
+    if not (ASSETS / "portal.css").exists() or not (ASSETS / "htmx.min.js").exists():
+        pytest.fail(f"the assets are not built in {ASSETS}: run `npm run build`", pytrace=False)
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class PageProblems:
+    """Console errors, uncaught exceptions and CSP violations seen by a test's pages."""
+
+    seen: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+
+    def allow(self, text: str) -> None:
+        """Expect one console error containing `text` (a 404 page reports its own status)."""
+        self.allowed.append(text)
+
+    def unexpected(self) -> list[str]:
+        allowed = list(self.allowed)
+        left = []
+        for problem in self.seen:
+            match = next((a for a in allowed if a in problem), None)
+            if match is None:
+                left.append(problem)
+            else:
+                allowed.remove(match)
+        return left
+
+
+@pytest.fixture
+def page_problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def new_page(browser: Any, page_problems: PageProblems) -> Iterator[Callable[..., Any]]:
+    """Open a page in a fresh context at a phone's size; `new_page(java_script_enabled=False)`."""
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        context = browser.new_context(**{**PHONE, **options})
+        context.set_default_timeout(5_000)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        contexts.append(context)
+        page = context.new_page()
+
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                where = message.location.get("url", "") if message.location else ""
+                page_problems.seen.append(f"console error: {message.text} ({where})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: page_problems.seen.append(f"page error: {error}"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    return new_page()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test (not its teardown) when one of its pages reported a problem."""
+    result = yield
+    problems: PageProblems | None = getattr(item, "funcargs", {}).get("page_problems")
+    if problems is not None and (unexpected := problems.unexpected()):
+        raise AssertionError("the page reported problems:\n  " + "\n  ".join(unexpected))
+    return result
