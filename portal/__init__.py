@@ -66,10 +66,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(parent_bp, url_prefix="/family")
     app.register_blueprint(staff_bp, url_prefix="/staff")
 
-    from . import cli, errors
+    from . import cli, errors, ledger_cli
 
     errors.init_app(app)
     cli.init_app(app)
+    ledger_cli.init_app(app)
 
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:

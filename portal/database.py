@@ -22,10 +22,16 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+SQLITE_BEGIN_OPTION = "portal_sqlite_begin"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN and ignores SAVEPOINT semantics;
-    # emitting BEGIN ourselves makes transactions behave as SQLAlchemy documents.
-    connection.exec_driver_sql("BEGIN")
+    # emitting BEGIN ourselves makes transactions behave as SQLAlchemy documents. A
+    # transaction that will write the ledger asks for BEGIN IMMEDIATE (the write lock up
+    # front) through the execution option, so it waits its turn instead of failing later.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def init_app(app: Flask) -> None:

@@ -344,3 +344,59 @@ class ConsentEvent(db.Model):
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_consent_events_school_occurred", "school_id", "occurred_at"),
     )
+
+
+class DecisionAxis(enum.StrEnum):
+    """A guardian holds one answer (grant/withdraw) and one objection (object/lift) per subject."""
+
+    ANSWER = "answer"
+    OBJECTION = "objection"
+
+
+class CurrentDecision(db.Model):
+    """Projection: each guardian's latest decision per pupil (or per guardian) and purpose.
+
+    Kept in the same transaction as each ledger append, and rebuildable from the ledger.
+    """
+
+    __tablename__ = "current_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"))
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    axis: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    notice_version: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(16))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(_in("axis", DecisionAxis), name="axis"),
+        CheckConstraint(_in("decision", Decision), name="decision"),
+        Index(
+            "uq_current_decisions_pupil",
+            "school_id",
+            "pupil_id",
+            "purpose_id",
+            "guardian_id",
+            "axis",
+            unique=True,
+            sqlite_where=text("pupil_id IS NOT NULL"),
+            postgresql_where=text("pupil_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_current_decisions_guardian",
+            "school_id",
+            "guardian_id",
+            "purpose_id",
+            "axis",
+            unique=True,
+            sqlite_where=text("pupil_id IS NULL"),
+            postgresql_where=text("pupil_id IS NULL"),
+        ),
+    )

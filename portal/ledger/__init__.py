@@ -1,0 +1,80 @@
+"""The consent ledger: append-only, one hash chain per school (DESIGN.md, "The ledger").
+
+Every decision is one event appended to its school's chain. Appending also updates the
+projection of current decisions, and lets the caller add rows of its own (such as outbox
+emails), all in one transaction: they commit together or not at all.
+
+Canonical encoding (so that a program outside the portal can recompute every hash)
+-------------------------------------------------------------------------------------
+An event is encoded as a JSON object with exactly these keys, in this (alphabetical) order:
+
+    actor_id, actor_type, channel, decision, guardian_id, note, notice_version,
+    occurred_at, pupil_id, purpose_id, purpose_version, school_id, seq
+
+- integers in decimal; a missing value (actor_id, note, notice_version, pupil_id) is `null`;
+- `occurred_at` in UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (always six fractional digits);
+- strings as Python's `json.dumps` writes them with `ensure_ascii=True`: only ASCII, other
+  characters as `\\uXXXX` escapes (lower-case hex), `"` and `\\` escaped;
+- no whitespace: separators are `,` and `:`.
+
+That is `json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`. Then
+
+    hash = sha256(prev_hash + canonical).hexdigest()
+
+where `prev_hash` is the previous event's hash as 64 lower-case hex characters (64 zeros for
+seq 1) and the concatenation is encoded as UTF-8 (it is ASCII). `seq` counts from 1 without
+gaps within each school. `bench/` and the tests recompute hashes with `json.dumps` directly.
+"""
+
+from __future__ import annotations
+
+from .append import (
+    ANSWERS,
+    OBJECTIONS,
+    Actor,
+    BeforeCommit,
+    DecisionRequest,
+    LedgerError,
+    allowed_decisions,
+    axis_of,
+    record,
+    record_many,
+)
+from .encoding import canonical, chain_hash, event_canonical, format_time
+from .verify import (
+    Head,
+    SchoolVerification,
+    Verification,
+    events_for,
+    heads,
+    rebuild_projection,
+    stream_events,
+    verify,
+    verify_school,
+)
+
+__all__ = [
+    "ANSWERS",
+    "OBJECTIONS",
+    "Actor",
+    "BeforeCommit",
+    "DecisionRequest",
+    "Head",
+    "LedgerError",
+    "SchoolVerification",
+    "Verification",
+    "allowed_decisions",
+    "axis_of",
+    "canonical",
+    "chain_hash",
+    "event_canonical",
+    "events_for",
+    "format_time",
+    "heads",
+    "rebuild_projection",
+    "record",
+    "record_many",
+    "stream_events",
+    "verify",
+    "verify_school",
+]

@@ -1,0 +1,377 @@
+"""Recording decisions: append to the school's chain and update the projection, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..database import SQLITE_BEGIN_OPTION
+from ..errors import PortalError
+from ..extensions import db
+from ..models import (
+    ActorType,
+    Channel,
+    Choice,
+    ConsentEvent,
+    CurrentDecision,
+    Decision,
+    DecisionAxis,
+    Guardian,
+    GuardianLink,
+    LedgerHead,
+    NoticeVersion,
+    Pupil,
+    Purpose,
+    Scope,
+    StaffUser,
+)
+from ..types import utcnow
+from .encoding import canonical, chain_hash
+
+ANSWERS = frozenset({Decision.GRANT, Decision.WITHDRAW})
+OBJECTIONS = frozenset({Decision.OBJECT, Decision.LIFT_OBJECTION})
+
+
+class LedgerError(PortalError):
+    """A decision the ledger refuses; nothing was written."""
+
+
+def axis_of(decision: str) -> DecisionAxis:
+    return DecisionAxis.ANSWER if decision in ANSWERS else DecisionAxis.OBJECTION
+
+
+def allowed_decisions(purpose: Purpose) -> frozenset[str]:
+    """Which decisions fit a purpose's kind of choice."""
+    if purpose.choice == Choice.NONE:
+        return frozenset()
+    if purpose.choice == Choice.OBJECTION:
+        return OBJECTIONS
+    if purpose.marketing:
+        # Consent to marketing, and the absolute right to object to direct marketing.
+        return ANSWERS | OBJECTIONS
+    return ANSWERS
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who recorded a decision: the guardian themself, a staff user, or the system."""
+
+    type: ActorType
+    id: int | None = None
+
+    @classmethod
+    def guardian(cls, guardian: Guardian | int) -> Actor:
+        return cls(ActorType.GUARDIAN, guardian if isinstance(guardian, int) else guardian.id)
+
+    @classmethod
+    def staff(cls, user: StaffUser | int) -> Actor:
+        return cls(ActorType.STAFF, user if isinstance(user, int) else user.id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM, None)
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One decision to record. Ids, so that a request never carries stale objects."""
+
+    guardian_id: int
+    purpose_id: int
+    decision: str
+    pupil_id: int | None = None
+    note: str | None = None
+    purpose_version: int | None = None  # the wording the person saw; default: current
+    notice_version: int | None = None  # the notice the person saw; default: current
+
+
+BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
+
+MAX_NOTE = 2000
+
+
+def record(
+    *,
+    actor: Actor,
+    guardian: Guardian | int,
+    purpose: Purpose | int,
+    decision: str,
+    channel: str,
+    pupil: Pupil | int | None = None,
+    note: str | None = None,
+    purpose_version: int | None = None,
+    notice_version: int | None = None,
+    before_commit: BeforeCommit | None = None,
+    now: datetime | None = None,
+) -> ConsentEvent:
+    """Record one decision; see `record_many`."""
+
+    def ident(value: Any) -> Any:
+        return value if value is None or isinstance(value, int) else value.id
+
+    request = DecisionRequest(
+        guardian_id=ident(guardian),
+        purpose_id=ident(purpose),
+        decision=decision,
+        pupil_id=ident(pupil),
+        note=note,
+        purpose_version=purpose_version,
+        notice_version=notice_version,
+    )
+    return record_many(
+        [request], actor=actor, channel=channel, before_commit=before_commit, now=now
+    )[0]
+
+
+def record_many(
+    requests: Sequence[DecisionRequest],
+    *,
+    actor: Actor,
+    channel: str,
+    before_commit: BeforeCommit | None = None,
+    now: datetime | None = None,
+) -> list[ConsentEvent]:
+    """Append one event per request and update the projection, in one transaction.
+
+    Everything is checked first; if any request is refused, nothing is written and a
+    LedgerError says why. `before_commit(session, events)` runs inside the transaction,
+    after the events are written, so the caller can add rows (e.g. outbox emails) that
+    commit with them. Appends to one school's chain are serialised: on PostgreSQL by
+    locking that school's chain-head row, on SQLite by taking the write lock up front.
+    """
+    if not requests:
+        return []
+    if channel not in {c.value for c in Channel}:
+        raise LedgerError(f"unknown channel {channel!r}")
+    session = db.session()
+    start_write_transaction(session)
+    try:
+        prepared = [_check(session, request, actor, channel) for request in requests]
+        school_ids = sorted({p.school_id for p in prepared})
+        heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
+        occurred_at = (now or utcnow()).astimezone(UTC)
+        events: list[ConsentEvent] = []
+        for item in prepared:
+            head = heads[item.school_id]
+            seq = head.seq + 1
+            text = canonical(
+                school_id=item.school_id,
+                seq=seq,
+                occurred_at=occurred_at,
+                actor_type=actor.type,
+                actor_id=actor.id,
+                guardian_id=item.request.guardian_id,
+                pupil_id=item.request.pupil_id,
+                purpose_id=item.request.purpose_id,
+                purpose_version=item.purpose_version,
+                notice_version=item.notice_version,
+                decision=item.request.decision,
+                channel=channel,
+                note=item.note,
+            )
+            digest = chain_hash(head.hash, text)
+            event = ConsentEvent(
+                school_id=item.school_id,
+                seq=seq,
+                occurred_at=occurred_at,
+                actor_type=actor.type.value,
+                actor_id=actor.id,
+                guardian_id=item.request.guardian_id,
+                pupil_id=item.request.pupil_id,
+                purpose_id=item.request.purpose_id,
+                purpose_version=item.purpose_version,
+                notice_version=item.notice_version,
+                decision=str(item.request.decision),
+                channel=channel,
+                note=item.note,
+                prev_hash=head.hash,
+                hash=digest,
+            )
+            session.add(event)
+            head.seq, head.hash = seq, digest
+            _project(session, event)
+            events.append(event)
+        for school_id, head in heads.items():
+            session.execute(
+                update(LedgerHead)
+                .where(LedgerHead.school_id == school_id)
+                .values(seq=head.seq, hash=head.hash)
+            )
+        session.flush()
+        if before_commit is not None:
+            before_commit(session, events)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return events
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    request: DecisionRequest
+    school_id: int
+    purpose_version: int
+    notice_version: int | None
+    note: str | None
+
+
+@dataclass
+class _Head:
+    seq: int
+    hash: str
+
+
+def start_write_transaction(session: Session) -> None:
+    """Begin a fresh transaction that may write the ledger."""
+    if session.new or session.dirty or session.deleted:
+        raise LedgerError("the ledger must own its transaction: commit pending changes first")
+    if session.in_transaction():
+        # End a read-only transaction (objects keep their values: expire_on_commit=False).
+        session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def lock_head(session: Session, school_id: int) -> _Head:
+    query = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.school_id == school_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.execute(query).one_or_none()
+    if row is None:
+        raise LedgerError(f"school {school_id} has no ledger head")
+    return _Head(row.seq, row.hash)
+
+
+def _check(session: Session, request: DecisionRequest, actor: Actor, channel: str) -> _Prepared:
+    purpose = session.get(Purpose, request.purpose_id)
+    guardian = session.get(Guardian, request.guardian_id)
+    if purpose is None:
+        raise LedgerError("no such purpose")
+    if guardian is None:
+        raise LedgerError("no such guardian")
+    school_id = purpose.school_id
+    if request.decision not in {d.value for d in Decision}:
+        raise LedgerError(f"unknown decision {request.decision!r}")
+    allowed = allowed_decisions(purpose)
+    if not allowed:
+        raise LedgerError(f"{purpose.title!r} is for information only: it offers no choice")
+    if request.decision not in allowed:
+        raise LedgerError(
+            f"{request.decision!r} does not fit {purpose.title!r} "
+            f"(a {purpose.choice} purpose: {', '.join(sorted(allowed))})"
+        )
+
+    if purpose.scope == Scope.PUPIL:
+        if request.pupil_id is None:
+            raise LedgerError(f"{purpose.title!r} is decided per child: name the pupil")
+        pupil = session.get(Pupil, request.pupil_id)
+        if pupil is None or pupil.school_id != school_id:
+            raise LedgerError("that pupil is not at this purpose's school")
+        has_pr = session.scalar(
+            select(func.count())
+            .select_from(GuardianLink)
+            .where(
+                GuardianLink.school_id == school_id,
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.pupil_id == pupil.id,
+                GuardianLink.parental_responsibility.is_(True),
+                GuardianLink.ended_at.is_(None),
+            )
+        )
+        if not has_pr:
+            raise LedgerError(
+                "only a guardian with parental responsibility for this pupil can decide"
+            )
+    else:
+        if request.pupil_id is not None:
+            raise LedgerError(f"{purpose.title!r} is a choice for the person, not per child")
+        linked = session.scalar(
+            select(func.count())
+            .select_from(GuardianLink)
+            .where(
+                GuardianLink.school_id == school_id,
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.ended_at.is_(None),
+            )
+        )
+        if not linked:
+            raise LedgerError("this person is not a contact of a pupil at this school")
+
+    if actor.type == ActorType.GUARDIAN:
+        if actor.id != guardian.id:
+            raise LedgerError("a guardian can only record their own decisions")
+        if channel != Channel.WEB:
+            raise LedgerError("a guardian's own decisions are made on the web")
+    elif actor.type == ActorType.STAFF:
+        staff = session.get(StaffUser, actor.id) if actor.id is not None else None
+        if staff is None or staff.school_id != school_id or not staff.active:
+            raise LedgerError("only active staff of this school can record its decisions")
+        if channel == Channel.WEB:
+            raise LedgerError("staff record decisions given on paper, by phone or by email")
+        if purpose.marketing and request.decision == Decision.LIFT_OBJECTION:
+            raise LedgerError("only the person who objected to direct marketing can lift it")
+
+    version = purpose.version if request.purpose_version is None else request.purpose_version
+    if not 1 <= version <= purpose.version:
+        raise LedgerError(f"{purpose.title!r} has no wording version {version}")
+    notice_version = request.notice_version
+    if notice_version is None:
+        notice_version = session.scalar(
+            select(func.max(NoticeVersion.version)).where(NoticeVersion.school_id == school_id)
+        )
+    elif not session.scalar(
+        select(func.count())
+        .select_from(NoticeVersion)
+        .where(NoticeVersion.school_id == school_id, NoticeVersion.version == notice_version)
+    ):
+        raise LedgerError(f"the school has no notice version {notice_version}")
+    note = (request.note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise LedgerError(f"the note is longer than {MAX_NOTE} characters")
+    return _Prepared(request, school_id, version, notice_version, note)
+
+
+def _project(session: Session, event: ConsentEvent) -> None:
+    axis = axis_of(event.decision)
+    query = select(CurrentDecision).where(
+        CurrentDecision.school_id == event.school_id,
+        CurrentDecision.guardian_id == event.guardian_id,
+        CurrentDecision.purpose_id == event.purpose_id,
+        CurrentDecision.axis == axis.value,
+        CurrentDecision.pupil_id.is_(None)
+        if event.pupil_id is None
+        else CurrentDecision.pupil_id == event.pupil_id,
+    )
+    with session.no_autoflush:
+        row = session.scalars(query).first()
+    if row is None:
+        pending = [
+            obj
+            for obj in session.new
+            if isinstance(obj, CurrentDecision)
+            and (obj.school_id, obj.guardian_id, obj.purpose_id, obj.axis, obj.pupil_id)
+            == (event.school_id, event.guardian_id, event.purpose_id, axis.value, event.pupil_id)
+        ]
+        row = pending[0] if pending else None
+    if row is None:
+        row = CurrentDecision(
+            school_id=event.school_id,
+            guardian_id=event.guardian_id,
+            pupil_id=event.pupil_id,
+            purpose_id=event.purpose_id,
+            axis=axis.value,
+        )
+        session.add(row)
+    row.decision = event.decision
+    row.purpose_version = event.purpose_version
+    row.notice_version = event.notice_version
+    row.decided_at = event.occurred_at
+    row.channel = event.channel
+    row.actor_type = event.actor_type
+    row.seq = event.seq
