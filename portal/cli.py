@@ -19,6 +19,14 @@ notice_cli = AppGroup("notice", help="Publish privacy notices.")
 purposes_cli = AppGroup("purposes", help="Load a school's purposes.")
 
 
+def _read_text(file: Path) -> str:
+    """The text of a UTF-8 file (a byte order mark, as some editors write, is dropped)."""
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file} is not UTF-8 text; save it as UTF-8") from exc
+
+
 def _school(slug: str) -> schools.School:
     try:
         return schools.get_by_slug(slug)
@@ -83,10 +91,7 @@ def staff_add(email: str, slug: str, role: str, name: str | None) -> None:
 def roster_import(file: Path, slug: str, mark_missing_as_left: bool) -> None:
     """Import a roster CSV: one row per pupil and contact. Re-importing updates."""
     school = _school(slug)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{file} is not UTF-8 text; export it as CSV UTF-8") from exc
+    text = _read_text(file)
     try:
         report = roster.import_roster(school, text, mark_missing_as_left=mark_missing_as_left)
     except roster.RosterFileError as exc:
@@ -114,7 +119,7 @@ def roster_import(file: Path, slug: str, mark_missing_as_left: bool) -> None:
 def notice_publish(file: Path, slug: str, title: str, source_format: str | None) -> None:
     """Publish FILE as the school's new privacy notice version."""
     school = _school(slug)
-    source = file.read_text(encoding="utf-8-sig")
+    source = _read_text(file)
     try:
         result = notices.publish(
             school,
@@ -140,7 +145,7 @@ def purposes_load(file: Path, slug: str) -> None:
     """Create or update the school's purposes from a TOML file (see examples/purposes.toml)."""
     school = _school(slug)
     try:
-        report = purposes.load(school, file.read_text(encoding="utf-8"))
+        report = purposes.load(school, _read_text(file))
     except purposes.PurposesFileError as exc:
         for problem in exc.problems:
             click.echo(f"{file}: {problem}", err=True)
@@ -150,6 +155,7 @@ def purposes_load(file: Path, slug: str) -> None:
         ("new wording version", report.reworded),
         ("updated", report.updated),
         ("unchanged", report.unchanged),
+        ("retired (no longer in the file)", report.retired),
     ):
         if keys:
             click.echo(f"{label}: {', '.join(keys)}")

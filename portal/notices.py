@@ -49,9 +49,18 @@ class PublishResult:
     created: bool
 
 
-def _demote_headings(source: str) -> str:
-    # The page has its own h1 (the notice title); headings in the notice start at h2.
-    return re.sub(r"^(#{1,5}) ", lambda m: "#" + m.group(1) + " ", source, flags=re.MULTILINE)
+def _markdown_to_html(source: str) -> str:
+    """Render Markdown with its headings one level down, to h2-h4.
+
+    The page has its own h1 (the notice title), so the notice's headings start at h2; the
+    deepest levels share h4 rather than fall outside the allowed tags.
+    """
+    env: dict[str, object] = {}
+    tokens = _markdown.parse(source, env)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 4)}"
+    return _markdown.renderer.render(tokens, _markdown.options, env)
 
 
 def _style(html: str) -> str:
@@ -64,43 +73,33 @@ def _style(html: str) -> str:
 
 def _text_to_html(source: str) -> str:
     """Plain text: blank lines separate paragraphs; lines starting with a bullet make a list."""
-    blocks: list[str] = []
+    # Consecutive lines of one kind form a run: a paragraph, or a list of bullet items.
+    runs: list[tuple[bool, list[str]]] = []
     for block in re.split(r"\n\s*\n", source.strip()):
-        lines = [line.strip() for line in block.splitlines() if line.strip()]
-        items: list[str] = []
-        paragraph: list[str] = []
-
-        def flush_paragraph() -> None:
-            if paragraph:
-                blocks.append("<p>" + "<br>".join(escape(x) for x in paragraph) + "</p>")
-                paragraph.clear()
-
-        def flush_items() -> None:
-            if items:
-                blocks.append("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in items) + "</ul>")
-                items.clear()
-
-        for line in lines:
+        previous: bool | None = None
+        for line in (line.strip() for line in block.splitlines()):
+            if not line:
+                continue
             bullet = next((b for b in BULLETS if line.startswith(b + " ") or line == b), None)
-            if bullet is not None:
-                flush_paragraph()
-                items.append(line[len(bullet) :].strip())
-            else:
-                flush_items()
-                paragraph.append(line)
-        flush_paragraph()
-        flush_items()
-    return "\n".join(blocks)
+            is_item = bullet is not None
+            text = line[len(bullet) :].strip() if bullet is not None else line
+            if is_item != previous:
+                runs.append((is_item, []))
+                previous = is_item
+            runs[-1][1].append(text)
+    return "\n".join(
+        "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
+        if is_list
+        else "<p>" + "<br>".join(escape(x) for x in lines) + "</p>"
+        for is_list, lines in runs
+    )
 
 
 def render(source: str, source_format: str) -> str:
     """Render a notice to a safe subset of HTML: no raw HTML, no scripts, only safe links."""
     if source_format not in FORMATS:
         raise NoticeError(f"unknown notice format {source_format!r}; use markdown or text")
-    if source_format == "markdown":
-        html = _markdown.render(_demote_headings(source))
-    else:
-        html = _text_to_html(source)
+    html = _markdown_to_html(source) if source_format == "markdown" else _text_to_html(source)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

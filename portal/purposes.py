@@ -49,6 +49,9 @@ class LoadReport:
     reworded: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Purposes of the school that the file no longer lists: kept (decisions refer to them)
+    # but no longer shown to families.
+    retired: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _spec(entry: dict[str, Any], where: str, problems: list[str]) -> PurposeSpec
 
     def pick(name: str, allowed: set[str], default: str | None) -> str:
         value = entry.get(name, default)
-        if value not in allowed:
+        if not isinstance(value, str) or value not in allowed:
             problems.append(f"{where}: {name} must be one of {', '.join(sorted(allowed))}")
             return default or ""
         return str(value)
@@ -112,7 +115,7 @@ def _spec(entry: dict[str, Any], where: str, problems: list[str]) -> PurposeSpec
     renewal_days = entry.get("renewal_days")
     if renewal == Renewal.DAYS:
         if not isinstance(renewal_days, int) or isinstance(renewal_days, bool) or renewal_days < 1:
-            problems.append(f"{where}: renewal = \"days\" needs renewal_days, a whole number > 0")
+            problems.append(f'{where}: renewal = "days" needs renewal_days, a whole number > 0')
     elif renewal_days is not None:
         problems.append(f'{where}: renewal_days only goes with renewal = "days"')
         renewal_days = None
@@ -165,14 +168,21 @@ def parse(text: str) -> list[PurposeSpec]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PurposesFileError([f"not valid TOML: {exc}"]) from exc
+    problems: list[str] = []
+    unknown = sorted(set(data) - {"purposes"})
+    if unknown:
+        problems.append(f"unknown section(s) {', '.join(unknown)}: only [[purposes]] tables")
     entries = data.get("purposes")
     if not isinstance(entries, list) or not entries:
-        raise PurposesFileError(["the file needs at least one [[purposes]] table"])
-    problems: list[str] = []
+        raise PurposesFileError([*problems, "the file needs at least one [[purposes]] table"])
     specs: list[PurposeSpec] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
-        where = f"purpose {index}" + (f" ({entry.get('key')})" if entry.get("key") else "")
+        if not isinstance(entry, dict):
+            problems.append(f"purpose {index}: must be a table, written [[purposes]]")
+            continue
+        key = entry.get("key")
+        where = f"purpose {index}" + (f" ({key})" if isinstance(key, str) and key else "")
         spec = _spec(entry, where, problems)
         if spec is None:
             continue
@@ -186,13 +196,21 @@ def parse(text: str) -> list[PurposeSpec]:
 
 
 def load(school: School, text: str) -> LoadReport:
-    """Create or update a school's purposes from a purposes file, all or nothing."""
+    """Make a school's purposes those of a purposes file, all or nothing.
+
+    New keys are created, listed ones updated (a new wording version when the title or
+    description changed), and active purposes the file no longer lists are retired.
+    """
     specs = parse(text)
     report = LoadReport()
     try:
         existing = {
             p.key: p
-            for p in db.session.scalars(select(Purpose).where(Purpose.school_id == school.id))
+            for p in db.session.scalars(
+                select(Purpose)
+                .where(Purpose.school_id == school.id)
+                .order_by(Purpose.position, Purpose.id)
+            )
         }
         problems = [
             f"{s.key}: its choice cannot change from {existing[s.key].choice!r} to {s.choice!r}; "
@@ -255,6 +273,12 @@ def load(school: School, text: str) -> LoadReport:
                 report.unchanged.append(spec.key)
             if reworded or changed:
                 purpose.updated_at = now
+        listed = {spec.key for spec in specs}
+        for key, purpose in existing.items():
+            if key not in listed and purpose.active:
+                purpose.active = False
+                purpose.updated_at = now
+                report.retired.append(key)
         db.session.commit()
     except Exception:
         db.session.rollback()

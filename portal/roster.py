@@ -1,6 +1,6 @@
 """Roster import: pupils, guardians and their links from an MIS export (DESIGN.md's CSV).
 
-One row per pupil–contact pair. Good rows import; a bad row is reported with its line
+One row per pupil-contact pair. Good rows import; a bad row is reported with its line
 number and reason and changes nothing. Re-importing the same file changes nothing.
 Emails are compared lower-case, so one guardian with children in two classes or two
 schools is one person.
@@ -28,8 +28,10 @@ REQUIRED_COLUMNS = (
 )  # fmt: skip
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
-LIMITS = {"pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
-          "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64}  # fmt: skip
+LIMITS = {
+    "pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
+    "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64,
+}  # fmt: skip
 
 
 class RosterFileError(ValueError):
@@ -40,6 +42,9 @@ class RosterFileError(ValueError):
 class Rejection:
     line: int
     reason: str
+    # The pupil the bad row names, if it names one: that pupil's links and roll status are
+    # left as they are, since the file does not say reliably who their contacts are.
+    pupil_id: str = ""
 
 
 @dataclass
@@ -93,9 +98,7 @@ def _records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         start, line = line, reader.line_num + 1
         if not any(v.strip() for v in values):
             continue
-        record = {
-            name: (values[i].strip() if i < len(values) else "") for name, i in index.items()
-        }
+        record = {name: (values[i].strip() if i < len(values) else "") for name, i in index.items()}
         yield start, record
 
 
@@ -121,11 +124,10 @@ def parse(text: str) -> tuple[list[Row], list[Rejection]]:
                 problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
         pr = record["parental_responsibility"].lower()
         if pr not in YES | NO:
-            problems.append(
-                f"parental_responsibility must be yes or no, not {record['parental_responsibility']!r}"
-            )
+            given = record["parental_responsibility"]
+            problems.append(f"parental_responsibility must be yes or no, not {given!r}")
         if problems:
-            rejected.append(Rejection(line, "; ".join(problems)))
+            rejected.append(Rejection(line, "; ".join(problems), record["pupil_id"]))
             continue
         rows.append(
             Row(
@@ -163,7 +165,13 @@ def import_roster(
 ) -> ImportReport:
     """Import a roster file into one school, in one transaction."""
     rows, rejected = parse(text)
+    if mark_missing_as_left and not rows:
+        raise RosterFileError(
+            "the file has no pupils that could be imported, so it cannot show who has left"
+        )
     report = ImportReport(rows=len(rows) + len(rejected), rejected=rejected)
+    # Pupils named by a rejected row: their links and roll status stay as they are.
+    held = {r.pupil_id for r in rejected if r.pupil_id}
     now = utcnow()
     today = today or now.date()
     try:
@@ -180,7 +188,7 @@ def import_roster(
         wanted_emails = {row.contact_email for row in rows if row.contact_email}
         guardians = _guardians_by_email(wanted_emails)
         seen_pupils: dict[str, int] = {}
-        seen_links: set[tuple[int, int]] = set()
+        seen_links: dict[tuple[int, int], int] = {}  # link -> the line that listed it
 
         for row in rows:
             outcome = "unchanged"
@@ -208,14 +216,24 @@ def import_roster(
             seen_pupils.setdefault(row.pupil_id, row.line)
 
             guardian, guardian_created = _guardian_for(row, pupil, guardians)
+            key = (pupil.id, guardian.id)
+            if key in seen_links:
+                # Applying both rows would flip the link between them on every import.
+                report.rejected.append(
+                    Rejection(
+                        row.line,
+                        f"repeats the contact on line {seen_links[key]} for pupil {row.pupil_id}",
+                        row.pupil_id,
+                    )
+                )
+                continue
+            seen_links[key] = row.line
             if guardian_created:
                 report.guardians_created += 1
             elif _set(guardian, {"forename": row.contact_forename,
                                  "surname": row.contact_surname}):  # fmt: skip
                 outcome = "updated" if outcome == "unchanged" else outcome
 
-            key = (pupil.id, guardian.id)
-            seen_links.add(key)
             link = links.get(key)
             link_values: dict[str, object] = {
                 "relationship_label": row.relationship,
@@ -239,18 +257,18 @@ def import_roster(
             else:
                 report.unchanged += 1
 
+        report.rejected.sort(key=lambda rejection: rejection.line)
         # A pupil in the file whose contact is no longer listed: end that link.
-        listed = {pupils[mis_id].id for mis_id in seen_pupils}
-        for (pupil_id, _guardian_id), link in links.items():
-            if pupil_id in listed and (pupil_id, _guardian_id) not in seen_links:
-                if link.ended_at is None:
-                    link.ended_at = now
-                    link.updated_at = now
-                    report.links_ended += 1
+        listed = {pupils[mis_id].id for mis_id in seen_pupils if mis_id not in held}
+        for key, link in links.items():
+            if key[0] in listed and key not in seen_links and link.ended_at is None:
+                link.ended_at = now
+                link.updated_at = now
+                report.links_ended += 1
 
         if mark_missing_as_left:
             for mis_id, pupil in pupils.items():
-                if mis_id not in seen_pupils and pupil.on_roll:
+                if mis_id not in seen_pupils and mis_id not in held and pupil.on_roll:
                     pupil.on_roll = False
                     pupil.left_on = today
                     pupil.updated_at = now

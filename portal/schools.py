@@ -43,6 +43,11 @@ def create(
     name = name.strip()
     if not name:
         raise PortalError("a school needs a name")
+    if len(name) > 200:
+        raise PortalError("the school's name is longer than 200 characters")
+    dpo_name = (dpo_name or "").strip() or None
+    if dpo_name and len(dpo_name) > 200:
+        raise PortalError("the data protection officer's name is longer than 200 characters")
     contact = emails.normalise(contact_email) if contact_email else None
     dpo = emails.normalise(dpo_email) if dpo_email else None
     try:
@@ -52,7 +57,7 @@ def create(
             slug=slug,
             name=name,
             contact_email=contact,
-            dpo_name=(dpo_name or "").strip() or None,
+            dpo_name=dpo_name,
             dpo_email=dpo,
         )
         db.session.add(school)
@@ -76,19 +81,22 @@ def add_staff(school: School, email: str, *, role: str, name: str | None = None)
     if role not in {r.value for r in Role}:
         raise PortalError(f"unknown role {role!r}: use admin, staff or marketing")
     address = emails.normalise(email)
+    name = name.strip() if name is not None else None
+    if name and len(name) > 200:
+        raise PortalError("the name is longer than 200 characters")
     try:
         user = db.session.scalars(
             select(StaffUser).where(StaffUser.school_id == school.id, StaffUser.email == address)
         ).first()
         created = user is None
         if user is None:
-            user = StaffUser(school_id=school.id, email=address, role=role, name=(name or "").strip())
+            user = StaffUser(school_id=school.id, email=address, role=role, name=name or "")
             db.session.add(user)
         else:
             user.role = role
             user.active = True
             if name is not None:
-                user.name = name.strip()
+                user.name = name
         db.session.commit()
     except Exception:
         db.session.rollback()

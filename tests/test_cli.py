@@ -1,0 +1,421 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import notices, schools
+from portal.extensions import db
+from portal.models import Guardian, GuardianLink, Pupil, Purpose, School, StaffUser
+from tests.factories import make_school
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HEADER = (
+    "pupil_id,pupil_forename,pupil_surname,year_group,class,contact_forename,contact_surname,"
+    "contact_email,relationship,parental_responsibility"
+)
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return str(path)
+
+
+# flask school
+
+
+def test_school_create_makes_a_school(runner):
+    result = runner.invoke(
+        args=[
+            "school",
+            "create",
+            "oak-primary",
+            "--name",
+            "Oak Primary School",
+            "--contact-email",
+            "Office@Oak.example.org",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Created school oak-primary: Oak Primary School\n"
+    school = schools.get_by_slug("oak-primary")
+    assert school.contact_email == "office@oak.example.org"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Oak Primary", "--name", "Oak"], "is not a valid slug"),
+        (["oak", "--name", " "], "a school needs a name"),
+        (["oak", "--name", "Oak", "--contact-email", "nope"], "is not a valid email address"),
+    ],
+)
+def test_school_create_refuses_bad_input_with_a_clear_message(runner, args, message):
+    result = runner.invoke(args=["school", "create", *args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert message in result.stderr
+    assert count(School) == 0
+
+
+def test_school_create_refuses_a_duplicate_slug(runner):
+    make_school(slug="oak-primary")
+    result = runner.invoke(args=["school", "create", "oak-primary", "--name", "Oak again"])
+    assert result.exit_code == 1
+    assert "a school with the slug 'oak-primary' already exists" in result.stderr
+    assert count(School) == 1
+
+
+def test_school_list_shows_slug_and_name(runner):
+    make_school(slug="oak-primary", name="Oak Primary School")
+    make_school(slug="ash-academy", name="Ash Academy")
+    result = runner.invoke(args=["school", "list"])
+    assert result.exit_code == 0
+    assert result.stdout == "ash-academy\tAsh Academy\noak-primary\tOak Primary School\n"
+
+
+# flask staff
+
+
+def test_staff_add_adds_and_then_updates_a_staff_user(runner):
+    make_school(slug="oak-primary")
+    added = runner.invoke(
+        args=[
+            "staff",
+            "add",
+            "Sam@Oak.example.org",
+            "--school",
+            "oak-primary",
+            "--role",
+            "staff",
+            "--name",
+            "Sam Taylor",
+        ]
+    )
+    assert added.exit_code == 0, added.output
+    assert added.stdout == "Added sam@oak.example.org as staff at oak-primary\n"
+
+    updated = runner.invoke(
+        args=["staff", "add", "sam@oak.example.org", "--school", "oak-primary", "--role", "admin"]
+    )
+    assert updated.exit_code == 0, updated.output
+    assert updated.stdout == "Updated sam@oak.example.org as admin at oak-primary\n"
+    user = db.session.scalars(select(StaffUser)).one()
+    db.session.refresh(user)
+    assert (user.role, user.name) == ("admin", "Sam Taylor")
+
+
+def test_staff_add_offers_only_the_three_roles(runner):
+    make_school(slug="oak-primary")
+    result = runner.invoke(
+        args=["staff", "add", "sam@oak.example.org", "--school", "oak-primary", "--role", "owner"]
+    )
+    assert result.exit_code == 2
+    assert "'owner' is not one of 'admin', 'staff', 'marketing'" in result.stderr
+    assert count(StaffUser) == 0
+
+
+def test_staff_add_refuses_an_invalid_email(runner):
+    make_school(slug="oak-primary")
+    result = runner.invoke(
+        args=["staff", "add", "sam at oak", "--school", "oak-primary", "--role", "staff"]
+    )
+    assert result.exit_code == 1
+    assert "is not a valid email address" in result.stderr
+    assert count(StaffUser) == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["staff", "add", "sam@oak.example.org", "--role", "staff"],
+        ["roster", "import", "{file}"],
+        ["notice", "publish", "{file}", "--title", "Privacy notice"],
+        ["purposes", "load", "{file}"],
+    ],
+)
+def test_an_unknown_school_slug_is_a_clear_error(runner, tmp_path, command):
+    make_school(slug="oak-primary")
+    file = write(tmp_path, "input.txt", "anything")
+    args = [arg.replace("{file}", file) for arg in command] + ["--school", "oak-primay"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no school with the slug 'oak-primay'\n"
+
+
+# flask roster import
+
+
+def test_roster_import_prints_the_summary_and_is_idempotent(runner):
+    make_school(slug="oak-primary")
+    file = str(EXAMPLES / "roster-example.csv")
+    first = runner.invoke(args=["roster", "import", file, "--school", "oak-primary"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines() == [
+        "12 rows: 12 created, 0 updated, 0 unchanged, 0 rejected",
+        "pupils: 8 new, 0 updated; guardians: 11 new; links ended: 0",
+    ]
+    assert first.stderr == ""
+    counts = (count(Pupil), count(Guardian), count(GuardianLink))
+    assert counts == (8, 11, 12)
+
+    second = runner.invoke(args=["roster", "import", file, "--school", "oak-primary"])
+    assert second.exit_code == 0, second.output
+    assert "12 rows: 0 created, 0 updated, 12 unchanged, 0 rejected" in second.stdout
+    assert (count(Pupil), count(Guardian), count(GuardianLink)) == counts
+
+
+def test_roster_import_reports_each_rejected_row_on_stderr_with_file_and_line(runner, tmp_path):
+    make_school(slug="oak-primary")
+    file = write(
+        tmp_path,
+        "roster.csv",
+        "\n".join(
+            [
+                HEADER,
+                "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+                ",Ben,Baker,1,1A,Bella,Baker,bella@example.org,Mother,yes",
+                'P3,Cat,Cole,1,1A,Carl,Cole,carl@example.org,"Father\nat weekends",maybe',
+                "P4,Dan,Dee,1,1A,Dora,Dee,dora@@example.org,Mother,yes",
+            ]
+        ),
+    )
+    result = runner.invoke(args=["roster", "import", file, "--school", "oak-primary"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{file}:3: rejected: pupil_id is empty"
+    assert lines[1] == (
+        f"{file}:4: rejected: parental_responsibility must be yes or no, not 'maybe'"
+    )
+    assert lines[2].startswith(
+        f"{file}:6: rejected: contact_email 'dora@@example.org' is not a valid address"
+    )
+    assert len(lines) == 3
+    assert "4 rows: 1 created, 0 updated, 0 unchanged, 3 rejected" in result.stdout
+    assert "rejected:" not in result.stdout
+    assert list(db.session.scalars(select(Pupil.mis_id))) == ["P1"]
+
+
+def test_roster_import_refuses_a_file_missing_a_column_and_imports_nothing(runner, tmp_path):
+    make_school(slug="oak-primary")
+    text = (EXAMPLES / "roster-example.csv").read_text(encoding="utf-8")
+    file = write(tmp_path, "roster.csv", text.replace(",parental_responsibility", ",pr", 1))
+    result = runner.invoke(args=["roster", "import", file, "--school", "oak-primary"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {file}: the header is missing the column(s): parental_responsibility; "
+        "nothing was imported\n"
+    )
+    assert count(Pupil) == 0 and count(Guardian) == 0
+
+
+def test_roster_import_accepts_a_byte_order_mark_and_refuses_a_file_that_is_not_utf8(
+    runner, tmp_path
+):
+    make_school(slug="oak-primary")
+    row = "P1,Zoë,O'Brien,1,1A,Siobhan,O'Brien,s@example.org,Mother,yes"
+    with_bom = write(tmp_path, "bom.csv", f"{HEADER}\n{row}\n", encoding="utf-8-sig")
+    result = runner.invoke(args=["roster", "import", with_bom, "--school", "oak-primary"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalars(select(Pupil)).one().forename == "Zoë"
+
+    latin = write(tmp_path, "latin.csv", f"{HEADER}\n{row.replace('P1', 'P2')}\n", "latin-1")
+    refused = runner.invoke(args=["roster", "import", latin, "--school", "oak-primary"])
+    assert refused.exit_code == 1
+    assert "is not UTF-8 text" in refused.stderr
+    assert count(Pupil) == 1
+
+
+def test_roster_import_can_mark_missing_pupils_as_left(runner, tmp_path):
+    make_school(slug="oak-primary")
+    sample = EXAMPLES / "roster-example.csv"
+    runner.invoke(args=["roster", "import", str(sample), "--school", "oak-primary"])
+    fewer = write(
+        tmp_path,
+        "fewer.csv",
+        "\n".join(
+            line
+            for line in sample.read_text(encoding="utf-8").splitlines()
+            if not line.startswith(("A1007,", "A1008,"))
+        ),
+    )
+    result = runner.invoke(
+        args=["roster", "import", fewer, "--school", "oak-primary", "--mark-missing-as-left"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith("; marked as left: 2")
+    db.session.expire_all()
+    left = db.session.scalars(select(Pupil).where(Pupil.on_roll.is_(False))).all()
+    assert sorted(p.mis_id for p in left) == ["A1007", "A1008"]
+    assert all(p.left_on is not None for p in left)
+
+
+# flask notice publish
+
+
+def test_notice_publish_uses_markdown_for_md_and_says_when_nothing_changed(runner):
+    school = make_school(slug="oak-primary")
+    args = [
+        "notice",
+        "publish",
+        str(EXAMPLES / "notice.md"),
+        "--school",
+        "oak-primary",
+        "--title",
+        "Privacy notice",
+    ]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "Published version 1 of oak-primary's notice\n"
+    notice = notices.current(school)
+    assert notice.source_format == "markdown"
+    assert '<h3 class="govuk-heading-s">Who we are</h3>' in notice.body_html
+
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("Unchanged: version 1 already has this title and text")
+    assert len(notices.versions(school)) == 1
+
+
+def test_notice_publish_picks_the_text_format_for_a_txt_file(runner, tmp_path):
+    school = make_school(slug="oak-primary")
+    file = write(tmp_path, "notice.txt", "What we hold:\n• names\n• classes\n")
+    result = runner.invoke(
+        args=["notice", "publish", file, "--school", "oak-primary", "--title", "Privacy notice"]
+    )
+    assert result.exit_code == 0, result.output
+    notice = notices.current(school)
+    assert notice.source_format == "text"
+    assert "<li>names</li><li>classes</li>" in notice.body_html
+
+
+def test_notice_publish_format_option_overrides_the_file_name(runner, tmp_path):
+    school = make_school(slug="oak-primary")
+    file = write(tmp_path, "notice.txt", "**bold**")
+    result = runner.invoke(
+        args=[
+            "notice",
+            "publish",
+            file,
+            "--school",
+            "oak-primary",
+            "--title",
+            "Notice",
+            "--format",
+            "markdown",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "<strong>bold</strong>" in notices.current(school).body_html
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "message"),
+    [
+        ("  \n", "utf-8", "Error: the notice is empty"),
+        ("Caf\u00e9 notice", "latin-1", "is not UTF-8 text"),
+    ],
+)
+def test_notice_publish_refuses_an_empty_or_unreadable_file(
+    runner, tmp_path, content, encoding, message
+):
+    school = make_school(slug="oak-primary")
+    file = write(tmp_path, "notice.md", content, encoding)
+    result = runner.invoke(
+        args=["notice", "publish", file, "--school", "oak-primary", "--title", "Notice"]
+    )
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert notices.current(school) is None
+
+
+# flask purposes load
+
+
+def test_purposes_load_reports_created_then_unchanged(runner):
+    make_school(slug="oak-primary")
+    args = ["purposes", "load", str(EXAMPLES / "purposes.toml"), "--school", "oak-primary"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == (
+        "created: photos-website, photos-press, class-photos-display, school-census, "
+        "marketing-emails\n"
+    )
+    second = runner.invoke(args=args)
+    assert second.exit_code == 0, second.output
+    assert second.stdout.startswith("unchanged: photos-website, photos-press")
+    assert count(Purpose) == 5
+
+
+def test_purposes_load_lists_every_problem_on_stderr_and_loads_nothing(runner, tmp_path):
+    make_school(slug="oak-primary")
+    file = write(
+        tmp_path,
+        "purposes.toml",
+        '[[purposes]]\nkey = "a"\ntitle = "A"\ndescription = "A"\nchoice = "consent"\n'
+        'lawful_basis = "public_task"\n\n'
+        '[[purposes]]\nkey = "b"\ntitle = "B"\ndescription = "B"\nchoice = "sometimes"\n'
+        'lawful_basis = "consent"\n',
+    )
+    result = runner.invoke(args=["purposes", "load", file, "--school", "oak-primary"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f'{file}: purpose 1 (a): a "consent" choice needs lawful_basis = "consent"',
+        f"{file}: purpose 2 (b): choice must be one of consent, none, objection",
+        f"Error: {file} has problems; nothing was loaded",
+    ]
+    assert count(Purpose) == 0
+
+
+def test_purposes_load_reads_a_file_saved_with_a_byte_order_mark(runner, tmp_path):
+    make_school(slug="oak-primary")
+    text = (EXAMPLES / "purposes.toml").read_text(encoding="utf-8")
+    file = write(tmp_path, "purposes.toml", text, encoding="utf-8-sig")
+    result = runner.invoke(args=["purposes", "load", file, "--school", "oak-primary"])
+    assert result.exit_code == 0, result.output
+    assert count(Purpose) == 5
+
+
+def test_purposes_load_says_which_purposes_were_reworded_updated_and_retired(runner, tmp_path):
+    make_school(slug="oak-primary")
+    text = (EXAMPLES / "purposes.toml").read_text(encoding="utf-8")
+    runner.invoke(args=["purposes", "load", write(tmp_path, "a.toml", text),
+                        "--school", "oak-primary"])  # fmt: skip
+    changed = (
+        text.replace("print children's first names", "print children's full names")
+        .replace('lawful_basis = "public_task"\npublishable = false',
+                 'lawful_basis = "public_task"\npublishable = true')
+        .replace('key = "school-census"', 'key = "census"')
+    )  # fmt: skip
+    result = runner.invoke(
+        args=["purposes", "load", write(tmp_path, "b.toml", changed), "--school", "oak-primary"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "created: census",
+        "new wording version: photos-press",
+        "updated: class-photos-display",
+        "unchanged: photos-website, marketing-emails",
+        "retired (no longer in the file): school-census",
+    ]
+
+
+def test_roster_import_will_not_mark_everyone_as_left_from_a_file_without_pupils(runner, tmp_path):
+    make_school(slug="oak-primary")
+    runner.invoke(
+        args=["roster", "import", str(EXAMPLES / "roster-example.csv"), "--school", "oak-primary"]
+    )
+    file = write(tmp_path, "empty.csv", HEADER + "\n")
+    result = runner.invoke(
+        args=["roster", "import", file, "--school", "oak-primary", "--mark-missing-as-left"]
+    )
+    assert result.exit_code == 1
+    assert "cannot show who has left; nothing was imported" in result.stderr
+    assert db.session.scalar(select(func.count()).where(Pupil.on_roll.is_(True))) == 8

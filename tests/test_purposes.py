@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import purposes
+from portal.extensions import db
+from portal.models import Purpose, PurposeVersion
+from tests.factories import make_school
+
+EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "purposes.toml").read_text(
+    encoding="utf-8"
+)
+KEYS = ["photos-website", "photos-press", "class-photos-display", "school-census",
+        "marketing-emails"]  # fmt: skip
+
+ONE = """
+[[purposes]]
+key = "photos-website"
+title = "Photos on the website"
+description = "Photos of school life on the school website."
+choice = "consent"
+lawful_basis = "consent"
+"""
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def purpose(key: str) -> Purpose:
+    return db.session.scalars(select(Purpose).where(Purpose.key == key)).one()
+
+
+def test_loading_the_example_creates_five_purposes_at_version_one(app):
+    school = make_school()
+    report = purposes.load(school, EXAMPLE)
+
+    assert report.created == KEYS
+    assert (report.reworded, report.updated, report.unchanged) == ([], [], [])
+    loaded = purposes.for_school(school)
+    assert [p.key for p in loaded] == KEYS
+    assert all(p.version == 1 for p in loaded)
+    assert count(PurposeVersion) == 5
+    for p in loaded:
+        [version] = p.versions
+        assert (version.version, version.title, version.description) == (
+            1, p.title, p.description,
+        )  # fmt: skip
+
+
+def test_the_example_file_sets_every_field(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    website = purpose("photos-website")
+    assert (website.choice, website.lawful_basis, website.scope) == ("consent", "consent", "pupil")
+    assert (website.renewal, website.renewal_days) == ("academic_year", None)
+    assert website.guardian_rule == "any_objection_blocks"
+    assert website.publishable is True and website.marketing is False
+    assert website.description.startswith("We would like to use photos")
+    assert not website.description.endswith("\n")
+    assert website.shared_with.startswith("Anyone who visits")
+    display = purpose("class-photos-display")
+    assert (display.choice, display.lawful_basis) == ("objection", "public_task")
+    census = purpose("school-census")
+    assert (census.choice, census.lawful_basis) == ("none", "legal_obligation")
+    marketing = purpose("marketing-emails")
+    assert (marketing.scope, marketing.marketing) == ("guardian", True)
+
+
+def test_loading_the_same_file_again_reports_everything_unchanged(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    stamps = {p.key: p.updated_at for p in purposes.for_school(school)}
+
+    report = purposes.load(school, EXAMPLE)
+
+    assert report.unchanged == KEYS
+    assert (report.created, report.reworded, report.updated) == ([], [], [])
+    assert count(Purpose) == 5 and count(PurposeVersion) == 5
+    db.session.expire_all()
+    assert {p.key: p.updated_at for p in purposes.for_school(school)} == stamps
+
+
+def test_changing_a_description_makes_version_two_and_keeps_the_first_wording(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    old = purpose("photos-press").description
+    changed = EXAMPLE.replace("print children's first names", "print children's full names")
+
+    report = purposes.load(school, changed)
+
+    assert report.reworded == ["photos-press"]
+    assert len(report.unchanged) == 4
+    db.session.expire_all()
+    press = purpose("photos-press")
+    assert press.version == 2
+    assert "full names" in press.description
+    assert [(v.version, v.description) for v in press.versions] == [
+        (1, old),
+        (2, press.description),
+    ]
+    assert count(PurposeVersion) == 6
+
+
+def test_changing_a_title_makes_a_new_version_too(app):
+    school = make_school()
+    purposes.load(school, ONE)
+    purposes.load(school, ONE.replace("Photos on the website", "Photos on our website"))
+    purposes.load(school, ONE)  # back to the first words: still a new version
+    db.session.expire_all()
+    website = purpose("photos-website")
+    assert website.version == 3
+    assert [v.title for v in website.versions] == [
+        "Photos on the website", "Photos on our website", "Photos on the website",
+    ]  # fmt: skip
+
+
+def test_changing_only_a_setting_updates_without_a_new_version(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    changed = EXAMPLE.replace(
+        'lawful_basis = "public_task"\npublishable = false',
+        'lawful_basis = "public_task"\npublishable = true',
+    )
+    assert changed != EXAMPLE
+
+    report = purposes.load(school, changed)
+
+    assert report.updated == ["class-photos-display"]
+    assert report.reworded == []
+    db.session.expire_all()
+    display = purpose("class-photos-display")
+    assert (display.publishable, display.version) == (True, 1)
+    assert count(PurposeVersion) == 5
+
+
+def test_renewal_in_days_keeps_the_number_of_days(app):
+    school = make_school()
+    purposes.load(school, ONE + 'renewal = "days"\nrenewal_days = 365\n')
+    website = purpose("photos-website")
+    assert (website.renewal, website.renewal_days) == ("days", 365)
+
+    report = purposes.load(school, ONE + 'renewal = "academic_year"\n')
+    assert report.updated == ["photos-website"]
+    db.session.expire_all()
+    assert (purpose("photos-website").renewal, purpose("photos-website").renewal_days) == (
+        "academic_year", None,
+    )  # fmt: skip
+
+
+def test_each_school_has_its_own_purposes(app):
+    oak = make_school(slug="oak-primary")
+    ash = make_school(slug="ash-academy", name="Ash Academy")
+    purposes.load(oak, EXAMPLE)
+    report = purposes.load(ash, ONE.replace("Photos on the website", "Ash photos"))
+    assert report.created == ["photos-website"]
+    assert [p.key for p in purposes.for_school(ash)] == ["photos-website"]
+    assert len(purposes.for_school(oak)) == 5
+    oak_website = next(p for p in purposes.for_school(oak) if p.key == "photos-website")
+    assert (oak_website.title, oak_website.version) == (
+        "Photos on the school website and social media", 1,
+    )  # fmt: skip
+
+
+def test_a_purpose_left_out_of_the_file_is_retired_and_comes_back_when_listed(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    without_press = EXAMPLE.replace('key = "photos-press"', 'key = "photos-newspaper"')
+
+    report = purposes.load(school, without_press)
+
+    assert report.created == ["photos-newspaper"]
+    assert report.retired == ["photos-press"]
+    assert "photos-press" not in [p.key for p in purposes.for_school(school)]
+    # Kept, with its wording, because decisions refer to it.
+    assert "photos-press" in [p.key for p in purposes.for_school(school, active_only=False)]
+
+    again = purposes.load(school, EXAMPLE)
+    assert again.updated == ["photos-press"]
+    assert again.retired == ["photos-newspaper"]
+    db.session.expire_all()
+    assert purpose("photos-press").active and purpose("photos-press").version == 1
+
+
+def bad(entry: str) -> str:
+    return "[[purposes]]\n" + entry
+
+
+BASE = """key = "p"
+title = "T"
+description = "D"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("this is [not toml", "not valid TOML"),
+        (ONE + 'key = "again"\n', "not valid TOML"),  # a key twice in one table
+        ("title = 'no purposes here'\n", "at least one [[purposes]] table"),
+        ("purposes = ['a', 'b']\n", "purpose 1: must be a table"),
+        (ONE + 'colour = "blue"\n', "unknown field(s) colour"),
+        (ONE + "[[purpose]]\nkey = 'typo'\n", "unknown section(s) purpose"),
+        (bad(BASE + 'choice = "maybe"\nlawful_basis = "consent"\n'),
+         "choice must be one of consent, none, objection"),
+        (bad(BASE + 'choice = ["consent"]\nlawful_basis = "consent"\n'),
+         "choice must be one of"),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "because"\n'),
+         "lawful_basis must be one of"),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "public_task"\n'),
+         'a "consent" choice needs lawful_basis = "consent"'),
+        (bad(BASE + 'choice = "objection"\nlawful_basis = "legal_obligation"\n'),
+         'an "objection" choice needs lawful_basis "public_task" or "legitimate_interests"'),
+        (bad(BASE + 'choice = "none"\nlawful_basis = "consent"\n'),
+         'processing based on consent must offer choice = "consent"'),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\nrenewal = "days"\n'),
+         'renewal = "days" needs renewal_days'),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\nrenewal = "days"\n'
+                    "renewal_days = 0\n"),
+         'renewal = "days" needs renewal_days'),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\nrenewal_days = 30\n'),
+         'renewal_days only goes with renewal = "days"'),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\nmarketing = true\n'),
+         'marketing needs choice = "consent" and scope = "guardian"'),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\npublishable = "yes"\n'),
+         "publishable must be true or false"),
+        (bad(BASE + 'choice = "consent"\nlawful_basis = "consent"\nshared_with = 3\n'),
+         "shared_with must be text"),
+        (bad('key = "Photos Website"\ntitle = "T"\ndescription = "D"\nchoice = "consent"\n'
+             'lawful_basis = "consent"\n'),
+         "key 'Photos Website' must be lower-case letters"),
+        (bad('key = "p"\ndescription = "D"\nchoice = "consent"\nlawful_basis = "consent"\n'),
+         "title is required"),
+        (bad('key = "p"\ntitle = "T"\ndescription = "  "\nchoice = "consent"\n'
+             'lawful_basis = "consent"\n'),
+         "description is required"),
+        (ONE + ONE.replace("Photos on the website", "Other"),
+         "purpose 2 (photos-website): the key 'photos-website' appears twice"),
+    ],
+)  # fmt: skip
+def test_an_invalid_file_is_refused_and_loads_nothing(app, text, problem):
+    school = make_school()
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, text)
+    assert any(problem in p for p in refused.value.problems), refused.value.problems
+    assert count(Purpose) == 0 and count(PurposeVersion) == 0
+
+
+def test_every_problem_in_a_file_is_listed(app):
+    school = make_school()
+    text = (
+        bad(BASE + 'choice = "consent"\nlawful_basis = "public_task"\n')
+        + bad('key = "q"\ntitle = "T"\ndescription = "D"\nchoice = "objection"\n'
+              'lawful_basis = "legal_obligation"\nrenewal = "days"\nsize = 3\n')
+        + bad('key = "m"\ntitle = "T"\ndescription = "D"\nchoice = "consent"\n'
+              'lawful_basis = "consent"\nmarketing = true\n')
+        + ONE
+    )  # fmt: skip
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, text)
+    problems = refused.value.problems
+    assert problems == [
+        'purpose 1 (p): a "consent" choice needs lawful_basis = "consent"',
+        "purpose 2 (q): unknown field(s) size",
+        'purpose 2 (q): renewal = "days" needs renewal_days, a whole number > 0',
+        'purpose 2 (q): an "objection" choice needs lawful_basis "public_task" or '
+        '"legitimate_interests" (the right to object applies to those)',
+        'purpose 3 (m): marketing needs choice = "consent" and scope = "guardian" '
+        "(electronic marketing needs the person's own consent)",
+    ]
+    assert count(Purpose) == 0
+
+
+def test_changing_the_choice_kind_of_an_existing_purpose_is_refused(app):
+    school = make_school()
+    purposes.load(school, EXAMPLE)
+    changed = EXAMPLE.replace(
+        'choice = "objection"\nlawful_basis = "public_task"',
+        'choice = "consent"\nlawful_basis = "consent"',
+    ).replace("print children's first names", "print children's full names")
+
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, changed)
+
+    assert refused.value.problems == [
+        "class-photos-display: its choice cannot change from 'objection' to 'consent'; "
+        "add a purpose with a new key instead"
+    ]
+    db.session.expire_all()
+    assert purpose("class-photos-display").choice == "objection"
+    # Nothing else in the refused file was applied either.
+    assert purpose("photos-press").version == 1
+    assert count(PurposeVersion) == 5
+
+
+def test_changing_the_scope_of_an_existing_purpose_is_refused(app):
+    school = make_school()
+    purposes.load(school, ONE)
+    with pytest.raises(purposes.PurposesFileError, match="its scope cannot change"):
+        purposes.load(school, ONE + 'scope = "guardian"\n')
+    db.session.expire_all()
+    assert purpose("photos-website").scope == "pupil"

@@ -1,0 +1,442 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import roster
+from portal.extensions import db
+from portal.models import Guardian, GuardianLink, Pupil
+from tests.factories import make_school
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "roster-example.csv").read_text(
+    encoding="utf-8"
+)
+HEADER = ",".join(roster.REQUIRED_COLUMNS)
+
+
+def csv_text(*rows: str, header: str = HEADER) -> str:
+    return "\n".join((header, *rows)) + "\n"
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def counts() -> tuple[int, int, int]:
+    return count(Pupil), count(Guardian), count(GuardianLink)
+
+
+def pupil(mis_id: str, school=None) -> Pupil:
+    query = select(Pupil).where(Pupil.mis_id == mis_id)
+    if school is not None:
+        query = query.where(Pupil.school_id == school.id)
+    return db.session.scalars(query).one()
+
+
+def guardian(email: str) -> Guardian:
+    return db.session.scalars(select(Guardian).where(Guardian.email == email)).one()
+
+
+def link(mis_id: str, email: str) -> GuardianLink:
+    return db.session.scalars(
+        select(GuardianLink)
+        .join(Pupil, GuardianLink.pupil_id == Pupil.id)
+        .join(Guardian, GuardianLink.guardian_id == Guardian.id)
+        .where(Pupil.mis_id == mis_id, Guardian.email == email)
+    ).one()
+
+
+def test_importing_the_sample_creates_its_pupils_guardians_and_links(app):
+    school = make_school()
+    report = roster.import_roster(school, SAMPLE)
+    # 8 pupils; 11 people (Farah has two children); one link per row.
+    assert counts() == (8, 11, 12)
+    assert report.summary() == "12 rows: 12 created, 0 updated, 0 unchanged, 0 rejected"
+    assert (report.pupils_created, report.guardians_created) == (8, 11)
+    amira = pupil("A1001")
+    assert (amira.forename, amira.surname, amira.year_group, amira.class_name) == (
+        "Amira", "Hussain", "3", "3 Oak",
+    )  # fmt: skip
+    assert amira.on_roll and amira.left_on is None
+    assert pupil("A1003").forename == "Zoë"
+
+
+def test_importing_the_same_file_twice_gives_the_same_rows(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    before = counts()
+    stamps = {p.mis_id: p.updated_at for p in db.session.scalars(select(Pupil))}
+
+    again = roster.import_roster(school, SAMPLE)
+
+    assert counts() == before
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 12)
+    assert again.summary() == "12 rows: 0 created, 0 updated, 12 unchanged, 0 rejected"
+    assert (again.pupils_created, again.pupils_updated, again.guardians_created) == (0, 0, 0)
+    assert again.links_ended == 0
+    db.session.expire_all()
+    assert {p.mis_id: p.updated_at for p in db.session.scalars(select(Pupil))} == stamps
+
+
+def test_emails_differing_only_in_capitals_are_one_guardian_of_two_pupils(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    farah = guardian("farah.hussain@example.org")
+    assert sorted(link.pupil.mis_id for link in farah.links) == ["A1001", "A1002"]
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Guardian)
+            .where(func.lower(Guardian.email) == "farah.hussain@example.org")
+        )
+        == 1
+    )
+    # Stored in one normal form, lower-case.
+    assert guardian("imran.h@example.net").forename == "Imran"
+
+
+def test_a_guardian_with_children_in_two_schools_is_one_guardian(app):
+    oak = make_school(slug="oak-primary")
+    ash = make_school(slug="ash-academy", name="Ash Academy")
+    roster.import_roster(
+        oak, csv_text("P1,Amira,Hussain,3,3 Oak,Farah,Hussain,farah.hussain@example.org,Mother,yes")
+    )
+    roster.import_roster(
+        ash, csv_text("P1,Omar,Hussain,9,9X,Farah,Hussain,FARAH.HUSSAIN@example.org,Mother,yes")
+    )
+    assert count(Guardian) == 1
+    farah = guardian("farah.hussain@example.org")
+    assert sorted((link.school_id, link.pupil.forename) for link in farah.links) == sorted(
+        [(oak.id, "Amira"), (ash.id, "Omar")]
+    )
+
+
+def test_a_contact_without_an_email_is_kept_and_not_duplicated_on_reimport(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    paper = db.session.scalars(select(Guardian).where(Guardian.email.is_(None))).one()
+    assert (paper.forename, paper.surname) == ("Mary", "O'Brien")
+    assert [(link.pupil.mis_id, link.parental_responsibility) for link in paper.links] == [
+        ("A1003", False)
+    ]
+
+    roster.import_roster(school, SAMPLE)
+    roster.import_roster(school, SAMPLE.replace("Mary,O'Brien,,", "MARY,o'brien,,"))
+
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Guardian).where(Guardian.email.is_(None))
+        )
+        == 1
+    )
+    assert count(GuardianLink) == 12
+
+
+def test_header_is_matched_case_insensitively_with_extra_columns_ignored_and_a_bom(app):
+    school = make_school()
+    text = (
+        "\ufeffContact_Email, PUPIL_ID ,Date_of_Birth,Pupil_Forename,pupil_surname,Year_Group,"
+        "Class,Contact_Forename,Contact_Surname,Relationship,Parental_Responsibility,Notes\n"
+        "jade.smith@example.co.uk,A1005,2019-01-02,Harvey,Smith,R,R Willow,Jade,Smith,"
+        "Mother,Yes,allergic to nuts\n"
+    )
+    report = roster.import_roster(school, text)
+    assert report.rejected == []
+    assert counts() == (1, 1, 1)
+    harvey = pupil("A1005")
+    assert (harvey.forename, harvey.class_name) == ("Harvey", "R Willow")
+    jade_link = link("A1005", "jade.smith@example.co.uk")
+    assert jade_link.relationship_label == "Mother"
+    assert jade_link.parental_responsibility is True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("yes", True), ("YES", True), ("y", True), ("true", True), ("1", True),
+     ("no", False), ("N", False), ("false", False), ("0", False)],
+)  # fmt: skip
+def test_parental_responsibility_accepts_the_usual_spellings(app, value, expected):
+    school = make_school()
+    roster.import_roster(school, csv_text(f"P1,A,B,1,1A,C,D,c.d@example.org,Mother,{value}"))
+    assert link("P1", "c.d@example.org").parental_responsibility is expected
+
+
+def test_bad_rows_are_reported_with_their_line_numbers_and_the_good_rows_import(app):
+    school = make_school()
+    text = csv_text(
+        "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",  # line 2
+        ",Ben,Baker,1,1A,Bella,Baker,bella@example.org,Mother,yes",  # line 3: no pupil id
+        "P3,Cat,Cole,1,1A,Carl,Cole,carl@@example,Father,yes",  # line 4: malformed email
+        "P4,Dan,Dee,1,1A,Dora,Dee,dora@example.org,Mother,maybe",  # line 5: unknown value
+        # lines 6-7: a quoted field with a newline in it is one record
+        'P5,Eve,Eden,2,2B,Edna,Eden,edna@example.org,"Mother\nand carer",no',
+        "P6,Fay,Fox,2,2B,Fred,Fox,not-an-email,Father,yes",  # line 8: malformed email
+        "",  # line 9: blank, skipped
+        "P7,Gus,Gray,2,2B,Gina,Gray,gina@example.org,Mother,perhaps",  # line 10
+        "P8,Hal,Hart,2,2B,Hope,Hart,hope@example.org,Mother,no",  # line 11
+    )
+    report = roster.import_roster(school, text)
+
+    assert [r.line for r in report.rejected] == [3, 4, 5, 8, 10]
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert reasons[3] == "pupil_id is empty"
+    assert "contact_email 'carl@@example' is not a valid address" in reasons[4]
+    assert reasons[5] == "parental_responsibility must be yes or no, not 'maybe'"
+    assert "'not-an-email' is not a valid address" in reasons[8]
+    assert reasons[10] == "parental_responsibility must be yes or no, not 'perhaps'"
+    assert report.summary() == "8 rows: 3 created, 0 updated, 0 unchanged, 5 rejected"
+    assert sorted(db.session.scalars(select(Pupil.mis_id))) == ["P1", "P5", "P8"]
+    assert link("P5", "edna@example.org").relationship_label == "Mother\nand carer"
+
+
+def test_a_row_with_several_problems_gives_every_reason(app):
+    school = make_school()
+    report = roster.import_roster(
+        school, csv_text(f"P1,,Able,1,{'x' * 65},,,bad email,Mother,maybe")
+    )
+    [rejection] = report.rejected
+    assert rejection.line == 2
+    for reason in ("pupil_forename is empty", "the contact has no name",
+                   "class is longer than 64 characters", "'bad email' is not a valid address",
+                   "not 'maybe'"):  # fmt: skip
+        assert reason in rejection.reason
+    assert counts() == (0, 0, 0)
+
+
+def test_a_row_with_too_few_columns_is_rejected(app):
+    school = make_school()
+    report = roster.import_roster(school, csv_text("P1,Ann,Able,1"))
+    assert [r.line for r in report.rejected] == [2]
+    assert "class is empty" in report.rejected[0].reason
+    assert counts() == (0, 0, 0)
+
+
+def test_reimport_updates_names_classes_relationship_and_parental_responsibility(app):
+    school = make_school()
+    roster.import_roster(
+        school,
+        csv_text(
+            "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+            "P1,Ann,Able,1,1A,Bob,Able,bob@example.org,Father,yes",
+        ),
+    )
+    report = roster.import_roster(
+        school,
+        csv_text(
+            "P1,Annie,Able-Baker,2,2B,Alicia,Able,alice@example.org,Step-mother,no",
+            "P1,Annie,Able-Baker,2,2B,Bob,Able,bob@example.org,Father,yes",
+        ),
+    )
+    # The pupil's new details count once, on the first row that names the pupil.
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 1)
+    assert report.pupils_updated == 1
+    db.session.expire_all()
+    ann = pupil("P1")
+    assert (ann.forename, ann.surname, ann.year_group, ann.class_name) == (
+        "Annie", "Able-Baker", "2", "2B",
+    )  # fmt: skip
+    assert guardian("alice@example.org").forename == "Alicia"
+    alice = link("P1", "alice@example.org")
+    assert (alice.relationship_label, alice.parental_responsibility) == ("Step-mother", False)
+    assert link("P1", "bob@example.org").parental_responsibility is True
+    assert counts() == (1, 2, 2)
+
+
+def test_a_contact_dropped_from_the_file_has_its_link_ended_and_comes_back_when_readded(app):
+    school = make_school()
+    both = csv_text(
+        "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+        "P1,Ann,Able,1,1A,Bob,Able,bob@example.org,Father,yes",
+        "P2,Cal,Able,3,3C,Bob,Able,bob@example.org,Father,yes",
+    )
+    roster.import_roster(school, both)
+
+    dropped = roster.import_roster(
+        school,
+        csv_text(
+            "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+            "P2,Cal,Able,3,3C,Bob,Able,bob@example.org,Father,yes",
+        ),
+    )
+    assert dropped.links_ended == 1
+    db.session.expire_all()
+    assert link("P1", "bob@example.org").ended_at is not None
+    # Bob is still linked to his other child, and Alice to hers.
+    assert link("P2", "bob@example.org").ended_at is None
+    assert link("P1", "alice@example.org").ended_at is None
+    assert counts() == (2, 2, 3)  # the link row is kept: the ledger refers to it
+
+    back = roster.import_roster(school, both)
+    assert (back.created, back.updated, back.links_ended) == (0, 1, 0)
+    db.session.expire_all()
+    assert link("P1", "bob@example.org").ended_at is None
+    assert counts() == (2, 2, 3)
+
+
+def test_a_pupil_absent_from_the_file_keeps_its_links_and_stays_on_roll_by_default(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    without_amira = "\n".join(line for line in SAMPLE.splitlines() if not line.startswith("A1001,"))
+    report = roster.import_roster(school, without_amira)
+    assert (report.links_ended, report.marked_left) == (0, 0)
+    db.session.expire_all()
+    amira = pupil("A1001")
+    assert amira.on_roll and amira.left_on is None
+    assert all(link.ended_at is None for link in amira.links)
+
+
+def test_mark_missing_as_left_takes_absent_pupils_off_roll_and_a_returning_pupil_back_on(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    without_amira = "\n".join(line for line in SAMPLE.splitlines() if not line.startswith("A1001,"))
+
+    report = roster.import_roster(
+        school, without_amira, mark_missing_as_left=True, today=date(2025, 7, 18)
+    )
+    assert report.marked_left == 1
+    db.session.expire_all()
+    amira = pupil("A1001")
+    assert (amira.on_roll, amira.left_on) == (False, date(2025, 7, 18))
+    assert pupil("A1002").on_roll
+
+    # Marking again does not move the date a pupil left.
+    again = roster.import_roster(
+        school, without_amira, mark_missing_as_left=True, today=date(2025, 9, 1)
+    )
+    assert again.marked_left == 0
+    db.session.expire_all()
+    assert pupil("A1001").left_on == date(2025, 7, 18)
+
+    back = roster.import_roster(school, SAMPLE, mark_missing_as_left=True)
+    assert (back.pupils_updated, back.marked_left) == (1, 0)
+    db.session.expire_all()
+    amira = pupil("A1001")
+    assert (amira.on_roll, amira.left_on) == (True, None)
+
+
+def test_a_rejected_row_does_not_end_a_link_or_take_its_pupil_off_roll(app):
+    school = make_school()
+    roster.import_roster(
+        school,
+        csv_text(
+            "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+            "P1,Ann,Able,1,1A,Bob,Able,bob@example.org,Father,yes",
+            "P2,Cal,Cole,3,3C,Carl,Cole,carl@example.org,Father,yes",
+        ),
+    )
+    report = roster.import_roster(
+        school,
+        csv_text(
+            "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+            "P1,Ann,Able,1,1A,Bob,Able,bob@example.org,Father,maybe",
+            "P2,Cal,Cole,3,3C,Carl,Cole,carl@@example.org,Father,yes",
+        ),
+        mark_missing_as_left=True,
+    )
+    assert [r.line for r in report.rejected] == [3, 4]
+    assert (report.links_ended, report.marked_left) == (0, 0)
+    db.session.expire_all()
+    assert link("P1", "bob@example.org").ended_at is None
+    assert link("P1", "bob@example.org").parental_responsibility is True
+    assert pupil("P2").on_roll
+    assert link("P2", "carl@example.org").ended_at is None
+
+
+def test_a_file_without_any_pupils_cannot_mark_the_whole_school_as_left(app):
+    school = make_school()
+    roster.import_roster(school, SAMPLE)
+    with pytest.raises(roster.RosterFileError, match="no pupils"):
+        roster.import_roster(school, csv_text(), mark_missing_as_left=True)
+    assert (
+        db.session.scalar(select(func.count()).select_from(Pupil).where(Pupil.on_roll.is_(True)))
+        == 8
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty"),
+        (SAMPLE.replace("contact_email,", "email,", 1), "missing the column(s): contact_email"),
+        (
+            SAMPLE.replace("pupil_id,", "", 1).replace(",class,", ",form,", 1),
+            "missing the column(s): pupil_id, class",
+        ),
+    ],
+)
+def test_a_file_missing_a_required_column_is_refused_as_a_whole(app, text, message):
+    school = make_school()
+    with pytest.raises(roster.RosterFileError) as refused:
+        roster.import_roster(school, text)
+    assert message in str(refused.value)
+    assert counts() == (0, 0, 0)
+
+
+def test_import_for_one_school_never_changes_another_schools_pupils(app):
+    oak = make_school(slug="oak-primary")
+    ash = make_school(slug="ash-academy", name="Ash Academy")
+    roster.import_roster(oak, SAMPLE)
+    roster.import_roster(ash, SAMPLE)
+    # The people with an email are shared; Mary, known only on paper, is one per school.
+    assert counts() == (16, 12, 24)
+
+    only_one = csv_text("A1001,Amelia,Hussain,4,4 Ash,Farah,Hussain,farah.hussain@example.org,"
+                        "Mother,yes")  # fmt: skip
+    report = roster.import_roster(ash, only_one, mark_missing_as_left=True)
+    assert report.marked_left == 7
+    assert report.links_ended == 1  # Imran, for Ash's A1001 only
+
+    db.session.expire_all()
+    oak_pupils = db.session.scalars(select(Pupil).where(Pupil.school_id == oak.id)).all()
+    assert len(oak_pupils) == 8
+    assert all(p.on_roll for p in oak_pupils)
+    assert pupil("A1001", oak).forename == "Amira"
+    assert pupil("A1001", ash).forename == "Amelia"
+    oak_links = db.session.scalars(select(GuardianLink).where(GuardianLink.school_id == oak.id))
+    assert all(link.ended_at is None for link in oak_links)
+
+
+def test_blank_lines_and_windows_line_endings_keep_line_numbers_right(app):
+    school = make_school()
+    text = "\r\n".join(
+        (
+            HEADER,
+            "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+            "",
+            ",,,,,,,,,",
+            "P2,Ben,Baker,1,1A,Bella,Baker,bella@example.org,Mother,unsure",
+        )
+    )
+    report = roster.import_roster(school, text)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (5, "parental_responsibility must be yes or no, not 'unsure'")
+    ]
+    assert report.rows == 2
+
+
+def test_a_contact_listed_twice_for_one_pupil_is_rejected_the_second_time(app):
+    school = make_school()
+    text = csv_text(
+        "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",
+        "P1,Ann,Able,1,1A,Bob,Able,bob@example.org,Father,yes",
+        "P1,Ann,Able,1,1A,Alice,Able,ALICE@example.org,Carer,no",
+        "P1,Ann,Able,1,1A,Gran,Able,,Grandmother,no",
+        "P1,Ann,Able,1,1A,gran,able,,Grandmother,yes",
+        "P1,Ann,Able,1,1A,Carl,Able,carl@example.org,Uncle,maybe",
+    )
+    report = roster.import_roster(school, text)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (4, "repeats the contact on line 2 for pupil P1"),
+        (6, "repeats the contact on line 5 for pupil P1"),
+        (7, "parental_responsibility must be yes or no, not 'maybe'"),
+    ]
+    alice = link("P1", "alice@example.org")
+    assert (alice.relationship_label, alice.parental_responsibility) == ("Mother", True)
+    assert counts() == (1, 3, 3)
+
+    again = roster.import_roster(school, text)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert len(again.rejected) == 3
