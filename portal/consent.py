@@ -218,17 +218,17 @@ def statuses(
                 facts: list[Fact] = []
                 views: list[GuardianView] = []
                 for guardian_id, name in guardians.get(pupil_id, []):
-                    row = decisions.get((pupil_id, purpose.id, guardian_id, axis))
+                    latest = decisions.get((pupil_id, purpose.id, guardian_id, axis))
                     fact = None
-                    if row is not None:
+                    if latest is not None:
                         fact = Fact(
                             guardian_id=guardian_id,
-                            decision=row.decision,
-                            decided_at=row.decided_at,
-                            purpose_version=row.purpose_version,
-                            seq=row.seq,
-                            channel=row.channel,
-                            actor_type=row.actor_type,
+                            decision=latest.decision,
+                            decided_at=latest.decided_at,
+                            purpose_version=latest.purpose_version,
+                            seq=latest.seq,
+                            channel=latest.channel,
+                            actor_type=latest.actor_type,
                         )
                         facts.append(fact)
                     views.append(

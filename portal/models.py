@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -27,10 +28,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Base, db
 from .types import UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model from our DeclarativeBase; type checkers see the base.
+    Model = Base
+else:
+    Model = db.Model
 
 
 class Choice(enum.StrEnum):
@@ -98,7 +105,7 @@ def _in(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
-class School(db.Model):
+class School(Model):
     __tablename__ = "schools"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,7 +124,7 @@ class School(db.Model):
         return f"<School {self.slug}>"
 
 
-class NoticeVersion(db.Model):
+class NoticeVersion(Model):
     """One published version of a school's privacy notice. Immutable once written."""
 
     __tablename__ = "notice_versions"
@@ -140,7 +147,7 @@ class NoticeVersion(db.Model):
     )
 
 
-class Purpose(db.Model):
+class Purpose(Model):
     """One optional (or informational) processing activity of a school."""
 
     __tablename__ = "purposes"
@@ -190,7 +197,7 @@ class Purpose(db.Model):
     )
 
 
-class PurposeVersion(db.Model):
+class PurposeVersion(Model):
     """The exact wording a purpose had at one version, so any decision can show what was said."""
 
     __tablename__ = "purpose_versions"
@@ -208,7 +215,7 @@ class PurposeVersion(db.Model):
     __table_args__ = (UniqueConstraint("purpose_id", "version"),)
 
 
-class Pupil(db.Model):
+class Pupil(Model):
     __tablename__ = "pupils"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -237,7 +244,7 @@ class Pupil(db.Model):
         return f"{self.forename} {self.surname}"
 
 
-class Guardian(db.Model):
+class Guardian(Model):
     """A parent or carer. The email (stored lower-case) is how they sign in; none = paper only."""
 
     __tablename__ = "guardians"
@@ -257,7 +264,7 @@ class Guardian(db.Model):
         return f"{self.forename} {self.surname}"
 
 
-class GuardianLink(db.Model):
+class GuardianLink(Model):
     """A guardian's relationship to one pupil, as the school's roster records it."""
 
     __tablename__ = "guardian_links"
@@ -284,7 +291,7 @@ class GuardianLink(db.Model):
         return self.ended_at is None
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,7 +311,7 @@ class StaffUser(db.Model):
     )
 
 
-class LedgerHead(db.Model):
+class LedgerHead(Model):
     """The head of one school's chain. Appends lock this row, so they are serialised per school."""
 
     __tablename__ = "ledger_heads"
@@ -314,7 +321,7 @@ class LedgerHead(db.Model):
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     """One decision, appended to the school's hash chain. Never updated, never deleted."""
 
     __tablename__ = "consent_events"
@@ -353,7 +360,7 @@ class DecisionAxis(enum.StrEnum):
     OBJECTION = "objection"
 
 
-class CurrentDecision(db.Model):
+class CurrentDecision(Model):
     """Projection: each guardian's latest decision per pupil (or per guardian) and purpose.
 
     Kept in the same transaction as each ledger append, and rebuildable from the ledger.

@@ -1,0 +1,258 @@
+"""Ledger benchmark: one school's chain of 1,000,000 events on PostgreSQL.
+
+Seeds the chain with real hashes (bulk COPY), then prints:
+- single-append latency (median, p95) through `ledger.record`, with that chain in place;
+- `flask ledger verify` throughput in events/s and its peak memory, as a child process (so
+  the figure is the command's own), over several runs (median), and the peak memory of a
+  verify over a tenth of the events, to show that memory does not grow with the chain.
+
+Usage:  .venv/bin/python bench/ledger.py [--events 1000000] [--appends 300] [--runs 3]
+Database: BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench);
+that database is dropped and recreated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from portal import create_app, purposes, roster, schools  # noqa: E402
+from portal import ledger as ledger_module  # noqa: E402
+from portal.config import normalise_database_url  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import (  # noqa: E402
+    GENESIS_HASH,
+    Choice,
+    GuardianLink,
+    LedgerHead,
+    Purpose,
+    Scope,
+)
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
+COLUMNS = (
+    "school_id, seq, occurred_at, actor_type, actor_id, guardian_id, pupil_id, purpose_id,"
+    " purpose_version, notice_version, decision, channel, note, prev_hash, hash"
+)
+
+
+def recreate_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres")
+    with psycopg.connect(
+        host=admin.host, port=admin.port or 5432, user=admin.username, dbname="postgres",
+        autocommit=True,
+    ) as conn:  # fmt: skip
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def roster_csv(pupils: int, rng: random.Random) -> str:
+    lines = [
+        "pupil_id,pupil_forename,pupil_surname,year_group,class,contact_forename,"
+        "contact_surname,contact_email,relationship,parental_responsibility"
+    ]
+    for n in range(pupils):
+        year = n % 7
+        klass = f"{year or 'R'} {'ABCD'[n % 4]}"
+        contacts = 2 if rng.random() < 0.5 else 1
+        for c in range(contacts):
+            lines.append(
+                f"P{n:05d},Pupil{n},Family{n},{year or 'R'},{klass},Carer{c},Family{n},"
+                f"carer{c}.family{n}@bench.example.org,{'Mother' if c == 0 else 'Father'},yes"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench" * 8})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        school = schools.create("bench-school", name="Bench School")
+        purposes.load(school, (ROOT / "examples" / "purposes.toml").read_text())
+        roster.import_roster(school, roster_csv(600, rng))
+        links = db.session.execute(
+            select(GuardianLink.guardian_id, GuardianLink.pupil_id).where(
+                GuardianLink.school_id == school.id
+            )
+        ).all()
+        choices = [
+            p
+            for p in db.session.scalars(select(Purpose).where(Purpose.school_id == school.id))
+            if p.choice != Choice.NONE
+        ]
+        school_id = school.id
+        db.session.remove()
+        db.engine.dispose()
+
+    start = datetime.now(UTC) - timedelta(days=400)
+    step = timedelta(days=399) / max(events, 1)
+    prev = GENESIS_HASH
+    began = time.perf_counter()
+    raw = make_url(url)
+    with psycopg.connect(
+        host=raw.host, port=raw.port or 5432, user=raw.username, dbname=raw.database
+    ) as conn:
+        with conn.cursor() as cur, cur.copy(f"COPY consent_events ({COLUMNS}) FROM STDIN") as copy:
+            buffer = io.StringIO()
+            for seq in range(1, events + 1):
+                guardian_id, pupil_id = links[rng.randrange(len(links))]
+                purpose = choices[rng.randrange(len(choices))]
+                if purpose.choice == Choice.OBJECTION:
+                    decision = "object" if rng.random() < 0.3 else "lift_objection"
+                else:
+                    decision = "grant" if rng.random() < 0.7 else "withdraw"
+                subject = None if purpose.scope == Scope.GUARDIAN else pupil_id
+                occurred = start + step * seq
+                text = ledger_module.canonical(
+                    school_id=school_id, seq=seq, occurred_at=occurred,
+                    actor_type="guardian", actor_id=guardian_id, guardian_id=guardian_id,
+                    pupil_id=subject, purpose_id=purpose.id, purpose_version=1,
+                    notice_version=None, decision=decision, channel="web", note=None,
+                )  # fmt: skip
+                digest = ledger_module.chain_hash(prev, text)
+                buffer.write(
+                    f"{school_id}\t{seq}\t{occurred.isoformat()}\tguardian\t{guardian_id}\t"
+                    f"{guardian_id}\t{subject if subject is not None else chr(92) + 'N'}\t"
+                    f"{purpose.id}\t1\t\\N\t{decision}\tweb\t\\N\t{prev}\t{digest}\n"
+                )
+                prev = digest
+                if seq % 20_000 == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+            copy.write(buffer.getvalue())
+        conn.execute(
+            "UPDATE ledger_heads SET seq = %s, hash = %s WHERE school_id = %s",
+            (events, prev, school_id),
+        )
+        conn.commit()
+    with psycopg.connect(
+        host=raw.host, port=raw.port or 5432, user=raw.username, dbname=raw.database,
+        autocommit=True,
+    ) as conn:  # fmt: skip
+        conn.execute("VACUUM ANALYZE consent_events")
+    seeded = time.perf_counter() - began
+
+    with app.app_context():
+        ledger_module.rebuild_projection(schools.get_by_slug("bench-school"))
+        db.session.remove()
+        db.engine.dispose()
+    print(f"seeded {events:,} events with real hashes in {seeded:.1f} s")
+    return school_id, prev
+
+
+def append_latency(url: str, appends: int, rng: random.Random) -> list[float]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench" * 8})
+    timings: list[float] = []
+    with app.app_context():
+        school = schools.get_by_slug("bench-school")
+        links = db.session.execute(
+            select(GuardianLink.guardian_id, GuardianLink.pupil_id).where(
+                GuardianLink.school_id == school.id
+            )
+        ).all()
+        photo = db.session.scalars(
+            select(Purpose).where(Purpose.school_id == school.id, Purpose.key == "photos-website")
+        ).one()
+        for n in range(appends + 20):
+            guardian_id, pupil_id = links[rng.randrange(len(links))]
+            began = time.perf_counter()
+            ledger_module.record(
+                actor=ledger_module.Actor.guardian(guardian_id),
+                guardian=guardian_id,
+                pupil=pupil_id,
+                purpose=photo.id,
+                decision="grant" if n % 2 else "withdraw",
+                channel="web",
+            )
+            if n >= 20:  # the first appends warm the connection pool and caches
+                timings.append(time.perf_counter() - began)
+        head = db.session.get(LedgerHead, school.id)
+        print(f"chain head after appends: seq {head.seq}")
+        db.session.remove()
+        db.engine.dispose()
+    return timings
+
+
+def verify_peak(url: str) -> tuple[list[float], int, str]:
+    times: list[float] = []
+    peaks: list[int] = []
+    last = ""
+    for _ in range(ARGS.runs):
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "ledger", "verify", "--school",
+             "bench-school"],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        times.append(time.perf_counter() - began)
+        peaks.append(usage.ru_maxrss)
+        last = output.strip().splitlines()[-1] if output.strip() else ""
+        if status != 0:
+            raise SystemExit(f"verify failed: {output}")
+    return times, max(peaks), last
+
+
+def main() -> None:
+    url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    rng = random.Random(ARGS.seed)
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {url}")
+
+    small_url = url + "_small"
+    recreate_database(small_url)
+    seed(small_url, ARGS.events // 10, random.Random(ARGS.seed))
+    _, small_peak, _ = verify_peak(small_url)
+
+    recreate_database(url)
+    seed(url, ARGS.events, rng)
+    times, peak, last = verify_peak(url)
+    median = statistics.median(times)
+    timings = append_latency(url, ARGS.appends, rng)
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    print(f"verify output: {last}")
+    print(
+        f"verify: median {median:.2f} s over {len(times)} runs for {ARGS.events:,} events = "
+        f"{ARGS.events / median:,.0f} events/s (target >= 200,000; includes process start-up)"
+    )
+    print(
+        f"verify peak memory: {peak / 1024:.0f} MiB for {ARGS.events:,} events, "
+        f"{small_peak / 1024:.0f} MiB for {ARGS.events // 10:,} events "
+        f"(ratio {peak / small_peak:.2f}; flat memory gives ~1)"
+    )
+    print(
+        f"append latency over {len(timings)} appends: median "
+        f"{statistics.median(timings) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms (target p95 <= 5 ms)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--appends", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    ARGS = parser.parse_args()
+    main()
