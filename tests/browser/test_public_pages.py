@@ -1,0 +1,223 @@
+"""The public pages as a parent sees them: Chromium at a phone's size (390x844).
+
+Each page is checked for what a person sees (headings, the school's name in the header),
+that its links work when tapped, that the skip link works from the keyboard, that it does
+not scroll sideways at 390px or 320px, that axe-core finds nothing against WCAG 2.2 AA, that
+htmx loaded, and that the page reads the same with JavaScript switched off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from portal import demo
+from tests.factories import make_notice, make_school
+
+pytestmark = pytest.mark.browser
+
+DEMO_SCHOOL = "Riverside Primary School"
+DEMO_NOTICE = "/schools/riverside-primary/privacy-notice"
+DEMO_TITLE = "Privacy notice for pupils and their families"
+HOME_HEADING = "Privacy and consent for your child's school"
+WCAG_22_AA = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+    }
+}
+AXE = Axe()
+LONG_EMAIL = "dataprotectionofficer@ashacademymultiacademytrust.example.org"
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def assert_no_axe_violations(page: Any) -> None:
+    violations = AXE.run(page, options=WCAG_22_AA).response["violations"]
+    if violations:
+        lines = [f"axe found {len(violations)} WCAG 2.2 AA violation(s) on {page.url}:"]
+        for violation in violations:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"]:
+                target = " ".join(str(part) for part in node["target"])
+                why = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines())
+                lines.append(f"    {target} -- {why}")
+        raise AssertionError("\n".join(lines))
+
+
+def assert_no_sideways_scrolling(page: Any) -> None:
+    original = page.viewport_size
+    try:
+        for width in (390, 320):
+            page.set_viewport_size({"width": width, "height": original["height"]})
+            scroll_width, client_width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert scroll_width <= client_width, (
+                f"{page.url} scrolls sideways at {width}px: "
+                f"content is {scroll_width}px wide in a {client_width}px window"
+            )
+    finally:
+        page.set_viewport_size(original)
+
+
+def assert_skip_link_moves_focus_to_main(page: Any) -> None:
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    assert skip.evaluate("link => link === document.activeElement"), (
+        "Tab did not reach the skip link"
+    )
+    page.keyboard.press("Enter")
+    focused = page.evaluate("document.activeElement && document.activeElement.id")
+    assert focused == "main-content", f"after the skip link, focus is on {focused!r}, not main"
+
+
+def header(page: Any) -> Any:
+    return page.get_by_role("banner")
+
+
+def h1(page: Any, name: str) -> Any:
+    return page.get_by_role("heading", level=1, name=name, exact=True)
+
+
+@pytest.fixture
+def site(app: Any) -> None:
+    """The demo school, with a second version of its notice, and one more school."""
+    school = demo.load().school
+    make_notice(
+        school,
+        title=DEMO_TITLE,
+        source=(demo.EXAMPLES / "notice.md").read_text(encoding="utf-8")
+        + "\n\n## Changes\n\nWe now keep photographs for one year after a pupil leaves.\n",
+    )
+    ash = make_school(slug="ash-academy", name="Ash Academy", contact_email=LONG_EMAIL)
+    make_notice(ash, title="Ash Academy privacy notice", source="We hold your child's name.")
+
+
+# --- every page ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visit:
+    path: str
+    status: int
+    heading: str
+    header_name: str
+
+
+PAGES = {
+    "home": Visit("/", 200, HOME_HEADING, "School consent portal"),
+    "notice": Visit(DEMO_NOTICE, 200, DEMO_TITLE, DEMO_SCHOOL),
+    "earlier version": Visit(f"{DEMO_NOTICE}/versions/1", 200, DEMO_TITLE, DEMO_SCHOOL),
+    "not found": Visit(
+        "/schools/riverside-primary/no-such-page", 404, "Page not found", "School consent portal"
+    ),
+}
+
+
+@pytest.mark.parametrize("visit", PAGES.values(), ids=PAGES.keys())
+def test_page_reads_well_on_a_phone(site, live_server, page, new_page, page_problems, visit):
+    if visit.status == 404:
+        page_problems.allow(f"status of 404 (NOT FOUND) ({live_server}{visit.path})")
+    response = page.goto(live_server + visit.path)
+    assert response is not None and response.status == visit.status
+
+    expect(h1(page, visit.heading)).to_be_visible()
+    expect(page).to_have_title(re.compile("^" + re.escape(visit.heading)))
+    expect(header(page).get_by_role("link", name=visit.header_name)).to_be_visible()
+    assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
+
+    assert_no_sideways_scrolling(page)
+    assert_no_axe_violations(page)
+    assert_skip_link_moves_focus_to_main(page)
+
+    without_js = new_page(java_script_enabled=False)
+    response = without_js.goto(live_server + visit.path)
+    assert response is not None and response.status == visit.status
+    expect(h1(without_js, visit.heading)).to_be_visible()
+    assert without_js.evaluate("typeof window.htmx") == "undefined"
+
+
+# --- journeys ------------------------------------------------------------------------
+
+
+def test_home_lists_the_schools_and_a_tap_opens_one(site, live_server, page):
+    page.goto(live_server + "/")
+    expect(page.get_by_role("heading", level=2, name="Schools on this portal")).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("link")).to_have_text(["Ash Academy", DEMO_SCHOOL])
+
+    # hx-boost turns the tap into an htmx request that swaps the body: the window survives.
+    page.evaluate("window.beforeTheTap = true")
+    page.get_by_role("link", name=DEMO_SCHOOL).click()
+    expect(page).to_have_url(live_server + DEMO_NOTICE)
+    expect(h1(page, DEMO_TITLE)).to_be_visible()
+    expect(header(page).get_by_role("link", name=DEMO_SCHOOL)).to_be_visible()
+    expect(page).to_have_title(f"{DEMO_TITLE} – {DEMO_SCHOOL} – School consent portal")
+    assert page.evaluate("window.beforeTheTap") is True, "the link was not boosted by htmx"
+
+    page.get_by_role("contentinfo").get_by_role("link", name="All schools").click()
+    expect(page).to_have_url(live_server + "/")
+    expect(h1(page, HOME_HEADING)).to_be_visible()
+
+
+def test_with_one_school_the_home_page_lands_on_its_notice(app, live_server, page):
+    demo.load()
+    page.goto(live_server + "/")
+    expect(page).to_have_url(live_server + DEMO_NOTICE)
+    expect(h1(page, DEMO_TITLE)).to_be_visible()
+    expect(header(page).get_by_role("link", name=DEMO_SCHOOL)).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Contact the school")).to_be_visible()
+    dpo = page.get_by_role("link", name="dpo@riverside-primary.example.org")
+    expect(dpo).to_have_attribute("href", "mailto:dpo@riverside-primary.example.org")
+    # Only one version so far: nothing earlier to list.
+    expect(page.get_by_role("heading", name="Earlier versions")).to_have_count(0)
+
+
+def test_a_parent_can_read_an_earlier_version_and_come_back(site, live_server, page):
+    page.goto(live_server + DEMO_NOTICE)
+    expect(page.get_by_text("Version 2, published")).to_be_visible()
+    expect(page.get_by_role("heading", name="Changes")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Earlier versions")).to_be_visible()
+
+    earlier = page.get_by_role("link", name=re.compile(r"^Version 1, published "))
+    earlier.click()
+    expect(page).to_have_url(live_server + DEMO_NOTICE + "/versions/1")
+    expect(h1(page, DEMO_TITLE)).to_be_visible()
+    expect(page.get_by_text("This is version 1, which has been replaced.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Changes")).to_have_count(0)
+    expect(page).to_have_title(f"{DEMO_TITLE} (version 1) – {DEMO_SCHOOL} – School consent portal")
+
+    page.get_by_role("link", name="Read the current notice").click()
+    expect(page).to_have_url(live_server + DEMO_NOTICE)
+    expect(page.get_by_text("Version 2, published")).to_be_visible()
+
+    earlier.click()
+    expect(page).to_have_url(live_server + DEMO_NOTICE + "/versions/1")
+    header(page).get_by_role("link", name=DEMO_SCHOOL).click()
+    expect(page).to_have_url(live_server + DEMO_NOTICE)
+    expect(page.get_by_text("Version 2, published")).to_be_visible()
+
+
+def test_the_not_found_page_leads_back_to_the_start(site, live_server, page, page_problems):
+    missing = f"{live_server}{DEMO_NOTICE}/versions/99"
+    page_problems.allow(f"status of 404 (NOT FOUND) ({missing})")
+    response = page.goto(missing)
+    assert response is not None and response.status == 404
+    expect(h1(page, "Page not found")).to_be_visible()
+
+    page.get_by_role("link", name="Go to the start page").click()
+    expect(page).to_have_url(live_server + "/")
+    expect(h1(page, HOME_HEADING)).to_be_visible()
+
+
+def test_a_long_email_address_wraps_on_a_narrow_phone(site, live_server, page):
+    page.goto(live_server + "/schools/ash-academy/privacy-notice")
+    expect(header(page).get_by_role("link", name="Ash Academy")).to_be_visible()
+    expect(page.get_by_role("link", name=LONG_EMAIL)).to_be_visible()
+    assert_no_sideways_scrolling(page)
