@@ -12,14 +12,18 @@ from ..models import ActorType, Channel, ConsentEvent, Decision
 def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("ledger times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime: "%Y" does not zero-pad years before 1000 on every platform, and the
+    # encoding promises four digits.
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+        f"T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    )
 
 
 # Values that need no JSON escaping (the CHECK constraints allow only these), written as is;
 # anything else, such as a tampered value, goes through json.dumps like every note.
-_PLAIN_WORDS = frozenset(
-    value.value for kind in (ActorType, Channel, Decision) for value in kind
-)
+_PLAIN_WORDS = frozenset(value.value for kind in (ActorType, Channel, Decision) for value in kind)
 
 
 def _string(value: str | None) -> str:
