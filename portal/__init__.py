@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import database
-from .extensions import csrf, db, htmx, login_manager, migrate
+from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from . import filters, security
 
@@ -62,15 +63,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp, url_prefix="/sign-in")
+    app.register_blueprint(auth_bp)
     app.register_blueprint(parent_bp, url_prefix="/family")
     app.register_blueprint(staff_bp, url_prefix="/staff")
 
     from . import cli, errors, ledger_cli
+    from .mail import cli as mail_cli
 
     errors.init_app(app)
     cli.init_app(app)
     ledger_cli.init_app(app)
+    mail_cli.init_app(app)
 
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:

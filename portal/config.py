@@ -101,6 +101,31 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER") or "consent-portal@localhost",
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
         "REDIS_URL": environ.get("REDIS_URL") or None,
+        # Rate limits (Flask-Limiter): shared through Redis when REDIS_URL is set.
+        "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": "consent-portal",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SIGN_IN_LIMIT_PER_CLIENT": environ.get("SIGN_IN_LIMIT_PER_CLIENT") or "30 per hour",
+        "SIGN_IN_LIMIT_PER_ADDRESS": environ.get("SIGN_IN_LIMIT_PER_ADDRESS") or "5 per 15 minutes",
+        "SIGN_IN_CODE_LIMIT_PER_CLIENT": environ.get("SIGN_IN_CODE_LIMIT_PER_CLIENT")
+        or "10 per 15 minutes",
+        # Sign-in links and codes, and how long sessions last (minutes).
+        "SIGN_IN_LINK_MINUTES": min(
+            15, _int("SIGN_IN_LINK_MINUTES", environ.get("SIGN_IN_LINK_MINUTES"), 15)
+        ),
+        "SIGN_IN_CODE_ATTEMPTS": 5,
+        "PARENT_SESSION_IDLE_MINUTES": _int(
+            "PARENT_SESSION_IDLE_MINUTES", environ.get("PARENT_SESSION_IDLE_MINUTES"), 60
+        ),
+        "PARENT_SESSION_MAX_MINUTES": _int(
+            "PARENT_SESSION_MAX_MINUTES", environ.get("PARENT_SESSION_MAX_MINUTES"), 12 * 60
+        ),
+        "STAFF_SESSION_IDLE_MINUTES": _int(
+            "STAFF_SESSION_IDLE_MINUTES", environ.get("STAFF_SESSION_IDLE_MINUTES"), 20
+        ),
+        "STAFF_SESSION_MAX_MINUTES": _int(
+            "STAFF_SESSION_MAX_MINUTES", environ.get("STAFF_SESSION_MAX_MINUTES"), 8 * 60
+        ),
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", environ.get("TRUSTED_PROXY_HOPS"), 0),
         # Sessions and cookies (SECURITY.md item 8).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",

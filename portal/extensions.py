@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,3 +32,5 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 htmx = HTMX()
+# Rate limits: in memory by default, shared through Redis when REDIS_URL is set.
+limiter = Limiter(key_func=get_remote_address)

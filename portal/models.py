@@ -407,3 +407,81 @@ class CurrentDecision(Model):
             postgresql_where=text("pupil_id IS NULL"),
         ),
     )
+
+
+class PrincipalType(enum.StrEnum):
+    GUARDIAN = "guardian"
+    STAFF = "staff"
+
+
+class SignInRequest(Model):
+    """One emailed sign-in link and code. Neither is stored: the link's token and the code are
+    derived from `nonce` with the secret key when the email is written, and only their
+    SHA-256 / HMAC digests are kept to check what comes back."""
+
+    __tablename__ = "sign_in_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Which request a browser is waiting on (kept in its session for the code form).
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserSession(Model):
+    """A signed-in session, held on the server so that signing out really ends it."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal_type: Mapped[str] = mapped_column(String(16))
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id"), index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(_in("principal_type", PrincipalType), name="principal_type"),
+        CheckConstraint(
+            "(principal_type = 'guardian' AND guardian_id IS NOT NULL AND staff_user_id IS NULL)"
+            " OR (principal_type = 'staff' AND staff_user_id IS NOT NULL AND guardian_id IS NULL)",
+            name="one_principal",
+        ),
+    )
+
+
+class OutboxMessage(Model):
+    """An email, written in the same transaction as what caused it, then delivered.
+
+    `template` and `payload` describe the message; it is rendered when it is sent, so that
+    secrets such as a sign-in link are never stored. A worker claims due rows with a lease,
+    so two workers never send the same row.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    template: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "send_after"),)

@@ -6,6 +6,8 @@ without it, and no `unsafe-inline` or `unsafe-eval`.
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 
 from flask import Flask, Response, current_app, g, request
@@ -59,6 +61,32 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+SIGN_IN_LINK = re.compile(r"(/sign-in/link/)[A-Za-z0-9_\-]+")
+
+
+def redact(text: str) -> str:
+    return SIGN_IN_LINK.sub(r"\1[redacted]", text)
+
+
+class RedactSignInLinks(logging.Filter):
+    """Keep sign-in tokens out of access logs (werkzeug's and gunicorn's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {
+                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        elif isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 def init_app(app: Flask) -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSignInLinks) for f in logger.filters):
+            logger.addFilter(RedactSignInLinks())
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(set_security_headers)

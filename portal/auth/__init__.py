@@ -1,18 +1,34 @@
-"""Sign-in by emailed link, for parents and staff.
-
-The link, code and session handling arrive with the sign-in issue. Until then nobody can
-have a session, so the loader finds no user and every guarded page asks for sign-in.
-"""
+"""Sign-in by emailed link or code, for parents and staff; sign-out."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
+from .. import signin
 from ..extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = None  # type: ignore[assignment]
+login_manager.session_protection = None  # sessions are checked on the server instead
+
 
 @login_manager.user_loader
-def load_user(session_id: str) -> None:
-    return None
+def load_user(session_token: str) -> signin.SignedIn | None:
+    return signin.load_session(session_token)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> BaseResponse:
+    target = url_for("auth.sign_in")
+    if request.headers.get("HX-Request") == "true":
+        # htmx cannot follow a redirect to another page in place: send the browser there.
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+from . import views  # noqa: E402,F401

@@ -146,6 +146,8 @@ def record_many(
     """
     if not requests:
         return []
+    if now is not None and now.tzinfo is None:
+        raise ValueError("ledger times must be timezone-aware")
     if channel not in {c.value for c in Channel}:
         raise LedgerError(f"unknown channel {channel!r}")
     session = db.session()
@@ -334,7 +336,19 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
     note = (request.note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise LedgerError(f"the note is longer than {MAX_NOTE} characters")
+    if note is not None and ("\x00" in note or not _encodable(note)):
+        # PostgreSQL cannot store NUL and neither database can store a lone surrogate:
+        # refuse both here, the same way on every database, instead of failing at the insert.
+        raise LedgerError("the note has a character that cannot be stored (NUL, lone surrogate)")
     return _Prepared(request, school_id, version, notice_version, note)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _project(session: Session, event: ConsentEvent) -> None:

@@ -1,5 +1,7 @@
-"""The staff workspace: photo check, records, ledger, exports (built in a later issue)."""
+"""The staff workspace: photo check, records, ledger, exports."""
 
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
+
+from . import views  # noqa: E402,F401
