@@ -173,10 +173,15 @@ def demo() -> None:
         + f"; roster {result.roster.summary()}"
     )
     click.echo(f"Privacy notice: {base}/schools/{school.slug}/privacy-notice")
-    click.echo("Staff users (sign in with these addresses once sign-in by email is available):")
+    click.echo(f"Sign in at {base}/sign-in with one of these addresses:")
     for role, (email, _name) in demo_module.STAFF.items():
-        click.echo(f"  {role.value:<10} {email}")
-    click.echo("Parents from the sample roster, for example farah.hussain@example.org")
+        click.echo(f"  staff ({role.value}):{' ' * (10 - len(role.value))}{email}")
+    click.echo("  parent:            farah.hussain@example.org (two children)")
+    if not current_app.config.get("MAIL_SERVER"):
+        click.echo(
+            "No MAIL_SERVER is set: each email is written to instance/outbox/ and its sign-in "
+            "link is printed in the server's log."
+        )
 
 
 def init_app(app: Flask) -> None:
