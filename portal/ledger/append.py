@@ -153,9 +153,19 @@ def record_many(
     session = db.session()
     start_write_transaction(session)
     try:
-        prepared = [_check(session, request, actor, channel) for request in requests]
-        school_ids = sorted({p.school_id for p in prepared})
+        # Lock the chain heads first (in school order, so two writers never deadlock), then
+        # check every request against what is committed now, not what the session remembers.
+        school_ids = sorted(
+            set(
+                session.scalars(
+                    select(Purpose.school_id).where(
+                        Purpose.id.in_([r.purpose_id for r in requests])
+                    )
+                )
+            )
+        )
         heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
+        prepared = [_check(session, request, actor, channel) for request in requests]
         occurred_at = (now or utcnow()).astimezone(UTC)
         events: list[ConsentEvent] = []
         for item in prepared:
@@ -251,8 +261,8 @@ def lock_head(session: Session, school_id: int) -> _Head:
 
 
 def _check(session: Session, request: DecisionRequest, actor: Actor, channel: str) -> _Prepared:
-    purpose = session.get(Purpose, request.purpose_id)
-    guardian = session.get(Guardian, request.guardian_id)
+    purpose = session.get(Purpose, request.purpose_id, populate_existing=True)
+    guardian = session.get(Guardian, request.guardian_id, populate_existing=True)
     if purpose is None:
         raise LedgerError("no such purpose")
     if guardian is None:
@@ -269,10 +279,14 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
             f"(a {purpose.choice} purpose: {', '.join(sorted(allowed))})"
         )
 
+    if not purpose.active and request.decision in {Decision.GRANT, Decision.OBJECT}:
+        # Withdrawing stays possible (as easy as giving); nothing new is agreed to.
+        raise LedgerError(f"{purpose.title!r} is no longer in use at this school")
+
     if purpose.scope == Scope.PUPIL:
         if request.pupil_id is None:
             raise LedgerError(f"{purpose.title!r} is decided per child: name the pupil")
-        pupil = session.get(Pupil, request.pupil_id)
+        pupil = session.get(Pupil, request.pupil_id, populate_existing=True)
         if pupil is None or pupil.school_id != school_id:
             raise LedgerError("that pupil is not at this purpose's school")
         has_pr = session.scalar(
@@ -311,7 +325,11 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
         if channel != Channel.WEB:
             raise LedgerError("a guardian's own decisions are made on the web")
     elif actor.type == ActorType.STAFF:
-        staff = session.get(StaffUser, actor.id) if actor.id is not None else None
+        staff = (
+            session.get(StaffUser, actor.id, populate_existing=True)
+            if actor.id is not None
+            else None
+        )
         if staff is None or staff.school_id != school_id or not staff.active:
             raise LedgerError("only active staff of this school can record its decisions")
         if channel == Channel.WEB:

@@ -1,0 +1,271 @@
+"""Tampering is caught: `flask ledger verify` exits 1 and names the first broken seq
+(SECURITY.md 16), while the other school's chain is reported intact.
+
+Someone with enough rights drops the append-only triggers and edits the tables. Each case
+changes one thing, checks that verify names the right seq, puts the thing back, and checks
+that verify passes again (so the cases cannot leak into each other).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, insert, select, text, update
+
+from portal import consent
+from portal.extensions import db
+from portal.models import ConsentEvent, CurrentDecision, LedgerHead
+from tests.ledger.conftest import T0, decide, head_row
+
+EVENTS = ConsentEvent.__table__
+PROJECTION = CurrentDecision.__table__
+HEADS = LedgerHead.__table__
+
+
+@pytest.fixture
+def chain(world):
+    """Six events at Oak (seq 3 is a paper form with a note) and two at Elm."""
+    oak, elm = world.oak, world.elm
+    a, b, c, x = oak.pupils["A"], oak.pupils["B"], oak.pupils["C"], elm.pupils["X"]
+    photos = oak.purposes["photos-website"]
+
+    website, classes = photos, oak.purposes["class-photos"]
+    decide(world.ada, website, "grant", pupil=a)
+    decide(world.ben, website, "grant", pupil=a)
+    decide(world.dan, website, "withdraw", pupil=b, staff=oak.staff,
+           note="Form handed in at the office")  # fmt: skip
+    decide(world.eve, classes, "object", pupil=c)
+    decide(world.ada, oak.purposes["marketing-emails"], "grant")
+    decide(world.ada, website, "withdraw", pupil=a)
+    decide(world.fay, elm.purposes["photos-website"], "grant", pupil=x)
+    decide(world.ada, elm.purposes["photos-website"], "grant", pupil=x)
+    assert head_row(oak.id)[0] == 6 and head_row(elm.id)[0] == 2
+    return world
+
+
+@pytest.fixture
+def unprotected(chain, is_postgres):
+    """The chain, with the append-only triggers out of the way."""
+    if is_postgres:
+        db.session.execute(text("ALTER TABLE consent_events DISABLE TRIGGER USER"))
+    else:
+        db.session.execute(text("DROP TRIGGER consent_events_no_update"))
+        db.session.execute(text("DROP TRIGGER consent_events_no_delete"))
+    db.session.commit()
+    return chain
+
+
+def run(statement: Any) -> None:
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def event(world, seq: int) -> dict[str, Any]:
+    return dict(
+        db.session.execute(
+            select(EVENTS).where(EVENTS.c.school_id == world.oak.id, EVENTS.c.seq == seq)
+        )
+        .mappings()
+        .one()
+    )
+
+
+def set_event(world, at_seq: int, **values: Any) -> None:
+    run(
+        update(EVENTS)
+        .where(EVENTS.c.school_id == world.oak.id, EVENTS.c.seq == at_seq)
+        .values(**values)
+    )
+
+
+def verify(runner, *args: str):
+    return runner.invoke(args=["ledger", "verify", *args])
+
+
+def assert_broken_at(runner, seq: int, problem: str = "") -> None:
+    result = verify(runner)
+    assert result.exit_code == 1, result.output
+    assert f"oak-primary: BROKEN at seq {seq}: {problem}" in result.stderr, result.output
+    assert "elm-academy: ok, 2 events" in result.stdout
+    assert "All chains hold" not in result.output
+
+
+def assert_holds(runner) -> None:
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "elm-academy: ok, 2 events\noak-primary: ok, 6 events\n"
+        "All chains hold: 8 events in 2 school(s).\n"
+    )
+    assert result.stderr == ""
+
+
+def flip(hex_digest: str, at: int = 10) -> str:
+    return hex_digest[:at] + ("0" if hex_digest[at] != "0" else "1") + hex_digest[at + 1 :]
+
+
+def test_an_untouched_chain_verifies(chain, runner):
+    assert_holds(runner)
+    one = verify(runner, "--school", "elm-academy")
+    assert (one.exit_code, one.stdout) == (
+        0,
+        "elm-academy: ok, 2 events\nAll chains hold: 2 events in 1 school(s).\n",
+    )
+    missing = verify(runner, "--school", "nowhere")
+    assert missing.exit_code == 1 and "no school with the slug 'nowhere'" in missing.stderr
+
+
+def test_changing_any_field_of_a_past_event_names_that_event(unprotected, runner, subtests):
+    world = unprotected
+    original = event(world, 3)
+    assert (original["channel"], original["decision"]) == ("paper", "withdraw")
+    changes = {
+        "one letter of the note": {"note": "Form handed in at the offica"},
+        "the note removed": {"note": None},
+        "the channel": {"channel": "phone"},
+        "the decision": {"decision": "grant"},
+        "the guardian": {"guardian_id": world.ben.id},
+        "the pupil": {"pupil_id": world.oak.pupils["A"].id},
+        "the actor": {"actor_id": None},
+        "the actor type": {"actor_type": "system"},
+        "the purpose": {"purpose_id": world.oak.purposes["trip-videos"].id},
+        "the wording version": {"purpose_version": 2},
+        "the notice version": {"notice_version": None},
+        "the time, by a microsecond": {
+            "occurred_at": original["occurred_at"] + timedelta(microseconds=1)
+        },
+        "the previous hash": {"prev_hash": flip(original["prev_hash"])},
+        "the hash": {"hash": flip(original["hash"])},
+        "the hash, with a tab and a newline": {"hash": "ab\tcd\nef"},
+    }
+    for name, values in changes.items():
+        with subtests.test(msg=name):
+            try:
+                set_event(world, 3, **values)
+                assert_broken_at(runner, 3)
+            finally:
+                set_event(world, 3, **{key: original[key] for key in values})
+            assert_holds(runner)
+
+
+def test_deleting_an_event_names_it(unprotected, runner, subtests):
+    world = unprotected
+    for seq in (3, 1, 6):
+        with subtests.test(msg=f"seq {seq}"):
+            row = event(world, seq)
+            run(delete(EVENTS).where(EVENTS.c.id == row["id"]))
+            try:
+                assert_broken_at(runner, seq)
+            finally:
+                run(insert(EVENTS).values(**row))
+            assert_holds(runner)
+
+
+def test_swapping_two_events_names_the_first(unprotected, runner):
+    world = unprotected
+    set_event(world, 2, seq=1000)
+    set_event(world, 4, seq=2)
+    set_event(world, 1000, seq=4)
+    assert_broken_at(runner, 2, "prev_hash does not match")
+    set_event(world, 2, seq=1000)
+    set_event(world, 4, seq=2)
+    set_event(world, 1000, seq=4)
+    assert_holds(runner)
+
+
+def test_editing_the_projection_names_the_decision(chain, runner, subtests):
+    # The projection has no triggers: it is not the ledger, and verify checks it too.
+    world = chain
+    oak = world.oak.id
+
+    def where(seq: int):
+        return (PROJECTION.c.school_id == oak) & (PROJECTION.c.seq == seq)
+
+    for seq, values in [
+        (3, {"decision": "grant"}),
+        (4, {"channel": "paper"}),
+        (5, {"seq": 4}),
+        (6, {"purpose_version": 2}),
+    ]:
+        with subtests.test(msg=f"edit the row of seq {seq}: {values}"):
+            row = dict(db.session.execute(select(PROJECTION).where(where(seq))).mappings().one())
+            run(update(PROJECTION).where(PROJECTION.c.id == row["id"]).values(**values))
+            try:
+                assert_broken_at(runner, seq, "the projection")
+            finally:
+                run(update(PROJECTION).where(PROJECTION.c.id == row["id"]).values(**row))
+            assert_holds(runner)
+    with subtests.test(msg="delete the row of seq 4"):
+        row = dict(db.session.execute(select(PROJECTION).where(where(4))).mappings().one())
+        run(delete(PROJECTION).where(PROJECTION.c.id == row["id"]))
+        try:
+            assert_broken_at(runner, 4, "the projection")
+        finally:
+            run(insert(PROJECTION).values(**row))
+        assert_holds(runner)
+    with subtests.test(msg="add a decision nobody made"):
+        row = dict(db.session.execute(select(PROJECTION).where(where(3))).mappings().one())
+        forged = {**row, "id": row["id"] + 1000, "guardian_id": world.ada.id, "decision": "grant"}
+        run(insert(PROJECTION).values(**forged))
+        try:
+            assert_broken_at(runner, 3, "the projection")
+        finally:
+            run(delete(PROJECTION).where(PROJECTION.c.id == forged["id"]))
+        assert_holds(runner)
+
+
+def test_editing_the_head_names_the_seq(chain, runner, subtests):
+    oak = chain.oak.id
+    seq, digest = head_row(oak)
+    for name, values, broken in [
+        ("the hash", {"hash": flip(digest)}, 6),
+        ("the seq, backwards", {"seq": 5}, 6),
+        ("the seq, forwards", {"seq": 7}, 7),
+    ]:
+        with subtests.test(msg=name):
+            run(update(HEADS).where(HEADS.c.school_id == oak).values(**values))
+            try:
+                assert_broken_at(runner, broken, "the chain head")
+            finally:
+                run(update(HEADS).where(HEADS.c.school_id == oak).values(seq=seq, hash=digest))
+            assert_holds(runner)
+
+
+def test_ledger_head_prints_each_schools_seq_and_hash(chain, runner):
+    oak, elm = head_row(chain.oak.id), head_row(chain.elm.id)
+    result = runner.invoke(args=["ledger", "head"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"elm-academy\t2\t{elm[1]}\noak-primary\t6\t{oak[1]}\n"
+    one = runner.invoke(args=["ledger", "head", "--school", "oak-primary"])
+    assert one.stdout == f"oak-primary\t6\t{oak[1]}\n"
+    # The head is the last event's hash.
+    assert oak[1] == db.session.scalar(
+        select(EVENTS.c.hash).where(EVENTS.c.school_id == chain.oak.id, EVENTS.c.seq == 6)
+    )
+
+
+def test_rebuild_recomputes_a_lost_projection(chain, runner):
+    world = chain
+    pupils = [p.id for p in world.oak.pupils.values()]
+    purposes = list(world.oak.purposes.values())
+    before = consent.statuses(pupils, purposes, school_id=world.oak.id, now=T0)
+
+    # The triggers are in place: the projection is not the ledger, and may be rebuilt.
+    run(delete(PROJECTION).where(PROJECTION.c.school_id == world.oak.id))
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "oak-primary: BROKEN" in result.stderr and "projection" in result.stderr
+
+    rebuilt = runner.invoke(args=["ledger", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    # Oak: five (guardian, subject, purpose, axis) decisions in force; Elm: two.
+    assert rebuilt.stdout == "Rebuilt the projection: 7 current decisions.\n"
+    assert_holds(runner)
+    after = consent.statuses(pupils, purposes, school_id=world.oak.id, now=T0)
+    assert after == before
+
+    one = runner.invoke(args=["ledger", "rebuild", "--school", "elm-academy"])
+    assert one.stdout == "Rebuilt the projection: 2 current decisions.\n"
+    assert_holds(runner)
