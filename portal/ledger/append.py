@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..database import SQLITE_BEGIN_OPTION
@@ -153,19 +155,11 @@ def record_many(
     session = db.session()
     start_write_transaction(session)
     try:
-        # Lock the chain heads first (in school order, so two writers never deadlock), then
-        # check every request against what is committed now, not what the session remembers.
-        school_ids = sorted(
-            set(
-                session.scalars(
-                    select(Purpose.school_id).where(
-                        Purpose.id.in_([r.purpose_id for r in requests])
-                    )
-                )
-            )
-        )
-        heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
+        # Check every request against committed rows (one query each), then lock the chain
+        # heads in school order, so that two writers never deadlock.
         prepared = [_check(session, request, actor, channel) for request in requests]
+        school_ids = sorted({item.school_id for item in prepared})
+        heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
         occurred_at = (now or utcnow()).astimezone(UTC)
         events: list[ConsentEvent] = []
         for item in prepared:
@@ -260,12 +254,71 @@ def lock_head(session: Session, school_id: int) -> _Head:
     return _Head(row.seq, row.hash)
 
 
+def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
+    """Everything the checks need about one request, read in one query of committed rows."""
+    links = GuardianLink.__table__.c
+    notices = NoticeVersion.__table__.c
+    pr_links = (
+        select(func.count())
+        .where(
+            links.school_id == Purpose.school_id,
+            links.guardian_id == request.guardian_id,
+            links.pupil_id == request.pupil_id,
+            links.parental_responsibility.is_(True),
+            links.ended_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    any_links = (
+        select(func.count())
+        .where(
+            links.school_id == Purpose.school_id,
+            links.guardian_id == request.guardian_id,
+            links.ended_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    latest_notice = (
+        select(func.max(notices.version)).where(notices.school_id == Purpose.school_id)
+    ).scalar_subquery()
+    notice_exists = (
+        select(func.count())
+        .where(notices.school_id == Purpose.school_id, notices.version == request.notice_version)
+        .scalar_subquery()
+    )
+    staff_id = actor.id if actor.type == ActorType.STAFF else None
+    query = (
+        select(
+            Purpose.school_id,
+            Purpose.title,
+            Purpose.choice,
+            Purpose.scope,
+            Purpose.marketing,
+            Purpose.active,
+            Purpose.version,
+            Guardian.id.label("guardian_id"),
+            Pupil.school_id.label("pupil_school_id"),
+            pr_links.label("pr_links"),
+            any_links.label("any_links"),
+            latest_notice.label("latest_notice"),
+            notice_exists.label("notice_exists"),
+            StaffUser.school_id.label("staff_school_id"),
+            StaffUser.active.label("staff_active"),
+        )
+        .select_from(Purpose)
+        .outerjoin(Guardian, Guardian.id == request.guardian_id)
+        .outerjoin(Pupil, Pupil.id == request.pupil_id)
+        .outerjoin(StaffUser, StaffUser.id == staff_id)
+        .where(Purpose.id == request.purpose_id)
+    )
+    return session.execute(query).one_or_none()
+
+
 def _check(session: Session, request: DecisionRequest, actor: Actor, channel: str) -> _Prepared:
-    purpose = session.get(Purpose, request.purpose_id, populate_existing=True)
-    guardian = session.get(Guardian, request.guardian_id, populate_existing=True)
+    purpose = _facts(session, request, actor)
     if purpose is None:
         raise LedgerError("no such purpose")
-    if guardian is None:
+    if purpose.guardian_id is None:
         raise LedgerError("no such guardian")
     school_id = purpose.school_id
     if request.decision not in {d.value for d in Decision}:
@@ -286,51 +339,25 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
     if purpose.scope == Scope.PUPIL:
         if request.pupil_id is None:
             raise LedgerError(f"{purpose.title!r} is decided per child: name the pupil")
-        pupil = session.get(Pupil, request.pupil_id, populate_existing=True)
-        if pupil is None or pupil.school_id != school_id:
+        if purpose.pupil_school_id != school_id:
             raise LedgerError("that pupil is not at this purpose's school")
-        has_pr = session.scalar(
-            select(func.count())
-            .select_from(GuardianLink)
-            .where(
-                GuardianLink.school_id == school_id,
-                GuardianLink.guardian_id == guardian.id,
-                GuardianLink.pupil_id == pupil.id,
-                GuardianLink.parental_responsibility.is_(True),
-                GuardianLink.ended_at.is_(None),
-            )
-        )
-        if not has_pr:
+        if not purpose.pr_links:
             raise LedgerError(
                 "only a guardian with parental responsibility for this pupil can decide"
             )
     else:
         if request.pupil_id is not None:
             raise LedgerError(f"{purpose.title!r} is a choice for the person, not per child")
-        linked = session.scalar(
-            select(func.count())
-            .select_from(GuardianLink)
-            .where(
-                GuardianLink.school_id == school_id,
-                GuardianLink.guardian_id == guardian.id,
-                GuardianLink.ended_at.is_(None),
-            )
-        )
-        if not linked:
+        if not purpose.any_links:
             raise LedgerError("this person is not a contact of a pupil at this school")
 
     if actor.type == ActorType.GUARDIAN:
-        if actor.id != guardian.id:
+        if actor.id != request.guardian_id:
             raise LedgerError("a guardian can only record their own decisions")
         if channel != Channel.WEB:
             raise LedgerError("a guardian's own decisions are made on the web")
     elif actor.type == ActorType.STAFF:
-        staff = (
-            session.get(StaffUser, actor.id, populate_existing=True)
-            if actor.id is not None
-            else None
-        )
-        if staff is None or staff.school_id != school_id or not staff.active:
+        if purpose.staff_school_id != school_id or not purpose.staff_active:
             raise LedgerError("only active staff of this school can record its decisions")
         if channel == Channel.WEB:
             raise LedgerError("staff record decisions given on paper, by phone or by email")
@@ -342,14 +369,8 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
         raise LedgerError(f"{purpose.title!r} has no wording version {version}")
     notice_version = request.notice_version
     if notice_version is None:
-        notice_version = session.scalar(
-            select(func.max(NoticeVersion.version)).where(NoticeVersion.school_id == school_id)
-        )
-    elif not session.scalar(
-        select(func.count())
-        .select_from(NoticeVersion)
-        .where(NoticeVersion.school_id == school_id, NoticeVersion.version == notice_version)
-    ):
+        notice_version = purpose.latest_notice
+    elif not purpose.notice_exists:
         raise LedgerError(f"the school has no notice version {notice_version}")
     note = (request.note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
@@ -370,40 +391,54 @@ def _encodable(value: str) -> bool:
 
 
 def _project(session: Session, event: ConsentEvent) -> None:
-    axis = axis_of(event.decision)
-    query = select(CurrentDecision).where(
-        CurrentDecision.school_id == event.school_id,
-        CurrentDecision.guardian_id == event.guardian_id,
-        CurrentDecision.purpose_id == event.purpose_id,
-        CurrentDecision.axis == axis.value,
-        CurrentDecision.pupil_id.is_(None)
-        if event.pupil_id is None
-        else CurrentDecision.pupil_id == event.pupil_id,
-    )
-    with session.no_autoflush:
-        row = session.scalars(query).first()
-    if row is None:
-        pending = [
-            obj
-            for obj in session.new
-            if isinstance(obj, CurrentDecision)
-            and (obj.school_id, obj.guardian_id, obj.purpose_id, obj.axis, obj.pupil_id)
-            == (event.school_id, event.guardian_id, event.purpose_id, axis.value, event.pupil_id)
+    """Upsert the guardian's current decision for this subject, purpose and axis."""
+    values = {
+        "school_id": event.school_id,
+        "guardian_id": event.guardian_id,
+        "pupil_id": event.pupil_id,
+        "purpose_id": event.purpose_id,
+        "axis": axis_of(event.decision).value,
+        "decision": event.decision,
+        "purpose_version": event.purpose_version,
+        "notice_version": event.notice_version,
+        "decided_at": event.occurred_at,
+        "channel": event.channel,
+        "actor_type": event.actor_type,
+        "seq": event.seq,
+    }
+    columns = CurrentDecision.__table__.c
+    if event.pupil_id is None:
+        keys = [columns.school_id, columns.guardian_id, columns.purpose_id, columns.axis]
+        where = columns.pupil_id.is_(None)
+    else:
+        keys = [
+            columns.school_id,
+            columns.pupil_id,
+            columns.purpose_id,
+            columns.guardian_id,
+            columns.axis,
         ]
-        row = pending[0] if pending else None
-    if row is None:
-        row = CurrentDecision(
-            school_id=event.school_id,
-            guardian_id=event.guardian_id,
-            pupil_id=event.pupil_id,
-            purpose_id=event.purpose_id,
-            axis=axis.value,
+        where = columns.pupil_id.is_not(None)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(CurrentDecision)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=keys,
+            index_where=where,
+            set_={name: values[name] for name in UPDATED_COLUMNS},
         )
-        session.add(row)
-    row.decision = event.decision
-    row.purpose_version = event.purpose_version
-    row.notice_version = event.notice_version
-    row.decided_at = event.occurred_at
-    row.channel = event.channel
-    row.actor_type = event.actor_type
-    row.seq = event.seq
+    )
+    session.execute(statement)
+
+
+UPDATED_COLUMNS = (
+    "decision",
+    "purpose_version",
+    "notice_version",
+    "decided_at",
+    "channel",
+    "actor_type",
+    "seq",
+)
