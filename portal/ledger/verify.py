@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,30 +132,31 @@ EventText = tuple[
 AXES = {d.value: axis_of(d.value).value for d in Decision}
 # PostgreSQL hands back a batch of events as one text value (a line per event, tab between
 # fields, \N for NULL, the note hex-encoded): one round trip per 20,000 events instead of a
-# message per row, which is what makes verify fast enough for millions of events.
-# A tampered text column may hold a tab or a newline, which would break that framing and
-# crash the parse: translate() turns them into "?", which no genuine value holds (the words are
-# fixed by CHECK constraints, the hashes are hex), so such an event still fails its own
-# check and verify names its seq.
+# message per row. A background thread fetches the next batch while this one is checked, so
+# the database and Python work at the same time. Genuine values never hold a tab or a line
+# break (the words are fixed by CHECK constraints, the hashes are hex, the note is hex); a
+# tampered one that does breaks its line's shape, and verify names that event.
 BATCH_EVENTS = (
     "SELECT string_agg(concat_ws(E'\\t', seq,"
     " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    " translate(actor_type, E'\\t\\n', '??'), coalesce(actor_id::text, '\\N'), guardian_id,"
+    " actor_type, coalesce(actor_id::text, '\\N'), guardian_id,"
     " coalesce(pupil_id::text, '\\N'), purpose_id, purpose_version,"
-    " coalesce(notice_version::text, '\\N'), translate(decision, E'\\t\\n', '??'),"
-    " translate(channel, E'\\t\\n', '??'),"
-    " coalesce(encode(convert_to(note, 'UTF8'), 'hex'), '\\N'),"
-    " translate(prev_hash, E'\\t\\n', '??'), translate(hash, E'\\t\\n', '??')),"
+    " coalesce(notice_version::text, '\\N'), decision, channel,"
+    " coalesce(encode(convert_to(note, 'UTF8'), 'hex'), '\\N'), prev_hash, hash),"
     " E'\\n' ORDER BY seq)"
     " FROM consent_events WHERE school_id = %s AND seq >= %s AND seq < %s"
 )
 BATCH = 20_000
+FIELDS = 14
 
 
 def _parse_batch(data: str) -> Iterator[EventText]:
     null = "\\N"
     for line in data.split("\n"):
         fields: list[Any] = line.split("\t")
+        if len(fields) != FIELDS:
+            yield tuple(fields)  # type: ignore[misc]  # malformed: verify reports it
+            continue
         # Only these columns may be NULL: actor_id, pupil_id, notice_version, note.
         if fields[3] == null:
             fields[3] = None
@@ -162,7 +165,14 @@ def _parse_batch(data: str) -> Iterator[EventText]:
         if fields[8] == null:
             fields[8] = None
         note = fields[11]
-        fields[11] = None if note == null else bytes.fromhex(note).decode("utf-8")
+        if note == null:
+            fields[11] = None
+        else:
+            try:
+                fields[11] = bytes.fromhex(note).decode("utf-8")
+            except ValueError:
+                yield (fields[0],)  # type: ignore[misc]  # malformed: verify reports it
+                continue
         yield tuple(fields)  # type: ignore[misc]
 
 
@@ -175,13 +185,46 @@ def _events_as_text_postgresql(school_id: int) -> Iterator[EventText]:
             "SELECT min(seq), max(seq) FROM consent_events WHERE school_id = %s", (school_id,)
         )
         low, high = cursor.fetchone()
-        if low is None:
+    if low is None:
+        return
+    starts = list(range(min(low, 1), high + 1, BATCH))
+    batches: queue.Queue[tuple[str | None, BaseException | None]] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        # Only this thread uses the connection until the last batch is handed over.
+        try:
+            with raw.cursor() as cursor:
+                for start in starts:
+                    if stop.is_set():
+                        return
+                    cursor.execute(BATCH_EVENTS, (school_id, start, start + BATCH))
+                    batches.put((cursor.fetchone()[0], None))
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            batches.put((None, exc))
             return
-        for start in range(min(low, 1), high + 1, BATCH):
-            cursor.execute(BATCH_EVENTS, (school_id, start, start + BATCH))
-            data = cursor.fetchone()[0]
-            if data:
-                yield from _parse_batch(data)
+        batches.put((None, None))
+
+    worker = threading.Thread(target=fetch, name="ledger-verify-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            data, error = batches.get()
+            if error is not None:
+                raise error
+            if data is None:
+                if not worker.is_alive() or batches.empty():
+                    break
+                continue
+            yield from _parse_batch(data)
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                batches.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        worker.join()
 
 
 def _events_as_text_generic(school_id: int) -> Iterator[EventText]:
@@ -212,10 +255,19 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
     expected = 1
     prev = GENESIS_HASH
     sha256 = hashlib.sha256
-    for (seq, occurred, actor_type, actor_id, guardian_id, pupil_id, purpose_id,
-         purpose_version, notice_version, decision, channel, note, prev_hash, digest
-         ) in events_as_text(school_id):  # fmt: skip
+    for fields in events_as_text(school_id):
         check.events += 1
+        if len(fields) != FIELDS:
+            head_field = fields[0]
+            check.fail(
+                int(head_field) if head_field.isdigit() else expected,
+                "an event holds a tab, a line break or undecodable text where a genuine "
+                "event never does: it was changed",
+            )
+            continue
+        (seq, occurred, actor_type, actor_id, guardian_id, pupil_id, purpose_id,
+         purpose_version, notice_version, decision, channel, note, prev_hash, digest
+         ) = fields  # fmt: skip
         number = int(seq)
         if check.ok:
             if number != expected:
