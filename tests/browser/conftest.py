@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -158,10 +157,8 @@ def new_page(browser: Any, page_problems: PageProblems) -> Iterator[Callable[...
         page = context.new_page()
 
         def on_console(message: Any) -> None:
-            # Chromium asks for /favicon.ico on its own and logs the 404. The portal has no
-            # icon yet (a `data:` one breaks img-src 'self'); drop this once it has one.
             where = (message.location or {}).get("url", "")
-            if message.type == "error" and urlsplit(where).path != "/favicon.ico":
+            if message.type == "error":
                 page_problems.seen.append(f"console error: {message.text} ({where})")
 
         page.on("console", on_console)
