@@ -46,7 +46,9 @@ migrate: install ## Bring the database schema up to date
 demo: install ## Load the demo school, families and staff (idempotent)
 	$(FLASK) demo
 
-serve: ## Serve the portal for development on $(HOST):$(PORT)
+serve: ## Serve the portal for development on $(HOST):$(PORT), with the mail worker beside it
+	@$(FLASK) mail worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-test assets ## Run every test (set TEST_DATABASE_URL for PostgreSQL)

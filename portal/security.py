@@ -69,7 +69,7 @@ def redact(text: str) -> str:
 
 
 class RedactSignInLinks(logging.Filter):
-    """Keep sign-in tokens out of access logs (werkzeug's and gunicorn's)."""
+    """Keep sign-in tokens out of access logs (werkzeug's and gunicorn's) and error logs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
@@ -84,7 +84,8 @@ class RedactSignInLinks(logging.Filter):
 
 
 def init_app(app: Flask) -> None:
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+    # The app's own logger too: Flask logs an unhandled error as "Exception on <path>".
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSignInLinks) for f in logger.filters):
             logger.addFilter(RedactSignInLinks())

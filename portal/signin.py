@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from . import emails
+from .database import begin_write
 from .extensions import db
 from .mail import outbox
 from .models import (
@@ -67,6 +68,12 @@ class Principal:
     @property
     def key(self) -> str:
         return f"{self.type.value}:{self.id}"
+
+
+def _begin_write() -> None:
+    # Every write below is a conditional UPDATE or an INSERT, right whatever happened between
+    # the reads that decided it and the write itself.
+    begin_write(db.session())
 
 
 def _secret(purpose: str) -> bytes:
@@ -138,6 +145,7 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
         if not principals:
             db.session.rollback()
             return LinkRequest(public_id, [])
+        _begin_write()
         db.session.execute(
             update(SignInRequest)
             .where(
@@ -200,6 +208,7 @@ def _state(row: SignInRequest | None, now: datetime) -> LinkState:
 
 def _consume(condition: object, now: datetime) -> str | None:
     """Mark one usable request used, atomically; return its email, or None."""
+    _begin_write()
     result = db.session.execute(
         update(SignInRequest)
         .where(
@@ -247,6 +256,7 @@ def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -
         raise SignInError(state if row is not None else LinkState.UNKNOWN)
     try:
         if not hmac.compare_digest(row.code_hash, hash_code(row.public_id, code)):
+            _begin_write()
             db.session.execute(
                 update(SignInRequest)
                 .where(SignInRequest.id == row.id)
@@ -315,6 +325,7 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     _idle, absolute = _lifetimes(principal.type)
     token = secrets.token_urlsafe(32)
     try:
+        _begin_write()
         db.session.add(
             UserSession(
                 token_hash=hash_token(token),
@@ -356,14 +367,22 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
         if staff is None or not staff.active:
             return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
+        try:
+            _begin_write()
+            db.session.execute(
+                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
     return SignedIn(token, principal_type, guardian, staff)
 
 
 def end_session(token: str, *, now: datetime | None = None) -> None:
     now = now or utcnow()
     try:
+        _begin_write()
         db.session.execute(
             update(UserSession)
             .where(UserSession.token_hash == hash_token(token), UserSession.ended_at.is_(None))

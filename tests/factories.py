@@ -125,3 +125,39 @@ def make_families(school: School, *, families: dict, year_group: str = "3",
         select(Pupil).where(Pupil.school_id == school.id, Pupil.mis_id.in_(list(families)))
     )
     return {p.mis_id: p for p in found}
+
+
+# --- Sign-in and sessions (tests/auth) -------------------------------------------------------
+
+
+def make_child(school: School, *, guardian_email: str = "alex.morgan@example.org",
+               forename: str = "Robin", surname: str = "Morgan", mis_id: str = "P1",
+               class_name: str = "3 Oak", guardian_forename: str = "Alex",
+               guardian_surname: str = "Morgan",
+               parental_responsibility: bool = True):  # fmt: skip
+    """One pupil with one guardian, imported as a one-row roster (other pupils of the school
+    keep their links). Returns (guardian, pupil)."""
+    import csv
+    import io
+
+    from sqlalchemy import select
+
+    from portal import roster
+    from portal.extensions import db
+    from portal.models import Guardian, Pupil
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(roster.REQUIRED_COLUMNS)
+    writer.writerow([mis_id, forename, surname, "3", class_name, guardian_forename,
+                     guardian_surname, guardian_email, "Parent",
+                     "yes" if parental_responsibility else "no"])  # fmt: skip
+    report = roster.import_roster(school, out.getvalue())
+    assert not report.rejected, report.rejected
+    pupil = db.session.scalars(
+        select(Pupil).where(Pupil.school_id == school.id, Pupil.mis_id == mis_id)
+    ).one()
+    guardian = db.session.scalars(
+        select(Guardian).where(Guardian.email == guardian_email.lower())
+    ).one()
+    return guardian, pupil

@@ -113,7 +113,11 @@ def use_link(token: str) -> str | Response:
 
 
 def _complete(principals: list[signin.Principal]) -> Response:
-    # A new session every time: nothing from before signing in carries over.
+    # A new session every time: nothing from before signing in carries over, and a session
+    # this browser already had is ended on the server, not just forgotten by the browser.
+    if current_user.is_authenticated:
+        signin.end_session(current_user.get_id())
+    logout_user()
     session.clear()
     if len(principals) == 1:
         return _sign_in_as(principals[0])
@@ -178,3 +182,8 @@ def sign_out() -> Response:
 @bp.get("/signed-out")
 def signed_out() -> str:
     return render_template("auth/signed_out.html")
+
+
+@bp.context_processor
+def link_minutes() -> dict[str, int]:
+    return {"link_minutes": min(15, int(current_app.config["SIGN_IN_LINK_MINUTES"]))}

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..database import SQLITE_BEGIN_OPTION
+from ..database import begin_write
 from ..errors import PortalError
 from ..extensions import db
 from ..models import (
@@ -235,13 +235,10 @@ class _Head:
 
 def start_write_transaction(session: Session) -> None:
     """Begin a fresh transaction that may write the ledger."""
-    if session.new or session.dirty or session.deleted:
-        raise LedgerError("the ledger must own its transaction: commit pending changes first")
-    if session.in_transaction():
-        # End a read-only transaction (objects keep their values: expire_on_commit=False).
-        session.commit()
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    try:
+        begin_write(session)
+    except RuntimeError as exc:
+        raise LedgerError(str(exc)) from exc
 
 
 def lock_head(session: Session, school_id: int) -> _Head:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from ..database import SQLITE_BEGIN_OPTION
+from ..database import begin_write
 from ..extensions import db
 from ..models import OutboxMessage
 from ..types import utcnow
@@ -63,11 +63,8 @@ def claim(
     """Take a lease on due, unsent messages (or on the given ones) and commit it."""
     now = now or utcnow()
     session = db.session()
-    if session.in_transaction():
-        session.commit()
+    begin_write(session)
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     try:
         query = (
             select(OutboxMessage.id)

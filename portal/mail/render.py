@@ -63,7 +63,9 @@ def _sign_in(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | N
     return {
         "link": f"{current_app.config['BASE_URL']}/sign-in/link/{token}",
         "code": signin.derive_code(row.nonce),
-        "minutes": max(1, int((row.expires_at - now).total_seconds() // 60)),
+        # To the nearest minute: sent a second after it was asked for, a 15-minute link
+        # "works for the next 15 minutes" (not 14), as the check-your-email page says.
+        "minutes": max(1, round((row.expires_at - now).total_seconds() / 60)),
         "school_names": schools,
         "schools_text": " and ".join(schools) if len(schools) < 3 else "your schools",
         "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",

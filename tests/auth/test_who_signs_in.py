@@ -1,0 +1,175 @@
+"""Who an address signs in as: a guardian of children at several schools, staff, or both."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import update
+
+from portal import ledger
+from portal.extensions import db
+from portal.models import StaffUser
+from tests.auth import ask_for_link, sign_in, user_sessions
+from tests.client import csrf_token
+from tests.factories import make_child, make_purpose_set, make_school, make_staff
+
+BOTH = "sam.taylor@example.org"
+
+
+def _options(page):
+    return dict(re.findall(r'<input[^>]*value="([^"]+)"[^>]*>\s*<label[^>]*>\s*([^<]+?)\s*<', page))
+
+
+def test_a_guardian_sees_children_at_two_schools_after_one_sign_in(
+    smtp_app, smtp_client, smtp_server
+):
+    oak = make_school()
+    elm = make_school(slug="elm-academy", name="Elm Academy")
+    make_child(oak, guardian_email="pat@example.org", forename="Robin", mis_id="O1")
+    make_child(elm, guardian_email="pat@example.org", forename="Kim", mis_id="E1")
+    make_child(elm, guardian_email="other@example.org", forename="Lee", mis_id="E2")
+
+    response = sign_in(smtp_client, smtp_server, "pat@example.org")
+    assert response.headers["Location"] == "/family"
+    (received,) = smtp_server.messages
+    assert received.message["Subject"] == "Your sign-in link for Elm Academy and Oak Primary School"
+    home = smtp_client.get("/family").text
+    assert "Elm Academy" in home and "Oak Primary School" in home
+    assert "Kim Morgan" in home and "Robin Morgan" in home
+    assert "Lee Morgan" not in home
+    assert len(user_sessions()) == 1
+
+
+def test_a_contact_without_parental_responsibility_sees_no_children(
+    smtp_app, smtp_client, smtp_server
+):
+    school = make_school()
+    make_child(school, guardian_email="gran@example.org", parental_responsibility=False)
+    sign_in(smtp_client, smtp_server, "gran@example.org")
+    home = smtp_client.get("/family")
+    assert home.status_code == 200
+    assert "We could not find any children" in home.text
+    assert "Robin Morgan" not in home.text
+
+
+def _sign_in_as_both(app, server):
+    client = app.test_client()
+    response = sign_in(client, server, BOTH)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in/choose"
+    page = client.get("/sign-in/choose")
+    assert page.status_code == 200
+    assert "How do you want to sign in?" in page.text
+    assert user_sessions() == [], "no session until a choice is made"
+    assert client.get("/family").status_code == 302
+    return client, page
+
+
+def _both_kinds():
+    school = make_school()
+    make_child(school, guardian_email=BOTH, forename="Robin")
+    make_staff(school, email=BOTH, role="staff", name="Sam Taylor")
+
+
+def test_someone_who_is_staff_and_a_parent_chooses_staff(smtp_app, smtp_server):
+    _both_kinds()
+    client, page = _sign_in_as_both(smtp_app, smtp_server)
+    options = _options(page.text)
+    assert sorted(options.values()) == ["Parent or carer", "Staff at Oak Primary School (staff)"]
+    staff_key = next(k for k, label in options.items() if label.startswith("Staff"))
+
+    response = client.post(
+        "/sign-in/choose", data={"principal": staff_key, "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff"
+    assert client.get("/staff").status_code == 200
+    refused = client.get("/family")
+    assert refused.status_code == 403
+    assert "You cannot see this page" in refused.text
+    (row,) = user_sessions()
+    assert row.principal_type == "staff"
+    # The choice is spent with the sign-in.
+    assert client.get("/sign-in/choose").headers["Location"] == "/sign-in"
+
+
+def test_someone_who_is_staff_and_a_parent_chooses_parent(smtp_app, smtp_server):
+    _both_kinds()
+    client, page = _sign_in_as_both(smtp_app, smtp_server)
+    options = _options(page.text)
+    guardian_key = next(k for k, label in options.items() if label == "Parent or carer")
+    response = client.post(
+        "/sign-in/choose", data={"principal": guardian_key, "csrf_token": csrf_token(page)}
+    )
+    assert response.headers["Location"] == "/family"
+    assert "Robin Morgan" in client.get("/family").text
+    assert client.get("/staff").status_code == 403
+    (row,) = user_sessions()
+    assert row.principal_type == "guardian"
+
+
+def test_a_choice_that_was_not_offered_is_refused(smtp_app, smtp_server):
+    _both_kinds()
+    other_school = make_school(slug="elm-academy", name="Elm Academy")
+    stranger = make_staff(other_school, email="head@elm.example.org", role="admin")
+    client, page = _sign_in_as_both(smtp_app, smtp_server)
+    for forged in (f"staff:{stranger.id}", "guardian:999999", ""):
+        response = client.post(
+            "/sign-in/choose", data={"principal": forged, "csrf_token": csrf_token(page)}
+        )
+        assert response.status_code == 400
+        assert "There is a problem" in response.text
+    assert user_sessions() == []
+    assert client.get("/staff").status_code == 302
+
+
+def test_a_choice_page_without_a_pending_choice_goes_back_to_sign_in(smtp_app, smtp_client):
+    assert smtp_client.get("/sign-in/choose").headers["Location"] == "/sign-in"
+    token = csrf_token(smtp_client.get("/sign-in"))
+    response = smtp_client.post("/sign-in/choose", data={"principal": "x", "csrf_token": token})
+    assert response.headers["Location"] == "/sign-in"
+
+
+def test_a_deactivated_staff_users_session_stops_working(smtp_app, smtp_client, smtp_server):
+    school = make_school()
+    user = make_staff(school, email="office@oak.example.org")
+    sign_in(smtp_client, smtp_server, "office@oak.example.org")
+    assert smtp_client.get("/staff").status_code == 200
+
+    db.session.execute(update(StaffUser).where(StaffUser.id == user.id).values(active=False))
+    db.session.commit()
+    response = smtp_client.get("/staff")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in"
+    # And they cannot sign in again: the address is now unknown.
+    fresh_client = smtp_app.test_client()
+    ask_for_link(fresh_client, "office@oak.example.org")
+    smtp_server.assert_no_more(1, settle=0.1)
+
+
+def test_staff_land_on_their_school_and_its_ledger_head(smtp_app, smtp_client, smtp_server):
+    school = make_school()
+    make_school(slug="elm-academy", name="Elm Academy")
+    make_staff(school, email="office@oak.example.org", name="Sam Taylor", role="admin")
+    purposes = make_purpose_set(school)
+    guardian, pupil = make_child(school, guardian_email="pat@example.org")
+    ledger.record(
+        actor=ledger.Actor.guardian(guardian),
+        guardian=guardian,
+        pupil=pupil,
+        purpose=purposes["photos-website"],
+        decision="grant",
+        channel="web",
+    )
+    (head,) = ledger.heads(school)
+    assert head.seq == 1
+
+    response = sign_in(smtp_client, smtp_server, "office@oak.example.org")
+    assert response.headers["Location"] == "/staff"
+    page = smtp_client.get("/staff")
+    assert page.status_code == 200
+    assert "Oak Primary School" in page.text
+    assert "Elm Academy" not in page.text
+    assert "Sam Taylor (admin)" in page.text
+    assert re.search(r'summary-list__value">\s*1\s*<', page.text)
+    assert head.hash in page.text
