@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -204,9 +204,7 @@ def record_many(
             events.append(event)
         for school_id, head in heads.items():
             session.execute(
-                update(LedgerHead)
-                .where(LedgerHead.school_id == school_id)
-                .values(seq=head.seq, hash=head.hash)
+                _MOVE_HEAD, {"head_school": school_id, "head_seq": head.seq, "head_hash": head.hash}
             )
         session.flush()
         if before_commit is not None:
@@ -241,26 +239,41 @@ def start_write_transaction(session: Session) -> None:
         raise LedgerError(str(exc)) from exc
 
 
+_READ_HEAD = select(LedgerHead.seq, LedgerHead.hash).where(
+    LedgerHead.school_id == bindparam("school_id")
+)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(LedgerHead)
+    .where(LedgerHead.school_id == bindparam("head_school"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+
+
 def lock_head(session: Session, school_id: int) -> _Head:
-    query = select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.school_id == school_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.execute(query).one_or_none()
+    """Read a school's chain head, locking its row on PostgreSQL until the commit."""
+    query = _LOCK_HEAD if session.get_bind().dialect.name == "postgresql" else _READ_HEAD
+    row = session.execute(query, {"school_id": school_id}).one_or_none()
     if row is None:
         raise LedgerError(f"school {school_id} has no ledger head")
     return _Head(row.seq, row.hash)
 
 
-def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
-    """Everything the checks need about one request, read in one query of committed rows."""
+def _facts_query() -> Any:
+    """Everything the checks need about one request, as one query of committed rows.
+
+    Built once with bound parameters, so SQLAlchemy compiles it once per process.
+    """
     links = GuardianLink.__table__.c
     notices = NoticeVersion.__table__.c
+    guardian_id: Any = bindparam("guardian_id")
+    pupil_id: Any = bindparam("pupil_id")
     pr_links = (
         select(func.count())
         .where(
             links.school_id == Purpose.school_id,
-            links.guardian_id == request.guardian_id,
-            links.pupil_id == request.pupil_id,
+            links.guardian_id == guardian_id,
+            links.pupil_id == pupil_id,
             links.parental_responsibility.is_(True),
             links.ended_at.is_(None),
         )
@@ -270,7 +283,7 @@ def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
         select(func.count())
         .where(
             links.school_id == Purpose.school_id,
-            links.guardian_id == request.guardian_id,
+            links.guardian_id == guardian_id,
             links.ended_at.is_(None),
         )
         .scalar_subquery()
@@ -280,11 +293,10 @@ def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
     ).scalar_subquery()
     notice_exists = (
         select(func.count())
-        .where(notices.school_id == Purpose.school_id, notices.version == request.notice_version)
+        .where(notices.school_id == Purpose.school_id, notices.version == bindparam("notice"))
         .scalar_subquery()
     )
-    staff_id = actor.id if actor.type == ActorType.STAFF else None
-    query = (
+    return (
         select(
             Purpose.school_id,
             Purpose.title,
@@ -303,12 +315,28 @@ def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
             StaffUser.active.label("staff_active"),
         )
         .select_from(Purpose)
-        .outerjoin(Guardian, Guardian.id == request.guardian_id)
-        .outerjoin(Pupil, Pupil.id == request.pupil_id)
-        .outerjoin(StaffUser, StaffUser.id == staff_id)
-        .where(Purpose.id == request.purpose_id)
+        .outerjoin(Guardian, Guardian.id == guardian_id)
+        .outerjoin(Pupil, Pupil.id == pupil_id)
+        .outerjoin(StaffUser, StaffUser.id == bindparam("staff_id"))
+        .where(Purpose.id == bindparam("purpose_id"))
     )
-    return session.execute(query).one_or_none()
+
+
+_FACTS = _facts_query()
+
+
+def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
+    # A NULL parameter matches nothing (= NULL is never true): no pupil, no staff user.
+    return session.execute(
+        _FACTS,
+        {
+            "guardian_id": request.guardian_id,
+            "pupil_id": request.pupil_id,
+            "purpose_id": request.purpose_id,
+            "notice": request.notice_version,
+            "staff_id": actor.id if actor.type == ActorType.STAFF else None,
+        },
+    ).one_or_none()
 
 
 def _check(session: Session, request: DecisionRequest, actor: Actor, channel: str) -> _Prepared:
@@ -387,49 +415,6 @@ def _encodable(value: str) -> bool:
     return True
 
 
-def _project(session: Session, event: ConsentEvent) -> None:
-    """Upsert the guardian's current decision for this subject, purpose and axis."""
-    values = {
-        "school_id": event.school_id,
-        "guardian_id": event.guardian_id,
-        "pupil_id": event.pupil_id,
-        "purpose_id": event.purpose_id,
-        "axis": axis_of(event.decision).value,
-        "decision": event.decision,
-        "purpose_version": event.purpose_version,
-        "notice_version": event.notice_version,
-        "decided_at": event.occurred_at,
-        "channel": event.channel,
-        "actor_type": event.actor_type,
-        "seq": event.seq,
-    }
-    columns = CurrentDecision.__table__.c
-    if event.pupil_id is None:
-        keys = [columns.school_id, columns.guardian_id, columns.purpose_id, columns.axis]
-        where = columns.pupil_id.is_(None)
-    else:
-        keys = [
-            columns.school_id,
-            columns.pupil_id,
-            columns.purpose_id,
-            columns.guardian_id,
-            columns.axis,
-        ]
-        where = columns.pupil_id.is_not(None)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(CurrentDecision)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=keys,
-            index_where=where,
-            set_={name: values[name] for name in UPDATED_COLUMNS},
-        )
-    )
-    session.execute(statement)
-
-
 UPDATED_COLUMNS = (
     "decision",
     "purpose_version",
@@ -439,3 +424,49 @@ UPDATED_COLUMNS = (
     "actor_type",
     "seq",
 )
+_UPSERTS: dict[tuple[str, bool], Any] = {}
+
+
+def _upsert(dialect: str, per_pupil: bool) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE on the projection's partial unique index; built once
+    per database and subject kind, with bound parameters, so it is compiled once."""
+    key = (dialect, per_pupil)
+    if key not in _UPSERTS:
+        columns = CurrentDecision.__table__.c
+        if per_pupil:
+            index = ["school_id", "pupil_id", "purpose_id", "guardian_id", "axis"]
+            where = columns.pupil_id.is_not(None)
+        else:
+            index = ["school_id", "guardian_id", "purpose_id", "axis"]
+            where = columns.pupil_id.is_(None)
+        names = [*index, *UPDATED_COLUMNS] + ([] if per_pupil else ["pupil_id"])
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(CurrentDecision).values({name: bindparam(name) for name in names})
+        _UPSERTS[key] = statement.on_conflict_do_update(
+            index_elements=[columns[name] for name in index],
+            index_where=where,
+            set_={name: statement.excluded[name] for name in UPDATED_COLUMNS},
+        )
+    return _UPSERTS[key]
+
+
+def _project(session: Session, event: ConsentEvent) -> None:
+    """Upsert the guardian's current decision for this subject, purpose and axis."""
+    statement = _upsert(session.get_bind().dialect.name, event.pupil_id is not None)
+    session.execute(
+        statement,
+        {
+            "school_id": event.school_id,
+            "guardian_id": event.guardian_id,
+            "pupil_id": event.pupil_id,
+            "purpose_id": event.purpose_id,
+            "axis": axis_of(event.decision).value,
+            "decision": event.decision,
+            "purpose_version": event.purpose_version,
+            "notice_version": event.notice_version,
+            "decided_at": event.occurred_at,
+            "channel": event.channel,
+            "actor_type": event.actor_type,
+            "seq": event.seq,
+        },
+    )
