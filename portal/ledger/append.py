@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -198,7 +198,11 @@ def record_many(
                 prev_hash=head.hash,
                 hash=digest,
             )
-            session.add(event)
+            # A plain INSERT (compiled once) rather than the unit of work: the event object
+            # is handed back to the caller as a record of what was written.
+            event.id = session.execute(
+                _INSERT_EVENT, {name: getattr(event, name) for name in EVENT_FIELDS}
+            ).scalar_one()
             head.seq, head.hash = seq, digest
             _project(session, event)
             events.append(event)
@@ -239,6 +243,16 @@ def start_write_transaction(session: Session) -> None:
         raise LedgerError(str(exc)) from exc
 
 
+EVENT_FIELDS = (
+    "school_id", "seq", "occurred_at", "actor_type", "actor_id", "guardian_id", "pupil_id",
+    "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note",
+    "prev_hash", "hash",
+)  # fmt: skip
+_INSERT_EVENT = (
+    insert(ConsentEvent)
+    .values({name: bindparam(name) for name in EVENT_FIELDS})
+    .returning(ConsentEvent.id)
+)
 _READ_HEAD = select(LedgerHead.seq, LedgerHead.hash).where(
     LedgerHead.school_id == bindparam("school_id")
 )
