@@ -165,44 +165,31 @@ def record_many(
         for item in prepared:
             head = heads[item.school_id]
             seq = head.seq + 1
-            text = canonical(
-                school_id=item.school_id,
-                seq=seq,
-                occurred_at=occurred_at,
-                actor_type=actor.type,
-                actor_id=actor.id,
-                guardian_id=item.request.guardian_id,
-                pupil_id=item.request.pupil_id,
-                purpose_id=item.request.purpose_id,
-                purpose_version=item.purpose_version,
-                notice_version=item.notice_version,
-                decision=item.request.decision,
-                channel=channel,
-                note=item.note,
-            )
-            digest = chain_hash(head.hash, text)
-            event = ConsentEvent(
-                school_id=item.school_id,
-                seq=seq,
-                occurred_at=occurred_at,
-                actor_type=actor.type.value,
-                actor_id=actor.id,
-                guardian_id=item.request.guardian_id,
-                pupil_id=item.request.pupil_id,
-                purpose_id=item.request.purpose_id,
-                purpose_version=item.purpose_version,
-                notice_version=item.notice_version,
-                decision=str(item.request.decision),
-                channel=channel,
-                note=item.note,
-                prev_hash=head.hash,
-                hash=digest,
-            )
+            fields: dict[str, Any] = {
+                "school_id": item.school_id,
+                "seq": seq,
+                "occurred_at": occurred_at,
+                "actor_type": actor.type.value,
+                "actor_id": actor.id,
+                "guardian_id": item.request.guardian_id,
+                "pupil_id": item.request.pupil_id,
+                "purpose_id": item.request.purpose_id,
+                "purpose_version": item.purpose_version,
+                "notice_version": item.notice_version,
+                "decision": str(item.request.decision),
+                "channel": channel,
+                "note": item.note,
+            }
+            row = {
+                **fields,
+                "prev_hash": head.hash,
+                "hash": chain_hash(head.hash, canonical(**fields)),
+            }
             # A plain INSERT (compiled once) rather than the unit of work: the event object
             # is handed back to the caller as a record of what was written.
-            event.id = session.execute(
-                _INSERT_EVENT, {name: getattr(event, name) for name in EVENT_FIELDS}
-            ).scalar_one()
+            event = ConsentEvent(**row)
+            event.id = session.execute(_INSERT_EVENT, row).scalar_one()
+            digest = row["hash"]
             head.seq, head.hash = seq, digest
             _project(session, event)
             events.append(event)
