@@ -1,0 +1,429 @@
+"""The parent journey's domain layer (portal/choices.py), on the ledger tests' world.
+
+Oak Primary: pupil A (Ada and Ben with parental responsibility, Gran without), pupil B (Ada
+and Dan), pupil C (Eve). Elm Academy: pupil X (Ada and Fay).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from portal import choices, ledger, purposes
+from portal.consent import EffectiveStatus, GuardianView, Status
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.models import Guardian
+from tests.factories import PURPOSES_OF_EVERY_KIND, make_families
+from tests.ledger.conftest import OAK_FAMILIES, T0, World, build_school, snapshot
+from tests.ledger.conftest import decide as record
+from tests.ledger.conftest import world as world
+
+
+def oak_pupil(world: World, key: str) -> int:
+    return world.oak.pupils[key].id
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+# --- 1. the family summary -----------------------------------------------------------------
+
+
+def test_family_summary_for_two_children_with_mixed_answers(world: World) -> None:
+    p = world.oak.purposes
+    a, b = world.oak.pupils["A"], world.oak.pupils["B"]
+    record(world.ada, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ada, p["local-paper"], "grant", pupil=a, now=T0)
+    for key in ("photos-website", "local-paper", "trip-videos"):
+        record(world.ada, p[key], "withdraw" if key == "trip-videos" else "grant", pupil=b, now=T0)
+    # Another guardian's answer does not answer for Ada.
+    record(world.ben, p["trip-videos"], "grant", pupil=a, now=T0)
+
+    summary = choices.family_summary(world.ada.id, now=T0 + timedelta(days=1))
+    assert [s.school.name for s in summary] == ["Elm Academy", "Oak Primary School"]
+    elm, oak = summary
+    assert [(c.pupil.mis_id, c.text) for c in elm.children] == [("X", "3 choices need your answer")]
+    assert [(c.pupil.mis_id, c.text) for c in oak.children] == [
+        ("A", "1 choice needs your answer"),
+        ("B", "All answered"),
+    ]
+    assert oak.children[1].all_answered and not oak.children[0].all_answered
+    assert {c.choices for c in oak.children} == {4}  # three consent, one objection
+
+    # Forty days on, the local paper's 30-day grants lapse; the withdrawal does not.
+    later = choices.family_summary(world.ada.id, now=T0 + timedelta(days=40))
+    assert [c.text for c in later[1].children] == [
+        "1 choice needs your answer, 1 needs renewing",
+        "1 needs renewing",
+    ]
+
+
+# --- scoping -------------------------------------------------------------------------------
+
+
+def test_a_guardian_without_parental_responsibility_sees_and_decides_nothing(
+    world: World,
+) -> None:
+    a = oak_pupil(world, "A")
+    photos = world.oak.purposes["photos-website"].id
+    assert choices.family_summary(world.gran.id) == []
+    with pytest.raises(NotFound):
+        choices.child_page(world.gran.id, a)
+    before = snapshot(world.oak.id, world.elm.id)
+    with pytest.raises(NotFound):
+        choices.decide(world.gran.id, [a], photos, "grant")
+    assert snapshot(world.oak.id, world.elm.id) == before
+    assert choices.history(world.gran.id) == []
+
+
+def test_another_familys_pupil_is_not_found_and_nothing_is_written(world: World) -> None:
+    a, c = oak_pupil(world, "A"), oak_pupil(world, "C")
+    x = world.elm.pupils["X"].id
+    photos = world.oak.purposes["photos-website"].id
+    with pytest.raises(NotFound):
+        choices.child_page(world.ada.id, c)
+    with pytest.raises(NotFound):
+        choices.child_page(world.ada.id, 999_999)
+    before = snapshot(world.oak.id, world.elm.id)
+    for pupils, purpose in [
+        ([a, c], photos),  # one of them is not Ada's
+        ([a, x], photos),  # two schools at once
+        ([x], photos),  # a purpose of another school
+        ([a], 999_999),
+        ([], photos),
+    ]:
+        with pytest.raises(NotFound):
+            choices.decide(world.ada.id, pupils, purpose, "grant")
+    assert snapshot(world.oak.id, world.elm.id) == before
+
+
+def test_an_ended_link_or_a_pupil_off_roll_is_not_found(world: World) -> None:
+    from portal.models import GuardianLink, Pupil
+
+    b = world.oak.pupils["B"]
+    db.session.get(Pupil, b.id).on_roll = False  # type: ignore[union-attr]
+    db.session.get(Pupil, b.id).left_on = T0.date()  # type: ignore[union-attr]
+    link = db.session.query(GuardianLink).filter_by(guardian_id=world.ben.id).one()
+    link.ended_at = T0
+    db.session.commit()
+    with pytest.raises(NotFound):
+        choices.child_page(world.ada.id, b.id)
+    with pytest.raises(NotFound):
+        choices.child_page(world.ben.id, oak_pupil(world, "A"))
+    assert [c.pupil.mis_id for s in choices.family_summary(world.ada.id) for c in s.children] == [
+        "X",
+        "A",
+    ]
+
+
+# --- 2. a child's page ---------------------------------------------------------------------
+
+
+def _walk(value: Any, path: str = "page") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name), f"{path}.{f.name}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def test_child_page_groups_and_others_differ_without_revealing_the_other_parent(
+    world: World,
+) -> None:
+    p = world.oak.purposes
+    a = world.oak.pupils["A"]
+    record(world.ada, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ben, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0 + timedelta(hours=1))
+    record(world.ben, p["class-photos"], "object", pupil=a, note="No photos, please")
+
+    page = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=1))
+    assert page.pupil.id == a.id and page.school.id == world.oak.id
+    assert page.notice is not None and page.notice.version == 1
+    assert [c.purpose.key for c in page.consent] == ["photos-website", "local-paper", "trip-videos"]
+    assert [c.purpose.key for c in page.objection] == ["class-photos"]
+    assert [pp.key for pp in page.information] == ["school-census"]
+    assert [s.mis_id for s in page.siblings] == ["B"]
+
+    photos = page.consent[0]
+    assert photos.own is not None and photos.own.decision == "grant"
+    assert photos.own.channel == "web" and photos.own.decided_at == T0
+    assert photos.own.purpose_version == 1 and not photos.own.needs_renewal
+    assert photos.status == Status.WITHDRAWN and photos.others_differ
+    assert not photos.needs_answer
+    paper = page.consent[1]
+    assert paper.own is None and paper.status == Status.NO_RESPONSE and not paper.others_differ
+    assert paper.needs_answer
+    objection = page.objection[0]
+    assert objection.own is None and objection.status == Status.OBJECTED
+    assert objection.others_differ
+
+    # Ben sees his own answer, which is the effective one.
+    bens = choices.child_page(world.ben.id, a.id, now=T0 + timedelta(days=1))
+    assert bens.consent[0].status == Status.WITHDRAWN and not bens.consent[0].others_differ
+    assert bens.siblings == []
+
+    # Nothing about Ben (or Gran) is anywhere in Ada's page.
+    text = repr(page)
+    for other in (world.ben, world.gran):
+        assert other.email not in text
+        assert other.full_name not in text
+        assert f"'{other.forename}'" not in text
+    for path, value in _walk(page):
+        assert "guardian" not in path, path
+        assert not isinstance(value, Guardian | GuardianView | EffectiveStatus), path
+
+
+def test_needs_renewal_after_a_wording_change(world: World) -> None:
+    a = world.oak.pupils["A"]
+    photos = world.oak.purposes["photos-website"]
+    old = photos.description
+    record(world.ada, photos, "grant", pupil=a, now=T0)
+    assert choices.family_summary(world.ada.id, now=T0)[1].children[0].need_renewal == 0
+
+    purposes.load(
+        world.oak.school,
+        PURPOSES_OF_EVERY_KIND.replace(old, "Photos of school life and first names online."),
+    )
+    page = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=1))
+    item = page.consent[0]
+    assert item.purpose.version == 2
+    assert item.own is not None and item.own.purpose_version == 1 and item.own.needs_renewal
+    assert item.status == Status.NEEDS_RENEWAL and item.needs_answer
+    assert item.answered_wording == old
+    summary = choices.family_summary(world.ada.id, now=T0 + timedelta(days=1))
+    assert summary[1].children[0].text == "2 choices need your answer, 1 needs renewing"
+
+    # Answering again, to the new wording, renews it.
+    choices.decide(world.ada.id, [a.id], photos.id, "grant", now=T0 + timedelta(days=2))
+    again = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=3)).consent[0]
+    assert again.status == Status.GRANTED and again.answered_wording is None
+
+
+def test_a_newer_notice_is_flagged(world: World) -> None:
+    from tests.factories import make_notice
+
+    a = world.oak.pupils["A"]
+    choices.decide(world.ada.id, [a.id], world.oak.purposes["photos-website"].id, "grant")
+    assert not choices.child_page(world.ada.id, a.id).notice_changed
+    make_notice(world.oak.school, source="We hold your child's name and photo.")
+    page = choices.child_page(world.ada.id, a.id)
+    assert page.notice is not None and page.notice.version == 2 and page.notice_changed
+
+
+# --- 3. deciding ---------------------------------------------------------------------------
+
+
+def test_decide_for_two_siblings_makes_two_events_with_consecutive_seqs(world: World) -> None:
+    a, b = oak_pupil(world, "A"), oak_pupil(world, "B")
+    photos = world.oak.purposes["photos-website"].id
+    events = choices.decide(world.ada.id, [a, b], photos, "grant", now=T0)
+    assert [e.pupil_id for e in events] == [a, b]
+    assert [e.seq for e in events] == [events[0].seq, events[0].seq + 1]
+    assert {(e.channel, e.actor_type, e.actor_id, e.guardian_id) for e in events} == {
+        ("web", "guardian", world.ada.id, world.ada.id)
+    }
+    for pupil in (a, b):
+        own = choices.child_page(world.ada.id, pupil, now=T0).consent[0].own
+        assert own is not None and own.decision == "grant" and own.seq in {e.seq for e in events}
+    assert ledger.verify().ok
+
+
+def test_decisions_that_do_not_fit_are_refused_by_the_ledger(world: World) -> None:
+    a = oak_pupil(world, "A")
+    p = world.oak.purposes
+    before = snapshot(world.oak.id)
+    with pytest.raises(ledger.LedgerError):
+        choices.decide(world.ada.id, [a], p["photos-website"].id, "object")
+    with pytest.raises(ledger.LedgerError):
+        choices.decide(world.ada.id, [a], p["school-census"].id, "grant")
+    with pytest.raises(ledger.LedgerError):
+        choices.decide(world.ada.id, [a], p["marketing-emails"].id, "grant")
+    assert snapshot(world.oak.id) == before
+
+
+# --- 4. marketing --------------------------------------------------------------------------
+
+SECOND_MARKETING = """
+[[purposes]]
+key = "newsletter"
+title = "The school's fundraising newsletter"
+description = "A termly email about what the fundraising paid for."
+choice = "consent"
+lawful_basis = "consent"
+scope = "guardian"
+marketing = true
+"""
+
+
+def test_marketing_objection_blocks_consent_and_lifting_restores_it(world: World) -> None:
+    oak = world.oak.id
+    purposes.load(world.oak.school, PURPOSES_OF_EVERY_KIND + SECOND_MARKETING)
+    page = choices.marketing(world.ada.id, oak)
+    assert [c.purpose.key for c in page.choices] == ["marketing-emails", "newsletter"]
+    assert {c.status for c in page.choices} == {Status.NO_RESPONSE}
+    assert not page.objection_stands
+
+    emails = page.choices[0].purpose.id
+    [granted] = choices.decide_marketing(world.ada.id, oak, "grant", purpose_id=emails, now=T0)
+    assert granted.pupil_id is None and granted.purpose_id == emails
+    page = choices.marketing(world.ada.id, oak)
+    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
+    assert page.choices[0].answer == "grant"
+
+    objected = choices.decide_marketing(world.ada.id, oak, "object")
+    assert len(objected) == 2 and [e.seq for e in objected] == [
+        objected[0].seq,
+        objected[0].seq + 1,
+    ]
+    page = choices.marketing(world.ada.id, oak)
+    assert page.objection_stands and page.objected_at is not None
+    assert {c.status for c in page.choices} == {Status.OBJECTED}
+    assert page.choices[0].answer == "grant"  # the consent is kept, but does not count
+
+    lifted = choices.decide_marketing(world.ada.id, oak, "lift_objection")
+    assert len(lifted) == 2
+    page = choices.marketing(world.ada.id, oak)
+    assert not page.objection_stands
+    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
+    assert choices.decide_marketing(world.ada.id, oak, "lift_objection") == []
+
+
+def test_marketing_needs_a_link_to_the_school_but_not_responsibility(world: World) -> None:
+    page = choices.marketing(world.gran.id, world.oak.id)
+    assert [c.purpose.key for c in page.choices] == ["marketing-emails"]
+    assert len(choices.decide_marketing(world.gran.id, world.oak.id, "grant")) == 1
+    before = snapshot(world.oak.id, world.elm.id)
+    with pytest.raises(NotFound):
+        choices.marketing(world.eve.id, world.elm.id)
+    with pytest.raises(NotFound):
+        choices.decide_marketing(world.eve.id, world.elm.id, "object")
+    with pytest.raises(NotFound):
+        choices.decide_marketing(
+            world.ada.id,
+            world.oak.id,
+            "grant",
+            purpose_id=world.elm.purposes["marketing-emails"].id,
+        )
+    with pytest.raises(ledger.LedgerError):
+        choices.decide_marketing(world.ada.id, world.oak.id, "maybe")
+    assert snapshot(world.oak.id, world.elm.id) == before
+
+
+# --- 5. history ----------------------------------------------------------------------------
+
+
+def test_history_wording_and_newest_first(world: World) -> None:
+    p = world.oak.purposes
+    a, b, c = world.oak.pupils["A"], world.oak.pupils["B"], world.oak.pupils["C"]
+    choices.decide(world.ada.id, [a.id], p["photos-website"].id, "grant", now=T0)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0 + timedelta(minutes=1))
+    record(
+        world.dan, p["trip-videos"], "grant", pupil=b, staff=world.oak.staff,
+        now=T0 + timedelta(minutes=2),
+    )  # fmt: skip
+    record(
+        world.ada, p["local-paper"], "grant", pupil=b, staff=world.oak.staff, channel="phone",
+        now=T0 + timedelta(minutes=3),
+    )  # fmt: skip
+    choices.decide_marketing(world.ada.id, world.oak.id, "object", now=T0 + timedelta(minutes=4))
+    # Not Ada's: Eve's child, and Ben's own marketing choice.
+    record(world.eve, p["photos-website"], "grant", pupil=c, now=T0 + timedelta(minutes=5))
+    record(world.ben, p["marketing-emails"], "grant", now=T0 + timedelta(minutes=6))
+
+    entries = choices.history(world.ada.id)
+    assert [(e.child, e.purpose, e.decision, e.channel, e.who, e.yours) for e in entries] == [
+        (None, "Fundraising emails", "object", "web", "you", True),
+        ("PupilB", "Photos in the local paper", "grant", "phone", "school staff, by phone", True),
+        (
+            "PupilB",
+            "Videos of school trips",
+            "grant",
+            "paper",
+            "school staff, from a paper form",
+            False,
+        ),
+        (
+            "PupilA",
+            "Photos on the school website",
+            "withdraw",
+            "web",
+            "another person with parental responsibility",
+            False,
+        ),
+        ("PupilA", "Photos on the school website", "grant", "web", "you", True),
+    ]
+    times = [e.occurred_at for e in entries]
+    assert times == sorted(times, reverse=True)
+    assert {e.school for e in entries} == {"Oak Primary School"}
+    for entry in entries:
+        assert len(entry.hash_prefix) == 12
+        assert entry.reference == f"{entry.seq}-{entry.hash_prefix}"
+    assert len(choices.history(world.ada.id, limit=2)) == 2
+
+    # Ben sees Ada's decision as another person's, and not Ada's marketing choice.
+    bens = choices.history(world.ben.id)
+    assert [(e.child, e.who) for e in bens] == [
+        (None, "you"),
+        ("PupilA", "you"),
+        ("PupilA", "another person with parental responsibility"),
+    ]
+    text = repr(bens)
+    assert world.ada.email not in text and "'ada'" not in text
+
+
+# --- query counts --------------------------------------------------------------------------
+
+
+def test_summary_and_child_page_use_a_fixed_number_of_queries(app: Any) -> None:
+    setup = build_school("oak-primary", "Oak Primary School", OAK_FAMILIES, "office@oak.example")
+    families = {"P1": [("pat@example.org", True)]}
+    families |= {f"S{i}": [("sam@example.org", True), ("sid@example.org", True)] for i in range(6)}
+    pupils = make_families(setup.school, families=families)
+    guardians = {g.email.split("@")[0]: g for g in db.session.query(Guardian)}
+    photos, paper = setup.purposes["photos-website"], setup.purposes["local-paper"]
+    record(guardians["pat"], photos, "grant", pupil=pupils["P1"], now=T0)
+    for i in range(6):
+        record(guardians["sam"], photos, "grant", pupil=pupils[f"S{i}"], now=T0)
+        record(guardians["sid"], paper, "grant", pupil=pupils[f"S{i}"], now=T0)
+    db.session.commit()
+
+    def queries(call: Any) -> int:
+        db.session.commit()  # each call starts its own transaction (and its BEGIN)
+        with counting_queries() as statements:
+            call()
+        return len(statements)
+
+    pat, sam = guardians["pat"].id, guardians["sam"].id
+    one = queries(lambda: choices.family_summary(pat, now=T0))
+    six = queries(lambda: choices.family_summary(sam, now=T0))
+    assert one == six
+    assert [c.text for c in choices.family_summary(sam, now=T0)[0].children] == [
+        "2 choices need your answer"
+    ] * 6
+
+    one = queries(lambda: choices.child_page(pat, pupils["P1"].id, now=T0))
+    six = queries(lambda: choices.child_page(sam, pupils["S0"].id, now=T0))
+    assert one == six
+    assert len(choices.child_page(sam, pupils["S0"].id).siblings) == 5
