@@ -188,6 +188,7 @@ def _events_as_text_postgresql(school_id: int) -> Iterator[EventText]:
     if low is None:
         return
     starts = list(range(min(low, 1), high + 1, BATCH))
+    # Each item is a batch's text ("" for a range with no events), or None once all are read.
     batches: queue.Queue[tuple[str | None, BaseException | None]] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -199,7 +200,7 @@ def _events_as_text_postgresql(school_id: int) -> Iterator[EventText]:
                     if stop.is_set():
                         return
                     cursor.execute(BATCH_EVENTS, (school_id, start, start + BATCH))
-                    batches.put((cursor.fetchone()[0], None))
+                    batches.put((cursor.fetchone()[0] or "", None))
         except BaseException as exc:  # handed to the reading thread, which raises it
             batches.put((None, exc))
             return
@@ -213,10 +214,9 @@ def _events_as_text_postgresql(school_id: int) -> Iterator[EventText]:
             if error is not None:
                 raise error
             if data is None:
-                if not worker.is_alive() or batches.empty():
-                    break
-                continue
-            yield from _parse_batch(data)
+                break
+            if data:
+                yield from _parse_batch(data)
     finally:
         stop.set()
         while worker.is_alive():

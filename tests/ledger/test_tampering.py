@@ -269,3 +269,21 @@ def test_rebuild_recomputes_a_lost_projection(chain, runner):
     one = runner.invoke(args=["ledger", "rebuild", "--school", "elm-academy"])
     assert one.stdout == "Rebuilt the projection: 2 current decisions.\n"
     assert_holds(runner)
+
+
+@pytest.mark.postgres
+def test_verify_reads_past_ranges_with_no_events(unprotected, runner, monkeypatch):
+    """A gap wider than a batch (here: seq 6 moved to 100, batches of 2) leaves empty
+    batches between the events; verify must still read every event, not stop at the gap."""
+    import importlib
+
+    verify_module = importlib.import_module("portal.ledger.verify")  # the module, not verify()
+    monkeypatch.setattr(verify_module, "BATCH", 2)
+    run(
+        update(ConsentEvent)
+        .where(ConsentEvent.school_id == unprotected.oak.id, ConsentEvent.seq == 6)
+        .values(seq=100)
+    )
+    check = verify_module.verify_school(unprotected.oak.id, "oak-primary")
+    assert check.events == 6
+    assert (check.ok, check.seq) == (False, 6)
