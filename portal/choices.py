@@ -79,18 +79,6 @@ def _choice_purposes(school_ids: Iterable[int]) -> list[Purpose]:
     )
 
 
-def _fact(row: CurrentDecision) -> consent.Fact:
-    return consent.Fact(
-        guardian_id=row.guardian_id,
-        decision=row.decision,
-        decided_at=row.decided_at,
-        purpose_version=row.purpose_version,
-        seq=row.seq,
-        channel=row.channel,
-        actor_type=row.actor_type,
-    )
-
-
 def _grant_needs_renewal(purpose: Purpose, fact: consent.Fact, now: datetime) -> bool:
     return fact.decision == Decision.GRANT and not consent.grant_is_current(purpose, fact, now)
 
@@ -158,7 +146,7 @@ def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[Sch
                 row = own.get((pupil.id, purpose.id))
                 if row is None:
                     need_answer += 1
-                elif _grant_needs_renewal(purpose, _fact(row), now):
+                elif _grant_needs_renewal(purpose, consent.Fact.of(row), now):
                     need_renewal += 1
             children.append(ChildSummary(pupil, len(purposes), need_answer, need_renewal))
         result.append(SchoolSummary(group.school, children))
@@ -267,7 +255,7 @@ def child_page(guardian_id: int, pupil_id: int, *, now: datetime | None = None) 
         own = None
         facts: list[consent.Fact] = []
         if row is not None:
-            fact = _fact(row)
+            fact = consent.Fact.of(row)
             facts.append(fact)
             own = OwnDecision(
                 decision=row.decision,

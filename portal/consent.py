@@ -72,6 +72,19 @@ class Fact:
     channel: str = "web"
     actor_type: str = "guardian"
 
+    @classmethod
+    def of(cls, row: CurrentDecision) -> Fact:
+        """The fact a row of the projection of current decisions records."""
+        return cls(
+            guardian_id=row.guardian_id,
+            decision=row.decision,
+            decided_at=row.decided_at,
+            purpose_version=row.purpose_version,
+            seq=row.seq,
+            channel=row.channel,
+            actor_type=row.actor_type,
+        )
+
 
 @dataclass(frozen=True)
 class GuardianView:
@@ -221,15 +234,7 @@ def statuses(
                     latest = decisions.get((pupil_id, purpose.id, guardian_id, axis))
                     fact = None
                     if latest is not None:
-                        fact = Fact(
-                            guardian_id=guardian_id,
-                            decision=latest.decision,
-                            decided_at=latest.decided_at,
-                            purpose_version=latest.purpose_version,
-                            seq=latest.seq,
-                            channel=latest.channel,
-                            actor_type=latest.actor_type,
-                        )
+                        fact = Fact.of(latest)
                         facts.append(fact)
                     views.append(
                         GuardianView(
@@ -307,17 +312,7 @@ def person_statuses(
     }
 
     def fact(row: CurrentDecision | None) -> Fact | None:
-        if row is None:
-            return None
-        return Fact(
-            row.guardian_id,
-            row.decision,
-            row.decided_at,
-            row.purpose_version,
-            row.seq,
-            row.channel,
-            row.actor_type,
-        )
+        return None if row is None else Fact.of(row)
 
     result: dict[tuple[int, int], PersonStatus] = {}
     for guardian_id in ids:

@@ -7,6 +7,8 @@
   NULL, so two concurrent uses give exactly one session.
 - The code is bound to the request that made it: the browser that asked for the link keeps
   the request's public id in its session and can type the code there; attempts are counted.
+- Every write is a conditional UPDATE or an INSERT that is right whatever happened since
+  the reads that decided it; `begin_write` takes SQLite's write lock first.
 - Sessions live in the database: signing out ends the row, so a replayed cookie is useless;
   idle and absolute lifetimes are enforced when the session is loaded.
 """
@@ -68,12 +70,6 @@ class Principal:
     @property
     def key(self) -> str:
         return f"{self.type.value}:{self.id}"
-
-
-def _begin_write() -> None:
-    # Every write below is a conditional UPDATE or an INSERT, right whatever happened between
-    # the reads that decided it and the write itself.
-    begin_write(db.session())
 
 
 def _secret(purpose: str) -> bytes:
@@ -145,7 +141,7 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
         if not principals:
             db.session.rollback()
             return LinkRequest(public_id, [])
-        _begin_write()
+        begin_write(db.session())
         db.session.execute(
             update(SignInRequest)
             .where(
@@ -208,7 +204,7 @@ def _state(row: SignInRequest | None, now: datetime) -> LinkState:
 
 def _consume(condition: object, now: datetime) -> str | None:
     """Mark one usable request used, atomically; return its email, or None."""
-    _begin_write()
+    begin_write(db.session())
     result = db.session.execute(
         update(SignInRequest)
         .where(
@@ -256,7 +252,7 @@ def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -
         raise SignInError(state if row is not None else LinkState.UNKNOWN)
     try:
         if not hmac.compare_digest(row.code_hash, hash_code(row.public_id, code)):
-            _begin_write()
+            begin_write(db.session())
             db.session.execute(
                 update(SignInRequest)
                 .where(SignInRequest.id == row.id)
@@ -325,7 +321,7 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     _idle, absolute = _lifetimes(principal.type)
     token = secrets.token_urlsafe(32)
     try:
-        _begin_write()
+        begin_write(db.session())
         db.session.add(
             UserSession(
                 token_hash=hash_token(token),
@@ -368,7 +364,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
             return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         try:
-            _begin_write()
+            begin_write(db.session())
             db.session.execute(
                 update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
             )
@@ -382,7 +378,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
 def end_session(token: str, *, now: datetime | None = None) -> None:
     now = now or utcnow()
     try:
-        _begin_write()
+        begin_write(db.session())
         db.session.execute(
             update(UserSession)
             .where(UserSession.token_hash == hash_token(token), UserSession.ended_at.is_(None))
