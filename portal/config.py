@@ -126,6 +126,10 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "STAFF_SESSION_MAX_MINUTES": _int(
             "STAFF_SESSION_MAX_MINUTES", environ.get("STAFF_SESSION_MAX_MINUTES"), 8 * 60
         ),
+        # How long a receipt waits for more changes, so that several make one email.
+        "RECEIPT_DELAY_SECONDS": max(
+            0, _int("RECEIPT_DELAY_SECONDS", environ.get("RECEIPT_DELAY_SECONDS"), 120)
+        ),
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", environ.get("TRUSTED_PROXY_HOPS"), 0),
         # Sessions and cookies (SECURITY.md item 8).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",

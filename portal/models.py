@@ -465,7 +465,8 @@ class OutboxMessage(Model):
 
     `template` and `payload` describe the message; it is rendered when it is sent, so that
     secrets such as a sign-in link are never stored. A worker claims due rows with a lease,
-    so two workers never send the same row.
+    so two workers never send the same row. Rows that share a `coalesce_key` are claimed
+    together, as soon as one of them is due, and sent as one email (a guardian's receipts).
     """
 
     __tablename__ = "outbox"
@@ -476,6 +477,7 @@ class OutboxMessage(Model):
     template: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text, default="{}")
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    coalesce_key: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,7 +32,7 @@ def worker(interval: float, batch: int) -> None:
             result = send_pending(limit=batch)
             if result.sent or result.failed or result.skipped:
                 click.echo(f"sent {result.sent}, failed {result.failed}, skipped {result.skipped}")
-            if result.sent + result.failed + result.skipped < batch:
+            if result.claimed < batch:
                 time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("mail worker stopped")

@@ -7,6 +7,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from flask import Flask, current_app
 from werkzeug.wrappers import Response
 
 from . import outbox
-from .render import Rendered, render, to_email
+from .outbox import Claimed
+from .render import MERGERS, Rendered, render, to_email
 
 log = logging.getLogger("portal.mail")
 SMTP_TIMEOUT = 10
@@ -22,9 +24,13 @@ SMTP_TIMEOUT = 10
 
 @dataclass
 class Delivery:
+    """What one pass did: emails sent, failed and skipped, and outbox rows claimed (several
+    rows that share a coalesce key make one email)."""
+
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    claimed: int = 0
 
 
 def _transport(message: EmailMessage, *, message_id: int, rendered: Rendered) -> None:
@@ -49,26 +55,59 @@ def _transport(message: EmailMessage, *, message_id: int, rendered: Rendered) ->
         smtp.send_message(message)
 
 
-def send_pending(*, limit: int = 100, ids: Sequence[int] | None = None) -> Delivery:
-    """Claim due messages (or the given ones), render and send each; record the outcome."""
-    result = Delivery()
-    for claimed in outbox.claim(limit=limit, ids=ids):
-        rendered = render(claimed.template, claimed.payload)
-        if isinstance(rendered, str):
-            outbox.mark_sent(claimed, note=rendered)
-            result.skipped += 1
-            log.info("outbox %s not sent: %s", claimed.id, rendered)
+def _emails(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
+    """Claimed messages as emails, in id order: those with the same coalesce key, template and
+    address make one email when the template can be merged; every other message is its own."""
+    emails: list[list[Claimed]] = []
+    together: dict[tuple[str, str, str], list[Claimed]] = {}
+    for message in sorted(claimed, key=lambda m: m.id):
+        if message.coalesce_key is None or message.template not in MERGERS:
+            emails.append([message])
             continue
-        message = to_email(rendered, to_address=claimed.to_address, message_id=claimed.id)
-        try:
-            _transport(message, message_id=claimed.id, rendered=rendered)
-        except (OSError, smtplib.SMTPException) as exc:
-            outbox.mark_failed(claimed, f"{type(exc).__name__}: {exc}")
-            result.failed += 1
-            log.warning("outbox %s: delivery failed, will retry: %s", claimed.id, exc)
-            continue
-        outbox.mark_sent(claimed)
-        result.sent += 1
+        key = (message.coalesce_key, message.template, message.to_address)
+        if key not in together:
+            together[key] = []
+            emails.append(together[key])
+        together[key].append(message)
+    return emails
+
+
+def _send(group: list[Claimed], result: Delivery, *, now: datetime | None) -> None:
+    """Render and send one email for a group of claimed messages; record the outcome on every
+    message of the group (a failed group is retried together)."""
+    first = group[0]
+    if len(group) == 1:
+        payload = first.payload
+    else:
+        payload = MERGERS[first.template]([message.payload for message in group])
+    names = ", ".join(str(message.id) for message in group)
+    rendered = render(first.template, payload, now=now)
+    if isinstance(rendered, str):
+        outbox.mark_sent(group, note=rendered, now=now)
+        result.skipped += 1
+        log.info("outbox %s not sent: %s", names, rendered)
+        return
+    message = to_email(rendered, to_address=first.to_address, message_id=first.id)
+    try:
+        _transport(message, message_id=first.id, rendered=rendered)
+    except (OSError, smtplib.SMTPException) as exc:
+        outbox.mark_failed(group, f"{type(exc).__name__}: {exc}", now=now)
+        result.failed += 1
+        log.warning("outbox %s: delivery failed, will retry: %s", names, exc)
+        return
+    outbox.mark_sent(group, now=now)
+    result.sent += 1
+
+
+def send_pending(
+    *, limit: int = 100, ids: Sequence[int] | None = None, now: datetime | None = None
+) -> Delivery:
+    """Claim due messages (or the given ones), render and send each email; record the outcome.
+    Messages claimed together under one coalesce key go as one email."""
+    claimed = outbox.claim(limit=limit, ids=ids, now=now)
+    result = Delivery(claimed=len(claimed))
+    for group in _emails(claimed):
+        _send(group, result, now=now)
     return result
 
 

@@ -1,4 +1,9 @@
-"""The outbox table: enqueue in the caller's transaction; claim, mark sent, mark failed."""
+"""The outbox table: enqueue in the caller's transaction; claim, mark sent, mark failed.
+
+Rows that share a `coalesce_key` are claimed together (one lease, one token) as soon as
+one of them is due, so that the worker can send them as one email; they are marked sent, or
+failed, together.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +32,15 @@ def enqueue(
     payload: dict[str, Any],
     school_id: int | None,
     dedupe_key: str | None = None,
+    coalesce_key: str | None = None,
+    send_after: datetime | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox in the caller's transaction (the caller commits)."""
+    """Add a message to the outbox in the caller's transaction (the caller commits).
+
+    It is due at `send_after` (default: now). Messages with the same `coalesce_key` are
+    sent as one email when the first of them is due.
+    """
     now = now or utcnow()
     message = OutboxMessage(
         school_id=school_id,
@@ -37,8 +48,9 @@ def enqueue(
         template=template,
         payload=json.dumps(payload, sort_keys=True),
         dedupe_key=dedupe_key,
+        coalesce_key=coalesce_key,
         created_at=now,
-        send_after=now,
+        send_after=send_after or now,
         attempts=0,
     )
     db.session.add(message)
@@ -55,32 +67,50 @@ class Claimed:
     payload: dict[str, Any]
     school_id: int | None
     attempts: int
+    coalesce_key: str | None = None
 
 
 def claim(
     *, limit: int = 50, ids: Sequence[int] | None = None, now: datetime | None = None
 ) -> list[Claimed]:
-    """Take a lease on due, unsent messages (or on the given ones) and commit it."""
+    """Take a lease on due, unsent messages (or on the given ones) and commit it.
+
+    With each claimed message that has a coalesce_key come the other unsent, unleased
+    messages with that key, due or not (beyond `limit`), under the same lease.
+    """
     now = now or utcnow()
     session = db.session()
     begin_write(session)
-    dialect = session.get_bind().dialect.name
+    postgres = session.get_bind().dialect.name == "postgresql"
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     try:
         query = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.send_after <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
+            select(OutboxMessage.id, OutboxMessage.coalesce_key)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.send_after <= now, free)
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(list(ids)))
-        if dialect == "postgresql":
+        if postgres:
             query = query.with_for_update(skip_locked=True)
-        chosen = list(session.scalars(query))
+        due = session.execute(query).all()
+        chosen = [row.id for row in due]
+        keys = sorted({row.coalesce_key for row in due if row.coalesce_key is not None})
+        if keys:
+            together = (
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.coalesce_key.in_(keys),
+                    OutboxMessage.sent_at.is_(None),
+                    free,
+                    OutboxMessage.id.not_in(chosen),
+                )
+                .order_by(OutboxMessage.id)
+            )
+            if postgres:
+                together = together.with_for_update(skip_locked=True)
+            chosen.extend(session.scalars(together))
         token = secrets.token_hex(16)
         claimed: list[Claimed] = []
         if chosen:
@@ -101,6 +131,7 @@ def claim(
                         json.loads(row.payload),
                         row.school_id,
                         row.attempts,
+                        row.coalesce_key,
                     )
                 )
         session.commit()
@@ -110,32 +141,63 @@ def claim(
     return claimed
 
 
-def mark_sent(message: Claimed, *, note: str | None = None, now: datetime | None = None) -> None:
-    _finish(message, {"sent_at": now or utcnow(), "last_error": note, "claimed_until": None})
+def _group(messages: Claimed | Sequence[Claimed]) -> list[Claimed]:
+    return [messages] if isinstance(messages, Claimed) else sorted(messages, key=lambda m: m.id)
 
 
-def mark_failed(message: Claimed, error: str, *, now: datetime | None = None) -> None:
+def mark_sent(
+    messages: Claimed | Sequence[Claimed], *, note: str | None = None, now: datetime | None = None
+) -> None:
+    """Mark a message, or a group sent as one email, sent. The group's first message gets
+    `note`; the others say which message they went with."""
+    group = _group(messages)
     now = now or utcnow()
-    delay = min(MAX_BACKOFF, timedelta(minutes=2**message.attempts))
-    _finish(
-        message,
+    values = []
+    for n, _message in enumerate(group):
+        said = note
+        if n:
+            together = f"together with outbox {group[0].id}"
+            said = f"{note} ({together})" if note else f"sent {together}"
+        values.append({"sent_at": now, "last_error": said, "claimed_until": None})
+    _finish(group, values)
+
+
+def mark_failed(
+    messages: Claimed | Sequence[Claimed], error: str, *, now: datetime | None = None
+) -> None:
+    """Record a failed attempt; a group is retried together, after the backoff of its most
+    tried message."""
+    group = _group(messages)
+    now = now or utcnow()
+    tried = max(message.attempts for message in group)
+    # 1, 2, 4, ... minutes up to MAX_BACKOFF; the exponent is capped so that a message that
+    # has failed for days does not overflow timedelta.
+    delay = min(MAX_BACKOFF, timedelta(minutes=2 ** min(tried, 20)))
+    values = [
         {
             "attempts": message.attempts + 1,
             "last_error": error[:1000],
             "send_after": now + delay,
             "claimed_until": None,
             "claim_token": None,
-        },
-    )
+        }
+        for message in group
+    ]
+    _finish(group, values)
 
 
-def _finish(message: Claimed, values: dict[str, Any]) -> None:
+def _finish(group: list[Claimed], values: list[dict[str, Any]]) -> None:
+    """Apply each message's values, only while the message is still under this claim."""
     try:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
-            .values(**values)
-        )
+        for message, changes in zip(group, values, strict=True):
+            db.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.claim_token == message.claim_token,
+                )
+                .values(**changes)
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -1,12 +1,13 @@
 """Turn an outbox row into an email: each template has a function that builds its context.
 
 A context function may decline (return None with a reason): a sign-in email whose link has
-expired or been replaced before it could be sent is not worth sending.
+expired or been replaced before it could be sent is not worth sending. A template whose
+messages may be coalesced has a merge function in MERGERS: it makes one payload of several.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ from typing import Any
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from .. import receipts
 from ..extensions import db
 from ..models import Guardian, GuardianLink, School, SignInRequest, StaffUser
 from ..types import utcnow
@@ -30,6 +32,7 @@ class Rendered:
 
 
 ContextBuilder = Callable[[dict[str, Any], datetime], tuple[dict[str, Any] | None, str]]
+PayloadMerger = Callable[[Sequence[dict[str, Any]]], dict[str, Any]]
 
 
 def _schools_of(email: str) -> list[str]:
@@ -72,8 +75,30 @@ def _sign_in(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | N
     }, ""
 
 
-SUBJECTS = {"sign_in": "Your sign-in link for {schools_text}"}
-BUILDERS: dict[str, ContextBuilder] = {"sign_in": _sign_in}
+def _receipt(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
+    """A guardian's own decisions at one school: nothing about anyone else."""
+    school = db.session.get(School, payload["school_id"])
+    if school is None:
+        return None, "the school no longer exists"
+    found = receipts.lines(payload["guardian_id"], school.id, payload["events"])
+    if not found:
+        return None, "none of the receipt's decisions were found"
+    base = current_app.config["BASE_URL"]
+    return {
+        "school_name": school.name,
+        "contact_email": school.contact_email,
+        "lines": found,
+        "history_url": f"{base}/family/history",
+        "sign_in_url": f"{base}/sign-in",
+    }, ""
+
+
+SUBJECTS = {
+    "sign_in": "Your sign-in link for {schools_text}",
+    "receipt": "Your choices at {school_name}: a record of what you changed",
+}
+BUILDERS: dict[str, ContextBuilder] = {"sign_in": _sign_in, "receipt": _receipt}
+MERGERS: dict[str, PayloadMerger] = {"receipt": receipts.merge}
 
 
 def render(

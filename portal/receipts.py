@@ -1,0 +1,164 @@
+"""Receipts: after a guardian changes their choices, one email says what they changed.
+
+`hook(guardian_id)` is a `before_commit` for `ledger.record_many`: in the transaction that
+writes the events, it adds one outbox message per school for the decisions the guardian
+made themself, due RECEIPT_DELAY_SECONDS later, with the coalesce key
+`receipt:{guardian}:{school}`. The mail worker sends the messages that share a key as one
+email, so several changes within a few minutes make one receipt. Each line carries its
+event's seq and full hash, so families hold witnesses of the chain (DESIGN.md, "The ledger").
+
+No Flask request state; the default delay is read from the app's config.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .ledger import BeforeCommit
+from .mail import outbox
+from .models import (
+    ActorType,
+    ConsentEvent,
+    Decision,
+    Guardian,
+    Pupil,
+    Purpose,
+    PurposeVersion,
+)
+
+TEMPLATE = "receipt"
+
+DECISION_WORDS: dict[str, str] = {
+    Decision.GRANT: "Yes, you agreed",
+    Decision.WITHDRAW: "No, you said no",
+    Decision.OBJECT: "You objected",
+    Decision.LIFT_OBJECTION: "You withdrew your objection",
+}
+
+
+def coalesce_key(guardian_id: int, school_id: int) -> str:
+    return f"receipt:{guardian_id}:{school_id}"
+
+
+def _own(event: ConsentEvent, guardian_id: int) -> bool:
+    return (
+        event.guardian_id == guardian_id
+        and event.actor_type == ActorType.GUARDIAN
+        and event.actor_id == guardian_id
+    )
+
+
+def hook(guardian_id: int, *, delay: timedelta | None = None) -> BeforeCommit:
+    """A `before_commit` for `ledger.record_many` that enqueues this guardian's receipt: one
+    message per school, for the events that are the guardian's own decisions, made by them.
+    Nothing for a guardian without an email address. `delay` defaults to the app's
+    RECEIPT_DELAY_SECONDS; it counts from the events' time."""
+    wait = delay
+    if wait is None:
+        wait = timedelta(seconds=int(current_app.config["RECEIPT_DELAY_SECONDS"]))
+
+    def enqueue_receipts(session: Session, events: list[ConsentEvent]) -> None:
+        by_school: dict[int, list[ConsentEvent]] = defaultdict(list)
+        for event in events:
+            if _own(event, guardian_id):
+                by_school[event.school_id].append(event)
+        if not by_school:
+            return
+        email = session.scalar(select(Guardian.email).where(Guardian.id == guardian_id))
+        if not email:
+            return
+        for school_id, found in sorted(by_school.items()):
+            at = max(event.occurred_at for event in found)
+            outbox.enqueue(
+                to_address=email,
+                template=TEMPLATE,
+                payload={
+                    "guardian_id": guardian_id,
+                    "school_id": school_id,
+                    "events": sorted(event.seq for event in found),
+                },
+                school_id=school_id,
+                coalesce_key=coalesce_key(guardian_id, school_id),
+                send_after=at + wait,
+                now=at,
+            )
+
+    return enqueue_receipts
+
+
+def merge(payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One receipt from several that share a coalesce key (so one guardian and one school):
+    the union of their events."""
+    first = payloads[0]
+    seqs = sorted({int(seq) for payload in payloads for seq in payload["events"]})
+    return {"guardian_id": first["guardian_id"], "school_id": first["school_id"], "events": seqs}
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    occurred_at: datetime
+    child: str | None  # the child's first name; None for a choice of the guardian's own
+    purpose: str  # the purpose's title in the wording version decided on
+    decision: str
+    seq: int
+    hash: str
+
+    @property
+    def who(self) -> str:
+        return self.child or "You"
+
+    @property
+    def words(self) -> str:
+        return DECISION_WORDS.get(self.decision, self.decision)
+
+
+def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[ReceiptLine]:
+    """The receipt's events, oldest first: only this guardian's own decisions, made by them,
+    at this school. One query."""
+    rows = db.session.execute(
+        select(
+            ConsentEvent.occurred_at,
+            ConsentEvent.seq,
+            ConsentEvent.hash,
+            ConsentEvent.decision,
+            Pupil.forename.label("child"),
+            func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
+        )
+        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
+        .outerjoin(
+            PurposeVersion,
+            and_(
+                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
+                PurposeVersion.version == ConsentEvent.purpose_version,
+            ),
+        )
+        .outerjoin(Pupil, Pupil.id == ConsentEvent.pupil_id)
+        .where(
+            ConsentEvent.school_id == school_id,
+            ConsentEvent.seq.in_([int(seq) for seq in seqs]),
+            ConsentEvent.guardian_id == guardian_id,
+            ConsentEvent.actor_type == ActorType.GUARDIAN.value,
+            ConsentEvent.actor_id == guardian_id,
+        )
+        .order_by(ConsentEvent.seq)
+    ).all()
+    return [
+        ReceiptLine(
+            occurred_at=row.occurred_at,
+            child=row.child,
+            purpose=row.purpose,
+            decision=row.decision,
+            seq=row.seq,
+            hash=row.hash,
+        )
+        for row in rows
+    ]
