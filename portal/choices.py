@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
-from . import consent, families, ledger, notices
+from . import consent, families, ledger, notices, receipts
 from .errors import NotFound
 from .extensions import db
 from .ledger import Actor, DecisionRequest, LedgerError
@@ -83,6 +83,23 @@ def _grant_needs_renewal(purpose: Purpose, fact: consent.Fact, now: datetime) ->
     return fact.decision == Decision.GRANT and not consent.grant_is_current(purpose, fact, now)
 
 
+def schools_of(guardian_id: int) -> list[School]:
+    """The schools where this guardian is a current contact of a pupil, by name."""
+    return list(
+        db.session.scalars(
+            select(School)
+            .where(
+                School.id.in_(
+                    select(GuardianLink.school_id).where(
+                        GuardianLink.guardian_id == guardian_id, GuardianLink.ended_at.is_(None)
+                    )
+                )
+            )
+            .order_by(School.name)
+        )
+    )
+
+
 # --- 1. the family summary -----------------------------------------------------------------
 
 
@@ -113,11 +130,14 @@ class ChildSummary:
 class SchoolSummary:
     school: School
     children: list[ChildSummary]
+    notice: NoticeVersion | None = None  # the school's current notice
+    # A notice version newer than the latest one this guardian answered under.
+    notice_changed: bool = False
 
 
 def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[SchoolSummary]:
     """Each school (by name) with each child this guardian is responsible for and a one-line
-    summary of what needs their answer. Three queries, however many children."""
+    summary of what needs their answer. Five queries, however many children."""
     now = now or utcnow()
     groups = families.children_by_school(guardian_id)
     pupil_ids = [p.id for g in groups for p in g.pupils]
@@ -134,6 +154,9 @@ def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[Sch
             )
         ):
             own[(decided.pupil_id or 0, decided.purpose_id)] = decided
+    school_ids = [g.school.id for g in groups]
+    current = notices.current_versions(school_ids)
+    answered_under = _answered_under(guardian_id, school_ids)
     result = []
     for group in groups:
         purposes = by_school.get(group.school.id, [])
@@ -149,8 +172,26 @@ def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[Sch
                 elif _grant_needs_renewal(purpose, consent.Fact.of(row), now):
                     need_renewal += 1
             children.append(ChildSummary(pupil, len(purposes), need_answer, need_renewal))
-        result.append(SchoolSummary(group.school, children))
+        notice = current.get(group.school.id)
+        last = answered_under.get(group.school.id)
+        changed = notice is not None and last is not None and last < notice.version
+        result.append(SchoolSummary(group.school, children, notice, changed))
     return result
+
+
+def _answered_under(guardian_id: int, school_ids: Sequence[int]) -> dict[int, int]:
+    """The newest notice version each school's decisions by this guardian were made under."""
+    if not school_ids:
+        return {}
+    rows = db.session.execute(
+        select(CurrentDecision.school_id, func.max(CurrentDecision.notice_version))
+        .where(
+            CurrentDecision.guardian_id == guardian_id,
+            CurrentDecision.school_id.in_(list(school_ids)),
+        )
+        .group_by(CurrentDecision.school_id)
+    ).all()
+    return {school_id: version for school_id, version in rows if version is not None}
 
 
 # --- 2. a child's page ---------------------------------------------------------------------
@@ -311,6 +352,11 @@ def _all_active(school_id: int) -> list[Purpose]:
 # --- 3. deciding for one or several children -----------------------------------------------
 
 
+class StaleChoice(LedgerError):
+    """The form answered an older wording of the purpose than the one now in force: the
+    person has not seen what they would be agreeing to, so nothing is recorded."""
+
+
 def decide(
     guardian_id: int,
     pupil_ids: Sequence[int],
@@ -324,8 +370,16 @@ def decide(
 ) -> list[ConsentEvent]:
     """Record this guardian's own decision for one or several of their children at one school:
     one ledger event per child, in one transaction. NotFound (nothing written) unless every
-    pupil is this guardian's child and the purpose is of their school; LedgerError for a
-    decision that does not fit the purpose."""
+    pupil is this guardian's child and the purpose is of their school; StaleChoice when
+    `purpose_version` (the wording the form showed) is not the current one; LedgerError for
+    a decision that does not fit the purpose.
+
+    Every change queues this guardian's receipt email (`receipts.hook`), in the same
+    transaction. A decision that is already this guardian's current one for a child (a
+    double-submit, or the same answer from another tab) records nothing for that child: the
+    newest decision stands either way. A grant that needs renewal is recorded again, as the renewal.
+    """
+    now = now or utcnow()
     wanted = list(dict.fromkeys(pupil_ids))
     if not wanted:
         raise NotFound("no child chosen")
@@ -338,8 +392,32 @@ def decide(
     if len(rows) != len(wanted) or len(schools) != 1:
         raise NotFound("no such child")
     purpose = db.session.get(Purpose, purpose_id)
-    if purpose is None or purpose.school_id not in schools:
+    if purpose is None or purpose.school_id not in schools or purpose.scope != Scope.PUPIL:
         raise NotFound("no such purpose")
+    if purpose_version is not None and purpose_version != purpose.version:
+        raise StaleChoice(f"{purpose.title!r} has been reworded since the page was opened")
+    axis = ledger.axis_of(decision) if decision in {d.value for d in Decision} else None
+    current = {
+        row.pupil_id: row
+        for row in db.session.scalars(
+            select(CurrentDecision).where(
+                CurrentDecision.guardian_id == guardian_id,
+                CurrentDecision.purpose_id == purpose_id,
+                CurrentDecision.pupil_id.in_(wanted),
+                CurrentDecision.axis == (axis.value if axis else ""),
+            )
+        )
+    }
+
+    def unchanged(pupil_id: int) -> bool:
+        row = current.get(pupil_id)
+        if row is None:
+            # Nothing to withdraw or lift is not a change either: no answer already means no.
+            return decision == Decision.LIFT_OBJECTION
+        if row.decision != decision:
+            return False
+        return not _grant_needs_renewal(purpose, consent.Fact.of(row), now)
+
     requests = [
         DecisionRequest(
             guardian_id=guardian_id,
@@ -351,9 +429,14 @@ def decide(
             notice_version=notice_version,
         )
         for pupil_id in wanted
+        if not unchanged(pupil_id)
     ]
     return ledger.record_many(
-        requests, actor=Actor.guardian(guardian_id), channel=Channel.WEB.value, now=now
+        requests,
+        actor=Actor.guardian(guardian_id),
+        channel=Channel.WEB.value,
+        before_commit=receipts.hook(guardian_id),
+        now=now,
     )
 
 
@@ -449,7 +532,7 @@ def decide_marketing(
     grant/withdraw: on `purpose_id` (one of the school's marketing purposes), or on every
     active marketing purpose when none is named. object: on every active marketing purpose.
     lift_objection: on every marketing purpose where this guardian's objection stands (none
-    standing: nothing to do).
+    standing: nothing to do). Every change queues this guardian's receipt email.
     """
     _linked_school(guardian_id, school_id)
     if decision in ledger.ANSWERS:
@@ -481,12 +564,30 @@ def decide_marketing(
         raise LedgerError(f"unknown decision {decision!r}")
     if not targets:
         raise LedgerError("this school has no marketing choices")
+    # The same decision again (a double-submit, another tab) records nothing.
+    current = {
+        row.purpose_id: row.decision
+        for row in db.session.scalars(
+            select(CurrentDecision).where(
+                CurrentDecision.school_id == school_id,
+                CurrentDecision.guardian_id == guardian_id,
+                CurrentDecision.pupil_id.is_(None),
+                CurrentDecision.purpose_id.in_([p.id for p in targets]),
+                CurrentDecision.axis == ledger.axis_of(decision).value,
+            )
+        )
+    }
     requests = [
         DecisionRequest(guardian_id=guardian_id, purpose_id=p.id, decision=decision)
         for p in targets
+        if current.get(p.id) != decision
     ]
     return ledger.record_many(
-        requests, actor=Actor.guardian(guardian_id), channel=Channel.WEB.value, now=now
+        requests,
+        actor=Actor.guardian(guardian_id),
+        channel=Channel.WEB.value,
+        before_commit=receipts.hook(guardian_id),
+        now=now,
     )
 
 

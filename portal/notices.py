@@ -9,6 +9,7 @@ from html import escape
 import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from .extensions import db
 from .models import NoticeVersion, School
@@ -121,6 +122,35 @@ def current(school: School) -> NoticeVersion | None:
         .order_by(NoticeVersion.version.desc())
         .limit(1)
     ).first()
+
+
+def current_versions(school_ids: list[int]) -> dict[int, NoticeVersion]:
+    """Each school's current notice (version, title and date only), in one query."""
+    if not school_ids:
+        return {}
+    newest = (
+        select(NoticeVersion.school_id, func.max(NoticeVersion.version).label("version"))
+        .where(NoticeVersion.school_id.in_(school_ids))
+        .group_by(NoticeVersion.school_id)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(NoticeVersion)
+        .join(
+            newest,
+            (newest.c.school_id == NoticeVersion.school_id)
+            & (newest.c.version == NoticeVersion.version),
+        )
+        .options(
+            load_only(
+                NoticeVersion.school_id,
+                NoticeVersion.version,
+                NoticeVersion.title,
+                NoticeVersion.published_at,
+            )
+        )
+    )
+    return {row.school_id: row for row in rows}
 
 
 def versions(school: School) -> list[NoticeVersion]:

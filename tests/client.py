@@ -114,8 +114,12 @@ class CheckedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         response = self._open_as_a_fresh_request(*args, **kwargs)
         if response.mimetype == "text/html" and response.status_code != 304:
-            is_fragment = response.request.headers.get("HX-Request") == "true" and not (
-                response.request.headers.get("HX-Boosted")
+            # A card's htmx request gets a fragment, unless the answer is a whole page
+            # (an error page) that htmx is told to put in place of the body.
+            is_fragment = (
+                response.request.headers.get("HX-Request") == "true"
+                and not response.request.headers.get("HX-Boosted")
+                and response.headers.get("HX-Retarget") != "body"
             )
             if response.get_data():
                 check_html(response, fragment=is_fragment)

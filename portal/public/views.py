@@ -48,3 +48,9 @@ def notice_version(slug: str, version: int) -> str:
         versions=versions,
         is_current=chosen.version == versions[0].version,
     )
+
+
+@bp.get("/schools/<string:slug>/your-rights")
+def rights(slug: str) -> str:
+    school = _school_or_404(slug)
+    return render_template("public/rights.html", school=school)

@@ -13,7 +13,7 @@ from flask import request
 
 from tests.auth import sign_in_code, sign_in_path
 from tests.client import csrf_token
-from tests.factories import make_child, make_school, make_staff
+from tests.factories import make_child, make_notice, make_purpose_set, make_school, make_staff
 
 BOTH = "sam.taylor@example.org"
 PLAIN: dict[str, str] = {}
@@ -37,7 +37,9 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
     reached = set()
     smtp_app.before_request(lambda: reached.add((request.endpoint, request.method)))
     school = make_school()
-    make_child(school, guardian_email=BOTH, forename="Robin")
+    make_notice(school)
+    purposes = make_purpose_set(school)
+    _, robin = make_child(school, guardian_email=BOTH, forename="Robin")
     make_staff(school, email=BOTH, name="Sam Taylor")
     client = smtp_app.test_client()
 
@@ -110,6 +112,16 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
     guardian_key = next(v for v in ("guardian:1", "guardian:2") if f'value="{v}"' in page.text)
     post("/sign-in/choose", {"principal": guardian_key}, 302, "/family", token_from=page)
     assert "Robin Morgan" in get("/family", 200).text
+    child = f"/family/children/{robin.id}"
+    page = get(child, 200)
+    photos = purposes["photos-website"].id
+    decision = {"decision": "grant", "purpose_version": 1}
+    answered = 302  # a plain or a boosted form: redirected back (the cards' htmx: tests/parent)
+    post(f"{child}/choices/{photos}", decision, answered, token_from=page)
+    marketing = "/family/schools/oak-primary/marketing"
+    page = get(marketing, 200)
+    post(marketing, {"decision": "object"}, answered, token_from=page)
+    assert "Photos on the school website" in get("/family/history", 200).text
     get("/staff", 403)
     get("/sign-in", 302, "/family")
 

@@ -1,0 +1,32 @@
+"""Fixtures: the ledger tests' world (Oak Primary and Elm Academy), and clients signed in as
+its guardians."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.client import CheckedClient
+from tests.ledger.conftest import World
+from tests.ledger.conftest import world as world  # the fixture
+from tests.parent import sign_in_as
+
+
+@pytest.fixture
+def signed_in(app: Any, world: World) -> Callable[[str], CheckedClient]:
+    """`signed_in("ada")`: a new client, signed in as that guardian of the world."""
+
+    def make(name: str) -> CheckedClient:
+        client: CheckedClient = app.test_client()
+        sign_in_as(client, f"{name}@example.org")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def ada(signed_in: Callable[[str], CheckedClient]) -> CheckedClient:
+    """Ada: parental responsibility for A and B at Oak, and for X at Elm."""
+    return signed_in("ada")

@@ -1,0 +1,522 @@
+"""The parent journey over HTTP: every page plainly and as htmx sends it, each decision
+through the ledger, and nothing another family's.
+
+The world (tests/ledger/conftest.py): at Oak, Ada and Ben have parental responsibility for
+A, Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and Fay for X.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from portal import notices, purposes
+from portal.extensions import db
+from portal.models import ConsentEvent
+from tests.factories import PURPOSES_OF_EVERY_KIND
+from tests.ledger.conftest import World, event_rows, snapshot
+from tests.ledger.conftest import decide as record
+from tests.parent import HTMX, PLAIN, post_form
+
+
+def child_path(world: World, key: str, school: str = "oak") -> str:
+    return f"/family/children/{getattr(world, school).pupils[key].id}"
+
+
+def decide_path(world: World, key: str, purpose: str, school: str = "oak") -> str:
+    setup = getattr(world, school)
+    return f"/family/children/{setup.pupils[key].id}/choices/{setup.purposes[purpose].id}"
+
+
+def events(world: World, school: str = "oak") -> list[Any]:
+    db.session.remove()
+    return event_rows(getattr(world, school).id)
+
+
+def card(page: Any, purpose_id: int) -> str:
+    """The HTML of one purpose's card on a child's page."""
+    match = re.search(
+        rf'<section class="portal-card[^"]*" id="purpose-{purpose_id}".*?</section>',
+        page.text,
+        re.S,
+    )
+    assert match, f"no card for purpose {purpose_id}"
+    return match.group(0)
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+# --- your children -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [PLAIN, {**HTMX, "HX-Boosted": "true"}], ids=["plain", "htmx"])
+def test_your_children_grouped_by_school_with_a_summary(ada, world, headers):
+    page = ada.get("/family", headers=headers)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    text = text_of(page.text)
+    # Schools by name; each child with what needs an answer and a call to action.
+    assert text.index("Elm Academy") < text.index("Oak Primary School")
+    assert "PupilX Test" in text and "PupilA Test" in text and "PupilB Test" in text
+    assert "PupilC" not in text  # Eve's child
+    assert text.count("3 choices need your answer") == 3
+    assert f'href="{child_path(world, "A")}"' in page.text
+    assert "Answer for PupilA" in text
+
+
+def test_the_summary_follows_the_answers(ada, world):
+    page = ada.get(child_path(world, "B"))
+    for key in ("photos-website", "local-paper", "trip-videos"):
+        response = post_form(
+            ada,
+            decide_path(world, "B", key),
+            {"decision": "grant", "purpose_version": 1},
+            page=page,
+        )
+        assert response.status_code == 302
+    text = text_of(ada.get("/family").text)
+    assert "All answered" in text
+    assert "See or change PupilB's choices" in text
+
+
+def test_a_contact_without_parental_responsibility_sees_no_child(signed_in, world):
+    gran = signed_in("gran")
+    text = text_of(gran.get("/family").text)
+    assert "PupilA" not in text
+    assert "could not find any children for whom you have parental responsibility" in text
+    assert gran.get(child_path(world, "A")).status_code == 404
+
+
+# --- a child's page ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [PLAIN, {**HTMX, "HX-Boosted": "true"}], ids=["plain", "htmx"])
+def test_a_childs_page_has_three_groups(ada, world, headers):
+    page = ada.get(child_path(world, "A"), headers=headers)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    text = text_of(page.text)
+    assert "Your choices" in text
+    assert "Things the school does unless you object" in text
+    assert "What the school does without asking you" in text
+    p = world.oak.purposes
+    for key in ("photos-website", "local-paper", "trip-videos", "class-photos"):
+        assert f'id="purpose-{p[key].id}"' in page.text
+    # Information only: no form, collapsed in a <details>, with its lawful basis.
+    assert f'id="purpose-{p["school-census"].id}"' not in page.text
+    details = page.text[page.text.index('<details class="govuk-details">') :]
+    assert "The school census" in details and "The law requires the school" in text_of(details)
+    # Marketing is the guardian's own, on its own page.
+    assert "Fundraising emails" not in text
+    # Never pre-selected: two buttons, no checked radio, a plain statement of the answer.
+    consent = card(page, p["photos-website"].id)
+    assert "Yes, I agree" in consent and ">No<" in consent
+    assert "checked" not in consent
+    assert "Not answered" in consent
+    objection = card(page, p["class-photos"].id)
+    assert "I object" in objection and "public task" in objection
+    # The brother or sister at the same school, not the child at another school.
+    assert "PupilB too" in consent and "PupilX" not in consent
+
+
+def test_a_new_notice_since_the_last_answer_shows_a_banner(ada, world):
+    page = ada.get(child_path(world, "A"))
+    assert "New privacy notice" not in page.text
+    answer = {"decision": "grant", "purpose_version": 1, "notice_version": 1}
+    post_form(ada, decide_path(world, "A", "photos-website"), answer, page=page)
+    notices.publish(world.oak.school, title="Privacy notice", source="Version two.",
+                    source_format="markdown")  # fmt: skip
+    db.session.commit()
+    for path in ("/family", child_path(world, "A")):
+        page = ada.get(path)
+        assert "New privacy notice" in page.text
+        assert 'href="/schools/oak-primary/privacy-notice"' in page.text
+    # Elm's notice did not change: one banner on the children page, for Oak.
+    assert ada.get("/family").text.count("New privacy notice") == 1
+
+
+def test_another_guardians_no_is_explained_without_saying_who(ada, world):
+    p = world.oak.purposes["photos-website"]
+    record(world.ben, p, "withdraw", pupil=world.oak.pupils["A"])
+    page = ada.get(child_path(world, "A"))
+    post_form(ada, decide_path(world, "A", "photos-website"),
+              {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+    page = ada.get(child_path(world, "A"))
+    text = text_of(card(page, p.id))
+    assert "Yes You said yes" in text
+    assert (
+        "Another person with parental responsibility has said no, so the school will not do "
+        "this for PupilA." in text
+    )
+    for secret in ("ben@example.org", "ben Test", ">ben<"):
+        assert secret not in page.text
+
+
+def test_a_reworded_purpose_asks_for_a_fresh_answer_and_shows_what_changed(ada, world):
+    page = ada.get(child_path(world, "A"))
+    post_form(ada, decide_path(world, "A", "photos-website"),
+              {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+    purposes.load(
+        world.oak.school,
+        PURPOSES_OF_EVERY_KIND.replace(
+            "Photos of school life on the school website.",
+            "Photos and videos of school life on the school website and its Instagram page.",
+        ),
+    )
+    db.session.commit()
+    assert "1 needs renewing" in text_of(ada.get("/family").text)
+    page = ada.get(child_path(world, "A"))
+    text = text_of(card(page, world.oak.purposes["photos-website"].id))
+    assert "Needs a fresh answer" in text
+    assert "The school changed what it asks since you said yes" in text
+    assert "What you said yes to: Photos of school life on the school website." in text
+    assert "What it says now: Photos and videos of school life" in text
+
+
+# --- deciding ------------------------------------------------------------------------------
+
+
+def test_saying_yes_without_javascript_redirects_back_with_a_confirmation(ada, world):
+    p = world.oak.purposes["photos-website"]
+    page = ada.get(child_path(world, "A"))
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "grant", "purpose_version": 1, "notice_version": 1},
+                         page=page)  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{child_path(world, 'A')}#purpose-{p.id}"
+    (event,) = events(world)
+    assert (event.actor_type, event.actor_id, event.guardian_id) == ("guardian", world.ada.id,
+                                                                     world.ada.id)  # fmt: skip
+    assert (event.pupil_id, event.purpose_id, event.decision, event.channel) == (
+        world.oak.pupils["A"].id, p.id, "grant", "web")  # fmt: skip
+    assert (event.purpose_version, event.notice_version) == (1, 1)
+    page = ada.get(child_path(world, "A"))
+    text = text_of(card(page, p.id))
+    assert "Saved. You said yes for PupilA." in text
+    assert "Yes You said yes on" in text
+    # The confirmation is shown once.
+    assert "Saved." not in ada.get(child_path(world, "A")).text
+
+
+def test_saying_no_with_htmx_answers_with_the_card_and_the_live_region(ada, world):
+    p = world.oak.purposes["photos-website"]
+    page = ada.get(child_path(world, "A"))
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "withdraw", "purpose_version": 1}, page=page,
+                         headers=HTMX)  # fmt: skip
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]
+    body = response.text
+    assert body.lstrip().startswith(f'<section class="portal-card" id="purpose-{p.id}"')
+    assert "<html" not in body and "<h1" not in body
+    assert "No You said no on" in text_of(body)
+    assert re.search(
+        r'<div id="portal-live" hx-swap-oob="innerHTML">Saved. You said no for PupilA.</div>', body
+    )
+    assert len(response.data) < 5 * 1024
+    (event,) = events(world)
+    assert event.decision == "withdraw"
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_one_answer_for_two_children_makes_one_event_each(ada, world, headers):
+    page = ada.get(child_path(world, "A"))
+    b = world.oak.pupils["B"].id
+    response = post_form(ada, decide_path(world, "A", "trip-videos"),
+                         {"decision": "grant", "purpose_version": 1, "also": [b]}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == (200 if headers else 302)
+    rows = events(world)
+    assert sorted(r.pupil_id for r in rows) == sorted([world.oak.pupils["A"].id, b])
+    assert {r.decision for r in rows} == {"grant"}
+    assert rows[0].occurred_at == rows[1].occurred_at  # one transaction
+    shown = response.text if headers else ada.get(child_path(world, "A")).text
+    assert "Saved. You said yes for PupilA and PupilB." in shown
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_a_double_submit_records_one_event(ada, world, headers):
+    page = ada.get(child_path(world, "A"))
+    for _ in range(2):
+        response = post_form(ada, decide_path(world, "A", "photos-website"),
+                             {"decision": "grant", "purpose_version": 1}, page=page,
+                             headers=headers)  # fmt: skip
+        assert response.status_code == (200 if headers else 302)
+    assert len(events(world)) == 1
+
+
+def test_a_stale_tab_the_newest_answer_wins_and_the_page_shows_it(ada, world):
+    p = world.oak.purposes["photos-website"]
+    old_tab = ada.get(child_path(world, "A"))
+    other_tab = ada.get(child_path(world, "A"))
+    post_form(ada, decide_path(world, "A", "photos-website"),
+              {"decision": "grant", "purpose_version": 1}, page=other_tab)  # fmt: skip
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "withdraw", "purpose_version": 1}, page=old_tab,
+                         headers=HTMX)  # fmt: skip
+    assert "No You said no" in text_of(response.text)
+    assert [e.decision for e in events(world)] == ["grant", "withdraw"]
+    assert "No You said no" in text_of(card(ada.get(child_path(world, "A")), p.id))
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_a_form_for_an_older_wording_records_nothing(ada, world, headers):
+    page = ada.get(child_path(world, "A"))
+    purposes.load(
+        world.oak.school,
+        PURPOSES_OF_EVERY_KIND.replace("on the school website.", "on the website and Instagram."),
+    )
+    db.session.commit()
+    before = snapshot(world.oak.id)
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "grant", "purpose_version": 1}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == 409
+    assert snapshot(world.oak.id) == before
+    text = text_of(response.text)
+    assert "The school changed the wording of this choice while the page was open" in text
+    assert "on the website and Instagram" in text  # the new wording, to read before answering
+    assert 'name="purpose_version" value="2"' in response.text
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_an_answer_that_does_not_fit_is_an_error_and_records_nothing(ada, world, headers):
+    p = world.oak.purposes["photos-website"]
+    page = ada.get(child_path(world, "A"))
+    before = snapshot(world.oak.id)
+    for data in ({"decision": "object", "purpose_version": 1},
+                 {"decision": "maybe", "purpose_version": 1},
+                 {"purpose_version": 1}):  # fmt: skip
+        response = post_form(ada, decide_path(world, "A", "photos-website"), data, page=page,
+                             headers=headers)  # fmt: skip
+        assert response.status_code == 400
+        assert "There is a problem" in response.text
+        assert f'href="#answer-{p.id}"' in response.text  # the summary links to the answer
+        assert f'id="answer-{p.id}-error"' in response.text  # and the error is beside it
+        if not headers:
+            assert "<title>Error: " in response.text
+    assert snapshot(world.oak.id) == before
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_objecting_with_a_reason_and_withdrawing_the_objection(ada, world, headers):
+    p = world.oak.purposes["class-photos"]
+    page = ada.get(child_path(world, "A"))
+    too_long = post_form(ada, decide_path(world, "A", "class-photos"),
+                         {"decision": "object", "purpose_version": 1, "note": "x" * 1001},
+                         page=page, headers=headers)  # fmt: skip
+    assert too_long.status_code == 400
+    assert f'href="#note-{p.id}"' in too_long.text
+    assert "Your reason must be 1000 characters or fewer" in text_of(too_long.text)
+    assert f'aria-describedby="note-{p.id}-hint note-{p.id}-error"' in too_long.text
+    assert f">{'x' * 1001}</textarea>" in too_long.text  # what they typed is kept
+    assert events(world) == []
+
+    response = post_form(ada, decide_path(world, "A", "class-photos"),
+                         {"decision": "object", "purpose_version": 1,
+                          "note": "  We would rather not.  "}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == (200 if headers else 302)
+    (event,) = events(world)
+    assert (event.decision, event.note) == ("object", "We would rather not.")
+    page = ada.get(child_path(world, "A"))
+    shown = text_of(card(page, p.id))
+    assert "You objected on" in shown and "Withdraw my objection" in shown
+
+    post_form(ada, decide_path(world, "A", "class-photos"),
+              {"decision": "lift_objection", "purpose_version": 1}, page=page,
+              headers=headers)  # fmt: skip
+    assert [e.decision for e in events(world)] == ["object", "lift_objection"]
+    assert "I object" in text_of(card(ada.get(child_path(world, "A")), p.id))
+
+
+# --- nothing of another family -------------------------------------------------------------
+
+
+def test_another_familys_child_cannot_be_read_or_changed(ada, world):
+    page = ada.get(child_path(world, "A"))
+    before = snapshot(world.oak.id, world.elm.id)
+    c = world.oak.pupils["C"].id
+    x_purpose = world.elm.purposes["photos-website"].id
+    attempts = [
+        (decide_path(world, "C", "photos-website"), {}),  # Eve's child
+        (decide_path(world, "A", "photos-website"), {"also": [c]}),  # smuggled in "also"
+        (f"{child_path(world, 'A')}/choices/{x_purpose}", {}),  # Elm's purpose, Oak's child
+        (f"{child_path(world, 'A')}/choices/{world.oak.purposes['school-census'].id}", {}),
+        (f"{child_path(world, 'A')}/choices/{world.oak.purposes['marketing-emails'].id}", {}),
+        ("/family/children/999999/choices/1", {}),
+    ]
+    for headers in (PLAIN, HTMX):
+        assert ada.get(child_path(world, "C"), headers=headers).status_code == 404
+        for path, extra in attempts:
+            response = post_form(ada, path, {"decision": "grant", "purpose_version": 1, **extra},
+                                 page=page, headers=headers)  # fmt: skip
+            assert response.status_code == 404, path
+            assert "PupilC" not in response.text
+            if headers:
+                # The whole "not found" page replaces the page, not the card.
+                assert response.headers["HX-Retarget"] == "body"
+    # The child at Elm together with the child at Oak: one school at a time.
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "grant", "purpose_version": 1,
+                          "also": [world.elm.pupils["X"].id]}, page=page)  # fmt: skip
+    assert response.status_code == 404
+    assert snapshot(world.oak.id, world.elm.id) == before
+
+
+def test_a_contact_without_parental_responsibility_cannot_decide(signed_in, world):
+    gran = signed_in("gran")
+    page = gran.get("/family")
+    before = snapshot(world.oak.id)
+    response = post_form(gran, decide_path(world, "A", "photos-website"),
+                         {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+    assert response.status_code == 404
+    assert snapshot(world.oak.id) == before
+
+
+def test_a_post_without_a_csrf_token_is_refused(ada, world):
+    before = snapshot(world.oak.id)
+    for headers in (PLAIN, HTMX):
+        response = ada.post(decide_path(world, "A", "photos-website"),
+                            data={"decision": "grant", "purpose_version": 1},
+                            headers=headers)  # fmt: skip
+        assert response.status_code == 400
+        assert "Your form has expired" in text_of(response.text)
+        assert "Nothing was changed" in text_of(response.text)
+    response = ada.post("/family/schools/oak-primary/marketing", data={"decision": "object"})
+    assert response.status_code == 400
+    assert snapshot(world.oak.id) == before
+
+
+def test_signed_out_every_parent_page_sends_people_to_sign_in(client, world):
+    for path in ("/family", child_path(world, "A"), "/family/history",
+                 "/family/schools/oak-primary/marketing"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
+
+
+# --- marketing -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_marketing_consent_and_the_absolute_objection(ada, world, headers):
+    path = "/family/schools/oak-primary/marketing"
+    m = world.oak.purposes["marketing-emails"]
+    page = ada.get(path)
+    assert page.status_code == 200
+    assert "Not answered" in text_of(page.text)
+
+    response = post_form(ada, path, {"decision": "grant", "purpose": m.id}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == (200 if headers else 302)
+    if headers:
+        assert response.text.lstrip().startswith('<div id="marketing">')
+        assert len(response.data) < 5 * 1024
+        assert 'hx-swap-oob="innerHTML">Saved. You said yes.</div>' in response.text
+    page = ada.get(path)
+    assert "Yes You said yes on" in text_of(page.text)
+
+    post_form(ada, path, {"decision": "object"}, page=page, headers=headers)
+    page = ada.get(path)
+    text = text_of(page.text)
+    assert "You objected on" in text and "Only you can withdraw this objection" in text
+    assert "whatever you answer here" in text
+
+    post_form(ada, path, {"decision": "lift_objection"}, page=page, headers=headers)
+    rows = [(e.purpose_id, e.pupil_id, e.decision) for e in events(world)]
+    assert rows == [(m.id, None, "grant"), (m.id, None, "object"), (m.id, None, "lift_objection")]
+    assert "Yes You said yes on" in text_of(ada.get(path).text)
+
+
+def test_marketing_of_a_school_that_is_not_yours_is_not_found(signed_in, world):
+    eve = signed_in("eve")  # Oak only
+    page = eve.get("/family")
+    before = snapshot(world.elm.id)
+    assert eve.get("/family/schools/elm-academy/marketing").status_code == 404
+    assert eve.get("/family/schools/no-such-school/marketing").status_code == 404
+    response = post_form(eve, "/family/schools/elm-academy/marketing", {"decision": "object"},
+                         page=page)  # fmt: skip
+    assert response.status_code == 404
+    assert snapshot(world.elm.id) == before
+
+
+def test_a_marketing_answer_that_does_not_fit_is_an_error(ada, world):
+    path = "/family/schools/oak-primary/marketing"
+    page = ada.get(path)
+    before = snapshot(world.oak.id)
+    for headers in (PLAIN, HTMX):
+        response = post_form(ada, path, {"decision": "perhaps"}, page=page, headers=headers)
+        assert response.status_code == 400
+        assert "There is a problem" in response.text
+    assert snapshot(world.oak.id) == before
+
+
+# --- what you told us ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [PLAIN, {**HTMX, "HX-Boosted": "true"}], ids=["plain", "htmx"])
+def test_history_newest_first_with_who_and_references(ada, world, headers):
+    p = world.oak.purposes
+    a = world.oak.pupils["A"]
+    record(world.ada, p["photos-website"], "grant", pupil=a)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a)
+    record(world.ada, p["local-paper"], "grant", pupil=a, staff=world.oak.staff)
+    record(world.eve, p["photos-website"], "grant", pupil=world.oak.pupils["C"])  # not Ada's
+    page = ada.get("/family/history", headers=headers)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    entries = re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
+    assert len(entries) == 3
+    texts = [text_of(e) for e in entries]
+    assert "School staff, from a paper form" in texts[0] and "Photos in the local paper" in texts[0]
+    assert "Another person with parental responsibility, online" in texts[1]
+    assert "Answer No" in texts[1]
+    assert "You, online" in texts[2] and "Answer Yes" in texts[2]
+    rows = {e.seq: e.hash for e in events(world)}
+    for seq, text in zip((3, 2, 1), texts, strict=True):
+        assert f"Reference {seq}-{rows[seq][:12]}" in text
+    assert "ben@example.org" not in page.text and "PupilC" not in page.text
+
+
+# --- the rights page -----------------------------------------------------------------------
+
+
+def test_the_rights_page_names_the_schools_contacts(client, world):
+    school = world.oak.school
+    school.dpo_name, school.dpo_email = "Dana Okafor", "dpo@oak.example"
+    db.session.commit()
+    page = client.get("/schools/oak-primary/your-rights")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for right in ("See what the school holds", "Correct something that is wrong",
+                  "Ask for information to be deleted", "Ask the school to stop using",
+                  "Object", "Decisions made by computer", "Complain"):  # fmt: skip
+        assert right in text
+    assert "office@oak.example" in text and "Dana Okafor" in text and "dpo@oak.example" in text
+    assert "ico.org.uk/make-a-complaint" in text and "0303 123 1113" in text
+    assert client.get("/schools/nowhere/your-rights").status_code == 404
+
+
+def test_every_parent_page_links_the_notice_and_the_rights(ada, world):
+    for path in ("/family", child_path(world, "A"), "/family/history",
+                 "/family/schools/oak-primary/marketing"):  # fmt: skip
+        page = ada.get(path)
+        footer = page.text[page.text.index("<footer") :]
+        for school in ("oak-primary", "elm-academy"):
+            assert f'href="/schools/{school}/privacy-notice"' in footer
+            assert f'href="/schools/{school}/your-rights"' in footer
+        assert 'href="/family/history"' in footer
+
+
+def test_the_ledger_holds_each_web_decision_once(ada, world):
+    page = ada.get(child_path(world, "A"))
+    post_form(ada, decide_path(world, "A", "photos-website"),
+              {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+    db.session.remove()
+    stored = db.session.scalars(select(ConsentEvent)).all()
+    assert [(e.channel, e.actor_type) for e in stored] == [("web", "guardian")]
