@@ -124,10 +124,14 @@ def _problem_field(form: DecisionForm) -> str:
     return "note" if form.note.errors else "answer"
 
 
+SAVED_EVENT = "consent-saved"  # an htmx event on every save, for scripts that listen
+
+
 def _after_decision(pupil_id: int, purpose_id: int, saved: str) -> Any:
     if _fragment_wanted():
         page = choices.child_page(_guardian_id(), pupil_id)
         response: Response = current_app.make_response(_card(page, purpose_id, saved=saved))
+        response.headers["HX-Trigger"] = SAVED_EVENT
     else:
         flash(saved, f"purpose-{purpose_id}")
         response = redirect(url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"))
@@ -143,7 +147,7 @@ def _card(
 ) -> str:
     item = next(i for i in page.consent + page.objection if i.purpose.id == purpose_id)
     return render_template(
-        "parent/_card.html",
+        "parent/_partials/card.html",
         page=page,
         item=item,
         saved=saved,
@@ -190,19 +194,20 @@ def decide_marketing(slug: str) -> Any:
                 saved = "Saved. You objected to all direct marketing."
             if _fragment_wanted():
                 page = choices.marketing(guardian_id, school.id)
-                return render_template(
-                    "parent/_marketing.html",
+                fragment = render_template(
+                    "parent/_partials/marketing.html",
                     page=page,
                     saved=saved,
                     problem=None,
                     live=saved,
                     fragment=True,
                 )
+                return fragment, 200, {"HX-Trigger": SAVED_EVENT}
             flash(saved, "marketing")
             return redirect(url_for(".marketing", slug=slug, _anchor="marketing"))
     if _fragment_wanted():
         return render_template(
-            "parent/_marketing.html", page=page, saved=None, problem=problem, fragment=True
+            "parent/_partials/marketing.html", page=page, saved=None, problem=problem, fragment=True
         ), 400
     return render_template("parent/marketing.html", page=page, saved=None, problem=problem), 400
 

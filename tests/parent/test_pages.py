@@ -212,6 +212,7 @@ def test_saying_no_with_htmx_answers_with_the_card_and_the_live_region(ada, worl
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert "HX-Request" in response.headers["Vary"]
+    assert response.headers["HX-Trigger"] == "consent-saved"
     body = response.text
     assert body.lstrip().startswith(f'<section class="portal-card" id="purpose-{p.id}"')
     assert "<html" not in body and "<h1" not in body
