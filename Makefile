@@ -35,7 +35,7 @@ install-test: $(VENV)/.installed-test ## Install the portal with the test and li
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-static/dist/portal.css: node_modules/.package-lock.json static/css/portal.scss
+static/dist/portal.css: node_modules/.package-lock.json $(wildcard static/css/*.scss static/css/*/*.scss)
 	npm run --silent build
 
 assets: static/dist/portal.css ## Build the CSS and JavaScript into static/dist (git-ignored)

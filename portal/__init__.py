@@ -52,9 +52,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import filters, security
+    from . import filters, hypermedia, security
 
     security.init_app(app)
+    hypermedia.init_app(app)
     filters.init_app(app)
 
     from .auth import bp as auth_bp

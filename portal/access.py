@@ -26,8 +26,12 @@ def guardian_required(view: View) -> View:
     return cast(View, wrapped)
 
 
+STAFF_ROLES = ("admin", "staff", "marketing")
+
+
 def staff_required(*roles: str) -> Callable[[View], View]:
-    """Staff only; with roles given, only staff with one of them."""
+    """Staff only; with roles given, only staff with one of them. The roles are kept on the
+    view (`allowed_roles`), so that a test can walk the URL map and check each one."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -38,6 +42,7 @@ def staff_required(*roles: str) -> Callable[[View], View]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.allowed_roles = frozenset(roles or STAFF_ROLES)  # type: ignore[attr-defined]
         return cast(View, wrapped)
 
     return decorate

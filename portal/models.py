@@ -137,6 +137,10 @@ class NoticeVersion(Model):
     source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What changed since the version before, in a sentence or two (for families and staff).
+    summary: Mapped[str | None] = mapped_column(Text)
+    # The staff user who published it (none when an operator used the CLI).
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
     school: Mapped[School] = relationship()
 
@@ -487,3 +491,64 @@ class OutboxMessage(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbox_due", "sent_at", "send_after"),)
+
+
+class StaffAuditEntry(Model):
+    """One thing a staff user did that is not a consent decision: an export, a publication, a
+    roster import, a change to a purpose or a staff user. Append-only, like the ledger (the
+    database refuses UPDATE and DELETE); `detail` is JSON (which filter, which file, ...)."""
+
+    __tablename__ = "staff_audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (Index("ix_staff_audit_log_school_time", "school_id", "occurred_at"),)
+
+
+class TakedownTask(Model):
+    """Something published must come down: a consent to a publishable purpose was withdrawn
+    (or an objection made) for a pupil who had been `granted`/`allowed`. One per ledger event."""
+
+    __tablename__ = "takedown_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    event_seq: Mapped[int] = mapped_column(Integer)  # the ledger event that caused it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "event_seq", "purpose_id"),
+        Index("ix_takedown_tasks_open", "school_id", "done_at"),
+        CheckConstraint(
+            "(done_at IS NULL AND done_by_id IS NULL) OR done_at IS NOT NULL", name="done"
+        ),
+    )
+
+
+class InvitationBatch(Model):
+    """One sending of sign-in invitations by an admin: to whom (`audience`, `class_name`) and
+    how many. Its emails are outbox rows whose dedupe key names the batch and the guardian, so
+    no guardian gets two copies of one batch."""
+
+    __tablename__ = "invitation_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    audience: Mapped[str] = mapped_column(String(32))  # all | class | needs_answer
+    class_name: Mapped[str | None] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("audience IN ('all', 'class', 'needs_answer')", name="audience"),
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from tests.client import csrf_token
 from tests.factories import make_notice, make_school
 
 
@@ -69,3 +70,19 @@ def test_a_post_without_a_csrf_token_is_rejected_with_a_readable_page(make_app):
     assert response.status_code == 400
     assert "Your form has expired" in response.get_data(as_text=True)
     assert calls == []
+
+
+def test_a_boosted_post_answered_with_a_page_keeps_the_address(client):
+    """A form with errors, answered to a boosted POST, must not put the POST's address in the
+    history (reloading it would GET a POST-only address)."""
+    page = client.get("/sign-in")
+    token = csrf_token(page)
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    response = client.post("/sign-in", data={"email": "", "csrf_token": token}, headers=boosted)
+    assert response.status_code == 400
+    assert response.headers["HX-Push-Url"] == "false"
+    # A plain POST, and a redirect, say nothing: htmx pushes the page a redirect ends on.
+    plain = client.post("/sign-in", data={"email": "", "csrf_token": token})
+    assert "HX-Push-Url" not in plain.headers
+    redirected = client.post("/sign-out", data={"csrf_token": token}, headers=boosted)
+    assert redirected.status_code == 302 and "HX-Push-Url" not in redirected.headers

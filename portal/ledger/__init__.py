@@ -39,6 +39,7 @@ from .append import (
     axis_of,
     record,
     record_many,
+    subscribe,
 )
 from .encoding import canonical, chain_hash, event_canonical, format_time
 from .verify import (
@@ -75,6 +76,7 @@ __all__ = [
     "record",
     "record_many",
     "stream_events",
+    "subscribe",
     "verify",
     "verify_school",
 ]

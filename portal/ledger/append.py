@@ -94,6 +94,20 @@ class DecisionRequest:
 
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
 
+# Hooks that run inside every append's transaction, after the caller's own `before_commit`:
+# what must follow any decision, whoever records it (take-down tasks). See `subscribe`.
+_SUBSCRIBERS: list[BeforeCommit] = []
+
+
+def subscribe(hook: BeforeCommit) -> BeforeCommit:
+    """Run `hook(session, events)` in the transaction of every append (once per hook, in the
+    order subscribed). It sees the events written and the projection already updated; if it
+    raises, nothing is written."""
+    if hook not in _SUBSCRIBERS:
+        _SUBSCRIBERS.append(hook)
+    return hook
+
+
 MAX_NOTE = 2000
 
 
@@ -200,6 +214,8 @@ def record_many(
         session.flush()
         if before_commit is not None:
             before_commit(session, events)
+        for hook in _SUBSCRIBERS:
+            hook(session, events)
         session.commit()
     except Exception:
         session.rollback()

@@ -101,6 +101,17 @@ BUILDERS: dict[str, ContextBuilder] = {"sign_in": _sign_in, "receipt": _receipt}
 MERGERS: dict[str, PayloadMerger] = {"receipt": receipts.merge}
 
 
+def register(
+    template: str, *, subject: str, builder: ContextBuilder, merger: PayloadMerger | None = None
+) -> None:
+    """Add an email template (templates/emails/TEMPLATE.txt and .html) from the module that
+    sends it: `subject` is formatted with the builder's context."""
+    SUBJECTS[template] = subject
+    BUILDERS[template] = builder
+    if merger is not None:
+        MERGERS[template] = merger
+
+
 def render(
     template: str, payload: dict[str, Any], *, now: datetime | None = None
 ) -> Rendered | str:

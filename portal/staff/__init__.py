@@ -1,7 +1,15 @@
-"""The staff workspace: photo check, records, ledger, exports."""
+"""The staff workspace: one view module per feature, all under /staff.
+
+Every view is guarded by `staff_required(...)` with the roles that may use it, and every
+query is scoped to the signed-in staff user's school (`current_school_id()`): another
+school's ids answer 404.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from . import views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    home,
+    nav,
+)
