@@ -12,4 +12,6 @@ bp = Blueprint("staff", __name__)
 from . import (  # noqa: E402,F401
     home,
     nav,
+    pupils,
+    takedowns,
 )

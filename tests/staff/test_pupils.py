@@ -1,0 +1,456 @@
+"""Pupil records over HTTP: finding a pupil, the record with *why* and the full history, and
+recording an answer given on paper, by phone or by email, plainly and as htmx sends it.
+
+The world (tests/ledger/conftest.py): at Oak, Ada and Ben have parental responsibility for
+A and Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and Fay for X.
+Staff: office@oak.example (staff, "Sam Taylor"), admin@oak.example (admin), marketing@oak.example,
+admin@elm.example.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Pupil, Purpose, StaffUser
+from tests.client import csrf_token
+from tests.ledger.conftest import T0, World, decide, event_rows, snapshot
+from tests.parent import HTMX, PLAIN, post_form
+
+FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/pupils"}
+BOOSTED = {**FRAGMENT, "HX-Boosted": "true"}
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def record_path(world: World, key: str = "A", school: str = "oak") -> str:
+    return f"/staff/pupils/{getattr(world, school).pupils[key].id}"
+
+
+def section(html: str, purpose_id: int) -> str:
+    """The text of one purpose's section of a record."""
+    match = re.search(
+        rf'<section class="portal-record-purpose" id="record-purpose-{purpose_id}".*?</section>',
+        html,
+        re.S,
+    )
+    assert match, f"no section for purpose {purpose_id}"
+    return text_of(match.group(0))
+
+
+def history_rows(html: str) -> list[str]:
+    body = html[html.index('class="govuk-table portal-record-history"') :]
+    body = body[: body.index("</table>")]
+    rows = re.findall(r'<tr class="govuk-table__row" id="event-\d+">.*?</tr>', body, re.S)
+    return [text_of(row) for row in rows]
+
+
+def staff_id(email: str) -> int:
+    return db.session.scalars(select(StaffUser.id).where(StaffUser.email == email)).one()
+
+
+def answer(world: World, **overrides: Any) -> dict[str, Any]:
+    """A valid paper answer for pupil A: Ben says yes to photos on the website."""
+    return {
+        "guardian": world.ben.id,
+        "purpose": world.oak.purposes["photos-website"].id,
+        "decision": "grant",
+        "channel": "paper",
+        "note": "",
+        **overrides,
+    }
+
+
+# --- finding a pupil -----------------------------------------------------------------------
+
+
+def test_find_a_pupil_by_name_or_class(office, world):
+    page = office.get("/staff/pupils")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    text = text_of(page.text)
+    assert "3 pupils found" in text
+    assert 'role="search"' in page.text and 'hx-get="/staff/pupils"' in page.text
+    assert "PupilX" not in text  # Elm's
+
+    page = office.get("/staff/pupils", query_string={"q": "pupila"})
+    text = text_of(page.text)
+    assert "1 pupil found" in text and "PupilA Test" in text and "PupilB" not in text
+    assert f'href="{record_path(world)}"' in page.text
+
+    page = office.get("/staff/pupils", query_string={"q": "test pupilc"})
+    assert "PupilC Test" in text_of(page.text) and "PupilA" not in text_of(page.text)
+
+    page = office.get("/staff/pupils", query_string={"class_name": "3 Oak"})
+    assert "3 pupils found" in text_of(page.text)
+    assert '<option value="3 Oak" selected>' in page.text
+
+    page = office.get("/staff/pupils", query_string={"q": "%"})  # no wildcard
+    assert "No pupils found" in text_of(page.text)
+    page = office.get("/staff/pupils", query_string={"q": "PupilX"})
+    assert "No pupils found" in text_of(page.text)
+
+
+def test_live_search_answers_htmx_with_the_results_only(office, world):
+    page = office.get("/staff/pupils", query_string={"q": "PupilB"}, headers=FRAGMENT)
+    assert page.status_code == 200
+    assert "<html" not in page.text and "<h1" not in page.text
+    assert page.text.lstrip().startswith('<div id="pupil-results"')
+    assert "PupilB Test" in page.text and "PupilA" not in page.text
+    assert '<div id="portal-live" hx-swap-oob="innerHTML">1 pupil found</div>' in page.text
+    assert "HX-Request" in page.headers.get("Vary", "")
+    # A boosted navigation gets the whole page.
+    page = office.get("/staff/pupils", query_string={"q": "PupilB"}, headers=BOOSTED)
+    assert "<h1" in page.text and "PupilB Test" in page.text
+
+
+# --- the record ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [PLAIN, BOOSTED], ids=["plain", "htmx-boosted"])
+def test_a_pupils_record_is_a_whole_page(office, world, headers):
+    page = office.get(record_path(world), headers=headers)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    text = text_of(page.text)
+    assert "PupilA Test" in text and "3 Oak" in text and "Year group 3" in text
+    assert "On roll Yes" in text
+    # Contacts, with emails; Gran is listed as a contact who cannot decide.
+    assert "ada@example.org" in text and "gran@example.org" in text
+    assert "gran Test Parent gran@example.org No: a contact who cannot decide" in text
+    assert "ben Test Parent ben@example.org Yes: can decide" in text
+    p = world.oak.purposes
+    for key in ("photos-website", "local-paper", "trip-videos", "class-photos"):
+        assert f'id="record-purpose-{p[key].id}"' in page.text
+    # Information only, with its lawful basis; guardian-level purposes are not a child's.
+    assert "The school census : The law requires the school to do it" in text
+    assert f'id="record-purpose-{p["school-census"].id}"' not in page.text
+    assert "Fundraising emails" not in text
+    # No answers yet: no response (treated as no), allowed for an objection purpose.
+    assert "No response" in section(page.text, p["photos-website"].id)
+    assert "Allowed" in section(page.text, p["class-photos"].id)
+    assert "Nobody has given an answer about PupilA yet." in text
+    # The form to record an answer offers only people with parental responsibility.
+    assert f'name="guardian" type="radio" value="{world.ada.id}"' in page.text
+    assert f'name="guardian" type="radio" value="{world.ben.id}"' in page.text
+    assert f'name="guardian" type="radio" value="{world.gran.id}"' not in page.text
+
+
+def test_a_records_htmx_request_gets_the_record_section(office, world):
+    page = office.get(record_path(world), headers=FRAGMENT)
+    assert page.status_code == 200
+    assert page.text.lstrip().startswith('<div id="pupil-record"')
+    assert "<h1" not in page.text and "Record the answer" in page.text
+
+
+def test_why_shows_each_guardians_latest_decision_with_when_channel_and_who(office, world):
+    oak = world.oak
+    photos, paper = oak.purposes["photos-website"], oak.purposes["local-paper"]
+    trips = oak.purposes["trip-videos"]  # a yes lapses each academic year
+    a = oak.pupils["A"]
+    decide(world.ada, photos, "grant", pupil=a, now=T0)
+    decide(world.ben, photos, "grant", pupil=a, now=T0 + timedelta(hours=1))
+    decide(world.ben, photos, "withdraw", pupil=a, staff=oak.staff, channel="phone",
+           note="Rang the office", now=T0 + timedelta(days=1))  # fmt: skip
+    decide(world.ada, paper, "grant", pupil=a)  # now: within its 30 days
+    decide(world.ada, trips, "grant", pupil=a, now=T0)  # a school year ago or more
+
+    page = office.get(record_path(world))
+    why = section(page.text, photos.id)
+    # Ada said yes online; Ben's latest is the no that Sam took down by phone: withdrawn,
+    # with the conflict named.
+    assert "Withdrawn" in why and "The school must not do this for PupilA." in why
+    assert "The guardians disagree." in why and "one no is enough" in why
+    assert "ada Test (Parent) Yes 6 October 2025 at 10:30am Online ada Test, online" in why
+    assert "ben Test (Parent) No 7 October 2025 at 10:30am Phone Sam Taylor" in why
+    assert "gran" not in why  # no parental responsibility: no say
+    why = section(page.text, paper.id)
+    assert "Granted" in why and "The school may do this for PupilA." in why
+    assert "ada Test (Parent) Yes" in why and "ben Test (Parent) No answer yet" in why
+    assert "disagree" not in why
+    why = section(page.text, trips.id)
+    assert "Needs renewal" in why and "so the school treats this as no" in why
+    assert "ada Test (Parent) Yes (needs renewal) 6 October 2025 at 10:30am Online" in why
+
+
+def test_the_history_lists_every_event_about_the_pupil_newest_first(office, world):
+    oak = world.oak
+    a, b = oak.pupils["A"], oak.pupils["B"]
+    photos, classes = oak.purposes["photos-website"], oak.purposes["class-photos"]
+    decide(world.ada, photos, "grant", pupil=a, now=T0)
+    decide(world.ada, photos, "grant", pupil=b, now=T0)  # another child's: not shown
+    decide(world.ben, classes, "object", pupil=a, note="<script>alert(1)</script>",
+           now=T0 + timedelta(minutes=5))  # fmt: skip
+    decide(world.ben, photos, "withdraw", pupil=a, staff=oak.staff, note="Form in file 3",
+           now=T0 + timedelta(minutes=10))  # fmt: skip
+    decide(world.ada, oak.purposes["marketing-emails"], "grant", now=T0)  # the guardian's own
+
+    page = office.get(record_path(world))
+    rows = history_rows(page.text)
+    events = [e for e in event_rows(oak.id) if e.pupil_id == a.id]
+    assert len(rows) == len(events) == 3
+    newest = events[-1]
+    assert rows[0] == (
+        "6 October 2025 at 10:40am ben Test Photos on the school website (wording 1) No "
+        f"Paper form Sam Taylor Form in file 3 {newest.seq}-{newest.hash[:12]}"
+    )
+    assert rows[1].startswith("6 October 2025 at 10:35am ben Test Class photos on display")
+    assert "Objected Online ben Test, online" in rows[1]
+    assert "<script>alert(1)</script>" not in page.text  # escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert rows[2].startswith("6 October 2025 at 10:30am ada Test Photos on the school website")
+
+
+def test_a_pupil_who_left_is_shown_as_not_on_roll(office, world):
+    pupil = db.session.get(Pupil, world.oak.pupils["C"].id)
+    pupil.on_roll, pupil.left_on = False, date(2025, 7, 22)
+    db.session.commit()
+    page = office.get(record_path(world, "C"))
+    text = text_of(page.text)
+    assert "On roll Left on 22 July 2025" in text
+    assert "Not on roll" in section(page.text, world.oak.purposes["photos-website"].id)
+    listing = text_of(office.get("/staff/pupils", query_string={"q": "PupilC"}).text)
+    assert "Left 22 July 2025" in listing
+
+
+# --- recording an answer -------------------------------------------------------------------
+
+
+def test_a_paper_answer_is_a_ledger_event_by_the_staff_user(office, world, runner):
+    oak = world.oak
+    path = record_path(world)
+    page = office.get(path)
+    response = post_form(
+        office,
+        f"{path}/answers",
+        answer(world, note="  Signed form, filed in the office  "),
+        page=page,
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == path
+    [event] = event_rows(oak.id)
+    assert (event.actor_type, event.actor_id) == ("staff", staff_id("office@oak.example"))
+    assert (event.guardian_id, event.pupil_id) == (world.ben.id, oak.pupils["A"].id)
+    assert (event.purpose_id, event.decision, event.channel) == (
+        oak.purposes["photos-website"].id, "grant", "paper")  # fmt: skip
+    assert event.note == "Signed form, filed in the office"
+
+    page = office.get(path)
+    text = text_of(page.text)
+    assert (
+        "Recorded: ben Test gave yes to Photos on the school website for PupilA, "
+        "from a paper form." in text
+    )
+    assert "ben Test (Parent) Yes" in section(page.text, oak.purposes["photos-website"].id)
+    assert "Paper form Sam Taylor Signed form, filed in the office" in history_rows(page.text)[0]
+    # Once only: the confirmation was flashed.
+    assert "Recorded:" not in office.get(path).text
+
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_answer_by_htmx_gets_the_updated_record_and_a_live_announcement(admin, world, runner):
+    oak = world.oak
+    path = record_path(world)
+    page = admin.get(path)
+    response = post_form(
+        admin,
+        f"{path}/answers",
+        answer(world, guardian=world.ada.id, purpose=oak.purposes["class-photos"].id,
+               decision="object", channel="email", note="Email of 6 October"),
+        page=page,
+        headers=FRAGMENT,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "consent-saved"
+    assert response.text.lstrip().startswith('<div id="pupil-record"')
+    saved = (
+        "Recorded: ada Test gave an objection to Class photos on display in school "
+        "for PupilA, from an email."
+    )
+    assert f'<p class="portal-saved">{saved}</p>' in response.text
+    assert f'<div id="portal-live" hx-swap-oob="innerHTML">{saved}</div>' in response.text
+    assert "Objected" in section(response.text, oak.purposes["class-photos"].id)
+    assert "Email Dana Okafor Email of 6 October" in history_rows(response.text)[0]
+    # The form is empty again.
+    assert "checked" not in response.text
+    [event] = event_rows(oak.id)
+    assert (event.actor_type, event.actor_id, event.channel) == (
+        "staff", staff_id("admin@oak.example"), "email")  # fmt: skip
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+
+
+BAD_ANSWERS = {
+    "gran has no parental responsibility": (
+        lambda w: {"guardian": w.gran.id},
+        "guardian",
+        "does not have parental responsibility for PupilA",
+    ),
+    "dan is not A's contact": (
+        lambda w: {"guardian": w.dan.id},
+        "guardian",
+        "That person is not a contact of PupilA",
+    ),
+    "an objection to a consent purpose": (
+        lambda w: {"decision": "object"},
+        "decision",
+        "For a choice that needs consent, record yes or no",
+    ),
+    "a yes to an objection purpose": (
+        lambda w: {"purpose": w.oak.purposes["class-photos"].id},
+        "decision",
+        "record an objection or the withdrawal of one",
+    ),
+    "an information-only purpose": (
+        lambda w: {"purpose": w.oak.purposes["school-census"].id},
+        "purpose",
+        "The school census is not a choice made for each child",
+    ),
+    "a guardian-level purpose": (
+        lambda w: {"purpose": w.oak.purposes["marketing-emails"].id},
+        "purpose",
+        "Fundraising emails is not a choice made for each child",
+    ),
+    "the web is the guardian's own channel": (
+        lambda w: {"channel": "web"},
+        "channel",
+        "Choose paper, phone or email",
+    ),
+    "an unknown decision": (
+        lambda w: {"decision": "maybe"},
+        "decision",
+        "Choose one of the answers shown",
+    ),
+    "a note too long": (
+        lambda w: {"note": "x" * 1001},
+        "note",
+        "The note must be 1000 characters or fewer",
+    ),
+    "nobody chosen": (lambda w: {"guardian": ""}, "guardian", "Choose who gave the answer"),
+    "no purpose chosen": (
+        lambda w: {"purpose": "nonsense"},
+        "purpose",
+        "Choose which choice the answer is about",
+    ),
+    "no channel chosen": (lambda w: {"channel": ""}, "channel", "Choose how the answer was given"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
+def test_a_bad_answer_is_an_error_beside_the_field_and_nothing_is_written(office, world, case):
+    change, field, message = BAD_ANSWERS[case]
+    path = record_path(world)
+    page = office.get(path)
+    before = snapshot(world.oak.id, world.elm.id)
+    response = post_form(office, f"{path}/answers", answer(world, **change(world)), page=page)
+    assert response.status_code == 400
+    assert snapshot(world.oak.id, world.elm.id) == before
+    assert response.text.count(message) == 2  # in the summary and beside the field
+    assert f'<a href="#{field}">' in response.text
+    assert f'id="{field}-error"' in response.text
+    assert "<title>Error: PupilA Test" in response.text
+    # What was typed is kept.
+    if field == "note":
+        assert "x" * 1001 in response.text
+
+
+def test_a_bad_answer_by_htmx_gets_the_section_with_the_errors(office, world):
+    path = record_path(world)
+    page = office.get(path)
+    before = snapshot(world.oak.id)
+    response = post_form(
+        office,
+        f"{path}/answers",
+        answer(world, guardian=world.gran.id),
+        page=page,
+        headers=FRAGMENT,
+    )
+    assert response.status_code == 400
+    assert snapshot(world.oak.id) == before
+    assert response.text.lstrip().startswith('<div id="pupil-record"')
+    assert "There is a problem" in response.text
+    assert 'id="guardian-error"' in response.text
+    assert f'value="{world.oak.purposes["photos-website"].id}" selected' in response.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda w: {"guardian": w.fay.id},  # Fay is only at Elm
+        lambda w: {"purpose": w.elm.purposes["photos-website"].id},
+        lambda w: {"guardian": 999999},
+        lambda w: {"purpose": 999999},
+    ],
+    ids=["elm-guardian", "elm-purpose", "no-guardian", "no-purpose"],
+)
+def test_another_schools_guardian_or_purpose_answers_404(office, world, change):
+    path = record_path(world)
+    page = office.get(path)
+    before = snapshot(world.oak.id, world.elm.id)
+    response = post_form(office, f"{path}/answers", answer(world, **change(world)), page=page)
+    assert response.status_code == 404
+    assert snapshot(world.oak.id, world.elm.id) == before
+
+
+def test_another_schools_pupil_answers_404(office, elm_admin, world):
+    before = snapshot(world.oak.id, world.elm.id)
+    assert office.get(record_path(world, "X", "elm")).status_code == 404
+    page = office.get(record_path(world))
+    response = post_form(
+        office,
+        f"{record_path(world, 'X', 'elm')}/answers",
+        answer(world, guardian=world.ada.id, purpose=world.elm.purposes["photos-website"].id),
+        page=page,
+    )
+    assert response.status_code == 404
+    # And the other way round: Elm's admin cannot reach Oak's pupils.
+    assert elm_admin.get(record_path(world)).status_code == 404
+    page = elm_admin.get(record_path(world, "X", "elm"))
+    assert page.status_code == 200 and "PupilX Test" in page.text
+    response = post_form(elm_admin, f"{record_path(world)}/answers", answer(world), page=page)
+    assert response.status_code == 404
+    response = post_form(elm_admin, f"{record_path(world)}/answers", answer(world), page=page,
+                         headers=FRAGMENT)  # fmt: skip
+    assert response.status_code == 404
+    assert snapshot(world.oak.id, world.elm.id) == before
+    assert "PupilA" not in elm_admin.get("/staff/pupils").text
+
+
+def test_an_answer_without_the_csrf_token_is_refused(office, world):
+    before = snapshot(world.oak.id)
+    response = office.post(f"{record_path(world)}/answers", data=answer(world))
+    assert response.status_code == 400
+    assert snapshot(world.oak.id) == before
+
+
+def test_an_inactive_purpose_cannot_be_answered(office, world):
+    """A purpose retired after the page was loaded: an error, nothing written."""
+    path = record_path(world)
+    page = office.get(path)
+    photos = db.session.get(Purpose, world.oak.purposes["photos-website"].id)
+    photos.active = False
+    db.session.commit()
+    before = snapshot(world.oak.id)
+    response = post_form(office, f"{path}/answers", answer(world), page=page)
+    assert response.status_code == 400
+    assert "is no longer in use at the school" in response.text
+    assert snapshot(world.oak.id) == before
+
+
+def test_marketing_sees_nothing_about_individual_children(marketer, world):
+    assert marketer.get("/staff/pupils").status_code == 403
+    assert marketer.get(record_path(world)).status_code == 403
+    token = csrf_token(marketer.get("/sign-in", follow_redirects=True))
+    before = snapshot(world.oak.id)
+    response = marketer.post(f"{record_path(world)}/answers",
+                             data={**answer(world), "csrf_token": token})  # fmt: skip
+    assert response.status_code == 403
+    assert snapshot(world.oak.id) == before
