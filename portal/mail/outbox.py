@@ -187,7 +187,11 @@ def mark_failed(
 
 
 def _finish(group: list[Claimed], values: list[dict[str, Any]]) -> None:
-    """Apply each message's values, only while the message is still under this claim."""
+    """Apply each message's values, only while the message is still under this claim.
+
+    Its own write transaction: rendering the email has read in the session, and on SQLite a
+    read transaction that turns into a write fails at once if another worker is writing."""
+    begin_write(db.session())
     try:
         for message, changes in zip(group, values, strict=True):
             db.session.execute(
