@@ -10,7 +10,10 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__)
 
 from . import (  # noqa: E402,F401
+    audit_log,
+    exports,
     home,
+    ledger,
     nav,
     pupils,
     takedowns,

@@ -1,0 +1,382 @@
+"""Exports: the CSV files staff take away (SECURITY.md items 18 and 19).
+
+- `safe_cell` and `csv_file`: every cell that a spreadsheet could read as a formula (it
+  begins with `=`, `+`, `-`, `@`, a tab, a carriage return, a line feed or NUL) is prefixed
+  with `'`; rows are written by Python's `csv.writer` (minimal quoting, CRLF line ends), so
+  every file reads back through `csv.reader` to the same cells. Files start with a UTF-8
+  byte order mark, so that Excel reads names such as "Zoë" correctly (decode with
+  "utf-8-sig" to read them back).
+- The ledger export (the filtered events of one school), the marketing list (who consented
+  to marketing emails and has not objected to direct marketing) and the suppression list
+  (everyone who objected, and since when): each a generator that reads in batches, so a
+  file of a million rows takes no more memory than one of ten.
+- Each export is recorded in the staff audit log (who, when, which filter) in a transaction
+  of its own, committed before the first byte of the file is sent.
+
+No Flask request state: the views pass the staff user and the filter.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, select
+
+from . import audit, consent, ledger_browser
+from .database import begin_write
+from .errors import NotFound
+from .extensions import db
+from .ledger import format_time
+from .ledger_browser import EventFilter, actor_name, person_name
+from .models import (
+    Choice,
+    CurrentDecision,
+    Decision,
+    DecisionAxis,
+    Guardian,
+    GuardianLink,
+    LedgerHead,
+    Purpose,
+    School,
+    Scope,
+    StaffUser,
+)
+from .types import utcnow
+
+LONDON = ZoneInfo("Europe/London")
+
+# --- CSV that a spreadsheet cannot run (SECURITY.md 18) -----------------------------------
+
+# What a spreadsheet may take as the start of a formula, or that hides one (OWASP, "CSV
+# Injection"): =, +, -, @, and tab, carriage return, line feed and NUL before any of them.
+DANGEROUS_FIRST = frozenset("=+-@\t\r\n\x00")
+BOM = "\ufeff"
+CHUNK_BYTES = 64 * 1024
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text, with `'` in front when it begins with a dangerous character."""
+    text = "" if value is None else str(value)
+    if text and text[0] in DANGEROUS_FIRST:
+        return "'" + text
+    return text
+
+
+class _Line:
+    """The smallest file `csv.writer` can write to: it keeps what one row wrote."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
+
+
+def csv_lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """Each row as one CSV record (ending in CRLF), every cell made safe."""
+    line = _Line()
+    writer = csv.writer(line, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+        yield line.take()
+
+
+def csv_file(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, chunk: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """A whole CSV file as UTF-8 (with a byte order mark), header first, in pieces of about
+    `chunk` bytes: a few rows at a time, never the whole file."""
+    pending: list[str] = [BOM]
+    size = 0
+    for text in csv_lines(_with_header(header, rows)):
+        pending.append(text)
+        size += len(text)
+        if size >= chunk:
+            yield "".join(pending).encode("utf-8")
+            pending.clear()
+            size = 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
+
+
+def _with_header(
+    header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Iterator[Sequence[object]]:
+    yield header
+    yield from rows
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """Read one consistent snapshot for a whole file (REPEATABLE READ on PostgreSQL; SQLite's
+    read transaction), and end it when the file is done or abandoned."""
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        yield
+    finally:
+        session.rollback()
+
+
+def filename(kind: str, school_slug: str, *, today: date | None = None) -> str:
+    """`ledger-oak-primary-2025-10-06.csv`: the kind, the school and the day (UK time)."""
+    today = today or utcnow().astimezone(LONDON).date()
+    return f"{kind}-{school_slug}-{today.isoformat()}.csv"
+
+
+def _record(staff: StaffUser, action: str, detail: dict[str, Any]) -> None:
+    """Write the audit entry for an export in a transaction of its own, and commit it."""
+    session = db.session()
+    begin_write(session)
+    try:
+        audit.record(staff, action, detail=detail)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+# --- the ledger ----------------------------------------------------------------------------
+
+LEDGER_ACTION = "export.ledger"
+LEDGER_HEADER = (
+    "seq", "occurred_at", "pupil_mis_id", "pupil_name", "class", "guardian_name",
+    "guardian_email", "purpose_key", "purpose_title", "purpose_version", "notice_version",
+    "decision", "channel", "actor_type", "actor", "note", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def start_ledger_export(staff: StaffUser, wanted: EventFilter) -> int:
+    """Check the filter (NotFound for another school's pupil or purpose), then record the
+    export with its filter and the chain head it runs up to. Returns that head's seq: the
+    file holds the matching events up to it, whatever is appended while it is sent."""
+    school_id = staff.school_id
+    ledger_browser.conditions(school_id, wanted)
+    detail = ledger_browser.describe(school_id, wanted)
+    up_to = db.session.scalar(select(LedgerHead.seq).where(LedgerHead.school_id == school_id))
+    detail["up_to_seq"] = up_to or 0
+    _record(staff, LEDGER_ACTION, detail)
+    return up_to or 0
+
+
+def ledger_cells(row: Any) -> tuple[object, ...]:
+    """One row of `ledger_browser.rows_query` as the file's cells, in LEDGER_HEADER's order."""
+    return (
+        row.seq, format_time(row.occurred_at), row.mis_id,
+        person_name(row.pupil_forename, row.pupil_surname), row.class_name,
+        person_name(row.guardian_forename, row.guardian_surname), row.guardian_email,
+        row.purpose_key, row.purpose_title, row.purpose_version, row.notice_version,
+        row.decision, row.channel, row.actor_type, actor_name(row), row.note, row.prev_hash,
+        row.hash,
+    )  # fmt: skip
+
+
+def ledger_csv(
+    school_id: int, wanted: EventFilter, *, up_to_seq: int, batch: int = 2_000
+) -> Iterator[bytes]:
+    """The matching events up to `up_to_seq`, in seq order, as a CSV file, streamed."""
+    with _snapshot():
+        rows = ledger_browser.stream_rows(school_id, wanted, up_to_seq=up_to_seq, batch=batch)
+        yield from csv_file(LEDGER_HEADER, (ledger_cells(row) for row in rows))
+
+
+# --- marketing -----------------------------------------------------------------------------
+
+MARKETING_ACTION = "export.marketing"
+SUPPRESSION_ACTION = "export.suppression"
+MARKETING_HEADER = ("name", "email", "school")
+SUPPRESSION_HEADER = ("email", "objected_since")
+GUARDIAN_BATCH = 500
+
+
+def marketing_purposes(school_id: int) -> list[Purpose]:
+    """The school's marketing-email consents in force: what the marketing list can be of."""
+    return list(
+        db.session.scalars(
+            select(Purpose)
+            .where(
+                Purpose.school_id == school_id,
+                Purpose.marketing.is_(True),
+                Purpose.scope == Scope.GUARDIAN,
+                Purpose.choice == Choice.CONSENT,
+                Purpose.active.is_(True),
+            )
+            .order_by(Purpose.position, Purpose.id)
+        )
+    )
+
+
+def _selected(school_id: int, purpose_id: int | None) -> list[Purpose]:
+    purposes = marketing_purposes(school_id)
+    if purpose_id is None:
+        return purposes
+    chosen = [p for p in purposes if p.id == purpose_id]
+    if not chosen:
+        raise NotFound("no such marketing purpose at this school")
+    return chosen
+
+
+def _objects_to_marketing(school_id: int) -> Any:
+    """Correlated on Guardian.id: an objection to direct marketing stands at this school,
+    on any of its marketing purposes (retired ones too): absolute, whatever else they said."""
+    return exists().where(
+        CurrentDecision.school_id == school_id,
+        CurrentDecision.guardian_id == Guardian.id,
+        CurrentDecision.axis == DecisionAxis.OBJECTION.value,
+        CurrentDecision.decision == Decision.OBJECT.value,
+        CurrentDecision.purpose_id.in_(
+            select(Purpose.id).where(Purpose.school_id == school_id, Purpose.marketing.is_(True))
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+
+
+def marketing_recipients(
+    school_id: int, *, purpose_id: int | None = None, now: datetime | None = None
+) -> Iterator[Recipient]:
+    """Guardians of this school (an active link to one of its pupils) with an email address,
+    whose consent to the chosen marketing purpose (any of them, by default) is granted and
+    current (`consent.person_statuses`: not withdrawn, not to an older wording, not lapsed),
+    and who have no standing objection to direct marketing. By email address, a batch at a
+    time. The objection is checked twice: in the query and by the consent rules."""
+    now = now or utcnow()
+    purposes = _selected(school_id, purpose_id)
+    if not purposes:
+        return
+    purpose_ids = [p.id for p in purposes]
+    linked = exists().where(
+        GuardianLink.guardian_id == Guardian.id,
+        GuardianLink.school_id == school_id,
+        GuardianLink.ended_at.is_(None),
+    )
+    granted = exists().where(
+        CurrentDecision.school_id == school_id,
+        CurrentDecision.guardian_id == Guardian.id,
+        CurrentDecision.pupil_id.is_(None),
+        CurrentDecision.axis == DecisionAxis.ANSWER.value,
+        CurrentDecision.decision == Decision.GRANT.value,
+        CurrentDecision.purpose_id.in_(purpose_ids),
+    )
+    last = ""
+    while True:
+        batch = db.session.execute(
+            select(Guardian.id, Guardian.forename, Guardian.surname, Guardian.email)
+            .where(
+                Guardian.email.is_not(None),
+                Guardian.email > last,  # unique: a keyset
+                linked,
+                granted,
+                ~_objects_to_marketing(school_id),
+            )
+            .order_by(Guardian.email)
+            .limit(GUARDIAN_BATCH)
+        ).all()
+        if not batch:
+            return
+        found = consent.person_statuses(
+            [g.id for g in batch], purposes, school_id=school_id, now=now
+        )
+        for guardian in batch:
+            if any(found[(guardian.id, p)].status == consent.Status.GRANTED for p in purpose_ids):
+                name = f"{guardian.forename} {guardian.surname}".strip()
+                yield Recipient(name, guardian.email)
+        last = batch[-1].email
+
+
+@dataclass(frozen=True)
+class Objector:
+    email: str
+    since: datetime  # the earliest of their standing objections at this school
+
+
+def suppression_query(school_id: int) -> Any:
+    return (
+        select(Guardian.email, func.min(CurrentDecision.decided_at).label("since"))
+        .join(Guardian, Guardian.id == CurrentDecision.guardian_id)
+        .join(
+            Purpose,
+            and_(
+                Purpose.id == CurrentDecision.purpose_id,
+                Purpose.school_id == school_id,
+                Purpose.marketing.is_(True),
+            ),
+        )
+        .where(
+            CurrentDecision.school_id == school_id,
+            CurrentDecision.axis == DecisionAxis.OBJECTION.value,
+            CurrentDecision.decision == Decision.OBJECT.value,
+            Guardian.email.is_not(None),
+        )
+        .group_by(Guardian.id, Guardian.email)
+    )
+
+
+def objectors(school_id: int, *, batch: int = 5_000) -> Iterator[Objector]:
+    """Everyone with a standing objection to direct marketing at this school (whether or not
+    they still have a child there), by email address."""
+    query = suppression_query(school_id).order_by(Guardian.email)
+    for row in db.session.execute(query.execution_options(yield_per=batch)):
+        since = row.since if row.since.tzinfo else row.since.replace(tzinfo=UTC)
+        yield Objector(row.email, since)
+
+
+@dataclass(frozen=True)
+class Counts:
+    marketing: int
+    suppression: int
+
+
+def counts(school_id: int, *, purpose_id: int | None = None) -> Counts:
+    marketing = sum(1 for _ in marketing_recipients(school_id, purpose_id=purpose_id))
+    suppression = (
+        db.session.scalar(select(func.count()).select_from(suppression_query(school_id).subquery()))
+        or 0
+    )
+    return Counts(marketing, suppression)
+
+
+def start_marketing_export(staff: StaffUser, purpose_id: int | None) -> None:
+    """Check the purpose (NotFound unless one of the school's marketing purposes) and record
+    the export with it."""
+    purposes = _selected(staff.school_id, purpose_id)
+    key = purposes[0].key if purpose_id is not None and purposes else "any"
+    _record(staff, MARKETING_ACTION, {"purpose": key})
+
+
+def start_suppression_export(staff: StaffUser) -> None:
+    _record(staff, SUPPRESSION_ACTION, {"list": "everyone who objected"})
+
+
+def marketing_csv(
+    school_id: int, *, purpose_id: int | None = None, now: datetime | None = None
+) -> Iterator[bytes]:
+    with _snapshot():
+        school_name = db.session.scalars(select(School.name).where(School.id == school_id)).one()
+        recipients = marketing_recipients(school_id, purpose_id=purpose_id, now=now)
+        yield from csv_file(MARKETING_HEADER, ((r.name, r.email, school_name) for r in recipients))
+
+
+def suppression_csv(school_id: int) -> Iterator[bytes]:
+    with _snapshot():
+        rows = ((o.email, format_time(o.since)) for o in objectors(school_id))
+        yield from csv_file(SUPPRESSION_HEADER, rows)

@@ -1,0 +1,490 @@
+"""The staff ledger browser: one school's events, filtered, a page at a time; the chain head;
+and "verify now", which checks the chain and records that it was checked.
+
+No Flask request state. Every query is scoped to the school given; a pupil or purpose id of
+another school (or of none) raises `NotFound`, so the view answers 404 either way.
+
+Pages are keyset pages on `seq` (newest first): a page is "the newest events" or "events
+older than seq N" or "events newer than seq N", so reaching page 20,000 of a million events
+costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from . import audit, ledger
+from .database import begin_write
+from .errors import NotFound
+from .extensions import db
+from .models import (
+    GENESIS_HASH,
+    ActorType,
+    ConsentEvent,
+    Guardian,
+    Pupil,
+    Purpose,
+    PurposeVersion,
+    School,
+    StaffUser,
+)
+
+LONDON = ZoneInfo("Europe/London")
+PAGE_SIZE = 50
+HASH_PREFIX = 12
+
+
+# --- the filter ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events: every field optional; the ones given all apply (AND).
+
+    Dates are school days in the UK (Europe/London), both ends included. `pupil` is free
+    text: a pupil's MIS id (exactly) or part of their name; `pupil_id` is one pupil by the
+    portal's own id (as a pupil's record links to the ledger). `class_name` is the class
+    the pupil is in now, by the roster.
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    class_name: str | None = None
+    pupil: str | None = None
+    pupil_id: int | None = None
+    purpose_id: int | None = None
+    decision: str | None = None
+    channel: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == EventFilter()
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant a UK calendar day begins."""
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
+
+
+def _check_ids(school_id: int, wanted: EventFilter) -> None:
+    if wanted.pupil_id is not None and not db.session.scalar(
+        select(Pupil.id).where(Pupil.id == wanted.pupil_id, Pupil.school_id == school_id)
+    ):
+        raise NotFound("no such pupil at this school")
+    if wanted.purpose_id is not None and not db.session.scalar(
+        select(Purpose.id).where(Purpose.id == wanted.purpose_id, Purpose.school_id == school_id)
+    ):
+        raise NotFound("no such purpose at this school")
+
+
+def conditions(school_id: int, wanted: EventFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses on ConsentEvent for one school and a filter. NotFound when the
+    filter names a pupil or purpose that is not this school's."""
+    _check_ids(school_id, wanted)
+    where: list[ColumnElement[bool]] = [ConsentEvent.school_id == school_id]
+    if wanted.date_from is not None:
+        where.append(ConsentEvent.occurred_at >= local_midnight(wanted.date_from))
+    if wanted.date_to is not None:
+        where.append(ConsentEvent.occurred_at < local_midnight(wanted.date_to + timedelta(days=1)))
+    if wanted.pupil_id is not None:
+        where.append(ConsentEvent.pupil_id == wanted.pupil_id)
+    pupil_where: list[ColumnElement[bool]] = []
+    if wanted.class_name:
+        pupil_where.append(Pupil.class_name == wanted.class_name)
+    if wanted.pupil:
+        text = wanted.pupil.strip()
+        lowered = text.lower()
+        full_name = func.lower(Pupil.forename + " " + Pupil.surname)
+        pupil_where.append(
+            or_(
+                Pupil.mis_id == text,
+                full_name.contains(lowered, autoescape=True),
+            )
+        )
+    if pupil_where:
+        where.append(
+            ConsentEvent.pupil_id.in_(
+                select(Pupil.id).where(Pupil.school_id == school_id, *pupil_where)
+            )
+        )
+    if wanted.purpose_id is not None:
+        where.append(ConsentEvent.purpose_id == wanted.purpose_id)
+    if wanted.decision:
+        where.append(ConsentEvent.decision == wanted.decision)
+    if wanted.channel:
+        where.append(ConsentEvent.channel == wanted.channel)
+    return where
+
+
+def describe(school_id: int, wanted: EventFilter) -> dict[str, Any]:
+    """The filter in words an audit entry can keep (purpose by key, pupil by MIS id)."""
+    detail: dict[str, Any] = {}
+    if wanted.date_from is not None:
+        detail["from"] = wanted.date_from.isoformat()
+    if wanted.date_to is not None:
+        detail["to"] = wanted.date_to.isoformat()
+    if wanted.class_name:
+        detail["class"] = wanted.class_name
+    if wanted.pupil:
+        detail["pupil_search"] = wanted.pupil
+    if wanted.pupil_id is not None:
+        mis_id = db.session.scalar(
+            select(Pupil.mis_id).where(Pupil.id == wanted.pupil_id, Pupil.school_id == school_id)
+        )
+        detail["pupil"] = mis_id if mis_id is not None else wanted.pupil_id
+    if wanted.purpose_id is not None:
+        key = db.session.scalar(
+            select(Purpose.key).where(
+                Purpose.id == wanted.purpose_id, Purpose.school_id == school_id
+            )
+        )
+        detail["purpose"] = key if key is not None else wanted.purpose_id
+    if wanted.decision:
+        detail["decision"] = wanted.decision
+    if wanted.channel:
+        detail["channel"] = wanted.channel
+    return detail
+
+
+# --- what the filter form offers -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    classes: list[str]
+    purposes: list[tuple[int, str]]  # id, title (retired purposes too: the ledger keeps them)
+
+
+def options(school_id: int) -> Options:
+    classes = list(
+        db.session.scalars(
+            select(Pupil.class_name)
+            .where(Pupil.school_id == school_id)
+            .distinct()
+            .order_by(Pupil.class_name)
+        )
+    )
+    purposes = [
+        (row.id, row.title if row.active else f"{row.title} (retired)")
+        for row in db.session.execute(
+            select(Purpose.id, Purpose.title, Purpose.active)
+            .where(Purpose.school_id == school_id)
+            .order_by(Purpose.position, Purpose.id)
+        )
+    ]
+    return Options(classes, purposes)
+
+
+# --- one page of events --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    occurred_at: datetime
+    pupil_id: int | None
+    pupil: str | None  # "Forename Surname"; None for a guardian-level choice
+    mis_id: str | None
+    class_name: str | None
+    guardian: str
+    guardian_email: str | None
+    purpose_key: str
+    purpose: str  # the title at the wording version decided on
+    purpose_version: int
+    notice_version: int | None
+    decision: str
+    channel: str
+    actor_type: str
+    actor: str  # the guardian's or staff user's name; "the system"
+    note: str | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def hash_prefix(self) -> str:
+        return self.hash[:HASH_PREFIX]
+
+
+ActorGuardian = aliased(Guardian, name="actor_guardian")
+
+
+def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
+    """Every column an event row shows, for one school's events matching `where`.
+    Unordered and unlimited: the caller pages or streams it."""
+    return (
+        select(
+            ConsentEvent.seq,
+            ConsentEvent.occurred_at,
+            ConsentEvent.pupil_id,
+            Pupil.forename.label("pupil_forename"),
+            Pupil.surname.label("pupil_surname"),
+            Pupil.mis_id,
+            Pupil.class_name,
+            Guardian.forename.label("guardian_forename"),
+            Guardian.surname.label("guardian_surname"),
+            Guardian.email.label("guardian_email"),
+            Purpose.key.label("purpose_key"),
+            func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
+            ConsentEvent.purpose_version,
+            ConsentEvent.notice_version,
+            ConsentEvent.decision,
+            ConsentEvent.channel,
+            ConsentEvent.actor_type,
+            ConsentEvent.actor_id,
+            StaffUser.name.label("staff_name"),
+            StaffUser.email.label("staff_email"),
+            ActorGuardian.forename.label("actor_forename"),
+            ActorGuardian.surname.label("actor_surname"),
+            ConsentEvent.note,
+            ConsentEvent.prev_hash,
+            ConsentEvent.hash,
+        )
+        .join(Guardian, Guardian.id == ConsentEvent.guardian_id)
+        .join(
+            Purpose,
+            and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),
+        )
+        .outerjoin(Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id))
+        .outerjoin(
+            PurposeVersion,
+            and_(
+                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
+                PurposeVersion.version == ConsentEvent.purpose_version,
+            ),
+        )
+        .outerjoin(
+            StaffUser,
+            and_(
+                ConsentEvent.actor_type == ActorType.STAFF.value,
+                StaffUser.id == ConsentEvent.actor_id,
+                StaffUser.school_id == school_id,
+            ),
+        )
+        .outerjoin(
+            ActorGuardian,
+            and_(
+                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
+                ActorGuardian.id == ConsentEvent.actor_id,
+            ),
+        )
+        .where(*where)
+    )
+
+
+def person_name(forename: str | None, surname: str | None) -> str | None:
+    if forename is None and surname is None:
+        return None
+    return f"{forename or ''} {surname or ''}".strip()
+
+
+def actor_name(row: Any) -> str:
+    if row.actor_type == ActorType.STAFF:
+        return row.staff_name or row.staff_email or f"staff user {row.actor_id}"
+    if row.actor_type == ActorType.GUARDIAN:
+        return person_name(row.actor_forename, row.actor_surname) or f"guardian {row.actor_id}"
+    return "the system"
+
+
+def event_row(row: Any) -> EventRow:
+    return EventRow(
+        seq=row.seq,
+        occurred_at=row.occurred_at,
+        pupil_id=row.pupil_id,
+        pupil=person_name(row.pupil_forename, row.pupil_surname),
+        mis_id=row.mis_id,
+        class_name=row.class_name,
+        guardian=person_name(row.guardian_forename, row.guardian_surname) or "",
+        guardian_email=row.guardian_email,
+        purpose_key=row.purpose_key,
+        purpose=row.purpose_title,
+        purpose_version=row.purpose_version,
+        notice_version=row.notice_version,
+        decision=row.decision,
+        channel=row.channel,
+        actor_type=row.actor_type,
+        actor=actor_name(row),
+        note=row.note,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    rows: list[EventRow]
+    total: int  # events matching the filter
+    newer: int | None  # show events newer than this seq (None: this is the newest page)
+    older: int | None  # show events older than this seq (None: this is the oldest page)
+
+
+def page(
+    school_id: int,
+    wanted: EventFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int | None = None,
+) -> EventPage:
+    """One page of the school's events matching the filter, newest first.
+
+    `before`: the page of events older than that seq; `after`: the page of events newer than
+    it (a page back towards the newest); neither: the newest events."""
+    size = size or PAGE_SIZE
+    where = conditions(school_id, wanted)
+    total = db.session.scalar(select(func.count()).select_from(ConsentEvent).where(*where)) or 0
+    query = rows_query(school_id, where)
+    if after is not None:
+        found = list(
+            db.session.execute(
+                query.where(ConsentEvent.seq > after).order_by(ConsentEvent.seq).limit(size + 1)
+            )
+        )
+        if len(found) <= size:
+            # Back at the newest events: show the first page, full.
+            return page(school_id, wanted, size=size)
+        rows = [event_row(r) for r in reversed(found[:size])]
+        return EventPage(rows, total, newer=rows[0].seq, older=rows[-1].seq)
+    if before is not None:
+        query = query.where(ConsentEvent.seq < before)
+    found = list(db.session.execute(query.order_by(ConsentEvent.seq.desc()).limit(size + 1)))
+    rows = [event_row(r) for r in found[:size]]
+    has_older = len(found) > size
+    has_newer = before is not None and bool(rows) and _any_newer(where, rows[0].seq)
+    return EventPage(
+        rows,
+        total,
+        newer=rows[0].seq if has_newer else None,
+        older=rows[-1].seq if has_older and rows else None,
+    )
+
+
+def _any_newer(where: list[ColumnElement[bool]], seq: int) -> bool:
+    return (
+        db.session.scalar(select(ConsentEvent.seq).where(*where, ConsentEvent.seq > seq).limit(1))
+        is not None
+    )
+
+
+def stream_rows(school_id: int, wanted: EventFilter, *, up_to_seq: int | None = None,
+                batch: int = 2_000) -> Iterator[Any]:  # fmt: skip
+    """Every event matching the filter, in seq order (the chain's order), as rows of
+    `rows_query`'s columns (`event_row` makes one an EventRow), fetched a batch at a time
+    through a server-side cursor (PostgreSQL) or SQLite's stepping cursor: memory holds one
+    batch, however many events there are."""
+    where = conditions(school_id, wanted)
+    if up_to_seq is not None:
+        where.append(ConsentEvent.seq <= up_to_seq)
+    query = rows_query(school_id, where).order_by(ConsentEvent.seq)
+    # A Core execution: rows go straight from the cursor, without the ORM's loading layer.
+    connection = db.session.connection()
+    yield from connection.execute(query.execution_options(yield_per=batch))
+
+
+# --- the chain head and verify now ---------------------------------------------------------
+
+
+def head(school: School) -> ledger.Head:
+    found = ledger.heads(school)
+    if not found:
+        raise NotFound("the school has no chain head")
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one verification, as shown and as kept in the audit log."""
+
+    ok: bool
+    events: int
+    checked_at: datetime
+    who: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    def detail(self) -> dict[str, Any]:
+        if self.ok:
+            return {
+                "result": "ok",
+                "events": self.events,
+                "head_seq": self.head_seq,
+                "head_hash": self.head_hash,
+            }
+        return {
+            "result": "broken",
+            "events": self.events,
+            "broken_seq": self.broken_seq,
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_entry(cls, entry: audit.Entry) -> Check:
+        detail = entry.detail
+        return cls(
+            ok=detail.get("result") == "ok",
+            events=int(detail.get("events") or 0),
+            checked_at=entry.occurred_at,
+            who=entry.who,
+            head_seq=detail.get("head_seq"),
+            head_hash=detail.get("head_hash"),
+            broken_seq=detail.get("broken_seq"),
+            problem=detail.get("problem"),
+        )
+
+
+VERIFY_ACTION = "ledger.verify"
+
+
+def verify_now(staff: StaffUser) -> Check:
+    """Recompute the staff user's school's chain and projection (one consistent snapshot),
+    then record the outcome in the audit log (`ledger.verify`), committed."""
+    school = db.session.get(School, staff.school_id)
+    if school is None:
+        raise NotFound("no such school")
+    result = ledger.verify(school).schools[0]
+    session = db.session()
+    begin_write(session)
+    try:
+        # The head the check reached: the last event it read (events are gapless from 1),
+        # not the head now, which later appends may have moved on.
+        reached = _hash_at(school.id, result.events) if result.ok else None
+        check = Check(
+            ok=result.ok,
+            events=result.events,
+            checked_at=datetime.now(UTC),
+            who=staff.name or staff.email,
+            head_seq=result.events if result.ok else None,
+            head_hash=reached,
+            broken_seq=result.seq,
+            problem=result.problem,
+        )
+        audit.record(staff, VERIFY_ACTION, detail=check.detail(), now=check.checked_at)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return check
+
+
+def _hash_at(school_id: int, seq: int) -> str:
+    if seq == 0:
+        return GENESIS_HASH
+    return db.session.scalars(
+        select(ConsentEvent.hash).where(
+            ConsentEvent.school_id == school_id, ConsentEvent.seq == seq
+        )
+    ).one()
+
+
+def last_check(school_id: int) -> Check | None:
+    """The most recent "verify now" at this school, from the audit log."""
+    found = audit.entries(school_id, action=VERIFY_ACTION).entries
+    return Check.from_entry(found[0]) if found else None

@@ -1,0 +1,96 @@
+"""The staff audit log (admins): who did what, when, with which filter, newest first.
+
+The log is append-only (the database refuses UPDATE and DELETE); this page only reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+
+from .. import audit
+from ..access import staff_required
+from ..extensions import htmx
+from . import bp
+from .nav import ADMIN, current_school_id
+
+ACTIONS = {
+    "export.ledger": "Downloaded ledger events (CSV)",
+    "export.marketing": "Downloaded the marketing list",
+    "export.suppression": "Downloaded the suppression list",
+    "ledger.verify": "Verified the ledger",
+}
+DETAIL_NAMES = {
+    "up_to_seq": "Events up to seq",
+    "pupil_search": "Pupil search",
+    "head_seq": "Head seq",
+    "head_hash": "Head hash",
+    "broken_seq": "First broken seq",
+}
+
+
+def action_words(action: str) -> str:
+    """An action in words: known ones by name, others from their dotted name."""
+    if action in ACTIONS:
+        return ACTIONS[action]
+    words = action.replace(".", ": ").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def detail_items(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The detail as (key, value) pairs to show, in a stable order."""
+    items = []
+    for key in sorted(detail):
+        name = DETAIL_NAMES.get(key) or key.replace("_", " ").capitalize()
+        value = detail[key]
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in sorted(value.items()))
+        items.append((name, "" if value is None else str(value)))
+    return items
+
+
+def pagination(page: audit.Page) -> list[dict[str, Any]]:
+    """GOV.UK pagination items: the first, last and neighbouring pages, with ellipses."""
+    shown = sorted(
+        {1, page.pages, page.page - 1, page.page, page.page + 1} & set(range(1, page.pages + 1))
+    )
+    items: list[dict[str, Any]] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append(
+            {
+                "number": number,
+                "href": url_for("staff.audit_log", page=number),
+                "current": number == page.page,
+            }
+        )
+        previous = number
+    return items
+
+
+@bp.get("/audit-log")
+@staff_required(ADMIN)
+def audit_log() -> Any:
+    found = audit.entries(current_school_id(), page=request.args.get("page", 1, type=int))
+    context = {
+        "log": found,
+        "rows": [
+            (entry, action_words(entry.action), detail_items(entry.detail))
+            for entry in found.entries
+        ],
+        "items": pagination(found) if found.pages > 1 else [],
+        "previous_href": url_for("staff.audit_log", page=found.page - 1)
+        if found.page > 1
+        else None,
+        "next_href": url_for("staff.audit_log", page=found.page + 1)
+        if found.page < found.pages
+        else None,
+    }
+    if htmx and not htmx.boosted:
+        return render_template("staff/audit_log_entries.html", fragment=True, **context)
+    return render_template("staff/audit_log.html", **context)
