@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401
     home,
     ledger,
     nav,
+    photo_check,
     pupils,
     takedowns,
 )

@@ -1,17 +1,31 @@
-"""The staff home page: the school's ledger head, for now."""
+"""The staff home page: the dashboard (marketing users go straight to their exports).
+
+Response coverage per purpose and per class, the open take-down tasks, and the head of the
+school's consent ledger (`dashboard.summary` says what each number counts).
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
-from .. import ledger
+from .. import dashboard, ledger, takedowns
 from ..access import staff_required
 from . import bp
-from .nav import current_school
+from .nav import MARKETING, current_school, current_school_id, current_staff
 
 
 @bp.get("")
 @staff_required()
-def home() -> str:
+def home() -> str | Response:
+    staff = current_staff()
+    if staff.role == MARKETING:
+        return redirect(url_for("staff.exports"))
     head = ledger.heads(current_school())[0]
-    return render_template("staff/home.html", head=head)
+    school_id = current_school_id()
+    return render_template(
+        "staff/home.html",
+        head=head,
+        summary=dashboard.summary(school_id),
+        takedown_tasks=takedowns.open_tasks(school_id),
+    )
