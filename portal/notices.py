@@ -1,4 +1,8 @@
-"""Privacy notices: publishing immutable versions and rendering them to safe HTML."""
+"""Privacy notices: publishing immutable versions and rendering them to safe HTML.
+
+Operators publish with `flask notice publish`; admins with the staff workspace, where each new
+version also says what changed (`summary`) and who published it (`published_by`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
+from . import audit
+from .database import begin_write
 from .extensions import db
-from .models import NoticeVersion, School
+from .models import NoticeVersion, School, StaffUser
 from .types import utcnow
 
 FORMATS = ("markdown", "text")
@@ -40,8 +46,15 @@ _CLASSES = {
 }
 
 
+MAX_TITLE = 200
+
+
 class NoticeError(ValueError):
-    pass
+    """A notice that cannot be published; `field` names what is wrong with it, when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,9 @@ def _text_to_html(source: str) -> str:
 def render(source: str, source_format: str) -> str:
     """Render a notice to a safe subset of HTML: no raw HTML, no scripts, only safe links."""
     if source_format not in FORMATS:
-        raise NoticeError(f"unknown notice format {source_format!r}; use markdown or text")
+        raise NoticeError(
+            f"unknown notice format {source_format!r}; use markdown or text", field="source_format"
+        )
     html = _markdown_to_html(source) if source_format == "markdown" else _text_to_html(source)
     clean = nh3.clean(
         html,
@@ -109,6 +124,12 @@ def render(source: str, source_format: str) -> str:
         link_rel="noopener noreferrer",
     )
     return _style(clean)
+
+
+def newlines(text: str) -> str:
+    """Line breaks as LF: browsers send a textarea's as CRLF, a file read as text has LF, and
+    the same words must compare equal."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def format_for_filename(filename: str) -> str:
@@ -171,17 +192,57 @@ def get_version(school: School, version: int) -> NoticeVersion | None:
     ).first()
 
 
-def publish(school: School, *, title: str, source: str, source_format: str) -> PublishResult:
-    """Publish a new immutable version, unless it is identical to the current one."""
+def history(school: School) -> list[tuple[NoticeVersion, str | None]]:
+    """Every version, newest first, each with the name (or email) of the staff user who
+    published it; None when an operator published it with the command line."""
+    rows = db.session.execute(
+        select(NoticeVersion, StaffUser.name, StaffUser.email)
+        .outerjoin(
+            StaffUser,
+            (StaffUser.id == NoticeVersion.published_by_id)
+            & (StaffUser.school_id == NoticeVersion.school_id),
+        )
+        .where(NoticeVersion.school_id == school.id)
+        .order_by(NoticeVersion.version.desc())
+    ).all()
+    return [(notice, name or email or None) for notice, name, email in rows]
+
+
+def publish(
+    school: School,
+    *,
+    title: str,
+    source: str,
+    source_format: str,
+    summary: str | None = None,
+    published_by: StaffUser | None = None,
+    require_summary: bool = False,
+) -> PublishResult:
+    """Publish a new immutable version, unless it is identical to the current one.
+
+    `summary` says what changed since the version before; with `require_summary` it must be
+    given for every version but the first. `published_by` is the staff user who published
+    it (none for an operator): the version records them and the staff audit log gets a
+    `notice.publish` entry in the same transaction.
+    """
     title = title.strip()
+    source = newlines(source)
+    summary = newlines(summary or "").strip() or None
     if not title:
-        raise NoticeError("a notice needs a title")
+        raise NoticeError("a notice needs a title", field="title")
     if not source.strip():
-        raise NoticeError("the notice is empty")
-    if len(title) > 200:
-        raise NoticeError("the title is longer than 200 characters")
+        raise NoticeError("the notice is empty", field="source")
+    if len(title) > MAX_TITLE:
+        raise NoticeError(f"the title is longer than {MAX_TITLE} characters", field="title")
     body_html = render(source, source_format)
     try:
+        # Publications of one school are serialised (SQLite: its write lock, taken first;
+        # PostgreSQL: a lock on the school's row that does not hold up inserts referring to
+        # it), so two admins cannot both take the next version number.
+        begin_write(db.session())
+        db.session.execute(
+            select(School.id).where(School.id == school.id).with_for_update(key_share=True)
+        )
         latest = current(school)
         if (
             latest is not None
@@ -189,7 +250,10 @@ def publish(school: School, *, title: str, source: str, source_format: str) -> P
             and latest.source == source
             and latest.source_format == source_format
         ):
+            db.session.commit()  # ends the transaction and its lock
             return PublishResult(latest, created=False)
+        if require_summary and latest is not None and summary is None:
+            raise NoticeError(f"say what changed since version {latest.version}", field="summary")
         next_version = (
             db.session.scalar(
                 select(func.max(NoticeVersion.version)).where(NoticeVersion.school_id == school.id)
@@ -204,8 +268,19 @@ def publish(school: School, *, title: str, source: str, source_format: str) -> P
             source_format=source_format,
             body_html=body_html,
             published_at=utcnow(),
+            summary=summary,
+            published_by_id=published_by.id if published_by is not None else None,
         )
         db.session.add(notice)
+        if published_by is not None:
+            db.session.flush()
+            audit.record(
+                published_by,
+                "notice.publish",
+                school_id=school.id,
+                detail={"version": next_version, "title": title},
+                now=notice.published_at,
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

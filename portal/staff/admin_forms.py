@@ -1,0 +1,275 @@
+"""Forms of the admin screens for the privacy notice and the purposes (one per screen).
+
+The purpose forms only carry what was typed: whether a purpose is valid is decided by
+`purposes.check`, the same rules as the purposes file, and its problems are put beside the
+fields here (`add_problems`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..models import Renewal
+from ..notices import MAX_TITLE, newlines
+from ..purposes import Problem
+
+MAX_SUMMARY = 1000
+MAX_SOURCE = 100_000
+MAX_TEXT = 5000
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _newlines(value: Any) -> Any:
+    """A textarea's CRLF line breaks as LF, as the stored text has them."""
+    return newlines(value) if isinstance(value, str) else value
+
+
+# --- the privacy notice --------------------------------------------------------------------
+
+
+class NoticeForm(FlaskForm):
+    """A new version of the notice: previewed (the draft), then published."""
+
+    title = StringField(
+        "Title",
+        widget=GovTextInput(),
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Enter a title"),
+            Length(max=MAX_TITLE, message=f"The title must be {MAX_TITLE} characters or fewer"),
+        ],
+    )
+    source = TextAreaField(
+        "The notice, in Markdown",
+        widget=GovTextArea(),
+        filters=[_newlines],
+        description=(
+            "Headings start with #, lists with -, links are written [words](https://...). "
+            "HTML and images are not shown."
+        ),
+        validators=[
+            DataRequired(message="Enter the text of the notice"),
+            Length(
+                max=MAX_SOURCE, message=f"The notice must be {MAX_SOURCE:,} characters or fewer"
+            ),
+        ],
+    )
+    summary = TextAreaField(
+        "What changed",
+        widget=GovTextArea(),
+        filters=[_newlines, _strip],
+        description="A sentence or two for the record, such as “Added the new photo provider”.",
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_SUMMARY, message=f"What changed must be {MAX_SUMMARY} characters or fewer"
+            ),
+        ],
+    )
+    preview = SubmitField("Preview", widget=GovSubmitInput())
+    publish = SubmitField("Publish", widget=GovSubmitInput())
+
+    def __init__(self, *args: Any, summary_required: bool = True, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.summary_required = summary_required
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.summary_required and not self.summary.errors and not self.summary.data:
+            self.summary.errors = [*self.summary.errors, "Say what changed in this version"]
+            valid = False
+        return valid
+
+
+# --- purposes ------------------------------------------------------------------------------
+
+CHOICES = {
+    "consent": "Consent: nothing happens until a guardian says yes",
+    "objection": "Objection: it goes ahead unless a guardian objects",
+    "none": "Information only: families have no choice (the law requires it, for example)",
+}
+KINDS = {"consent": "Consent", "objection": "Objection", "none": "Information only"}
+LAWFUL_BASES = {
+    "consent": "Consent",
+    "public_task": "Public task",
+    "legitimate_interests": "Legitimate interests",
+    "legal_obligation": "Legal obligation",
+    "contract": "Contract",
+    "vital_interests": "Vital interests",
+}
+SCOPES = {
+    "pupil": "Each child: the guardians with parental responsibility decide for them",
+    "guardian": "Each guardian, for themselves (marketing emails, for example)",
+}
+GUARDIAN_RULES = {
+    "any_objection_blocks": "The more protective answer wins (recommended)",
+    "latest_wins": "The most recent answer of any guardian counts",
+}
+RENEWALS = {
+    "never": "Never: a yes stands until it is withdrawn",
+    "academic_year": "Every school year: a yes runs out on 1 September",
+    "days": "After a number of days",
+}
+
+
+def _choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+class PurposeForm(FlaskForm):
+    """A new purpose. Fill it from a purpose (`obj=`) to show one as it is."""
+
+    key = StringField(
+        "Key",
+        widget=GovTextInput(),
+        filters=[_strip],
+        description=(
+            "A short name that never changes, used in files and exports: lower-case letters "
+            "and digits joined by - or _, like photos-website."
+        ),
+    )
+    title = StringField("Title", widget=GovTextInput(), filters=[_strip])
+    description = TextAreaField(
+        "Description",
+        widget=GovTextArea(),
+        filters=[_strip],
+        description="In plain English: what the school does, where and why.",
+        validators=[
+            Length(max=MAX_TEXT, message=f"The description must be {MAX_TEXT} characters or fewer")
+        ],
+    )
+    choice = RadioField(
+        "What choice do families have?",
+        widget=GovRadioInput(),
+        description="Families can say yes or no, object, or are only told about it.",
+        choices=_choices(CHOICES),
+        validate_choice=False,  # purposes.check says what is missing or wrong
+    )
+    lawful_basis = RadioField(
+        "Lawful basis",
+        widget=GovRadioInput(),
+        description=(
+            "A consent choice needs Consent; an objection choice needs Public task or "
+            "Legitimate interests."
+        ),
+        choices=_choices(LAWFUL_BASES),
+        validate_choice=False,
+    )
+    scope = RadioField(
+        "Who makes the choice?",
+        widget=GovRadioInput(),
+        description="Most purposes are about a child.",
+        choices=_choices(SCOPES),
+        default="pupil",
+        validate_choice=False,
+    )
+    guardian_rule = RadioField(
+        "When guardians disagree",
+        widget=GovRadioInput(),
+        description="When two people with parental responsibility give different answers.",
+        choices=_choices(GUARDIAN_RULES),
+        default="any_objection_blocks",
+        validate_choice=False,
+    )
+    renewal = RadioField(
+        "When does a yes need renewing?",
+        widget=GovRadioInput(),
+        description="A yes that has run out counts as no until the family answers again.",
+        choices=_choices(RENEWALS),
+        default="never",
+        validate_choice=False,
+    )
+    renewal_days = StringField(
+        "Number of days",
+        widget=GovTextInput(),
+        filters=[_strip],
+        description="Only when a yes needs renewing after a number of days.",
+    )
+    publishable = BooleanField(
+        "Offer it in the photo check (staff check it before publishing a photo)",
+        widget=GovCheckboxInput(),
+        description="Staff see which pupils may appear in a photo for the purposes offered there.",
+    )
+    marketing = BooleanField(
+        "It is marketing (emails about events or fundraising, for example)",
+        widget=GovCheckboxInput(),
+        description="Only for a consent choice that each guardian makes for themselves.",
+    )
+    shared_with = TextAreaField(
+        "Who sees it (optional)",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            Length(max=MAX_TEXT, message=f"Who sees it must be {MAX_TEXT} characters or fewer")
+        ],
+    )
+    retention = TextAreaField(
+        "How long it is kept (optional)",
+        widget=GovTextArea(),
+        filters=[_strip],
+        validators=[
+            Length(
+                max=MAX_TEXT, message=f"How long it is kept must be {MAX_TEXT} characters or fewer"
+            )
+        ],
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+    def entry(self) -> dict[str, Any]:
+        """The purpose as a table of the purposes file, for `purposes.check`."""
+        days: Any = self.renewal_days.data or None
+        if self.renewal.data != Renewal.DAYS:
+            days = None  # only asked for with "after a number of days"
+        elif days is not None and days.isdigit():
+            days = int(days)
+        return {
+            "key": self.key.data if self.key is not None else None,
+            "title": self.title.data,
+            "description": self.description.data,
+            "choice": self.choice.data,
+            "lawful_basis": self.lawful_basis.data,
+            "scope": self.scope.data,
+            "guardian_rule": self.guardian_rule.data,
+            "renewal": self.renewal.data,
+            "renewal_days": days,
+            "publishable": bool(self.publishable.data),
+            "marketing": bool(self.marketing.data),
+            "shared_with": self.shared_with.data,
+            "retention": self.retention.data,
+        }
+
+    def add_problems(self, problems: list[Problem]) -> None:
+        """Put each problem beside its field (in the summary too, through `errors`)."""
+        for problem in problems:
+            field = self._fields.get(problem.field) or self.title
+            field.errors = [*field.errors, problem.plain]
+
+
+class EditPurposeForm(PurposeForm):
+    """An existing purpose: its key never changes."""
+
+    key = None  # type: ignore[assignment]
+
+    def entry(self) -> dict[str, Any]:
+        entry = super().entry()
+        del entry["key"]  # purposes.update keeps the purpose's own
+        return entry
+
+
+class RetireForm(FlaskForm):
+    submit = SubmitField("Retire this purpose", widget=GovSubmitInput())

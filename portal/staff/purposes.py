@@ -1,0 +1,140 @@
+"""The school's purposes (admins): the list, adding one, changing one (a new wording version
+when the title or description changes) and retiring one.
+
+Every purpose id is looked up within the staff user's school: another school's answers 404.
+Plain forms and redirects; a boosted request (htmx) gets the same whole page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, get_flashed_messages, redirect, render_template, request, url_for
+
+from .. import purposes
+from ..access import staff_required
+from ..models import Purpose
+from . import bp
+from .admin_forms import (
+    GUARDIAN_RULES,
+    KINDS,
+    LAWFUL_BASES,
+    RENEWALS,
+    EditPurposeForm,
+    PurposeForm,
+    RetireForm,
+)
+from .nav import ADMIN, current_school, current_school_id, current_staff
+
+SAVED = "purpose-saved"  # the flash category of the confirmations
+LABELS = {
+    "kinds": KINDS,
+    "lawful_bases": LAWFUL_BASES,
+    "guardian_rules": GUARDIAN_RULES,
+    "renewals": RENEWALS,
+}
+
+
+def _answers(count: int) -> str:
+    return f"{count} ‘yes’ answer{'' if count == 1 else 's'}"
+
+
+@bp.get("/purposes", endpoint="purposes")
+@staff_required(ADMIN)
+def purpose_list() -> Any:
+    everything = purposes.for_school(current_school(), active_only=False)
+    return render_template(
+        "staff/purposes.html",
+        active=[p for p in everything if p.active],
+        retired=[p for p in everything if not p.active],
+        saved=next(iter(get_flashed_messages(category_filter=[SAVED])), None),
+        labels=LABELS,
+    )
+
+
+@bp.route("/purposes/new", methods=["GET", "POST"], endpoint="new_purpose")
+@staff_required(ADMIN)
+def new_purpose() -> Any:
+    form = PurposeForm()
+    if form.validate_on_submit():
+        try:
+            purpose = purposes.create(current_school_id(), form.entry(), staff=current_staff())
+        except purposes.InvalidPurpose as exc:
+            form.add_problems(exc.problems)
+        else:
+            flash(f"“{purpose.title}” is added. Families see it from now on.", SAVED)
+            return redirect(url_for(".purposes"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/purpose_form.html", form=form, purpose=None), status
+
+
+def _saved_message(change: purposes.Change) -> str:
+    purpose = change.purpose
+    if change.outcome == "reworded":
+        renewing = (
+            f"{_answers(change.renewals)} to the earlier wording now "
+            f"{'needs' if change.renewals == 1 else 'need'} renewing: families are asked for "
+            "a fresh answer at their next visit."
+            if change.renewals
+            else "No ‘yes’ answers needed renewing."
+        )
+        return f"“{purpose.title}” is now version {purpose.version}. {renewing}"
+    if change.outcome == "updated":
+        return f"“{purpose.title}” is saved. Its wording did not change."
+    return f"Nothing changed: “{purpose.title}” is as it was."
+
+
+@bp.route("/purposes/<int:purpose_id>/edit", methods=["GET", "POST"], endpoint="edit_purpose")
+@staff_required(ADMIN)
+def edit_purpose(purpose_id: int) -> Any:
+    school_id = current_school_id()
+    purpose = purposes.get(school_id, purpose_id)
+    form = EditPurposeForm(obj=purpose)
+    if form.validate_on_submit():
+        try:
+            change = purposes.update(school_id, purpose_id, form.entry(), staff=current_staff())
+        except purposes.InvalidPurpose as exc:
+            form.add_problems(exc.problems)
+        else:
+            flash(_saved_message(change), SAVED)
+            return redirect(url_for(".purposes"))
+    status = 400 if request.method == "POST" else 200
+    return _edit_page(form, purpose, status)
+
+
+def _edit_page(form: EditPurposeForm, purpose: Purpose, status: int) -> Any:
+    return render_template(
+        "staff/purpose_form.html",
+        form=form,
+        purpose=purpose,
+        renewals=purposes.grants_to_renew(purpose),
+        decisions=purposes.decision_count(purpose),
+        answers=_answers,
+    ), status
+
+
+@bp.route("/purposes/<int:purpose_id>/retire", methods=["GET", "POST"], endpoint="retire_purpose")
+@staff_required(ADMIN)
+def retire_purpose(purpose_id: int) -> Any:
+    """GET: are you sure? POST (the button on that page): retire it."""
+    school_id = current_school_id()
+    purpose = purposes.get(school_id, purpose_id)
+    form = RetireForm()
+    if form.validate_on_submit():
+        change = purposes.retire(school_id, purpose_id, staff=current_staff())
+        if change.outcome == "unchanged":
+            flash(f"“{purpose.title}” was already retired.", SAVED)
+        else:
+            flash(
+                f"“{purpose.title}” is retired: families no longer see it. Its decisions stay "
+                "in the ledger.",
+                SAVED,
+            )
+        return redirect(url_for(".purposes"))
+    return render_template(
+        "staff/purpose_retire.html",
+        form=form,
+        purpose=purpose,
+        decisions=purposes.decision_count(purpose),
+        labels=LABELS,
+    )

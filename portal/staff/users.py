@@ -1,0 +1,144 @@
+"""The school's staff users, for admins: list, add, change role, deactivate (with a
+confirmation page). Each change is a POST that redirects back with a confirmation; a refused
+one shows the list again with the reason at the top and beside the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import flash, get_flashed_messages, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from .. import staff_users
+from ..access import staff_required
+from ..models import StaffUser
+from . import bp
+from .nav import ADMIN, current_school_id, current_staff
+from .people_forms import AddUserForm, DeactivateForm, RoleForm
+
+FLASH = "users"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused change to one user, shown in the error summary and beside the field."""
+
+    user_id: int
+    field: str  # "role" or "deactivate"
+    message: str
+
+    @property
+    def anchor(self) -> str:
+        return f"user-{self.user_id}-{self.field}"
+
+
+def _role_forms(users: list[StaffUser], posted: tuple[int, RoleForm] | None) -> dict[int, Any]:
+    """Each active user's role form, with their role chosen; the posted one as it was sent."""
+    forms: dict[int, Any] = {}
+    for user in users:
+        if posted is not None and posted[0] == user.id:
+            forms[user.id] = posted[1]
+        elif user.active:
+            forms[user.id] = RoleForm(formdata=None, role=user.role)
+    return forms
+
+
+def _page(
+    *,
+    add_form: AddUserForm | None = None,
+    posted: tuple[int, RoleForm] | None = None,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    users = staff_users.staff_of(current_school_id())
+    return render_template(
+        "staff/users.html",
+        users=users,
+        add_form=add_form or AddUserForm(formdata=None),
+        role_forms=_role_forms(users, posted),
+        deactivate_form=DeactivateForm(formdata=None),
+        problem=problem,
+        me=current_staff(),
+        messages=get_flashed_messages(category_filter=[FLASH]),
+    ), status
+
+
+@bp.get("/users", endpoint="users")
+@staff_required(ADMIN)
+def users_page() -> tuple[str, int]:
+    return _page()
+
+
+@bp.post("/users", endpoint="add_user")
+@staff_required(ADMIN)
+def add_user() -> Any:
+    form = AddUserForm()
+    if not form.validate_on_submit():
+        return _page(add_form=form, status=400)
+    try:
+        added = staff_users.add(
+            current_staff(), form.email.data or "", name=form.name.data or "", role=form.role.data
+        )
+    except staff_users.StaffUserError as refused:
+        field = getattr(form, refused.field or "email")
+        field.errors = [str(refused)]
+        return _page(add_form=form, status=400)
+    user = added.user
+    verb = "is back, as" if added.reactivated else "was added as"
+    flash(
+        f"{user.name or user.email} {verb} {user.role}. They can sign in with {user.email}.", FLASH
+    )
+    return redirect(url_for(".users", _anchor=f"user-{user.id}"))
+
+
+@bp.post("/users/<int:user_id>/role", endpoint="change_role")
+@staff_required(ADMIN)
+def change_role(user_id: int) -> Any:
+    me = current_staff()
+    user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
+    form = RoleForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.role.errors or ["Choose a role"]))
+        return _page(posted=(user.id, form), problem=Problem(user.id, "role", message), status=400)
+    try:
+        staff_users.change_role(me, user.id, form.role.data)
+    except staff_users.StaffUserError as refused:
+        return _page(
+            posted=(user.id, form), problem=Problem(user.id, "role", str(refused)), status=400
+        )
+    flash(f"{user.name or user.email} is now {user.role}.", FLASH)
+    if user.id == me.id and user.role != ADMIN:
+        # They can no longer manage staff users: take them to their workspace.
+        return redirect(url_for(".home"))
+    return redirect(url_for(".users", _anchor=f"user-{user.id}"))
+
+
+@bp.post("/users/<int:user_id>/deactivate", endpoint="deactivate_user")
+@staff_required(ADMIN)
+def deactivate_user(user_id: int) -> str | Response | tuple[str, int]:
+    me = current_staff()
+    user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
+    form = DeactivateForm()
+    if not form.validate_on_submit() or form.confirm.data != "yes":
+        # The first press asks to confirm, on a page of its own.
+        return render_template(
+            "staff/users_deactivate.html", user=user, form=form, me=me, problem=None
+        )
+    try:
+        done = staff_users.deactivate(me, user.id)
+    except staff_users.StaffUserError as refused:
+        return render_template(
+            "staff/users_deactivate.html", user=user, form=form, me=me, problem=str(refused)
+        ), 400
+    if done.user.id == me.id:
+        # Their own session has just ended: the next page is the sign-in page.
+        return redirect(url_for("auth.sign_in"))
+    who = user.name or user.email
+    if done.already:
+        flash(f"{who} was already deactivated.", FLASH)
+    else:
+        sessions = done.sessions_ended
+        ended = f" {sessions} open session{'s' if sessions != 1 else ''} ended." if sessions else ""
+        flash(f"{who} was deactivated and can no longer sign in.{ended}", FLASH)
+    return redirect(url_for(".users", _anchor=f"user-{user.id}"))

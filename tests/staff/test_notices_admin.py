@@ -1,0 +1,246 @@
+"""The privacy notice in the staff workspace: preview (the draft, nothing saved), publish (a
+new version with what changed and who published it, in the audit log), by admins only."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import notices
+from portal.extensions import db
+from portal.models import NoticeVersion, StaffAuditEntry, StaffUser
+from tests.factories import make_school, make_staff
+from tests.parent import post_form
+
+PLAIN: dict[str, str] = {}
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
+HEADERS = pytest.mark.parametrize("headers", [PLAIN, BOOSTED], ids=["plain", "boosted"])
+
+DRAFT = {
+    "title": "Privacy notice for families",
+    "source": "# Who we are\n\nOak Primary School. <script>alert(1)</script>\n\n"
+    "- your child's name\n- [the ICO](https://ico.org.uk/)\n",
+    "summary": "Added who we are and a link to the ICO.",
+}
+
+
+def versions() -> int:
+    return db.session.scalar(select(func.count()).select_from(NoticeVersion)) or 0
+
+
+def audit_entries(action: str) -> list[tuple[int | None, dict]]:
+    return [
+        (entry.staff_user_id, json.loads(entry.detail))
+        for entry in db.session.scalars(
+            select(StaffAuditEntry)
+            .where(StaffAuditEntry.action == action)
+            .order_by(StaffAuditEntry.id)
+        )
+    ]
+
+
+def staff_id(email: str) -> int:
+    return db.session.scalars(select(StaffUser.id).where(StaffUser.email == email)).one()
+
+
+def error_beside(page_text: str, field: str) -> str:
+    """The error message shown beside a field (GOV.UK: inside the field's form group)."""
+    match = re.search(
+        rf'<p id="{field}-error" class="govuk-error-message">\s*'
+        r'<span class="govuk-visually-hidden">Error:</span>\s*([^<]+)</p>',
+        page_text,
+    )
+    assert match, f"no error beside {field}"
+    return match.group(1).strip()
+
+
+@HEADERS
+def test_the_page_shows_the_current_notice_its_versions_and_the_form(admin, world, headers):
+    notices.publish(world.oak.school, title="Privacy notice", source="Version two.",
+                    source_format="markdown")  # fmt: skip
+    page = admin.get("/staff/notice", headers=headers)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    text = page.text
+    assert '<h1 class="govuk-heading-l">Privacy notice</h1>' in text
+    assert "Current notice" in text and "Version two." in text
+    assert 'href="/schools/oak-primary/privacy-notice/versions/1"' in text
+    assert 'href="/schools/oak-primary/privacy-notice/versions/2"' in text
+    assert text.count("An operator (command line)") == 2  # published with the CLI's function
+    # The form starts from the current notice and offers only a preview.
+    assert 'action="/staff/notice/preview"' in text
+    assert ">Version two.</textarea>" in text
+    assert "What changed since version 2" in text
+    assert "/staff/notice/publish" not in text
+    # The menu marks this page.
+    assert 'href="/staff/notice" aria-current="page"' in text
+
+
+@HEADERS
+def test_a_preview_renders_the_draft_as_families_see_it_and_saves_nothing(admin, world, headers):
+    page = admin.get("/staff/notice")
+    before = versions()
+    response = post_form(admin, "/staff/notice/preview", DRAFT, page=page, headers=headers)
+    assert response.status_code == 200
+    text = response.text
+    assert "Preview of version 2: not published yet" in text
+    # Rendered by notices.render, the safe subset: headings, lists, links; no script.
+    assert notices.render(DRAFT["source"], "markdown") in text
+    assert '<h2 class="govuk-heading-m">Who we are</h2>' in text
+    assert "<script>alert" not in text
+    # The form again, filled, now with a Publish button.
+    assert 'value="Privacy notice for families"' in text
+    assert ">Added who we are and a link to the ICO.</textarea>" in text
+    assert 'formaction="/staff/notice/publish"' in text and "Publish as version 2" in text
+    db.session.expire_all()
+    assert versions() == before
+    assert audit_entries("notice.publish") == []
+
+
+def test_a_preview_of_the_current_text_says_publishing_would_change_nothing(admin, world):
+    page = admin.get("/staff/notice")
+    current = notices.current(world.oak.school)
+    response = post_form(admin, "/staff/notice/preview",
+                         {"title": current.title, "source": current.source, "summary": "x"},
+                         page=page)  # fmt: skip
+    assert response.status_code == 200
+    assert "publishing it would change nothing" in response.text
+
+
+@HEADERS
+def test_publishing_makes_a_new_version_with_its_summary_publisher_and_audit_entry(
+    admin, world, client, headers
+):
+    page = post_form(admin, "/staff/notice/preview", DRAFT, page=admin.get("/staff/notice"))
+    response = post_form(admin, "/staff/notice/publish", DRAFT, page=page, headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/notice"
+
+    db.session.expire_all()
+    notice = notices.current(world.oak.school)
+    admin_id = staff_id("admin@oak.example")
+    assert (notice.version, notice.title, notice.source_format) == (
+        2, DRAFT["title"], "markdown",
+    )  # fmt: skip
+    assert notice.summary == DRAFT["summary"]
+    assert notice.published_by_id == admin_id
+    assert notice.body_html == notices.render(DRAFT["source"], "markdown")
+    assert audit_entries("notice.publish") == [(admin_id, {"version": 2, "title": DRAFT["title"]})]
+
+    page = admin.get("/staff/notice")
+    assert "Version 2 is published" in page.text
+    assert DRAFT["summary"] in page.text and "Dana Okafor" in page.text
+    assert "Version 2 is published" not in admin.get("/staff/notice").text  # shown once
+
+    # Families see it.
+    public = client.get("/schools/oak-primary/privacy-notice")
+    assert public.status_code == 200
+    assert "Privacy notice for families" in public.text
+    assert '<h2 class="govuk-heading-m">Who we are</h2>' in public.text
+
+
+def test_publishing_the_same_title_and_text_again_is_refused_politely(admin, world):
+    current = notices.current(world.oak.school)
+    page = admin.get("/staff/notice")
+    response = post_form(admin, "/staff/notice/publish",
+                         {"title": current.title, "source": current.source,
+                          "summary": "Nothing, really."}, page=page)  # fmt: skip
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert "Nothing was published: the title and text are the same as version 1" in (
+        error_beside(response.text, "source")
+    )
+    db.session.expire_all()
+    assert versions() == 2  # Oak's and Elm's first versions
+    assert audit_entries("notice.publish") == []
+
+
+def test_the_same_text_with_a_browsers_line_breaks_is_still_the_same(admin, world):
+    notices.publish(world.oak.school, title="Privacy notice", source="# Who we are\n\nOak.\n",
+                    source_format="markdown")  # fmt: skip
+    page = admin.get("/staff/notice")
+    same = {"title": "Privacy notice", "source": "# Who we are\r\n\r\nOak.\r\n", "summary": "x"}
+    preview = post_form(admin, "/staff/notice/preview", same, page=page)
+    assert "publishing it would change nothing" in preview.text
+    response = post_form(admin, "/staff/notice/publish", same, page=page)
+    assert response.status_code == 400
+    assert "Nothing was published" in error_beside(response.text, "source")
+    db.session.expire_all()
+    assert notices.current(world.oak.school).version == 2
+
+
+@pytest.mark.parametrize("endpoint", ["preview", "publish"])
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [("title", "Enter a title"), ("source", "Enter the text of the notice"),
+     ("summary", "Say what changed in this version")],
+)  # fmt: skip
+def test_a_missing_title_text_or_summary_is_shown_beside_the_field(
+    admin, world, endpoint, missing, message
+):
+    page = admin.get("/staff/notice")
+    response = post_form(admin, f"/staff/notice/{endpoint}", {**DRAFT, missing: "  "}, page=page)
+    assert response.status_code == 400
+    assert "<title>Error: Privacy notice" in response.text
+    assert f'<a href="#{missing}">{message}</a>' in response.text  # the summary, at the top
+    assert error_beside(response.text, missing) == message
+    assert "Preview of version" not in response.text
+    db.session.expire_all()
+    assert versions() == 2
+    assert audit_entries("notice.publish") == []
+
+
+def test_a_title_that_is_too_long_is_refused(admin, world):
+    page = admin.get("/staff/notice")
+    response = post_form(admin, "/staff/notice/publish", {**DRAFT, "title": "T" * 201}, page=page)
+    assert response.status_code == 400
+    assert error_beside(response.text, "title") == "The title must be 200 characters or fewer"
+    assert versions() == 2
+
+
+def test_the_first_version_needs_no_summary(app, world, staff_client):
+    ash = make_school(slug="ash-academy", name="Ash Academy")
+    make_staff(ash, email="admin@ash.example", role="admin", name="Ash Admin")
+    admin = staff_client("admin@ash.example")
+    page = admin.get("/staff/notice")
+    assert "has not published a privacy notice yet" in page.text
+    assert "What changed (optional for the first version)" in page.text
+    first = {"title": "Privacy notice", "source": "We hold names."}
+    response = post_form(admin, "/staff/notice/publish", first, page=page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    notice = notices.current(ash)
+    assert (notice.version, notice.summary) == (1, None)
+    assert notice.published_by_id == staff_id("admin@ash.example")
+    # Oak's notice is untouched: each school publishes its own.
+    assert notices.current(world.oak.school).version == 1
+
+
+def test_without_a_csrf_token_nothing_is_published(admin, world):
+    admin.get("/staff/notice")
+    for endpoint in ("preview", "publish"):
+        response = admin.post(f"/staff/notice/{endpoint}", data=DRAFT)
+        assert response.status_code == 400
+    db.session.expire_all()
+    assert versions() == 2
+    assert audit_entries("notice.publish") == []
+
+
+@pytest.mark.parametrize("who", ["office", "marketer"])
+def test_only_admins_reach_the_notice_pages(request, world, who):
+    client = request.getfixturevalue(who)
+    page = client.get("/schools/oak-primary/privacy-notice")  # any page: the sign-out form
+    assert client.get("/staff/notice").status_code == 403
+    for endpoint in ("preview", "publish"):
+        response = post_form(client, f"/staff/notice/{endpoint}", DRAFT, page=page)
+        assert response.status_code == 403
+    db.session.expire_all()
+    assert versions() == 2
+
+
+def test_the_views_are_guarded_for_admins_only(app):
+    for endpoint in ("staff.notices", "staff.preview_notice", "staff.publish_notice"):
+        assert app.view_functions[endpoint].allowed_roles == {"admin"}

@@ -1,0 +1,154 @@
+"""The role x route matrix, by walking the URL map, and another school's ids answer 404.
+
+`ROLES` is the specification (issue: staff = photo check, pupil records, paper answers;
+admin = everything; marketing = the marketing exports and nothing about individual children).
+Every staff route must be in it, each view must declare exactly those roles, and a request by
+each role must be refused (403) or let through accordingly.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import InvitationBatch, StaffUser, TakedownTask
+from tests.client import CheckedClient, csrf_token
+from tests.ledger.conftest import World
+
+ADMIN, STAFF, MARKETING = "admin", "staff", "marketing"
+EVERYONE = frozenset({ADMIN, STAFF, MARKETING})
+CHILDREN = frozenset({ADMIN, STAFF})  # anything about individual children
+MARKETING_LISTS = frozenset({ADMIN, MARKETING})
+ADMIN_ONLY = frozenset({ADMIN})
+
+ROLES: dict[str, frozenset[str]] = {
+    "staff.home": EVERYONE,  # marketing users are sent on to their exports
+    "staff.photo_check": CHILDREN,
+    "staff.photo_check_print": CHILDREN,
+    "staff.photo_check_search": CHILDREN,
+    "staff.pupils": CHILDREN,
+    "staff.pupil": CHILDREN,
+    "staff.record_answer": CHILDREN,
+    "staff.takedowns": CHILDREN,
+    "staff.takedown_done": CHILDREN,
+    "staff.exports": MARKETING_LISTS,
+    "staff.export_marketing": MARKETING_LISTS,
+    "staff.export_suppression": MARKETING_LISTS,
+    "staff.ledger": ADMIN_ONLY,
+    "staff.verify_ledger": ADMIN_ONLY,
+    "staff.export_ledger": ADMIN_ONLY,
+    "staff.audit_log": ADMIN_ONLY,
+    "staff.notices": ADMIN_ONLY,
+    "staff.preview_notice": ADMIN_ONLY,
+    "staff.publish_notice": ADMIN_ONLY,
+    "staff.purposes": ADMIN_ONLY,
+    "staff.new_purpose": ADMIN_ONLY,
+    "staff.edit_purpose": ADMIN_ONLY,
+    "staff.retire_purpose": ADMIN_ONLY,
+    "staff.roster": ADMIN_ONLY,
+    "staff.preview_roster": ADMIN_ONLY,
+    "staff.import_roster": ADMIN_ONLY,
+    "staff.invitations": ADMIN_ONLY,
+    "staff.invitation": ADMIN_ONLY,
+    "staff.users": ADMIN_ONLY,
+    "staff.add_user": ADMIN_ONLY,
+    "staff.change_role": ADMIN_ONLY,
+    "staff.deactivate_user": ADMIN_ONLY,
+}
+EMAILS = {
+    ADMIN: "admin@oak.example",
+    STAFF: "office@oak.example",
+    MARKETING: "marketing@oak.example",
+}
+
+
+def staff_routes(app: Flask) -> list[tuple[str, str, Any]]:
+    """(endpoint, method, rule) for every staff route, HEAD and OPTIONS aside."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("staff."):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                found.append((rule.endpoint, method, rule))
+    return found
+
+
+def oak_ids(world: World) -> dict[str, int]:
+    """A real Oak id for every URL parameter a staff route may take."""
+    now = datetime.now(UTC)
+    oak = world.oak
+    admin = db.session.scalars(
+        select(StaffUser).where(StaffUser.email == "admin@oak.example")
+    ).one()
+    task = TakedownTask(school_id=oak.id, pupil_id=oak.pupils["A"].id,
+                        purpose_id=oak.purposes["photos-website"].id, event_seq=1,
+                        created_at=now)  # fmt: skip
+    batch = InvitationBatch(school_id=oak.id, created_by_id=admin.id, created_at=now,
+                            audience="all", total=0)  # fmt: skip
+    db.session.add_all([task, batch])
+    db.session.commit()
+    return {
+        "pupil_id": oak.pupils["A"].id,
+        "purpose_id": oak.purposes["photos-website"].id,
+        "task_id": task.id,
+        "batch_id": batch.id,
+        "user_id": oak.staff.id,
+    }
+
+
+def path_of(rule: Any, ids: dict[str, int]) -> str:
+    path = str(rule.rule)
+    for name in rule.arguments:
+        assert name in ids, f"{rule.rule}: no test id for <{name}>: add one to oak_ids()"
+        path = re.sub(rf"<[a-z]+:{name}>", str(ids[name]), path)
+    return path
+
+
+def ask(client: CheckedClient, method: str, path: str, token: str) -> Any:
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, data={"csrf_token": token})
+
+
+def test_every_staff_route_is_in_the_matrix_and_declares_its_roles(app):
+    routes = staff_routes(app)
+    assert routes
+    for endpoint, _method, _rule in routes:
+        assert endpoint in ROLES, f"{endpoint} is not in the role matrix: add it to ROLES"
+        declared = getattr(app.view_functions[endpoint], "allowed_roles", None)
+        assert declared == ROLES[endpoint], (endpoint, declared, ROLES[endpoint])
+    missing = set(ROLES) - {endpoint for endpoint, _m, _r in routes}
+    assert not missing, f"the matrix names routes that do not exist: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", [ADMIN, STAFF, MARKETING])
+def test_each_role_reaches_exactly_its_routes(app, world, staff_client, role):
+    ids = oak_ids(world)
+    client = staff_client(EMAILS[role])
+    token = csrf_token(client.get("/sign-in", follow_redirects=True))
+    for endpoint, method, rule in staff_routes(app):
+        response = ask(client, method, path_of(rule, ids), token)
+        if role in ROLES[endpoint]:
+            assert response.status_code not in {401, 403, 404, 500}, (
+                role, method, rule.rule, response.status_code)  # fmt: skip
+        else:
+            assert response.status_code == 403, (role, method, rule.rule, response.status_code)
+
+
+def test_another_schools_ids_answer_404(app, world, staff_client):
+    ids = oak_ids(world)
+    elm_admin = staff_client("admin@elm.example")
+    token = csrf_token(elm_admin.get("/sign-in", follow_redirects=True))
+    checked = 0
+    for _endpoint, method, rule in staff_routes(app):
+        if not rule.arguments:
+            continue
+        response = ask(elm_admin, method, path_of(rule, ids), token)
+        assert response.status_code == 404, (method, rule.rule, response.status_code)
+        checked += 1
+    assert checked >= 6

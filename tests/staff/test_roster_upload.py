@@ -1,0 +1,426 @@
+"""Roster import from the web: upload, preview (nothing written), confirm (same import as the
+CLI), with the previewed file carried back signed."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from portal import roster
+from portal.extensions import db
+from portal.models import Guardian, GuardianLink, Pupil, StaffAuditEntry
+from portal.staff import roster as roster_views
+from tests.client import CheckedClient, csrf_token
+
+HEADER = ",".join(roster.REQUIRED_COLUMNS)
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
+
+# World's Oak has pupils A, B and C in 3 Oak. This file keeps A and B (B moves class and
+# Dan's relationship changes), adds D, leaves C out, and has one malformed row (line 5).
+FILE = "\n".join(
+    [
+        HEADER,
+        "A,PupilA,Test,3,3 Oak,ada,Test,ada@example.org,Parent,yes",  # line 2: unchanged
+        "A,PupilA,Test,3,3 Oak,ben,Test,ben@example.org,Parent,yes",  # line 3: unchanged
+        "B,PupilB,Test,4,4 Ash,ada,Test,ada@example.org,Parent,yes",  # line 4: update
+        "D,Dora,New,R,R Willow,Dee,New,dee@example.org,Mother,maybe",  # line 5: rejected
+        "E,Eli,New,R,R Willow,Erin,New,erin@example.org,Mother,yes",  # line 6: create
+        "B,PupilB,Test,4,4 Ash,dan,Test,dan@example.org,Step-father,yes",  # line 7: update
+        "A,PupilA,Test,3,3 Oak,gran,Test,gran@example.org,Parent,no",  # line 8: unchanged
+    ]
+)
+
+
+def upload(
+    client: CheckedClient,
+    text: str | bytes,
+    *,
+    filename: str = "roster.csv",
+    left: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    page = client.get("/staff/roster")
+    data: dict[str, Any] = {
+        "csrf_token": csrf_token(page),
+        "file": file_part(text, filename),
+    }
+    if left:
+        data["mark_missing_as_left"] = "y"
+    return post_multipart(client, "/staff/roster/preview", data, headers=headers)
+
+
+def file_part(content: str | bytes, filename: str = "roster.csv") -> FileStorage:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return FileStorage(io.BytesIO(data), filename=filename, content_type="text/csv")
+
+
+def post_multipart(
+    client: CheckedClient, path: str, data: dict[str, Any], *, headers: dict[str, str] | None = None
+) -> Any:
+    """POST a multipart form as a browser would. The body is encoded here, in memory: the test
+    client would spool a large one to a temporary file that it never closes."""
+    boundary, body = encode_multipart(data)
+    return client.post(
+        path,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=headers or {},
+    )
+
+
+def payload_of(page: Any) -> str:
+    match = re.search(r'name="payload" type="hidden" value="([^"]+)"', page.text)
+    if not match:
+        match = re.search(r'type="hidden" name="payload" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def confirm(client: CheckedClient, page: Any, payload: str | None = None, **kw: Any) -> Any:
+    return client.post(
+        "/staff/roster/import",
+        data={
+            "csrf_token": csrf_token(page),
+            "payload": payload if payload is not None else payload_of(page),
+        },
+        **kw,
+    )
+
+
+def state() -> tuple[Any, ...]:
+    """Everything an import writes."""
+    db.session.remove()
+    return (
+        sorted(
+            db.session.execute(
+                select(Pupil.school_id, Pupil.mis_id, Pupil.class_name, Pupil.on_roll)
+            ).all()
+        ),
+        sorted(db.session.execute(select(Guardian.email, Guardian.forename)).all(), key=str),
+        sorted(
+            db.session.execute(
+                select(
+                    GuardianLink.pupil_id,
+                    GuardianLink.guardian_id,
+                    GuardianLink.relationship_label,
+                    GuardianLink.ended_at,
+                )
+            ).all(),
+            key=str,
+        ),
+        db.session.scalar(select(func.count()).select_from(StaffAuditEntry)),
+    )
+
+
+def audit_entries(action: str) -> list[StaffAuditEntry]:
+    db.session.remove()
+    return list(db.session.scalars(select(StaffAuditEntry).where(StaffAuditEntry.action == action)))
+
+
+# --- pages and access ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["plain", "boosted"])
+def test_the_upload_page_plain_and_boosted(admin, headers):
+    page = admin.get("/staff/roster", headers=headers)
+    assert page.status_code == 200
+    assert '<h1 class="govuk-heading-l">Import the roster</h1>' in page.text
+    assert 'enctype="multipart/form-data"' in page.text
+    # The checkbox is there, and off.
+    assert 'name="mark_missing_as_left"' in page.text
+    assert "checked" not in page.text.split('name="mark_missing_as_left"')[1].split(">")[0]
+
+
+@pytest.mark.parametrize("who", ["office", "marketer"])
+def test_other_roles_are_refused_everywhere(request, who):
+    client = request.getfixturevalue(who)
+    assert client.get("/staff/roster").status_code == 403
+    token = csrf_token(client.get("/staff/roster"))  # the 403 page's sign-out form
+    before = state()
+    files = {"file": file_part(FILE), "csrf_token": token}
+    response = post_multipart(client, "/staff/roster/preview", files)
+    assert response.status_code == 403
+    response = client.post("/staff/roster/import", data={"csrf_token": token, "payload": "x"})
+    assert response.status_code == 403
+    assert state() == before
+
+
+# --- preview -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["plain", "boosted"])
+def test_the_preview_shows_counts_and_the_malformed_row_and_writes_nothing(admin, headers):
+    before = state()
+    page = upload(admin, FILE, headers=headers)
+    assert page.status_code == 200, page.text
+    assert "Check the roster import" in page.text
+    assert "Nothing has been imported yet" in page.text
+    text = page.text
+    counts = dict(
+        re.findall(
+            r'<dt class="govuk-summary-list__key">([^<]+)</dt>\s*'
+            r'<dd class="govuk-summary-list__value">(?:<strong[^>]*>)?(\d+)',
+            text,
+        )
+    )
+    assert counts["Rows in the file"] == "7"
+    assert counts["To create"] == "1"
+    assert counts["To update"] == "2"
+    assert counts["Unchanged"] == "3"
+    assert counts["Rejected"] == "1"
+    # The malformed row, with its line number and reason.
+    rejected = text.split('id="rejected"')[1].split("</table>")[0]
+    assert re.search(r"<td[^>]*>5</td>\s*<td[^>]*>D</td>", rejected)
+    assert "Parental_responsibility must be yes or no, not &#39;maybe&#39;" in rejected
+    # What an update changes.
+    updating = text.split('id="to-update"')[1].split("</table>")[0]
+    assert "Year group, class" in updating and "Relationship" in updating
+    # Nothing is written by a preview, and the confirm button says how many rows go in.
+    assert state() == before
+    assert "Import 6 rows" in text
+
+
+def test_the_preview_lists_the_pupils_to_mark_as_left_only_when_asked(admin, world):
+    without = upload(admin, FILE)
+    assert 'id="left"' not in without.text
+    assert "To mark as left" not in without.text
+
+    before = state()
+    page = upload(admin, FILE, left=True)
+    assert page.status_code == 200
+    left = page.text.split('id="left"')[1].split("</table>")[0]
+    assert "Pupils to mark as left (1)" in page.text
+    assert re.search(r"<td[^>]*>C</td>\s*<td[^>]*>PupilC Test</td>", left)
+    assert state() == before
+
+
+def test_the_preview_counts_agree_with_what_the_cli_import_then_does(admin, world):
+    page = upload(admin, FILE, left=True)
+    previewed = roster.preview_roster(world.oak.school, FILE, mark_missing_as_left=True)
+    done = roster.import_roster(world.oak.school, FILE, mark_missing_as_left=True)
+    assert previewed.dry_run and not done.dry_run
+    for name in ("rows", "created", "updated", "unchanged", "rejected", "pupils_created",
+                 "pupils_updated", "guardians_created", "links_ended", "marked_left",
+                 "outcomes", "left"):  # fmt: skip
+        assert getattr(previewed, name) == getattr(done, name), name
+    assert f"Import {len(done.outcomes)} rows" in page.text
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        ("café".encode("latin-1") + b"\n" + FILE.encode(), "roster.csv", "is not a UTF-8 CSV"),
+        (b"PK\x03\x04" + b"\x00" * 100, "roster.xlsx", "is a spreadsheet, not a CSV file"),
+        (b"PK\x03\x04" + b"\x00" * 100, "roster.csv", "is a spreadsheet, not a CSV file"),
+        (b"", "roster.csv", "The file is empty"),
+        (b"name,email\nAda,ada@example.org\n", "roster.csv", "missing the column(s)"),
+        (b"just some\x00text\n", "notes.txt", "is not a CSV file"),
+        ((HEADER + "\nA," + "x" * 140_000 + "\n").encode(), "r.csv", "line 2 is not valid CSV"),
+        (b'"' + b"x" * 140_000 + b'"\n', "r.csv", "the header is not valid CSV"),
+    ],
+    ids=[
+        "latin-1",
+        "xlsx",
+        "zip-named-csv",
+        "empty",
+        "other-columns",
+        "binary",
+        "huge-cell",
+        "huge-header",
+    ],
+)
+def test_a_file_that_is_not_a_utf8_roster_csv_gets_a_clear_error(admin, content, filename,
+                                                                  message):  # fmt: skip
+    before = state()
+    page = upload(admin, content, filename=filename)
+    assert page.status_code == 400
+    assert page.text.startswith("<!DOCTYPE html>")
+    assert "There is a problem" in page.text
+    # In the error summary and beside the field.
+    assert page.text.count(message) >= 2, page.text
+    assert 'id="file-error"' in page.text
+    assert state() == before
+
+
+def test_a_file_with_a_bom_is_read(admin):
+    page = upload(admin, "\ufeff" + FILE)
+    assert page.status_code == 200
+    assert "Import 6 rows" in page.text
+
+
+def test_no_file_chosen(admin):
+    page = admin.get("/staff/roster")
+    response = post_multipart(admin, "/staff/roster/preview", {"csrf_token": csrf_token(page)})
+    assert response.status_code == 400
+    assert "Choose a CSV file to upload" in response.text
+
+
+def test_a_file_over_the_limit_gets_a_clear_error(admin, monkeypatch):
+    big = (FILE + "\n") + ("A,PupilA,Test,3,3 Oak,ada,Test,ada@example.org,Parent,yes\n" * 80_000)
+    assert len(big.encode()) > roster_views.MAX_UPLOAD_BYTES
+    before = state()
+    page = upload(admin, big)
+    assert page.status_code == 400
+    assert "The file is larger than 4 MB" in page.text
+    assert state() == before
+
+
+def test_missing_csrf_is_refused(admin):
+    before = state()
+    response = post_multipart(admin, "/staff/roster/preview", {"file": file_part(FILE)})
+    assert response.status_code == 400
+    page = upload(admin, FILE)
+    response = admin.post("/staff/roster/import", data={"payload": payload_of(page)})
+    assert response.status_code == 400
+    assert state() == before
+
+
+# --- confirm -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["plain", "boosted"])
+def test_confirm_imports_the_good_rows_and_reports_the_bad_one(admin, world, headers):
+    page = upload(admin, FILE, headers=headers)
+    response = confirm(admin, page, headers=headers)
+    assert response.status_code == 200, response.text
+    assert "Roster imported" in response.text
+    assert "7 rows: 1 created, 2 updated, 3 unchanged, 1 rejected" in response.text
+    rejected = response.text.split('id="rejected"')[1].split("</table>")[0]
+    assert re.search(r"<td[^>]*>5</td>\s*<td[^>]*>D</td>", rejected)
+
+    db.session.remove()
+    oak = world.oak.id
+    pupils = {p.mis_id: p for p in db.session.scalars(select(Pupil).where(Pupil.school_id == oak))}
+    assert set(pupils) == {"A", "B", "C", "E"}  # D was rejected; C stays (not asked)
+    assert pupils["B"].class_name == "4 Ash" and pupils["C"].on_roll
+    assert pupils["E"].forename == "Eli"
+    assert (
+        db.session.scalars(select(Guardian).where(Guardian.email == "dee@example.org")).first()
+        is None
+    )
+    [entry] = audit_entries("roster.import")
+    detail = json.loads(entry.detail)
+    assert entry.school_id == oak
+    assert detail["filename"] == "roster.csv"
+    assert detail["mark_missing_as_left"] is False
+    assert (detail["rows"], detail["created"], detail["updated"], detail["unchanged"],
+            detail["rejected"]) == (7, 1, 2, 3, 1)  # fmt: skip
+
+
+def test_confirm_with_mark_missing_as_left_marks_the_pupils_listed(admin, world):
+    page = upload(admin, FILE, left=True, filename="autumn.csv")
+    response = confirm(admin, page)
+    assert response.status_code == 200
+    assert "Pupils marked as left (1)" in response.text
+    db.session.remove()
+    c = db.session.scalars(
+        select(Pupil).where(Pupil.school_id == world.oak.id, Pupil.mis_id == "C")
+    ).one()
+    assert not c.on_roll and c.left_on is not None
+    [entry] = audit_entries("roster.import")
+    detail = json.loads(entry.detail)
+    assert (detail["filename"], detail["mark_missing_as_left"], detail["marked_left"]) == (
+        "autumn.csv", True, 1,
+    )  # fmt: skip
+
+
+def test_a_tampered_payload_is_refused_and_nothing_is_imported(admin):
+    page = upload(admin, FILE)
+    sealed = payload_of(page)
+    before = state()
+    for tampered in (
+        sealed[:-3] + ("AAA" if not sealed.endswith("AAA") else "BBB"),  # the signature
+        "x" + sealed[1:],  # the data
+        sealed.split(".")[0],  # no signature at all
+        "",
+    ):
+        response = confirm(admin, page, payload=tampered)
+        assert response.status_code == 400, tampered
+        assert state() == before
+        if tampered:
+            assert "could not be checked, so nothing was imported" in response.text
+
+
+def test_the_options_cannot_be_changed_between_preview_and_confirm(admin, world):
+    """The checkbox travels inside the signed payload: there is no field to flip."""
+    page = upload(admin, FILE, left=False)
+    response = admin.post(
+        "/staff/roster/import",
+        data={
+            "csrf_token": csrf_token(page),
+            "payload": payload_of(page),
+            "mark_missing_as_left": "y",
+        },
+    )
+    assert response.status_code == 200
+    db.session.remove()
+    assert db.session.scalars(
+        select(Pupil.on_roll).where(Pupil.school_id == world.oak.id, Pupil.mis_id == "C")
+    ).one()
+
+
+def test_another_schools_payload_is_refused(admin, elm_admin, world):
+    page = upload(admin, FILE)
+    before = state()
+    elm_page = elm_admin.get("/staff/roster")
+    response = elm_admin.post(
+        "/staff/roster/import",
+        data={"csrf_token": csrf_token(elm_page), "payload": payload_of(page)},
+    )
+    assert response.status_code == 400
+    assert "could not be checked" in response.text
+    assert state() == before
+
+
+def test_an_old_preview_is_refused(admin, monkeypatch):
+    page = upload(admin, FILE)
+    monkeypatch.setattr(roster_views, "PREVIEW_MAX_AGE", -1)
+    before = state()
+    response = confirm(admin, page)
+    assert response.status_code == 400
+    assert "more than an hour old" in response.text
+    assert state() == before
+
+
+def test_a_signed_payload_is_specific_to_this_portals_secret(admin, make_app, world):
+    """A payload signed with another key (another portal) is refused."""
+    other = make_app(SECRET_KEY="another-secret-key-that-is-long-enough-9876543210")
+    with other.test_request_context():
+        forged = roster_views.seal(
+            world.oak.id, roster_views.Sealed(FILE, "forged.csv", mark_missing_as_left=True)
+        )
+    page = admin.get("/staff/roster")
+    before = state()
+    response = confirm(admin, page, payload=forged)
+    assert response.status_code == 400
+    assert state() == before
+
+
+def test_a_file_with_the_same_rows_twice_reports_the_repeat(admin):
+    text = "\n".join(
+        [HEADER,
+         "E,Eli,New,R,R Willow,Erin,New,erin@example.org,Mother,yes",
+         "E,Eli,New,R,R Willow,Erin,New,ERIN@example.org,Mother,yes"]
+    )  # fmt: skip
+    page = upload(admin, text)
+    assert page.status_code == 200
+    assert "Repeats the contact on line 2 for pupil E" in page.text
+    response = confirm(admin, page)
+    assert "2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected" in response.text
+
+
+def test_a_file_too_large_to_carry_back_to_the_confirm_is_refused_at_the_preview(
+    admin, monkeypatch
+):
+    monkeypatch.setattr(roster_views, "_payload_limit", lambda: 100)
+    page = upload(admin, FILE)
+    assert page.status_code == 400
+    assert "is too large to import from the web" in page.text
+    assert 'name="payload"' not in page.text
