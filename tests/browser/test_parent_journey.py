@@ -71,7 +71,14 @@ def people(school: Any) -> dict[str, Any]:
     return {"guardians": guardians, "pupils": pupils, "purposes": found}
 
 
-def sign_in(page: Any, live_server: str, smtp_server: MailServer, address: str) -> None:
+def sign_in(
+    page: Any,
+    live_server: str,
+    smtp_server: MailServer,
+    address: str,
+    *,
+    home: str = "Your children",
+) -> None:
     page.goto(live_server + "/sign-in")
     page.get_by_label("Email address").fill(address)
     before = len(smtp_server.messages)
@@ -81,7 +88,7 @@ def sign_in(page: Any, live_server: str, smtp_server: MailServer, address: str) 
     received = smtp_server.wait_for(before + 1)[before]
     page.goto(live_server + sign_in_path(received))
     page.get_by_role("button", name="Continue").click()
-    expect(h1(page, "Your children")).to_be_visible()
+    expect(h1(page, home)).to_be_visible()
 
 
 def assert_targets_are_at_least_24px(page: Any) -> None:
