@@ -146,7 +146,7 @@ def current(school: School) -> NoticeVersion | None:
 
 
 def current_versions(school_ids: list[int]) -> dict[int, NoticeVersion]:
-    """Each school's current notice (version, title and date only), in one query."""
+    """Each school's current notice (version, title, date and summary), in one query."""
     if not school_ids:
         return {}
     newest = (
@@ -168,6 +168,7 @@ def current_versions(school_ids: list[int]) -> dict[int, NoticeVersion]:
                 NoticeVersion.version,
                 NoticeVersion.title,
                 NoticeVersion.published_at,
+                NoticeVersion.summary,
             )
         )
     )

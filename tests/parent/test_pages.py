@@ -521,3 +521,17 @@ def test_the_ledger_holds_each_web_decision_once(ada, world):
     db.session.remove()
     stored = db.session.scalars(select(ConsentEvent)).all()
     assert [(e.channel, e.actor_type) for e in stored] == [("web", "guardian")]
+
+
+def test_the_new_notice_banner_and_the_notice_say_what_changed(ada, world):
+    page = ada.get(child_path(world, "A"))
+    answer = {"decision": "grant", "purpose_version": 1, "notice_version": 1}
+    post_form(ada, decide_path(world, "A", "photos-website"), answer, page=page)
+    summary = "We now keep photos for one year."
+    notices.publish(world.oak.school, title="Privacy notice", source="Version two.",
+                    source_format="markdown", summary=summary)  # fmt: skip
+    db.session.commit()
+    banner = ada.get("/family").text
+    assert "What changed: We now keep photos for one year." in text_of(banner)
+    notice = ada.get("/schools/oak-primary/privacy-notice").text
+    assert "What changed in this version: We now keep photos for one year." in text_of(notice)
