@@ -15,10 +15,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import aliased, load_only
 
-from . import consent, families, ledger, notices, receipts
+from . import consent, families, ledger, receipts
 from .errors import NotFound
 from .extensions import db
 from .ledger import Actor, DecisionRequest, LedgerError
@@ -60,23 +62,24 @@ def _children_query(guardian_id: int) -> Select[int]:
     return select(Pupil.id).join(GuardianLink, _responsible_for(guardian_id))
 
 
+_CHOICE_PURPOSES = (
+    select(Purpose)
+    .where(
+        Purpose.school_id.in_(bindparam("school_ids", expanding=True)),
+        Purpose.active.is_(True),
+        Purpose.scope == Scope.PUPIL,
+        Purpose.choice != Choice.NONE,
+    )
+    .order_by(Purpose.school_id, Purpose.position, Purpose.id)
+)
+
+
 def _choice_purposes(school_ids: Iterable[int]) -> list[Purpose]:
     """Active per-child purposes that offer a choice (consent or objection), in page order."""
     ids = sorted(set(school_ids))
     if not ids:
         return []
-    return list(
-        db.session.scalars(
-            select(Purpose)
-            .where(
-                Purpose.school_id.in_(ids),
-                Purpose.active.is_(True),
-                Purpose.scope == Scope.PUPIL,
-                Purpose.choice != Choice.NONE,
-            )
-            .order_by(Purpose.school_id, Purpose.position, Purpose.id)
-        )
-    )
+    return list(db.session.scalars(_CHOICE_PURPOSES, {"school_ids": ids}))
 
 
 def _grant_needs_renewal(purpose: Purpose, fact: consent.Fact, now: datetime) -> bool:
@@ -98,6 +101,87 @@ def schools_of(guardian_id: int) -> list[School]:
             .order_by(School.name)
         )
     )
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a guardian's current links say, from one query: the schools where they are a
+    current contact of a pupil (by name, as `schools_of`), the children they have parental
+    responsibility for, on roll, by school (as `families.children_by_school`), and each of
+    those schools' current notice (version, title, date and summary)."""
+
+    schools: list[School]
+    children: list[families.SchoolChildren]
+    notices: dict[int, NoticeVersion]
+
+    def child(self, pupil_id: int) -> tuple[Pupil, School]:
+        """One of their children, with the school; NotFound for any other pupil."""
+        for group in self.children:
+            for pupil in group.pupils:
+                if pupil.id == pupil_id:
+                    return pupil, group.school
+        raise NotFound("no such child")
+
+    def siblings(self, pupil: Pupil) -> list[Pupil]:
+        """Their other children at the same school, by name."""
+        for group in self.children:
+            if group.school.id == pupil.school_id:
+                return [p for p in group.pupils if p.id != pupil.id]
+        return []
+
+
+def _family_query() -> Any:
+    newest = aliased(NoticeVersion)
+    latest = (
+        select(func.max(newest.version))
+        .where(newest.school_id == School.id)
+        .correlate(School)
+        .scalar_subquery()
+    )
+    return (
+        select(GuardianLink.parental_responsibility, School, Pupil, NoticeVersion)
+        .select_from(GuardianLink)
+        .join(School, School.id == GuardianLink.school_id)
+        .join(Pupil, Pupil.id == GuardianLink.pupil_id)
+        .outerjoin(
+            NoticeVersion,
+            and_(NoticeVersion.school_id == School.id, NoticeVersion.version == latest),
+        )
+        .where(
+            GuardianLink.guardian_id == bindparam("guardian_id"),
+            GuardianLink.ended_at.is_(None),
+        )
+        .options(
+            load_only(
+                NoticeVersion.school_id,
+                NoticeVersion.version,
+                NoticeVersion.title,
+                NoticeVersion.published_at,
+                NoticeVersion.summary,
+            )
+        )
+        .order_by(School.name, School.id, Pupil.forename, Pupil.surname, Pupil.id)
+    )
+
+
+# Built once with a bound parameter, so SQLAlchemy compiles it once per process.
+_FAMILY = _family_query()
+
+
+def family_of(guardian_id: int) -> Family:
+    """This guardian's schools, children and the schools' current notices. One query."""
+    schools: dict[int, School] = {}
+    children: dict[int, families.SchoolChildren] = {}
+    notices_by_school: dict[int, NoticeVersion] = {}
+    for responsible, school, pupil, notice in db.session.execute(
+        _FAMILY, {"guardian_id": guardian_id}
+    ):
+        schools.setdefault(school.id, school)
+        if notice is not None:
+            notices_by_school[school.id] = notice
+        if responsible and pupil.on_roll and pupil.school_id == school.id:
+            children.setdefault(school.id, families.SchoolChildren(school, [])).pupils.append(pupil)
+    return Family(list(schools.values()), list(children.values()), notices_by_school)
 
 
 # --- 1. the family summary -----------------------------------------------------------------
@@ -135,28 +219,33 @@ class SchoolSummary:
     notice_changed: bool = False
 
 
-def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[SchoolSummary]:
+def family_summary(
+    guardian_id: int, *, now: datetime | None = None, family: Family | None = None
+) -> list[SchoolSummary]:
     """Each school (by name) with each child this guardian is responsible for and a one-line
-    summary of what needs their answer. Five queries, however many children."""
+    summary of what needs their answer. Three queries, however many children (two when the
+    caller passes the guardian's `family`)."""
     now = now or utcnow()
-    groups = families.children_by_school(guardian_id)
-    pupil_ids = [p.id for g in groups for p in g.pupils]
-    by_school: dict[int, list[Purpose]] = defaultdict(list)
-    for purpose in _choice_purposes(g.school.id for g in groups):
-        by_school[purpose.school_id].append(purpose)
-    own: dict[tuple[int, int], CurrentDecision] = {}
-    if pupil_ids:
-        for decided in db.session.scalars(
-            select(CurrentDecision).where(
-                CurrentDecision.guardian_id == guardian_id,
-                CurrentDecision.pupil_id.in_(pupil_ids),
-                CurrentDecision.axis == DecisionAxis.ANSWER,
-            )
-        ):
-            own[(decided.pupil_id or 0, decided.purpose_id)] = decided
+    family = family or family_of(guardian_id)
+    groups = family.children
     school_ids = [g.school.id for g in groups]
-    current = notices.current_versions(school_ids)
-    answered_under = _answered_under(guardian_id, school_ids)
+    by_school: dict[int, list[Purpose]] = defaultdict(list)
+    for purpose in _choice_purposes(school_ids):
+        by_school[purpose.school_id].append(purpose)
+    # This guardian's current decisions at these schools: their own answers for each child,
+    # and the newest notice version they answered under at each school.
+    own: dict[tuple[int, int], Any] = {}
+    answered_under: dict[int, int] = {}
+    if school_ids:
+        for row in db.session.execute(
+            _OWN_DECISIONS, {"guardian_id": guardian_id, "school_ids": school_ids}
+        ):
+            if row.notice_version is not None:
+                answered_under[row.school_id] = max(
+                    row.notice_version, answered_under.get(row.school_id, 0)
+                )
+            if row.pupil_id is not None and row.axis == DecisionAxis.ANSWER:
+                own[(row.pupil_id, row.purpose_id)] = row
     result = []
     for group in groups:
         purposes = by_school.get(group.school.id, [])
@@ -166,32 +255,36 @@ def family_summary(guardian_id: int, *, now: datetime | None = None) -> list[Sch
             for purpose in purposes:
                 if purpose.choice != Choice.CONSENT:
                     continue
-                row = own.get((pupil.id, purpose.id))
-                if row is None:
+                answer = own.get((pupil.id, purpose.id))
+                if answer is None:
                     need_answer += 1
-                elif _grant_needs_renewal(purpose, consent.Fact.of(row), now):
+                elif _grant_needs_renewal(purpose, consent.Fact.of(answer), now):
                     need_renewal += 1
             children.append(ChildSummary(pupil, len(purposes), need_answer, need_renewal))
-        notice = current.get(group.school.id)
+        notice = family.notices.get(group.school.id)
         last = answered_under.get(group.school.id)
         changed = notice is not None and last is not None and last < notice.version
         result.append(SchoolSummary(group.school, children, notice, changed))
     return result
 
 
-def _answered_under(guardian_id: int, school_ids: Sequence[int]) -> dict[int, int]:
-    """The newest notice version each school's decisions by this guardian were made under."""
-    if not school_ids:
-        return {}
-    rows = db.session.execute(
-        select(CurrentDecision.school_id, func.max(CurrentDecision.notice_version))
-        .where(
-            CurrentDecision.guardian_id == guardian_id,
-            CurrentDecision.school_id.in_(list(school_ids)),
-        )
-        .group_by(CurrentDecision.school_id)
-    ).all()
-    return {school_id: version for school_id, version in rows if version is not None}
+_OWN_DECISIONS = select(
+    CurrentDecision.school_id,
+    CurrentDecision.guardian_id,
+    CurrentDecision.pupil_id,
+    CurrentDecision.purpose_id,
+    CurrentDecision.axis,
+    CurrentDecision.decision,
+    CurrentDecision.decided_at,
+    CurrentDecision.purpose_version,
+    CurrentDecision.notice_version,
+    CurrentDecision.seq,
+    CurrentDecision.channel,
+    CurrentDecision.actor_type,
+).where(
+    CurrentDecision.guardian_id == bindparam("guardian_id"),
+    CurrentDecision.school_id.in_(bindparam("school_ids", expanding=True)),
+)
 
 
 # --- 2. a child's page ---------------------------------------------------------------------
@@ -241,36 +334,30 @@ class ChildPage:
     notice_changed: bool
 
 
-def _child(guardian_id: int, pupil_id: int) -> tuple[Pupil, School]:
-    row = db.session.execute(
-        select(Pupil, School)
-        .join(School, School.id == Pupil.school_id)
-        .join(GuardianLink, _responsible_for(guardian_id))
-        .where(Pupil.id == pupil_id)
-    ).first()
-    if row is None:
-        raise NotFound("no such child")
-    return row[0], row[1]
-
-
-def child_page(guardian_id: int, pupil_id: int, *, now: datetime | None = None) -> ChildPage:
+def child_page(
+    guardian_id: int,
+    pupil_id: int,
+    *,
+    now: datetime | None = None,
+    family: Family | None = None,
+) -> ChildPage:
     """One child's purposes in three groups, with this guardian's answers and the effective
-    status. A fixed number of queries."""
+    status. A fixed number of queries: three (two when the caller passes the guardian's
+    `family`), and one more when a purpose has been reworded since this guardian answered."""
     now = now or utcnow()
-    pupil, school = _child(guardian_id, pupil_id)
-    notice = notices.current(school)
+    family = family or family_of(guardian_id)
+    pupil, school = family.child(pupil_id)
+    notice = family.notices.get(school.id)
     purposes = [p for p in _all_active(school.id) if p.scope == Scope.PUPIL]
     chosen = [p for p in purposes if p.choice != Choice.NONE]
-    found = consent.statuses([pupil.id], chosen, school_id=school.id, now=now)
+    # Everyone with parental responsibility for the child and their decisions (on every
+    # purpose, retired ones too): the effective statuses, and this guardian's own answers.
+    rows = consent.responsible_decisions(school.id, [pupil.id])
+    found = consent.statuses_from(rows, {pupil.id: pupil.on_roll}, chosen, now=now)
     own_rows = {
         (row.purpose_id, row.axis): row
-        for row in db.session.scalars(
-            select(CurrentDecision).where(
-                CurrentDecision.school_id == school.id,
-                CurrentDecision.guardian_id == guardian_id,
-                CurrentDecision.pupil_id == pupil.id,
-            )
-        )
+        for row in rows
+        if row.guardian_id == guardian_id and row.purpose_id is not None
     }
     stale = [
         (row.purpose_id, row.purpose_version)
@@ -315,14 +402,6 @@ def child_page(guardian_id: int, pupil_id: int, *, now: datetime | None = None) 
         item = PurposeChoice(purpose, own, status.status, alone != status.status, answered)
         (consent_group if purpose.choice == Choice.CONSENT else objection_group).append(item)
 
-    siblings = list(
-        db.session.scalars(
-            select(Pupil)
-            .join(GuardianLink, _responsible_for(guardian_id))
-            .where(Pupil.school_id == school.id, Pupil.id != pupil.id)
-            .order_by(Pupil.forename, Pupil.surname, Pupil.id)
-        )
-    )
     answered_under = [r.notice_version for r in own_rows.values() if r.notice_version is not None]
     notice_changed = bool(
         notice is not None and answered_under and max(answered_under) < notice.version
@@ -334,19 +413,50 @@ def child_page(guardian_id: int, pupil_id: int, *, now: datetime | None = None) 
         consent=consent_group,
         objection=objection_group,
         information=[p for p in purposes if p.choice == Choice.NONE],
-        siblings=siblings,
+        siblings=family.siblings(pupil),
         notice_changed=notice_changed,
     )
 
 
+_ALL_ACTIVE = (
+    select(Purpose)
+    .where(Purpose.school_id == bindparam("school_id"), Purpose.active.is_(True))
+    .order_by(Purpose.position, Purpose.id)
+)
+
+
 def _all_active(school_id: int) -> list[Purpose]:
-    return list(
-        db.session.scalars(
-            select(Purpose)
-            .where(Purpose.school_id == school_id, Purpose.active.is_(True))
-            .order_by(Purpose.position, Purpose.id)
-        )
+    return list(db.session.scalars(_ALL_ACTIVE, {"school_id": school_id}))
+
+
+@dataclass(frozen=True)
+class Answerable:
+    """A choice on one child's page that this guardian may answer."""
+
+    pupil: Pupil
+    purpose: Purpose
+    siblings: list[Pupil]  # this guardian's other children at the same school, by name
+
+
+def answerable(
+    guardian_id: int, pupil_id: int, purpose_id: int, *, family: Family | None = None
+) -> Answerable:
+    """The choice `purpose_id` on the page of this guardian's child `pupil_id` (an active
+    per-child purpose of the child's school that offers a choice): NotFound for anything
+    else. Two queries (one when the caller passes the guardian's `family`)."""
+    family = family or family_of(guardian_id)
+    pupil, school = family.child(pupil_id)
+    purpose = next(
+        (
+            p
+            for p in _all_active(school.id)
+            if p.id == purpose_id and p.scope == Scope.PUPIL and p.choice != Choice.NONE
+        ),
+        None,
     )
+    if purpose is None:
+        raise NotFound("no such choice on this child's page")
+    return Answerable(pupil, purpose, family.siblings(pupil))
 
 
 # --- 3. deciding for one or several children -----------------------------------------------
@@ -367,6 +477,7 @@ def decide(
     purpose_version: int | None = None,
     notice_version: int | None = None,
     now: datetime | None = None,
+    family: Family | None = None,
 ) -> list[ConsentEvent]:
     """Record this guardian's own decision for one or several of their children at one school:
     one ledger event per child, in one transaction. NotFound (nothing written) unless every
@@ -378,16 +489,24 @@ def decide(
     transaction. A decision that is already this guardian's current one for a child (a
     double-submit, or the same answer from another tab) records nothing for that child: the
     newest decision stands either way. A grant that needs renewal is recorded again, as the renewal.
+    `family`, when the caller has read it (`family_of`), saves reading the children again.
     """
     now = now or utcnow()
     wanted = list(dict.fromkeys(pupil_ids))
     if not wanted:
         raise NotFound("no child chosen")
-    rows = db.session.execute(
-        select(Pupil.id, Pupil.school_id)
-        .join(GuardianLink, _responsible_for(guardian_id))
-        .where(Pupil.id.in_(wanted))
-    ).all()
+    if family is not None:  # read already by the caller: this guardian's children
+        mine = {p.id: p.school_id for group in family.children for p in group.pupils}
+        rows = [(p, mine[p]) for p in wanted if p in mine]
+    else:
+        rows = [
+            (pupil_id, school_id)
+            for pupil_id, school_id in db.session.execute(
+                select(Pupil.id, Pupil.school_id)
+                .join(GuardianLink, _responsible_for(guardian_id))
+                .where(Pupil.id.in_(wanted))
+            )
+        ]
     schools = {school_id for _, school_id in rows}
     if len(rows) != len(wanted) or len(schools) != 1:
         raise NotFound("no such child")

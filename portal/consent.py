@@ -12,19 +12,21 @@ DESIGN.md, "Effective status of one pupil for one consent purpose":
 
 `evaluate` is the pure rule; `statuses` reads what it needs for many pupils in a fixed number
 of queries (for class lists), and every status carries *why*: each guardian's latest decision
-with its time and channel.
+with its time and channel. A caller that has read the pupils already can read the guardians
+and their decisions with `responsible_decisions` and make the statuses with `statuses_from`.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from .extensions import db
 from .models import (
@@ -73,8 +75,9 @@ class Fact:
     actor_type: str = "guardian"
 
     @classmethod
-    def of(cls, row: CurrentDecision) -> Fact:
-        """The fact a row of the projection of current decisions records."""
+    def of(cls, row: CurrentDecision | Any) -> Fact:
+        """The fact a row of the projection of current decisions records (the entity, or a
+        row with its columns)."""
         return cls(
             guardian_id=row.guardian_id,
             decision=row.decision,
@@ -173,14 +176,135 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start : start + CHUNK]
 
 
+def _responsible_query(with_purposes: bool) -> Any:
+    """Each guardian with parental responsibility for some pupils of a school, with each of
+    their current decisions about those pupils (a row with no decision, `purpose_id` NULL,
+    for a guardian who has made none): the "why" of every status, in one query. Built once
+    with bound parameters, so SQLAlchemy compiles it once per process."""
+    links = GuardianLink.__table__.c
+    joined = and_(
+        CurrentDecision.school_id == links.school_id,
+        CurrentDecision.pupil_id == links.pupil_id,
+        CurrentDecision.guardian_id == links.guardian_id,
+    )
+    if with_purposes:
+        joined = and_(
+            joined, CurrentDecision.purpose_id.in_(bindparam("purpose_ids", expanding=True))
+        )
+    return (
+        select(
+            links.pupil_id,
+            Guardian.id.label("guardian_id"),
+            Guardian.forename,
+            Guardian.surname,
+            CurrentDecision.purpose_id,
+            CurrentDecision.axis,
+            CurrentDecision.decision,
+            CurrentDecision.decided_at,
+            CurrentDecision.purpose_version,
+            CurrentDecision.notice_version,
+            CurrentDecision.seq,
+            CurrentDecision.channel,
+            CurrentDecision.actor_type,
+        )
+        .select_from(GuardianLink)
+        .join(Guardian, Guardian.id == links.guardian_id)
+        .outerjoin(CurrentDecision, joined)
+        .where(
+            links.school_id == bindparam("school_id"),
+            links.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
+            links.parental_responsibility.is_(True),
+            links.ended_at.is_(None),
+        )
+        .order_by(links.pupil_id, Guardian.id)
+    )
+
+
+_RESPONSIBLE = {True: _responsible_query(True), False: _responsible_query(False)}
+
+
+def responsible_decisions(
+    school_id: int, pupil_ids: Sequence[int], purpose_ids: Sequence[int] | None = None
+) -> list[Any]:
+    """For these pupils of the school, each guardian with parental responsibility (by pupil,
+    then guardian id) and each of their current decisions on these purposes (on every
+    purpose when `purpose_ids` is None): one row per decision, with `pupil_id`,
+    `guardian_id`, `forename`, `surname` and the decision's columns as in the projection of
+    current decisions, or one row with `purpose_id` None for a guardian with no decision.
+    One query; `statuses_from` makes the statuses from them."""
+    params: dict[str, Any] = {"school_id": school_id, "pupil_ids": list(pupil_ids)}
+    if purpose_ids is not None:
+        params["purpose_ids"] = list(purpose_ids)
+    statement = _RESPONSIBLE[purpose_ids is not None]
+    return list(db.session.execute(statement, params))
+
+
+def statuses_from(
+    rows: Iterable[Any],
+    on_roll: Mapping[int, bool],
+    purposes: Sequence[Purpose],
+    *,
+    now: datetime,
+) -> dict[tuple[int, int], EffectiveStatus]:
+    """The effective status of each pupil in `on_roll` (pupil id: on roll?) for each purpose,
+    from `responsible_decisions` rows about them. No query."""
+    guardians: dict[int, dict[int, str]] = defaultdict(dict)
+    decisions: dict[tuple[int, int, int, str], Fact] = {}
+    for row in rows:
+        guardians[row.pupil_id][row.guardian_id] = f"{row.forename} {row.surname}".strip()
+        if row.purpose_id is not None:
+            decisions[(row.pupil_id, row.purpose_id, row.guardian_id, row.axis)] = Fact.of(row)
+    result: dict[tuple[int, int], EffectiveStatus] = {}
+    for pupil_id, pupil_on_roll in on_roll.items():
+        responsible = guardians.get(pupil_id, {})
+        for purpose in purposes:
+            axis = axis_for(purpose).value
+            facts: list[Fact] = []
+            views: list[GuardianView] = []
+            for guardian_id, name in responsible.items():
+                fact = decisions.get((pupil_id, purpose.id, guardian_id, axis))
+                if fact is not None:
+                    facts.append(fact)
+                views.append(
+                    GuardianView(
+                        guardian_id=guardian_id,
+                        name=name,
+                        decision=fact.decision if fact else None,
+                        decided_at=fact.decided_at if fact else None,
+                        channel=fact.channel if fact else None,
+                        actor_type=fact.actor_type if fact else None,
+                        purpose_version=fact.purpose_version if fact else None,
+                        seq=fact.seq if fact else None,
+                        lapsed=bool(
+                            fact
+                            and fact.decision == Decision.GRANT
+                            and not grant_is_current(purpose, fact, now)
+                        ),
+                    )
+                )
+            status, conflict = evaluate(purpose, on_roll=pupil_on_roll, facts=facts, now=now)
+            result[(pupil_id, purpose.id)] = EffectiveStatus(
+                pupil_id, purpose.id, status, conflict, tuple(views)
+            )
+    return result
+
+
+_ON_ROLL = select(Pupil.id, Pupil.on_roll).where(
+    Pupil.school_id == bindparam("school_id"),
+    Pupil.id.in_(bindparam("pupil_ids", expanding=True)),
+)
+
+
 def statuses(
     pupil_ids: Iterable[int],
     purposes: Sequence[Purpose],
     *,
     school_id: int,
     now: datetime | None = None,
+    on_roll: Mapping[int, bool] | None = None,
 ) -> dict[tuple[int, int], EffectiveStatus]:
-    """Effective status for every (pupil, purpose), in three queries per chunk of pupils.
+    """Effective status for every (pupil, purpose), in two queries per chunk of pupils (one
+    when the caller passes `on_roll`, pupil id: on roll?, for pupils it has read already).
 
     Scoped to one school: pupils of another school are simply not found.
     """
@@ -191,74 +315,20 @@ def statuses(
     result: dict[tuple[int, int], EffectiveStatus] = {}
     if not ids or not purposes:
         return result
-    session = db.session
     for chunk in _chunks(ids):
-        on_roll: dict[int, bool] = {
-            pupil_id: flag
-            for pupil_id, flag in session.execute(
-                select(Pupil.id, Pupil.on_roll).where(
-                    Pupil.school_id == school_id, Pupil.id.in_(chunk)
+        if on_roll is None:
+            found: dict[int, bool] = {
+                pupil_id: flag
+                for pupil_id, flag in db.session.execute(
+                    _ON_ROLL, {"school_id": school_id, "pupil_ids": list(chunk)}
                 )
-            )
-        }
-        guardians: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for pupil_id, guardian_id, forename, surname in session.execute(
-            select(GuardianLink.pupil_id, Guardian.id, Guardian.forename, Guardian.surname)
-            .join(Guardian, Guardian.id == GuardianLink.guardian_id)
-            .where(
-                GuardianLink.school_id == school_id,
-                GuardianLink.pupil_id.in_(chunk),
-                GuardianLink.parental_responsibility.is_(True),
-                GuardianLink.ended_at.is_(None),
-            )
-            .order_by(GuardianLink.pupil_id, Guardian.id)
-        ):
-            guardians[pupil_id].append((guardian_id, f"{forename} {surname}".strip()))
-        decisions: dict[tuple[int, int, int, str], CurrentDecision] = {}
-        for row in session.scalars(
-            select(CurrentDecision).where(
-                CurrentDecision.school_id == school_id,
-                CurrentDecision.pupil_id.in_(chunk),
-                CurrentDecision.purpose_id.in_(purpose_ids),
-            )
-        ):
-            decisions[(row.pupil_id or 0, row.purpose_id, row.guardian_id, row.axis)] = row
-        for pupil_id in chunk:
-            if pupil_id not in on_roll:
-                continue
-            for purpose in purposes:
-                axis = axis_for(purpose).value
-                facts: list[Fact] = []
-                views: list[GuardianView] = []
-                for guardian_id, name in guardians.get(pupil_id, []):
-                    latest = decisions.get((pupil_id, purpose.id, guardian_id, axis))
-                    fact = None
-                    if latest is not None:
-                        fact = Fact.of(latest)
-                        facts.append(fact)
-                    views.append(
-                        GuardianView(
-                            guardian_id=guardian_id,
-                            name=name,
-                            decision=fact.decision if fact else None,
-                            decided_at=fact.decided_at if fact else None,
-                            channel=fact.channel if fact else None,
-                            actor_type=fact.actor_type if fact else None,
-                            purpose_version=fact.purpose_version if fact else None,
-                            seq=fact.seq if fact else None,
-                            lapsed=bool(
-                                fact
-                                and fact.decision == Decision.GRANT
-                                and not grant_is_current(purpose, fact, now)
-                            ),
-                        )
-                    )
-                status, conflict = evaluate(
-                    purpose, on_roll=on_roll[pupil_id], facts=facts, now=now
-                )
-                result[(pupil_id, purpose.id)] = EffectiveStatus(
-                    pupil_id, purpose.id, status, conflict, tuple(views)
-                )
+            }
+        else:
+            found = {pupil_id: on_roll[pupil_id] for pupil_id in chunk if pupil_id in on_roll}
+        if not found:
+            continue
+        rows = responsible_decisions(school_id, sorted(found), purpose_ids)
+        result.update(statuses_from(rows, found, purposes, now=now))
     return result
 
 

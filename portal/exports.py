@@ -12,6 +12,13 @@
   file of a million rows takes no more memory than one of ten.
 - Each export is recorded in the staff audit log (who, when, which filter) in a transaction
   of its own, committed before the first byte of the file is sent.
+- On PostgreSQL the ledger export is written by the database: `COPY (SELECT ...) TO STDOUT
+  WITH (FORMAT csv)` of the same columns, the same filter and the same order, with every cell
+  made safe in SQL exactly as `safe_cell` does, streamed through psycopg's `copy()` (a
+  million rows in seconds, where making each row in Python took half a minute). Python adds
+  the byte order mark and the header, and ends records with CRLF as `csv.writer` does. The
+  files of the two paths read back through `csv.reader` to the same cells (a test runs
+  both on PostgreSQL and compares them). SQLite keeps the Python path.
 
 No Flask request state: the views pass the staff user and the filter.
 """
@@ -26,16 +33,30 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 
 from . import audit, consent, ledger_browser
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
 from .ledger import format_time
-from .ledger_browser import EventFilter, actor_name, person_name
+from .ledger_browser import EventFilter, actor_name, actor_name_sql, person_name, person_name_sql
 from .models import (
     Choice,
+    ConsentEvent,
     CurrentDecision,
     Decision,
     DecisionAxis,
@@ -186,13 +207,200 @@ def ledger_cells(row: Any) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+LEDGER_METHODS = ("auto", "python", "copy")
+
+
 def ledger_csv(
-    school_id: int, wanted: EventFilter, *, up_to_seq: int, batch: int = 2_000
+    school_id: int,
+    wanted: EventFilter,
+    *,
+    up_to_seq: int,
+    batch: int = 2_000,
+    method: str = "auto",
+    chunk: int = CHUNK_BYTES,
 ) -> Iterator[bytes]:
-    """The matching events up to `up_to_seq`, in seq order, as a CSV file, streamed."""
+    """The matching events up to `up_to_seq`, in seq order, as a CSV file, streamed.
+
+    `method`: "copy" (PostgreSQL writes the rows), "python" (rows made by `csv_file`, read
+    `batch` at a time) or "auto", the first on PostgreSQL and the second elsewhere."""
+    if method not in LEDGER_METHODS:
+        raise ValueError(f"unknown method {method!r}")
     with _snapshot():
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        if method == "copy" or (method == "auto" and postgres):
+            yield from _ledger_csv_copy(school_id, wanted, up_to_seq=up_to_seq, chunk=chunk)
+            return
         rows = ledger_browser.stream_rows(school_id, wanted, up_to_seq=up_to_seq, batch=batch)
-        yield from csv_file(LEDGER_HEADER, (ledger_cells(row) for row in rows))
+        yield from csv_file(LEDGER_HEADER, (ledger_cells(row) for row in rows), chunk=chunk)
+
+
+# --- the ledger on PostgreSQL: the database writes the rows ----------------------------------
+
+# DANGEROUS_FIRST as code points for PostgreSQL's ascii() (the code point of the first
+# character; 0 for an empty string). NUL cannot occur in PostgreSQL text.
+DANGEROUS_CODES = tuple(sorted(ord(c) for c in DANGEROUS_FIRST if c != "\x00"))
+# format_time's shape: 2025-10-06T09:30:00.000000Z, in UTC.
+TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def safe_sql(value: Any) -> ColumnElement[str]:
+    """`safe_cell` in SQL (PostgreSQL): the value as text, with `'` in front when it begins
+    with a dangerous character; NULL stays NULL (an empty cell).
+
+    Ordered for speed, as every cell of a million rows goes through it: an integer is
+    dangerous only when negative; text whose first character is a letter (above "@", the
+    last dangerous one) or a digit is settled by one or three comparisons of its first
+    character's code before the list of dangerous ones is tried."""
+    if isinstance(value.type, Integer):
+        digits = cast(value, String)
+        return case((value < 0, literal("'", String) + digits), else_=digits)
+    text = value if isinstance(value.type, String) else cast(value, String)
+    code = func.ascii(text)
+    dangerous = and_(
+        code <= max(DANGEROUS_CODES),
+        or_(code < ord("0"), code > ord("9")),
+        code.in_([literal_column(str(c)) for c in DANGEROUS_CODES]),
+    )
+    return case((dangerous, literal("'", String) + text), else_=text)
+
+
+def ledger_copy_query(school_id: int, wanted: EventFilter, *, up_to_seq: int) -> Any:
+    """The ledger file's rows as a SELECT of text columns in LEDGER_HEADER's order, each the
+    text `ledger_cells` and `safe_cell` make of it: what `COPY ... TO STDOUT` writes.
+
+    Two levels. The inner one makes each cell's text (names joined and trimmed, the time
+    formatted) in seq order; `OFFSET 0` keeps PostgreSQL from merging it into the outer
+    one (and from pushing the outer condition into it). The outer one leaves out an event
+    whose purpose is not the school's, as `rows_query` does (see its `purpose_found`), and
+    makes each cell safe, so that a name is made once, not once for the check and again
+    for the cell."""
+    where = ledger_browser.conditions(school_id, wanted)
+    where.append(ConsentEvent.seq <= up_to_seq)
+    c = ledger_browser.rows_query(school_id, where, purpose_found=True).subquery("event").c
+    texts = (
+        c.seq, func.to_char(func.timezone("UTC", c.occurred_at), TIME_FORMAT), c.mis_id,
+        person_name_sql(c.pupil_forename, c.pupil_surname), c.class_name,
+        person_name_sql(c.guardian_forename, c.guardian_surname), c.guardian_email,
+        c.purpose_key, c.purpose_title, c.purpose_version, c.notice_version, c.decision,
+        c.channel, c.actor_type, actor_name_sql(c), c.note, c.prev_hash, c.hash,
+    )  # fmt: skip
+    names = [f"c{n}" for n in range(len(LEDGER_HEADER))]
+    inner = (
+        select(
+            c.seq.label("in_order"),
+            c.purpose_found,
+            *(text.label(name) for text, name in zip(texts, names, strict=True)),
+        )
+        .order_by(c.seq)
+        .offset(0)
+        .subquery("cells")
+    )
+    cells = [
+        # The time always begins with the year's digits: nothing to make safe.
+        inner.c[name] if header == "occurred_at" else safe_sql(inner.c[name])
+        for name, header in zip(names, LEDGER_HEADER, strict=True)
+    ]
+    return (
+        select(*(cell.label(header) for cell, header in zip(cells, LEDGER_HEADER, strict=True)))
+        .where(inner.c.purpose_found.is_not(None))
+        .order_by(inner.c.in_order)
+    )
+
+
+# For the export's own transaction (it is rolled back at the end): plan the query as the
+# stream it is, rows in seq order from the (school_id, seq) index as they are made, joined by
+# cached lookups, never a sort of the whole result before the first row (the planner would
+# otherwise sort a small school's events after hashing every guardian of the trust, twice);
+# no parallel workers (they sort too, and compete with this process for the cores); and no
+# JIT compilation (its start-up costs more than it saves on a stream).
+STREAM_SETTINGS = {"enable_sort": "off", "max_parallel_workers_per_gather": "0", "jit": "off"}
+STREAM_SETTINGS_SQL = "SELECT " + ", ".join(
+    f"set_config('{name}', '{value}', true)" for name, value in STREAM_SETTINGS.items()
+)
+COPY_PARAMETER_TYPES = (int, str, datetime, type(None))
+
+
+# Compiled COPY statements by the query's cache key (its shape without its values): the
+# statement is the same for every school and filter of one shape, and compiling it costs
+# more than a small school's rows do. Few shapes exist (which filter fields are given).
+_COMPILED: dict[Any, Any] = {}
+_COMPILED_MAX = 256
+
+
+def copy_statement(query: Any) -> tuple[str, dict[str, Any]]:
+    """`COPY (query) TO STDOUT WITH (FORMAT csv)` and its parameters, which psycopg binds
+    on the client side (COPY takes no server-side parameters): values are never formatted
+    into the SQL here. Only plain values are expected (numbers, text, aware times)."""
+    dialect = db.session.get_bind().dialect
+    key = query._generate_cache_key()
+    found = None if key is None else _COMPILED.get((dialect.name, dialect.driver, key.key))
+    if found is None:
+        found = dialect.statement_compiler(dialect, query, cache_key=key)
+        if key is not None:
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            _COMPILED[(dialect.name, dialect.driver, key.key)] = found
+    params = dict(
+        found.construct_params(extracted_parameters=key.bindparams)
+        if key is not None
+        else found.construct_params()
+    )
+    for name, value in params.items():
+        if not isinstance(value, COPY_PARAMETER_TYPES) or (
+            isinstance(value, datetime) and value.tzinfo is None
+        ):
+            raise TypeError(f"unexpected parameter {name}={value!r} for COPY")
+    return f"COPY ({found.string}) TO STDOUT WITH (FORMAT csv)", params
+
+
+def _ledger_csv_copy(
+    school_id: int, wanted: EventFilter, *, up_to_seq: int, chunk: int
+) -> Iterator[bytes]:
+    """The ledger file from PostgreSQL's COPY, in the caller's snapshot: the byte order mark
+    and header, then the rows in pieces of about `chunk` bytes, records ending in CRLF."""
+    statement, params = copy_statement(ledger_copy_query(school_id, wanted, up_to_seq=up_to_seq))
+    raw = db.session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("no database connection")
+    encoding = raw.info.encoding  # the client encoding: what COPY writes in
+    header = (BOM + next(csv_lines([LEDGER_HEADER]))).encode("utf-8")
+    with raw.cursor() as cursor:
+        cursor.execute(STREAM_SETTINGS_SQL)  # SET LOCAL, the three in one round trip
+    with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+        # On an early close (the client went away), psycopg cancels the COPY and drains it.
+        for block in crlf_blocks(copy, chunk=chunk):
+            if encoding != "utf-8":
+                block = block.decode(encoding).encode("utf-8")
+            if header:
+                block, header = header + block, b""
+            yield block
+    if header:
+        yield header  # no rows
+
+
+def crlf_blocks(rows: Iterable[bytes | memoryview], *, chunk: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """COPY's CSV rows (one row per item, as libpq hands them over, each ending in LF) joined
+    into blocks of about `chunk` bytes, each record ending in CRLF as `csv.writer` writes it.
+    A line break inside a quoted cell is data and stays as it is."""
+    pending: list[bytes | memoryview] = []
+    size = 0
+    for row in rows:
+        pending.append(row)
+        size += len(row)
+        if size >= chunk:
+            yield _crlf(pending)
+            pending.clear()
+            size = 0
+    if pending:
+        yield _crlf(pending)
+
+
+def _crlf(rows: list[bytes | memoryview]) -> bytes:
+    block = b"".join(rows)
+    if block.count(b"\n") == len(rows):  # no line break inside a cell: one per record
+        return block.replace(b"\n", b"\r\n")
+    # Each row ends with its record's LF; any other LF is inside a quoted cell.
+    return b"\r\n".join(bytes(row)[:-1] for row in rows) + b"\r\n"
 
 
 # --- marketing -----------------------------------------------------------------------------

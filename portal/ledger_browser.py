@@ -17,7 +17,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from . import audit, ledger
@@ -215,43 +226,58 @@ class EventRow:
 ActorGuardian = aliased(Guardian, name="actor_guardian")
 
 
-def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
+def rows_query(
+    school_id: int, where: list[ColumnElement[bool]], *, purpose_found: bool = False
+) -> Select[*tuple[Any, ...]]:
     """Every column an event row shows, for one school's events matching `where`.
-    Unordered and unlimited: the caller pages or streams it."""
+    Unordered and unlimited: the caller pages or streams it.
+
+    An event whose purpose is not the school's is left out (an inner join). With
+    `purpose_found`, the purpose is an outer join instead and a column `purpose_found` (the
+    purpose's id, NULL for such an event) lets the caller leave it out: PostgreSQL's planner
+    cannot know that a school's events are about its own purposes, and for the inner join
+    expects a hundredth of the rows, so plans a sort of the whole result before its first
+    row where streaming it in seq order from the index is right (the CSV export).
+
+    The actor's staff and guardian columns are joined on the actor id alone: they are only
+    read for an actor of that type (`actor_name`), and a plain key lets PostgreSQL cache its
+    lookups instead of testing the type against every staff user for every event."""
+    purpose_on = and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id)
+    query = select(
+        ConsentEvent.seq,
+        ConsentEvent.occurred_at,
+        ConsentEvent.pupil_id,
+        Pupil.forename.label("pupil_forename"),
+        Pupil.surname.label("pupil_surname"),
+        Pupil.mis_id,
+        Pupil.class_name,
+        Guardian.forename.label("guardian_forename"),
+        Guardian.surname.label("guardian_surname"),
+        Guardian.email.label("guardian_email"),
+        Purpose.key.label("purpose_key"),
+        func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
+        ConsentEvent.purpose_version,
+        ConsentEvent.notice_version,
+        ConsentEvent.decision,
+        ConsentEvent.channel,
+        ConsentEvent.actor_type,
+        ConsentEvent.actor_id,
+        StaffUser.name.label("staff_name"),
+        StaffUser.email.label("staff_email"),
+        ActorGuardian.forename.label("actor_forename"),
+        ActorGuardian.surname.label("actor_surname"),
+        ConsentEvent.note,
+        ConsentEvent.prev_hash,
+        ConsentEvent.hash,
+    ).join(Guardian, Guardian.id == ConsentEvent.guardian_id)
+    if purpose_found:
+        query = query.add_columns(Purpose.id.label("purpose_found")).outerjoin(Purpose, purpose_on)
+    else:
+        query = query.join(Purpose, purpose_on)
     return (
-        select(
-            ConsentEvent.seq,
-            ConsentEvent.occurred_at,
-            ConsentEvent.pupil_id,
-            Pupil.forename.label("pupil_forename"),
-            Pupil.surname.label("pupil_surname"),
-            Pupil.mis_id,
-            Pupil.class_name,
-            Guardian.forename.label("guardian_forename"),
-            Guardian.surname.label("guardian_surname"),
-            Guardian.email.label("guardian_email"),
-            Purpose.key.label("purpose_key"),
-            func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
-            ConsentEvent.purpose_version,
-            ConsentEvent.notice_version,
-            ConsentEvent.decision,
-            ConsentEvent.channel,
-            ConsentEvent.actor_type,
-            ConsentEvent.actor_id,
-            StaffUser.name.label("staff_name"),
-            StaffUser.email.label("staff_email"),
-            ActorGuardian.forename.label("actor_forename"),
-            ActorGuardian.surname.label("actor_surname"),
-            ConsentEvent.note,
-            ConsentEvent.prev_hash,
-            ConsentEvent.hash,
+        query.outerjoin(
+            Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id)
         )
-        .join(Guardian, Guardian.id == ConsentEvent.guardian_id)
-        .join(
-            Purpose,
-            and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),
-        )
-        .outerjoin(Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id))
         .outerjoin(
             PurposeVersion,
             and_(
@@ -261,19 +287,9 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
         )
         .outerjoin(
             StaffUser,
-            and_(
-                ConsentEvent.actor_type == ActorType.STAFF.value,
-                StaffUser.id == ConsentEvent.actor_id,
-                StaffUser.school_id == school_id,
-            ),
+            and_(StaffUser.id == ConsentEvent.actor_id, StaffUser.school_id == school_id),
         )
-        .outerjoin(
-            ActorGuardian,
-            and_(
-                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
-                ActorGuardian.id == ConsentEvent.actor_id,
-            ),
-        )
+        .outerjoin(ActorGuardian, ActorGuardian.id == ConsentEvent.actor_id)
         .where(*where)
     )
 
@@ -290,6 +306,60 @@ def actor_name(row: Any) -> str:
     if row.actor_type == ActorType.GUARDIAN:
         return person_name(row.actor_forename, row.actor_surname) or f"guardian {row.actor_id}"
     return "the system"
+
+
+# What Python's `str.strip()` takes off both ends (every character for which `str.isspace()`
+# holds), so that the database makes a name exactly as `person_name` does.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _printable(code: Any) -> ColumnElement[bool]:
+    """A character code (PostgreSQL's ascii()) of visible ASCII: not whitespace."""
+    return and_(code >= 0x21, code <= 0x7E)
+
+
+def person_name_sql(forename: Any, surname: Any) -> ColumnElement[str]:
+    """`person_name` in SQL (PostgreSQL): NULL when both are NULL, else "forename surname"
+    with Python's whitespace trimmed from both ends. When the forename begins and the
+    surname ends with visible ASCII (nearly always), there is nothing to trim, and the
+    trimming, the dearest part, is skipped."""
+    return case(
+        (and_(forename.is_(None), surname.is_(None)), null()),
+        (
+            and_(_printable(func.ascii(forename)), _printable(func.ascii(func.right(surname, 1)))),
+            forename + " " + surname,
+        ),
+        else_=func.btrim(
+            func.coalesce(forename, "") + " " + func.coalesce(surname, ""), PY_WHITESPACE
+        ),
+    )
+
+
+def actor_name_sql(columns: Any) -> ColumnElement[str]:
+    """`actor_name` in SQL, over the columns of `rows_query` (a subquery's `.c`). An empty
+    name counts as none, as `or` does in Python."""
+    actor_id = func.coalesce(cast(columns.actor_id, String), "None")
+    return case(
+        (
+            columns.actor_type == ActorType.STAFF.value,
+            func.coalesce(
+                func.nullif(columns.staff_name, ""),
+                func.nullif(columns.staff_email, ""),
+                "staff user " + actor_id,
+            ),
+        ),
+        (
+            columns.actor_type == ActorType.GUARDIAN.value,
+            func.coalesce(
+                func.nullif(person_name_sql(columns.actor_forename, columns.actor_surname), ""),
+                "guardian " + actor_id,
+            ),
+        ),
+        else_="the system",
+    )
 
 
 def event_row(row: Any) -> EventRow:

@@ -274,7 +274,9 @@ class GuardianLink(Model):
     __tablename__ = "guardian_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Indexed with pupil_id (ix_guardian_links_school_pupil): the contacts of some pupils
+    # of a school, such as a class.
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
     relationship_label: Mapped[str] = mapped_column("relationship", String(64), default="")
@@ -288,7 +290,10 @@ class GuardianLink(Model):
     guardian: Mapped[Guardian] = relationship(back_populates="links")
     pupil: Mapped[Pupil] = relationship(back_populates="links")
 
-    __table_args__ = (UniqueConstraint("guardian_id", "pupil_id"),)
+    __table_args__ = (
+        UniqueConstraint("guardian_id", "pupil_id"),
+        Index("ix_guardian_links_school_pupil", "school_id", "pupil_id"),
+    )
 
     @property
     def active(self) -> bool:
@@ -337,7 +342,9 @@ class ConsentEvent(Model):
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(Integer)
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
-    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"), index=True)
+    # Indexed with purpose_id and seq (ix_consent_events_pupil_purpose_seq): one pupil's
+    # decisions on one purpose, in order (the take-down check after each decision).
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"))
     purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
     purpose_version: Mapped[int] = mapped_column(Integer)
     notice_version: Mapped[int | None] = mapped_column(Integer)
@@ -354,6 +361,7 @@ class ConsentEvent(Model):
         CheckConstraint(_in("decision", Decision), name="decision"),
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_consent_events_school_occurred", "school_id", "occurred_at"),
+        Index("ix_consent_events_pupil_purpose_seq", "pupil_id", "purpose_id", "seq"),
     )
 
 

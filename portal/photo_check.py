@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, false, func, or_, select
 
 from . import consent
 from .consent import Status
@@ -94,7 +94,7 @@ class Options:
         return tuple(p for p in self.purposes if p.id in wanted)
 
 
-def _publishable(school_id: int) -> ColumnElement[bool]:
+def _publishable(school_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     return and_(
         Purpose.school_id == school_id,
         Purpose.active.is_(True),
@@ -104,13 +104,27 @@ def _publishable(school_id: int) -> ColumnElement[bool]:
     )
 
 
+_PUBLISHABLE = (
+    select(Purpose)
+    .where(_publishable(bindparam("school_id", type_=Integer)))
+    .order_by(Purpose.position, Purpose.id)
+)
+_GROUPS = (
+    select(Pupil.class_name, Pupil.year_group)
+    .where(Pupil.school_id == bindparam("school_id"), Pupil.on_roll.is_(True))
+    .distinct()
+)
+
+
 def options(school_id: int) -> Options:
-    purposes = db.session.scalars(
-        select(Purpose).where(_publishable(school_id)).order_by(Purpose.position, Purpose.id)
-    ).all()
-    on_roll = and_(Pupil.school_id == school_id, Pupil.on_roll.is_(True))
-    classes = db.session.scalars(select(Pupil.class_name).where(on_roll).distinct()).all()
-    years = db.session.scalars(select(Pupil.year_group).where(on_roll).distinct()).all()
+    """Two queries."""
+    params = {"school_id": school_id}
+    purposes = db.session.scalars(_PUBLISHABLE, params).all()
+    classes: set[str] = set()
+    years: set[str] = set()
+    for class_name, year_group in db.session.execute(_GROUPS, params):
+        classes.add(class_name)
+        years.add(year_group)
     return Options(
         purposes=tuple(purposes),
         classes=tuple(sorted((c for c in classes if c), key=str.casefold)),
@@ -146,6 +160,18 @@ class PupilSummary:
             pupil.on_roll,
             pupil.left_on,
         )
+
+
+# The columns of a PupilSummary, in its order: read as plain rows, not as Pupil objects.
+_SUMMARY_COLUMNS = (
+    Pupil.id,
+    Pupil.forename,
+    Pupil.surname,
+    Pupil.class_name,
+    Pupil.year_group,
+    Pupil.on_roll,
+    Pupil.left_on,
+)
 
 
 def _by_name(pupils: Iterable[PupilSummary]) -> list[PupilSummary]:
@@ -278,22 +304,23 @@ def check(
     year_group: str | None = None,
     pupil_ids: Sequence[int] | None = None,
     now: datetime | None = None,
+    offered: Sequence[Purpose] | None = None,
 ) -> Result:
     """May each pupil appear in a photo for every one of these purposes?
 
     Who: the pupils on roll in `class_name`, those on roll in `year_group`, and the pupils
     `pupil_ids` (on roll or not), together. A fixed number of queries, whatever their number
-    (`consent.statuses` reads in chunks of 900 pupils).
+    (`consent.statuses` reads in chunks of 900 pupils): three, two when the caller passes
+    the school's publishable purposes (`offered`, from `options`).
     """
     if not purpose_ids:
         raise ValueError("a photo check needs at least one purpose")
     now = now or utcnow()
-    chosen = db.session.scalars(
-        select(Purpose)
-        .where(_publishable(school_id), Purpose.id.in_(sorted(set(purpose_ids))))
-        .order_by(Purpose.position, Purpose.id)
-    ).all()
-    if len(chosen) != len(set(purpose_ids)):
+    if offered is None:
+        offered = db.session.scalars(_PUBLISHABLE, {"school_id": school_id}).all()
+    wanted = set(purpose_ids)
+    chosen = [p for p in offered if p.id in wanted and p.school_id == school_id]
+    if len(chosen) != len(wanted):
         raise NotFound("no such publishable purpose at this school")
     picked_ids = sorted(set(pupil_ids or ()))
     on_roll = and_(Pupil.school_id == school_id, Pupil.on_roll.is_(True))
@@ -305,12 +332,15 @@ def check(
     if picked_ids:
         who.append(and_(Pupil.school_id == school_id, Pupil.id.in_(picked_ids)))
     found = [
-        PupilSummary.of(p) for p in db.session.scalars(select(Pupil).where(or_(false(), *who)))
+        PupilSummary(*row)
+        for row in db.session.execute(select(*_SUMMARY_COLUMNS).where(or_(false(), *who)))
     ]
     ids = {p.id for p in found}
     if not set(picked_ids) <= ids:
         raise NotFound("no such pupil at this school")
-    found_statuses = consent.statuses(ids, chosen, school_id=school_id, now=now)
+    found_statuses = consent.statuses(
+        ids, chosen, school_id=school_id, now=now, on_roll={p.id: p.on_roll for p in found}
+    )
     children = []
     for pupil in found:
         marks = []

@@ -72,7 +72,8 @@ def find_pupils(
     school_id: int, *, query: str = "", class_name: str = "", limit: int = RESULTS_LIMIT
 ) -> Search:
     """The school's pupils whose names contain every word of `query` (or whose MIS id is one
-    of them), in `class_name` when given; on roll first, then by name. Two queries."""
+    of them), in `class_name` when given; on roll first, then by name. One query (two when
+    `limit` is 0 and some match)."""
     query = " ".join((query or "").split())[:MAX_QUERY]
     class_name = (class_name or "").strip()
     where = [Pupil.school_id == school_id]
@@ -86,15 +87,21 @@ def find_pupils(
         )
     if class_name:
         where.append(Pupil.class_name == class_name)
-    total = db.session.scalar(select(func.count()).select_from(Pupil).where(*where)) or 0
-    pupils = list(
-        db.session.scalars(
-            select(Pupil)
-            .where(*where)
-            .order_by(Pupil.on_roll.desc(), Pupil.surname, Pupil.forename, Pupil.id)
-            .limit(limit)
-        )
-    )
+    # The count of every match comes with the first `limit` of them (a window function is
+    # computed before the LIMIT).
+    rows = db.session.execute(
+        select(Pupil, func.count().over().label("total"))
+        .where(*where)
+        .order_by(Pupil.on_roll.desc(), Pupil.surname, Pupil.forename, Pupil.id)
+        .limit(limit)
+    ).all()
+    pupils = [row[0] for row in rows]
+    if rows:
+        total = int(rows[0].total)
+    elif limit > 0:
+        total = 0  # no row at all: nothing matches
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Pupil).where(*where)) or 0
     return Search(query, class_name, pupils, total)
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import emails
 from .database import begin_write
@@ -340,12 +341,32 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     return token
 
 
+# The session row with the person behind it, in one query: the guardian, or the staff user
+# and their school (which every staff page shows). Built once with a bound parameter, so
+# SQLAlchemy compiles it once per process.
+_SESSION = (
+    select(
+        UserSession.id,
+        UserSession.principal_type,
+        UserSession.ended_at,
+        UserSession.expires_at,
+        UserSession.last_seen_at,
+        Guardian,
+        StaffUser,
+        School,
+    )
+    .outerjoin(Guardian, Guardian.id == UserSession.guardian_id)
+    .outerjoin(StaffUser, StaffUser.id == UserSession.staff_user_id)
+    .outerjoin(School, School.id == StaffUser.school_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
-    """The person behind a session token, if the session is still open and in time."""
+    """The person behind a session token, if the session is still open and in time. One
+    query (and, at most once a minute, an update of when it was last used)."""
     now = now or utcnow()
-    row = db.session.scalars(
-        select(UserSession).where(UserSession.token_hash == hash_token(token))
-    ).first()
+    row = db.session.execute(_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
     principal_type = PrincipalType(row.principal_type)
@@ -353,15 +374,19 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
     if now - row.last_seen_at >= idle:
         end_session(token, now=now)
         return None
-    guardian = staff = None
+    guardian: Guardian | None = None
+    staff: StaffUser | None = None
     if principal_type == PrincipalType.GUARDIAN:
-        guardian = db.session.get(Guardian, row.guardian_id)
+        guardian = row.Guardian
         if guardian is None:
             return None
     else:
-        staff = db.session.get(StaffUser, row.staff_user_id)
+        staff = row.StaffUser
         if staff is None or not staff.active:
             return None
+        # The identity map holds objects weakly: attach the school to the staff user, or
+        # `staff.school` would read it again.
+        set_committed_value(staff, "school", row.School)
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         try:
             begin_write(db.session())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+import itertools
+import json
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union_all
 
 from ..extensions import db
 from ..models import (
@@ -21,6 +24,8 @@ from ..models import (
     School,
 )
 from .append import axis_of, lock_head, start_write_transaction
+from .encoding import _PLAIN_WORDS as PLAIN_WORDS
+from .encoding import _TEMPLATE as CANONICAL_TEMPLATE
 from .encoding import canonical_text, format_time
 
 
@@ -117,8 +122,20 @@ def verify(school: School | None = None) -> Verification:
     try:
         result = Verification()
         targets = [school] if school is not None else list(session.scalars(select(School)))
-        for target in sorted(targets, key=lambda s: s.slug):
-            result.schools.append(verify_school(target.id, target.slug))
+        targets = sorted(targets, key=lambda s: s.slug)
+        if session.get_bind().dialect.name == "postgresql":
+            # One reader for every school, a step ahead: the database reads the next batch
+            # (and the next school) while this thread checks the one before.
+            with _Feed(_raw_connection(), [target.id for target in targets]) as feed:
+                token = _FEED.set(feed)
+                try:
+                    for target in targets:
+                        result.schools.append(verify_school(target.id, target.slug))
+                finally:
+                    _FEED.reset(token)
+        else:
+            for target in targets:
+                result.schools.append(verify_school(target.id, target.slug))
     finally:
         session.rollback()
     return result
@@ -241,9 +258,139 @@ def _events_as_text_generic(school_id: int) -> Iterator[EventText]:
 
 
 def events_as_text(school_id: int) -> Iterator[EventText]:
+    feed = _FEED.get()
+    if feed is not None:
+        return feed.events(school_id)
     if db.session.get_bind().dialect.name == "postgresql":
         return _events_as_text_postgresql(school_id)
     return _events_as_text_generic(school_id)
+
+
+def _raw_connection() -> Any:
+    raw = db.session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("no database connection")
+    return raw
+
+
+HEAD_QUERY = "SELECT seq, hash FROM ledger_heads WHERE school_id = %s"
+
+
+def head_of(school_id: int) -> tuple[int, str] | None:
+    """The school's chain head (seq, hash), or None."""
+    feed = _FEED.get()
+    if feed is not None:
+        return feed.head(school_id)
+    row = db.session.execute(
+        select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.school_id == school_id)
+    ).one_or_none()
+    return None if row is None else (row.seq, row.hash)
+
+
+class _Feed:
+    """Reads, in a thread of its own and on the verifying transaction's connection, what
+    `verify` needs of each school in turn (the events a batch at a time, the chain head,
+    the projection), a few items ahead of the thread that checks them. While it runs, only
+    it uses the connection."""
+
+    def __init__(self, raw: Any, school_ids: list[int]) -> None:
+        self._raw = raw
+        self._school_ids = school_ids
+        self._items: queue.Queue[tuple[str, int | None, Any]] = queue.Queue(maxsize=3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fetch, name="ledger-verify-feed", daemon=True)
+
+    def __enter__(self) -> _Feed:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._items.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        self._thread.join()
+
+    def _put(self, item: tuple[str, int | None, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _fetch(self) -> None:
+        try:
+            with self._raw.cursor() as cursor:
+                for school_id in self._school_ids:
+                    cursor.execute(
+                        "SELECT min(seq), max(seq) FROM consent_events WHERE school_id = %s",
+                        (school_id,),
+                    )
+                    low, high = cursor.fetchone()
+                    if low is not None:
+                        for start in range(min(low, 1), high + 1, BATCH):
+                            cursor.execute(BATCH_EVENTS, (school_id, start, start + BATCH))
+                            if not self._put(("events", school_id, cursor.fetchone()[0] or "")):
+                                return
+                    cursor.execute(HEAD_QUERY, (school_id,))
+                    head = cursor.fetchone()
+                    cursor.execute(PROJECTION_QUERY, {"school": school_id})
+                    projection = cursor.fetchone()[0] or ""
+                    for item in (
+                        ("events_end", school_id, None),
+                        ("head", school_id, None if head is None else (head[0], head[1])),
+                        ("projection", school_id, projection),
+                    ):
+                        if not self._put(item):
+                            return
+        except BaseException as exc:  # handed to the checking thread, which raises it
+            self._put(("error", None, exc))
+
+    def _take(self, school_id: int) -> tuple[str, Any]:
+        kind, of, payload = self._items.get()
+        if kind == "error":
+            raise payload
+        if of != school_id:
+            raise RuntimeError(f"verify read school {of}'s {kind} for school {school_id}")
+        return kind, payload
+
+    def _batches(self, school_id: int) -> Iterator[str]:
+        while True:
+            kind, payload = self._take(school_id)
+            if kind == "events_end":
+                return
+            if kind != "events":
+                raise RuntimeError(f"verify read {kind} where events were expected")
+            if payload:
+                yield payload
+
+    def events(self, school_id: int) -> Iterator[EventText]:
+        return itertools.chain.from_iterable(map(_parse_batch, self._batches(school_id)))
+
+    def _expect(self, school_id: int, wanted: str) -> Any:
+        kind, payload = self._take(school_id)
+        if kind != wanted:
+            raise RuntimeError(f"verify read {kind} where {wanted} was expected")
+        return payload
+
+    def head(self, school_id: int) -> tuple[int, str] | None:
+        return self._expect(school_id, "head")  # type: ignore[no-any-return]
+
+    def projection(self, school_id: int) -> str:
+        return self._expect(school_id, "projection")  # type: ignore[no-any-return]
+
+
+# The feed of the `verify` running in this context, if any (verify_school alone reads for
+# itself).
+_FEED: contextvars.ContextVar[_Feed | None] = contextvars.ContextVar("ledger_feed", default=None)
+
+
+# The words the CHECK constraints allow, as canonical_text writes them (in quotes).
+_QUOTED = {word: '"' + word + '"' for word in PLAIN_WORDS}
 
 
 def verify_school(school_id: int, slug: str) -> SchoolVerification:
@@ -255,8 +402,11 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
     expected = 1
     prev = GENESIS_HASH
     sha256 = hashlib.sha256
+    quoted, template, dumps, axes = _QUOTED, CANONICAL_TEMPLATE, json.dumps, AXES
+    events = 0
+    intact = True  # check.ok, kept in a local for the loop
     for fields in events_as_text(school_id):
-        check.events += 1
+        events += 1
         if len(fields) != FIELDS:
             head_field = fields[0]
             check.fail(
@@ -264,42 +414,158 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
                 "an event holds a tab, a line break or undecodable text where a genuine "
                 "event never does: it was changed",
             )
+            intact = False
             continue
         (seq, occurred, actor_type, actor_id, guardian_id, pupil_id, purpose_id,
          purpose_version, notice_version, decision, channel, note, prev_hash, digest
          ) = fields  # fmt: skip
         number = int(seq)
-        if check.ok:
+        if intact:
             if number != expected:
                 first = expected if number > expected else number
                 check.fail(first, f"seq {expected} expected, found seq {number}")
+                intact = False
             elif prev_hash != prev:
                 check.fail(number, "prev_hash does not match the previous event's hash")
+                intact = False
             else:
-                text = canonical_text(
-                    school_text, seq, occurred, actor_type, actor_id, guardian_id, pupil_id,
-                    purpose_id, purpose_version, notice_version, decision, channel, note,
-                )  # fmt: skip
+                # canonical_text, inlined for the usual event, whose words are the ones the
+                # CHECK constraints allow (any other goes through canonical_text itself).
+                # The time needs no escaping: to_char and format_time write only digits
+                # and the fixed separators.
+                a, c, d = quoted.get(actor_type), quoted.get(channel), quoted.get(decision)
+                if a is None or c is None or d is None:
+                    text = canonical_text(
+                        school_text, seq, occurred, actor_type, actor_id, guardian_id,
+                        pupil_id, purpose_id, purpose_version, notice_version, decision,
+                        channel, note,
+                    )  # fmt: skip
+                else:
+                    text = template % (
+                        "null" if actor_id is None else actor_id, a, c, d, guardian_id,
+                        "null" if note is None else dumps(note, ensure_ascii=True),
+                        "null" if notice_version is None else notice_version,
+                        '"' + occurred + '"', "null" if pupil_id is None else pupil_id,
+                        purpose_id, purpose_version, school_text, seq,
+                    )  # fmt: skip
                 if sha256((prev + text).encode("utf-8")).hexdigest() != digest:
                     check.fail(number, "the event's content does not match its hash")
+                    intact = False
         prev = digest
         expected = number + 1
-        replay[(guardian_id, pupil_id, purpose_id, AXES.get(decision, "?"))] = (
+        replay[(guardian_id, pupil_id, purpose_id, axes.get(decision, "?"))] = (
             decision, purpose_version, notice_version, channel, seq, actor_type, occurred,
         )  # fmt: skip
-    head = db.session.execute(
-        select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.school_id == school_id)
-    ).one_or_none()
+    check.events += events
+    head = head_of(school_id)
     last_seq = expected - 1
     if head is None:
         check.fail(None, "the school has no chain head")
-    elif head.seq != last_seq:
-        first_bad = last_seq + 1 if head.seq > last_seq else head.seq + 1
-        check.fail(first_bad, f"the chain head says seq {head.seq}; the events end at {last_seq}")
-    elif head.hash != prev:
+    elif head[0] != last_seq:
+        first_bad = last_seq + 1 if head[0] > last_seq else head[0] + 1
+        check.fail(first_bad, f"the chain head says seq {head[0]}; the events end at {last_seq}")
+    elif head[1] != prev:
         check.fail(last_seq, "the chain head's hash does not match the last event")
     _compare_projection(school_id, replay, check)
     return check
+
+
+# The projection's columns, compared as text with a replay of the events (guardian, pupil,
+# purpose and axis are the key; the rest is what the replay must find).
+ProjectionText = tuple[str | None, ...]
+
+
+# The school's projection as one text value: a line per row, a tab between fields, \N for
+# NULL, and the text columns escaped as COPY's text format does it (backslash, tab and line
+# feed), so that no value, a tampered one included, can break a row's shape. The condition
+# on pupil_id lets each half of the table, pupils' decisions and guardians' own, be read
+# through its (partial) unique index, instead of the whole table once per school.
+PROJECTION_QUERY = r"""SELECT string_agg(concat_ws(E'\t', guardian_id,
+    coalesce(pupil_id::text, '\N'), purpose_id,
+    replace(replace(replace(axis, '\', '\\'), E'\t', '\t'), E'\n', '\n'),
+    replace(replace(replace(decision, '\', '\\'), E'\t', '\t'), E'\n', '\n'),
+    purpose_version, coalesce(notice_version::text, '\N'),
+    replace(replace(replace(channel, '\', '\\'), E'\t', '\t'), E'\n', '\n'), seq,
+    replace(replace(replace(actor_type, '\', '\\'), E'\t', '\t'), E'\n', '\n'),
+    to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), E'\n')
+FROM current_decisions
+WHERE school_id = %(school)s AND (pupil_id IS NOT NULL OR pupil_id IS NULL)"""
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+
+
+def _unescape(field: str) -> str | None:
+    """One field as PROJECTION_QUERY wrote it: \\N alone is NULL; \\n, \\t and \\\\ are a line feed,
+    a tab and a backslash."""
+    if field == "\\N":
+        return None
+    if "\\" not in field:
+        return field
+    out, chars = [], iter(field)
+    for char in chars:
+        if char == "\\":
+            after = next(chars, "")
+            out.append(_ESCAPES.get(after, "\\" + after))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _parse_projection(data: str) -> Iterator[ProjectionText]:
+    if not data:
+        return
+    for line in data.split("\n"):
+        fields: list[Any] = line.split("\t")
+        if "\\" in line:
+            fields = [_unescape(field) for field in fields]
+        yield tuple(fields)
+
+
+def _projection_as_text_postgresql(school_id: int) -> Iterator[ProjectionText]:
+    with _raw_connection().cursor() as cursor:
+        cursor.execute(PROJECTION_QUERY, {"school": school_id})
+        data = cursor.fetchone()[0] or ""
+    yield from _parse_projection(data)
+
+
+def _projection_as_text_generic(school_id: int) -> Iterator[ProjectionText]:
+    def text(value: int | None) -> str | None:
+        return None if value is None else str(value)
+
+    columns = (
+        CurrentDecision.guardian_id,
+        CurrentDecision.pupil_id,
+        CurrentDecision.purpose_id,
+        CurrentDecision.axis,
+        CurrentDecision.decision,
+        CurrentDecision.purpose_version,
+        CurrentDecision.notice_version,
+        CurrentDecision.channel,
+        CurrentDecision.seq,
+        CurrentDecision.actor_type,
+        CurrentDecision.decided_at,
+    )
+    mine = CurrentDecision.school_id == school_id
+    rows = db.session.execute(
+        union_all(
+            select(*columns).where(mine, CurrentDecision.pupil_id.is_not(None)),
+            select(*columns).where(mine, CurrentDecision.pupil_id.is_(None)),
+        ).execution_options(yield_per=10_000)
+    )
+    for row in rows:
+        yield (
+            str(row.guardian_id), text(row.pupil_id), str(row.purpose_id), row.axis,
+            row.decision, str(row.purpose_version), text(row.notice_version), row.channel,
+            str(row.seq), row.actor_type, format_time(row.decided_at),
+        )  # fmt: skip
+
+
+def projection_as_text(school_id: int) -> Iterator[ProjectionText]:
+    feed = _FEED.get()
+    if feed is not None:
+        return _parse_projection(feed.projection(school_id))
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _projection_as_text_postgresql(school_id)
+    return _projection_as_text_generic(school_id)
 
 
 def _compare_projection(
@@ -307,42 +573,19 @@ def _compare_projection(
     replay: dict[tuple[str, str | None, str, str], tuple[Any, ...]],
     check: SchoolVerification,
 ) -> None:
-    def text(value: int | None) -> str | None:
-        return None if value is None else str(value)
-
-    rows = db.session.execute(
-        select(
-            CurrentDecision.guardian_id,
-            CurrentDecision.pupil_id,
-            CurrentDecision.purpose_id,
-            CurrentDecision.axis,
-            CurrentDecision.decision,
-            CurrentDecision.purpose_version,
-            CurrentDecision.notice_version,
-            CurrentDecision.channel,
-            CurrentDecision.seq,
-            CurrentDecision.actor_type,
-            CurrentDecision.decided_at,
-        )
-        .where(CurrentDecision.school_id == school_id)
-        .execution_options(yield_per=10_000)
-    )
     # Name the lowest seq whose decision the projection gets wrong or lacks, whatever order
     # the rows come in. Keys are taken out of the replay as they are matched: what is left
     # is missing from the projection.
     first: tuple[int, str] | None = None
-    for row in rows:
-        key = (str(row.guardian_id), text(row.pupil_id), str(row.purpose_id), row.axis)
-        want = replay.pop(key, None)
-        have = (
-            row.decision, str(row.purpose_version), text(row.notice_version), row.channel,
-            str(row.seq), row.actor_type, format_time(row.decided_at),
-        )  # fmt: skip
+    for fields in projection_as_text(school_id):
+        guardian_id, pupil_id, purpose_id, axis = fields[:4]
+        want = replay.pop((guardian_id, pupil_id, purpose_id, axis), None)  # type: ignore[arg-type]
+        have = fields[4:]
         if want != have:
             problem = (
-                int(want[4]) if want else row.seq,
+                int(want[4]) if want else int(fields[8] or 0),
                 "the projection of current decisions differs from a replay of the ledger "
-                f"(guardian {row.guardian_id}, pupil {row.pupil_id}, purpose {row.purpose_id})",
+                f"(guardian {guardian_id}, pupil {pupil_id}, purpose {purpose_id})",
             )
             first = problem if first is None else min(first, problem)
     for (guardian_id, pupil_id, purpose_id, _axis), want in replay.items():

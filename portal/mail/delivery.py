@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 from werkzeug.wrappers import Response
@@ -33,26 +34,99 @@ class Delivery:
     claimed: int = 0
 
 
-def _transport(message: EmailMessage, *, message_id: int, rendered: Rendered) -> None:
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        folder = Path(config["MAIL_OUTBOX_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{message_id:08d}.eml"
-        path.write_bytes(bytes(message))
-        # Development only (no MAIL_SERVER): say where the mail went, and the link in it.
-        log.info("email to %s written to %s", message["To"], path)
-        if rendered.log_line:
-            log.info("%s", rendered.log_line)
-        return
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT
-    ) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+class Unreachable(Exception):
+    """The mail server cannot be reached, or dropped the connection twice: no use trying
+    the pass's other emails now."""
+
+
+class _Transport:
+    """One pass's way out: by SMTP, one connection opened at the first email and used for
+    every other (a connection per email limits a worker to a few dozen a second), or to the
+    outbox folder without MAIL_SERVER.
+
+    A connection that was used before and fails (the server timed it out, or closed it with
+    a 421) is opened again once and the email sent again; a fresh one that fails raises
+    `Unreachable`. A refusal of one email (its recipient, its sender, its content) is that
+    email's failure alone: the connection goes on."""
+
+    def __init__(self, config: Any) -> None:
+        self._config = config
+        self._smtp: smtplib.SMTP | None = None
+        self._sent_on_it = 0
+
+    def __enter__(self) -> _Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
+        try:
+            smtp = smtplib.SMTP(
+                config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except (OSError, smtplib.SMTPException) as exc:
+            smtp.close()
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        self._sent_on_it = 0
+        return smtp
+
+    def send(self, message: EmailMessage, *, message_id: int, rendered: Rendered) -> None:
+        """Send one email. Raises Unreachable, or the SMTP error that refused this email."""
+        config = self._config
+        if not config.get("MAIL_SERVER"):
+            folder = Path(config["MAIL_OUTBOX_DIR"])
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{message_id:08d}.eml"
+            path.write_bytes(bytes(message))
+            # Development only (no MAIL_SERVER): say where the mail went, and the link in it.
+            log.info("email to %s written to %s", message["To"], path)
+            if rendered.log_line:
+                log.info("%s", rendered.log_line)
+            return
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            reused = self._sent_on_it > 0
+            try:
+                self._smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused:
+                raise  # this email alone (smtplib has reset the session)
+            except smtplib.SMTPResponseException as exc:
+                if exc.smtp_code != 421:
+                    raise  # refused, this email alone (smtplib has reset the session)
+                self._drop()
+                if not reused or attempt == 2:
+                    raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            except OSError as exc:  # the connection: every SMTPException is an OSError too
+                self._drop()
+                if not reused or attempt == 2:
+                    raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            else:
+                self._sent_on_it += 1
+                return
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
 
 def _emails(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
@@ -72,9 +146,25 @@ def _emails(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
     return emails
 
 
-def _send(group: list[Claimed], result: Delivery, *, now: datetime | None) -> None:
-    """Render and send one email for a group of claimed messages; record the outcome on every
-    message of the group (a failed group is retried together)."""
+# Sent emails are marked in the outbox this many at a time (one transaction), and at the end
+# of the pass, before a failure is marked, and when the pass stops on an error. A worker that
+# dies in between leaves at most these claimed: after the lease they are sent again.
+MARK_EVERY = 20
+Done = list[tuple[list[Claimed], str | None]]
+
+
+def _send(
+    group: list[Claimed],
+    result: Delivery,
+    transport: _Transport,
+    done: Done,
+    *,
+    now: datetime | None,
+) -> None:
+    """Render and send one email for a group of claimed messages; add it to `done` (to be
+    marked sent, or skipped with the reason), or mark the failure on every message of the
+    group (a failed group is retried together), after marking what is done. Raises
+    Unreachable (after marking) when the mail server cannot be reached."""
     first = group[0]
     if len(group) == 1:
         payload = first.payload
@@ -83,31 +173,59 @@ def _send(group: list[Claimed], result: Delivery, *, now: datetime | None) -> No
     names = ", ".join(str(message.id) for message in group)
     rendered = render(first.template, payload, now=now)
     if isinstance(rendered, str):
-        outbox.mark_sent(group, note=rendered, now=now)
+        done.append((group, rendered))
         result.skipped += 1
         log.info("outbox %s not sent: %s", names, rendered)
         return
     message = to_email(rendered, to_address=first.to_address, message_id=first.id)
     try:
-        _transport(message, message_id=first.id, rendered=rendered)
-    except (OSError, smtplib.SMTPException) as exc:
-        outbox.mark_failed(group, f"{type(exc).__name__}: {exc}", now=now)
+        transport.send(message, message_id=first.id, rendered=rendered)
+    except (Unreachable, OSError, smtplib.SMTPException) as exc:
+        _mark_done(done, now=now)
+        error = str(exc) if isinstance(exc, Unreachable) else f"{type(exc).__name__}: {exc}"
+        outbox.mark_failed(group, error, now=now)
         result.failed += 1
         log.warning("outbox %s: delivery failed, will retry: %s", names, exc)
+        if isinstance(exc, Unreachable):
+            raise
         return
-    outbox.mark_sent(group, now=now)
+    done.append((group, None))
     result.sent += 1
+
+
+def _mark_done(done: Done, *, now: datetime | None) -> None:
+    if done:
+        outbox.mark_sent_groups(done, now=now)
+        done.clear()
 
 
 def send_pending(
     *, limit: int = 100, ids: Sequence[int] | None = None, now: datetime | None = None
 ) -> Delivery:
-    """Claim due messages (or the given ones), render and send each email; record the outcome.
-    Messages claimed together under one coalesce key go as one email."""
+    """Claim due messages (or the given ones), render and send each email over one SMTP
+    connection, and record the outcomes (sent ones MARK_EVERY at a time). Messages claimed
+    together under one coalesce key go as one email. When the mail server cannot be
+    reached, the email that found out and every email after it in the pass are marked
+    failed (to be retried after the backoff) without trying them."""
     claimed = outbox.claim(limit=limit, ids=ids, now=now)
     result = Delivery(claimed=len(claimed))
-    for group in _emails(claimed):
-        _send(group, result, now=now)
+    emails = _emails(claimed)
+    done: Done = []
+    with _Transport(current_app.config) as transport:
+        try:
+            for n, group in enumerate(emails):
+                try:
+                    _send(group, result, transport, done, now=now)
+                except Unreachable as exc:
+                    rest = emails[n + 1 :]
+                    if rest:
+                        outbox.mark_failed_groups(rest, f"not tried: {exc}", now=now)
+                        result.failed += len(rest)
+                    break
+                if len(done) >= MARK_EVERY:
+                    _mark_done(done, now=now)
+        finally:
+            _mark_done(done, now=now)
     return result
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 
 from ..database import begin_write
 from ..extensions import db
@@ -56,6 +56,35 @@ def enqueue(
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def enqueue_many(
+    messages: Iterable[tuple[str, dict[str, Any], str | None]],
+    *,
+    template: str,
+    school_id: int | None,
+    now: datetime | None = None,
+) -> int:
+    """Add many messages, each (to_address, payload, dedupe_key), due now, in the caller's
+    transaction (the caller commits): multi-row INSERTs, no objects. Returns the count."""
+    now = now or utcnow()
+    rows = [
+        {
+            "school_id": school_id,
+            "to_address": to_address,
+            "template": template,
+            "payload": json.dumps(payload, sort_keys=True),
+            "dedupe_key": dedupe_key,
+            "coalesce_key": None,
+            "created_at": now,
+            "send_after": now,
+            "attempts": 0,
+        }
+        for to_address, payload, dedupe_key in messages
+    ]
+    if rows:
+        db.session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -150,16 +179,27 @@ def mark_sent(
 ) -> None:
     """Mark a message, or a group sent as one email, sent. The group's first message gets
     `note`; the others say which message they went with."""
-    group = _group(messages)
+    mark_sent_groups([(_group(messages), note)], now=now)
+
+
+def mark_sent_groups(
+    groups: Sequence[tuple[Sequence[Claimed], str | None]], *, now: datetime | None = None
+) -> None:
+    """`mark_sent` for several emails (each a group and its note) in one transaction."""
     now = now or utcnow()
-    values = []
-    for n, _message in enumerate(group):
-        said = note
-        if n:
-            together = f"together with outbox {group[0].id}"
-            said = f"{note} ({together})" if note else f"sent {together}"
-        values.append({"sent_at": now, "last_error": said, "claimed_until": None})
-    _finish(group, values)
+    messages: list[Claimed] = []
+    values: list[dict[str, Any]] = []
+    for group, note in groups:
+        ordered = _group(group)
+        for n, message in enumerate(ordered):
+            said = note
+            if n:
+                together = f"together with outbox {ordered[0].id}"
+                said = f"{note} ({together})" if note else f"sent {together}"
+            messages.append(message)
+            values.append({"sent_at": now, "last_error": said, "claimed_until": None})
+    if messages:
+        _finish(messages, values)
 
 
 def mark_failed(
@@ -167,41 +207,54 @@ def mark_failed(
 ) -> None:
     """Record a failed attempt; a group is retried together, after the backoff of its most
     tried message."""
-    group = _group(messages)
+    mark_failed_groups([_group(messages)], error, now=now)
+
+
+def mark_failed_groups(
+    groups: Sequence[Sequence[Claimed]], error: str, *, now: datetime | None = None
+) -> None:
+    """`mark_failed` for several groups (emails) at once, in one transaction: each group
+    after its own backoff."""
     now = now or utcnow()
-    tried = max(message.attempts for message in group)
-    # 1, 2, 4, ... minutes up to MAX_BACKOFF; the exponent is capped so that a message that
-    # has failed for days does not overflow timedelta.
-    delay = min(MAX_BACKOFF, timedelta(minutes=2 ** min(tried, 20)))
-    values = [
-        {
-            "attempts": message.attempts + 1,
-            "last_error": error[:1000],
-            "send_after": now + delay,
-            "claimed_until": None,
-            "claim_token": None,
-        }
-        for message in group
+    messages: list[Claimed] = []
+    values: list[dict[str, Any]] = []
+    for group in groups:
+        tried = max(message.attempts for message in group)
+        # 1, 2, 4, ... minutes up to MAX_BACKOFF; the exponent is capped so that a message
+        # that has failed for days does not overflow timedelta.
+        delay = min(MAX_BACKOFF, timedelta(minutes=2 ** min(tried, 20)))
+        for message in _group(group):
+            messages.append(message)
+            values.append(
+                {
+                    "attempts": message.attempts + 1,
+                    "last_error": error[:1000],
+                    "send_after": now + delay,
+                    "claimed_until": None,
+                    "claim_token": None,
+                }
+            )
+    if messages:
+        _finish(messages, values)
+
+
+def _finish(messages: list[Claimed], values: list[dict[str, Any]]) -> None:
+    """Apply each message's values, only while the message is still under this claim: one
+    statement for them all (executemany), in a write transaction of its own (rendering the
+    email has read in the session, and on SQLite a read transaction that turns into a write
+    fails at once if another worker is writing). Every message's values have the same keys."""
+    table = cast(Table, OutboxMessage.__table__)
+    statement = update(table).where(
+        table.c.id == bindparam("message_id"),
+        table.c.claim_token == bindparam("message_token"),
+    )
+    rows = [
+        {"message_id": message.id, "message_token": message.claim_token, **changes}
+        for message, changes in zip(messages, values, strict=True)
     ]
-    _finish(group, values)
-
-
-def _finish(group: list[Claimed], values: list[dict[str, Any]]) -> None:
-    """Apply each message's values, only while the message is still under this claim.
-
-    Its own write transaction: rendering the email has read in the session, and on SQLite a
-    read transaction that turns into a write fails at once if another worker is writing."""
     begin_write(db.session())
     try:
-        for message, changes in zip(group, values, strict=True):
-            db.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message.id,
-                    OutboxMessage.claim_token == message.claim_token,
-                )
-                .values(**changes)
-            )
+        db.session.execute(statement, rows)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, get_flashed_messages, redirect, render_template, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .. import choices, schools
 from ..access import guardian_required
-from ..errors import NotFound
 from ..extensions import htmx
 from ..ledger import LedgerError
 from ..models import Decision
@@ -43,6 +50,14 @@ def _fragment_wanted() -> bool:
     return bool(htmx) and not htmx.boosted
 
 
+def _family() -> choices.Family:
+    """The signed-in guardian's schools, children and notices (one query), kept for the
+    pages' footer links (`family_schools`) so that they are not read again."""
+    family = choices.family_of(_guardian_id())
+    g.family_schools = family.schools
+    return family
+
+
 def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -53,7 +68,7 @@ def _names(names: list[str]) -> str:
 @bp.get("")
 @guardian_required
 def home() -> str:
-    summary = choices.family_summary(_guardian_id())
+    summary = choices.family_summary(_guardian_id(), family=_family())
     return render_template("parent/home.html", summary=summary)
 
 
@@ -68,7 +83,7 @@ def _saved_messages() -> dict[str, str]:
 @bp.get("/children/<int:pupil_id>")
 @guardian_required
 def child(pupil_id: int) -> str:
-    page = choices.child_page(_guardian_id(), pupil_id)
+    page = choices.child_page(_guardian_id(), pupil_id, family=_family())
     return render_template(
         "parent/child.html", page=page, saved_messages=_saved_messages(), problem=None
     )
@@ -79,10 +94,9 @@ def child(pupil_id: int) -> str:
 def decide(pupil_id: int, purpose_id: int) -> Any:
     guardian_id = _guardian_id()
     form = DecisionForm()
-    page = choices.child_page(guardian_id, pupil_id)  # 404 unless this is their child
-    item = next((i for i in page.consent + page.objection if i.purpose.id == purpose_id), None)
-    if item is None:
-        raise NotFound("no such choice on this child's page")
+    family = _family()
+    # 404 unless this is their child and the purpose a choice on the child's page.
+    target = choices.answerable(guardian_id, pupil_id, purpose_id, family=family)
     status, message = 400, None
     if form.validate_on_submit():
         others = [pid for pid in form.also.data or [] if pid != pupil_id]
@@ -95,15 +109,18 @@ def decide(pupil_id: int, purpose_id: int) -> Any:
                 note=form.note.data if form.decision.data == Decision.OBJECT else None,
                 purpose_version=form.purpose_version.data,
                 notice_version=form.notice_version.data,
+                family=family,
             )
         except choices.StaleChoice:
             status, message = 409, STALE
         except LedgerError:
             message = "That answer does not fit this choice. Choose one of the answers shown."
         else:
-            names = [page.pupil.forename] + [s.forename for s in page.siblings if s.id in others]
+            names = [target.pupil.forename] + [
+                s.forename for s in target.siblings if s.id in others
+            ]
             saved = f"Saved. {SAVED[Decision(form.decision.data)]} for {_names(names)}."
-            return _after_decision(pupil_id, purpose_id, saved)
+            return _after_decision(pupil_id, purpose_id, saved, family)
     else:
         message = next(iter(e for errors in form.errors.values() for e in errors), None)
     problem = {
@@ -112,8 +129,8 @@ def decide(pupil_id: int, purpose_id: int) -> Any:
         "field": _problem_field(form),
         "note": form.note.data or "",  # what they typed is kept, not lost to the error
     }
+    page = choices.child_page(guardian_id, pupil_id, family=family)
     if _fragment_wanted():
-        page = choices.child_page(guardian_id, pupil_id)
         return _card(page, purpose_id, problem=problem), status
     return render_template(
         "parent/child.html", page=page, saved_messages={}, problem=problem
@@ -127,9 +144,9 @@ def _problem_field(form: DecisionForm) -> str:
 SAVED_EVENT = "consent-saved"  # an htmx event on every save, for scripts that listen
 
 
-def _after_decision(pupil_id: int, purpose_id: int, saved: str) -> Any:
+def _after_decision(pupil_id: int, purpose_id: int, saved: str, family: choices.Family) -> Any:
     if _fragment_wanted():
-        page = choices.child_page(_guardian_id(), pupil_id)
+        page = choices.child_page(_guardian_id(), pupil_id, family=family)
         response: Response = current_app.make_response(_card(page, purpose_id, saved=saved))
         response.headers["HX-Trigger"] = SAVED_EVENT
     else:
@@ -226,4 +243,7 @@ def family_schools() -> dict[str, Any]:
     """The schools of the signed-in guardian, for the notice and rights links on every page."""
     if not (current_user.is_authenticated and current_user.is_guardian):
         return {}
-    return {"family_schools": choices.schools_of(_guardian_id())}
+    schools = g.get("family_schools")  # read already by the view (`_family`)
+    if schools is None:
+        schools = choices.schools_of(_guardian_id())
+    return {"family_schools": schools}

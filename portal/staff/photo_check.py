@@ -152,6 +152,7 @@ def _answer(form: PhotoCheckForm, options: domain.Options) -> domain.Result:
         class_name=form.class_name.data or None,
         year_group=form.year.data or None,
         pupil_ids=_picked_ids(form),
+        offered=options.purposes,
     )
 
 

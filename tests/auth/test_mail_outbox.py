@@ -17,6 +17,8 @@ from portal.mail.delivery import send_pending
 from portal.models import OutboxMessage
 from portal.types import utcnow
 from tests.auth import (
+    MailServer,
+    _Keeper,
     ask_for_link,
     free_port,
     fresh,
@@ -229,3 +231,131 @@ def test_the_test_mail_server_starts_and_stops_cleanly(mail_servers):
         asyncio.get_running_loop()  # none left on this thread either
     with pytest.raises(OSError):
         smtplib.SMTP("127.0.0.1", server.port, timeout=1)
+
+
+# --- one connection for a pass ---------------------------------------------------------------
+
+
+class _CountingKeeper(_Keeper):
+    """Keeps messages as the test server does, and counts SMTP sessions (EHLO/HELO); can
+    refuse some recipients, and answer one DATA with 421 (the server closing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+        self.refused: set[str] = set()
+        self.close_at: int | None = None  # answer the DATA of this message (1, 2, ...) 421
+        self.datas = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        self.sessions += 1
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        session.host_name = hostname
+        self.sessions += 1
+        return f"250 {server.hostname}"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.datas += 1
+        if self.datas == self.close_at:
+            return "421 4.3.2 Service not available, closing transmission channel"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def counting_server():
+    server = MailServer()
+    server._keeper = _CountingKeeper()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def counting_app(make_app, counting_server):
+    app = make_app(**counting_server.app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def ask_for_links(count: int) -> list[str]:
+    family = make_family()
+    addresses = [f"parent{n}@example.org" for n in range(count)]
+    for n, address in enumerate(addresses):
+        make_child(family.school, guardian_email=address, mis_id=f"M{n}", forename=f"Kid{n}")
+        signin.request_link(address)
+    return addresses
+
+
+def test_one_pass_sends_every_email_over_one_connection(counting_app, counting_server):
+    addresses = ask_for_links(5)
+    result = send_pending()
+    assert (result.claimed, result.sent, result.failed) == (5, 5, 0)
+    received = counting_server.wait_for(5)
+    assert sorted(r.rcpt_tos[0] for r in received) == addresses
+    assert counting_server._keeper.sessions == 1
+    assert all(row.sent_at is not None and row.attempts == 0 for row in outbox_rows())
+    # The next pass opens its own connection (none when there is nothing to send).
+    assert send_pending().claimed == 0
+    assert counting_server._keeper.sessions == 1
+
+
+def test_a_connection_the_server_closes_is_opened_again(counting_app, counting_server):
+    """The server answers the third email with 421 (closing): the worker connects again,
+    sends that email again and goes on; each email arrives once."""
+    counting_server._keeper.close_at = 3
+    addresses = ask_for_links(5)
+    result = send_pending()
+    assert (result.sent, result.failed) == (5, 0)
+    received = counting_server.wait_for(5)
+    counting_server.assert_no_more(5)
+    assert sorted(r.rcpt_tos[0] for r in received) == addresses
+    assert counting_server._keeper.sessions == 2
+
+
+def test_a_refused_recipient_fails_alone(counting_app, counting_server):
+    addresses = ask_for_links(4)
+    counting_server._keeper.refused = {addresses[1]}
+    result = send_pending()
+    assert (result.sent, result.failed) == (3, 1)
+    received = counting_server.wait_for(3)
+    assert sorted(r.rcpt_tos[0] for r in received) == addresses[:1] + addresses[2:]
+    assert counting_server._keeper.sessions == 1
+    by_address = {row.to_address: row for row in outbox_rows()}
+    refused = by_address[addresses[1]]
+    assert refused.sent_at is None and refused.attempts == 1
+    assert "No such user" in (refused.last_error or "")
+    assert refused.claimed_until is None and refused.send_after > utcnow()
+
+
+def test_when_the_server_is_down_the_rest_of_the_pass_waits_for_a_retry(mail_down):
+    """The first email finds the server down: it and the others are marked failed at once
+    (not tried one by one), each to be retried after the backoff."""
+    _app, server = mail_down
+    family = make_family()
+    addresses = [f"parent{n}@example.org" for n in range(3)]
+    for n, address in enumerate(addresses):
+        make_child(family.school, guardian_email=address, mis_id=f"M{n}", forename=f"Kid{n}")
+        signin.request_link(address)
+    started = utcnow()
+    result = send_pending()
+    assert (result.claimed, result.sent, result.failed) == (3, 0, 3)
+    rows = outbox_rows()
+    assert all(row.sent_at is None and row.attempts == 1 for row in rows)
+    assert all(row.send_after > started + timedelta(seconds=30) for row in rows)
+    assert all(row.claimed_until is None and row.claim_token is None for row in rows)
+    assert [row.last_error.startswith("not tried: ") for row in rows] == [False, True, True]
+    server.start()
+    make_due()
+    assert send_pending().sent == 3
+    server.wait_for(3)
+    server.assert_no_more(3)

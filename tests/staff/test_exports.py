@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, func, literal, select
 
-from portal import audit, consent, exports
+from portal import audit, consent, exports, ledger_browser
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import StaffAuditEntry
@@ -113,6 +113,80 @@ def test_a_file_in_pieces_is_the_same_file(rows, chunk):
     assert body.startswith(b"\xef\xbb\xbf")  # a byte order mark, for spreadsheets
     parsed = parse(body.decode("utf-8-sig"))
     assert parsed == [["a", "b", "c"]] + [[exports.safe_cell(c) for c in row] for row in rows]
+
+
+# --- the same rules in SQL (the ledger export on PostgreSQL) --------------------------------
+
+# What PostgreSQL text can hold: every character but NUL (and surrogates, as in Python).
+pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+pg_cells = st.one_of(
+    pg_text,
+    st.text(alphabet=st.sampled_from(DANGEROUS.replace("\x00", "") + "\"', a\u3000\u2028\x85")),
+)
+
+
+def test_the_whitespace_trimmed_in_sql_is_pythons():
+    import sys
+
+    every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert set(ledger_browser.PY_WHITESPACE) == every
+
+
+@pytest.mark.postgres
+@given(value=pg_cells, number=st.integers(min_value=-(2**31), max_value=2**31 - 1))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_safe_sql_is_safe_cell(app, value, number):
+    """The check that COPY's cells go through gives `safe_cell`'s text, for any text and
+    any integer."""
+    text, digits = db.session.execute(
+        select(exports.safe_sql(literal(value, String)), exports.safe_sql(literal(number, Integer)))
+    ).one()
+    assert text == exports.safe_cell(value)
+    assert digits == exports.safe_cell(number)
+    assert db.session.scalar(select(exports.safe_sql(literal(None, String)))) is None
+
+
+@pytest.mark.postgres
+@given(
+    forename=st.one_of(st.none(), pg_cells),
+    surname=st.one_of(st.none(), pg_cells),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_person_name_sql_is_person_name(app, forename, surname):
+    got = db.session.scalar(
+        select(ledger_browser.person_name_sql(literal(forename, String), literal(surname, String)))
+    )
+    assert got == ledger_browser.person_name(forename, surname)
+
+
+def pg_record(row: list[str], end: str) -> str:
+    """One record as PostgreSQL's COPY writes CSV: a cell is quoted when it is empty or holds
+    a comma, a quote or a line break."""
+    return (
+        ",".join(
+            '"' + cell.replace('"', '""') + '"'
+            if cell == "" or any(c in cell for c in ',"\r\n')
+            else cell
+            for cell in row
+        )
+        + end
+    )
+
+
+@given(
+    st.lists(st.lists(cells, min_size=1, max_size=4), max_size=12),
+    st.integers(min_value=1, max_value=120),
+)
+@settings(max_examples=300)
+def test_crlf_blocks_end_records_with_crlf_and_keep_line_breaks_in_cells(rows, chunk):
+    """COPY hands over one record at a time, ending in LF: the blocks end each record with
+    CRLF, as csv.writer does, and leave a line break inside a quoted cell as it is."""
+    records = [pg_record(row, "\n").encode("utf-8") for row in rows]
+    blocks = list(exports.crlf_blocks(iter(records), chunk=chunk))
+    body = b"".join(blocks)
+    assert body == "".join(pg_record(row, "\r\n") for row in rows).encode("utf-8")
+    assert all(block.endswith(b"\r\n") for block in blocks)
+    assert parse(body.decode("utf-8")) == rows
 
 
 # --- who may download ----------------------------------------------------------------------

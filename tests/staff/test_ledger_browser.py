@@ -16,6 +16,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from portal import exports, ledger_browser
@@ -428,3 +430,221 @@ def test_the_export_reads_in_batches(events, app):
     assert b"".join(small) == whole
     rows = list(csv.reader(io.StringIO(whole.decode("utf-8-sig"), newline="")))
     assert len(rows) == 7
+
+
+# --- the export on PostgreSQL: the database writes the rows --------------------------------
+
+
+def both_files(school_id: int, wanted=None, *, up_to_seq: int, chunk: int = 64 * 1024):
+    """The same export by COPY and by Python (PostgreSQL): the bodies, as bytes."""
+    wanted = wanted or ledger_browser.EventFilter()
+    copy = b"".join(
+        exports.ledger_csv(school_id, wanted, up_to_seq=up_to_seq, method="copy", chunk=chunk)
+    )
+    python = b"".join(
+        exports.ledger_csv(school_id, wanted, up_to_seq=up_to_seq, method="python", chunk=chunk)
+    )
+    return copy, python
+
+
+def parse_file(body: bytes) -> list[list[str]]:
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+def records(body: bytes) -> list[bytes]:
+    """The file's records as the bytes between CRLFs outside quotes (each must end in CRLF)."""
+    found, start, quoted = [], 0, False
+    for n, byte in enumerate(body):
+        if byte == ord('"'):
+            quoted = not quoted
+        elif byte == ord("\n") and not quoted:
+            assert body[n - 1 : n] == b"\r", body[start : n + 1]
+            found.append(body[start : n - 1])
+            start = n + 1
+    assert start == len(body) and not quoted
+    return found
+
+
+def assert_same_file(copy: bytes, python: bytes) -> list[list[str]]:
+    rows = parse_file(copy)
+    assert rows == parse_file(python)
+    assert len(records(copy)) == len(records(python)) == len(rows)
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell or cell[0] not in exports.DANGEROUS_FIRST, row
+    return rows
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_export_is_written_by_copy(events, admin, monkeypatch):
+    """The view's file comes from COPY on PostgreSQL, and is the Python path's file."""
+    used = []
+    real = exports._ledger_csv_copy
+    monkeypatch.setattr(
+        exports, "_ledger_csv_copy", lambda *a, **kw: used.append(1) or real(*a, **kw)
+    )
+    page = admin.get("/staff/ledger")
+    response = admin.post(
+        "/staff/ledger/export", data={"csrf_token": csrf_token(page)}, buffered=False
+    )
+    body = b"".join(response.response)
+    response.close()
+    assert used == [1]
+    copy, python = both_files(events.oak.id, up_to_seq=6)
+    assert body == copy
+    assert copy == python  # no empty text, no line break in a cell: byte for byte
+    assert len(assert_same_file(copy, python)) == 7
+
+
+NASTY = [
+    '=HYPERLINK("http://x","y")', "+44 7700 900000", "-2+3", "@SUM(1)", "\tTab", "\rCR",
+    "\nLF", " =padded", "'=quoted", 'say "hi", then go', "two\nlines", "two\r\nlines",
+    "\u3000Ideographic space\u2028", "Zo\u00eb", "", " ", "\x85", "a,b", "\u200a-x",
+]  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("value", NASTY)
+def test_copy_makes_the_same_safe_cells_as_python(events, value):
+    """Names, MIS id, class, staff name and a note with formulas, quotes, commas, line
+    breaks and whitespace of every kind: COPY's file reads back to Python's cells."""
+    oak = events.oak
+    ada, pupil = events.ada, oak.pupils["A"]
+    ada.forename, ada.surname = value, value[::-1]
+    pupil.mis_id, pupil.class_name, pupil.surname = value or "M", value, value
+    oak.staff.name = value
+    db.session.commit()
+    decide(events.ada, oak.purposes["photos-website"], "grant", pupil=pupil, staff=oak.staff,
+           note=value)  # fmt: skip
+    decide(events.ada, oak.purposes["photos-website"], "withdraw", pupil=pupil)
+    copy, python = both_files(oak.id, up_to_seq=8, chunk=100)
+    rows = assert_same_file(copy, python)
+    assert len(rows) == 9
+    stored = event_rows(oak.id)[6]
+    assert rows[7][15] == exports.safe_cell(stored.note)
+    assert rows[7][14] == exports.safe_cell(value or oak.staff.email)  # the actor
+
+
+pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+pg_cells = st.one_of(
+    pg_text,
+    st.text(alphabet=st.sampled_from("=+-@\t\r\n\"', ;a\u00e9\u3000\u2028\x85\x0b")),
+)
+
+
+@pytest.mark.postgres
+@given(forename=pg_cells, surname=pg_cells, staff_name=pg_cells, note=pg_cells)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_text_makes_the_same_file_by_copy_as_by_python(
+    events, forename, surname, staff_name, note
+):
+    """Whatever the names and the note hold, the file COPY writes reads back through
+    csv.reader to the cells the Python path writes, none of them a formula."""
+    oak = events.oak
+    ada = events.ada
+    ada.forename, ada.surname, oak.staff.name = forename, surname, staff_name
+    db.session.commit()
+    decide(ada, oak.purposes["photos-website"], "grant", pupil=oak.pupils["A"],
+           staff=oak.staff, note=note or None)  # fmt: skip
+    head = ledger_browser.head(oak.school).seq
+    assert_same_file(*both_files(oak.id, up_to_seq=head, chunk=200))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        {"decision": "withdraw"},
+        {"channel": "paper"},
+        {"class_name": "3 Oak"},
+        {"pupil": "pupila"},
+        {"pupil": "A"},
+        {"pupil": "%"},
+        {"pupil": "_"},
+        {"date_from": "2025-10-07", "date_to": "2025-10-08"},
+        {"date_from": "2025-10-12"},
+    ],
+    ids=str,
+)
+def test_copy_takes_the_same_filter_as_python(events, wanted):
+    from datetime import date
+
+    values = {k: date.fromisoformat(v) if k.startswith("date") else v for k, v in wanted.items()}
+    chosen = ledger_browser.EventFilter(**values)
+    copy, python = both_files(events.oak.id, chosen, up_to_seq=6)
+    assert_same_file(copy, python)
+    # The same shape of filter at another school: the statement compiled for Oak's file
+    # (kept by its shape), with Elm's values.
+    assert_same_file(*both_files(events.elm.id, chosen, up_to_seq=2))
+    by_id = ledger_browser.EventFilter(
+        pupil_id=events.oak.pupils["A"].id, purpose_id=events.oak.purposes["photos-website"].id
+    )
+    rows = assert_same_file(*both_files(events.oak.id, by_id, up_to_seq=6))
+    assert [row[0] for row in rows[1:]] == ["1", "2", "6"]
+
+
+@pytest.mark.postgres
+def test_copy_leaves_out_an_event_about_another_schools_purpose(unprotected):
+    """Never written by the portal: an Oak event about an Elm purpose, put straight into
+    the table. Both paths leave it out, as the ledger page does."""
+    oak, elm = unprotected.oak, unprotected.elm
+    db.session.execute(
+        text(
+            "INSERT INTO consent_events (school_id, seq, occurred_at, actor_type, actor_id,"
+            " guardian_id, pupil_id, purpose_id, purpose_version, notice_version, decision,"
+            " channel, note, prev_hash, hash) VALUES (:s, 7, now(), 'guardian', :g, :g, NULL,"
+            " :p, 1, 1, 'grant', 'web', NULL, :h, :h)"
+        ),
+        {"s": oak.id, "g": unprotected.ada.id, "p": elm.purposes["photos-website"].id,
+         "h": "0" * 64},
+    )  # fmt: skip
+    db.session.commit()
+    copy, python = both_files(oak.id, up_to_seq=7)
+    rows = assert_same_file(copy, python)
+    assert [row[0] for row in rows[1:]] == ["1", "2", "3", "4", "5", "6"]
+
+
+@pytest.mark.postgres
+def test_a_copy_given_up_half_way_leaves_the_connection_usable(events):
+    """The client goes away: the generator is closed mid-file; psycopg cancels the COPY and
+    the snapshot ends, and the session goes on working."""
+    pieces = exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
+                                method="copy", chunk=1)  # fmt: skip
+    first = next(pieces)
+    assert first.startswith(b"\xef\xbb\xbfseq,occurred_at,")
+    pieces.close()
+    assert db.session.scalar(select(func.count()).select_from(StaffAuditEntry)) == 0
+    copy, python = both_files(events.oak.id, up_to_seq=6)
+    assert copy == python
+
+
+def test_an_unknown_method_is_refused(events):
+    with pytest.raises(ValueError, match="unknown method"):
+        next(exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
+                                method="fast"))  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_the_copy_streams_in_seq_order_and_its_settings_end_with_it(events):
+    """The query is planned as a stream (no sort of the whole result before the first row)
+    under the export's own settings, which end with its transaction."""
+    statement, params = exports.copy_statement(
+        exports.ledger_copy_query(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6)
+    )
+    select_sql = statement.removeprefix("COPY (").removesuffix(") TO STDOUT WITH (FORMAT csv)")
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(exports.STREAM_SETTINGS_SQL)
+        cursor.execute("EXPLAIN " + select_sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    db.session.rollback()
+    assert "Sort" not in plan, plan
+    assert "uq_consent_events_school_id_seq" in plan, plan
+    b"".join(exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6))
+    assert db.session.execute(text("SHOW enable_sort")).scalar() == "on"
+    assert db.session.execute(text("SHOW jit")).scalar() in {"on", "off"}
