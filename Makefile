@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-test assets migrate demo serve test test-postgres lint format typecheck clean
+.PHONY: help run install install-test assets migrate demo serve test test-postgres lint format typecheck clean bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,40 @@ format: install-test ## Format the code with ruff
 
 typecheck: install-test ## Type-check portal/ with mypy
 	$(BIN)/mypy
+
+# The benchmarks, in the order `make bench` runs them after seeding the trust once; each writes
+# bench/out/NAME.json (bench/ledger.py last: it drops and reseeds its own database).
+BENCH_SCRIPTS := verify export http_load invites pageweight lighthouse ledger
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench
+
+# Lighthouse, pinned in bench/package.json: only `make bench` installs it.
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund
+
+bench: install-test assets bench/node_modules/.package-lock.json ## Seed PostgreSQL (BENCH_DATABASE_URL), run every benchmark, write bench/RESULTS.md
+	@mkdir -p bench/out
+	@rm -f bench/out/steps.tsv bench/out/seed.log $(BENCH_SCRIPTS:%=bench/out/%.json) $(BENCH_SCRIPTS:%=bench/out/%.log)
+	@export BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)'; set -o pipefail; \
+	trap 'rc=$$?; $(BIN)/python bench/report.py || rc=1; exit $$rc' EXIT; \
+	step() { \
+	  local name=$$1 began=$$SECONDS rc=0; shift; \
+	  echo "== make bench: $$name: $$*"; \
+	  "$$@" 2>&1 | tee bench/out/$$name.log || rc=$$?; \
+	  printf '%s\t%s\t%s\n' "$$name" "$$rc" "$$((SECONDS - began))" >> bench/out/steps.tsv; \
+	  if [ $$rc -ne 0 ]; then \
+	    echo "make bench: $$name failed (exit $$rc); see bench/out/$$name.log. Stopping here;" \
+	      "bench/RESULTS.md lists what ran." >&2; \
+	  fi; \
+	  return $$rc; \
+	}; \
+	step seed $(BIN)/python bench/seed.py || exit 1; \
+	for name in $(BENCH_SCRIPTS); do \
+	  if [ ! -f bench/$$name.py ]; then \
+	    echo "make bench: bench/$$name.py does not exist: not run" >&2; \
+	    printf '%s\tmissing\t0\n' "$$name" >> bench/out/steps.tsv; continue; \
+	  fi; \
+	  step $$name $(BIN)/python bench/$$name.py --json bench/out/$$name.json || exit 1; \
+	done
 
 clean: ## Remove the virtual environment, node modules and built assets
 	rm -rf $(VENV) node_modules static/dist

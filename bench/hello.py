@@ -1,0 +1,19 @@
+"""The ceiling of bench/http_load.py: a bare Flask app with one GET route answering "hello".
+
+Served by the very same gunicorn settings as the portal (gunicorn.conf.py), it shows what
+this machine, gunicorn and Flask can do with no database, no templates and no sessions; each
+portal page's requests/s is reported as a fraction of it.
+
+    .venv/bin/gunicorn -c gunicorn.conf.py bench.hello:app
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def hello() -> str:
+    return "hello"
