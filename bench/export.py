@@ -10,7 +10,7 @@ school 200,000): run it first with the same BENCH_DATABASE_URL, or pass --seed.
   peak memory (ru_maxrss, from wait4) is the exporting process's own. Per run: rows/s
   over all schools, the time to first byte of each file (from the POST to the first
   piece), and the process's peak RSS (and its RSS before the first export, for scale).
-- COPY: for each school, the very SELECT the app's export runs (`exports.ledger_copy_query`:
+- COPY: for each school, the very SELECT the app's export runs (`exports.ledger_copy_statement`:
   the same columns, filter, order and safe cells), as `COPY (...) TO STDOUT WITH (FORMAT
   csv)` through psycopg, every row read, with the same session settings as the app's
   export: rows/s and time to first row. Also, for scale, COPY of the bare event rows
@@ -182,8 +182,9 @@ def copy_statements(
     with app.app_context():
         raw = db.session.connection().connection.driver_connection
         for school_id, slug, seq, _admin in schools:
-            query = exports.ledger_copy_query(school_id, EventFilter(), up_to_seq=seq)
-            statement, params = exports.copy_statement(query)
+            statement, params = exports.ledger_copy_statement(
+                school_id, EventFilter(), up_to_seq=seq
+            )
             with psycopg.ClientCursor(raw) as cursor:
                 bound = cursor.mogrify(statement, params)
                 bare = cursor.mogrify(
@@ -311,6 +312,9 @@ def main() -> None:
                via="POST /staff/ledger/export, Flask test client, buffered=False",
                runs=[round(r["seconds"], 3) for r in app_runs],
                largest_school_rows_per_s=round(largest_rate)),
+        result("ledger export: largest school's file rows/s", round(largest_rate), "rows/s",
+               ">= 200,000", largest_rate >= TARGET_ROWS_PER_SECOND, school=largest[1],
+               rows=largest[2], first_byte_s=round(largest_first, 4)),
         result("ledger export: COPY rows/s", round(copy_rate), "rows/s", "(reference)", None,
                seconds=round(copy_seconds, 3), runs=[round(r["seconds"], 3) for r in copy_runs],
                what="COPY (the app's export SELECT) TO STDOUT WITH (FORMAT csv)"),

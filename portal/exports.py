@@ -26,10 +26,12 @@ No Flask request state: the views pass the staff user and the filter.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -46,7 +49,9 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
+from sqlalchemy.orm import aliased
 
 from . import audit, consent, ledger_browser
 from .database import begin_write
@@ -55,6 +60,7 @@ from .extensions import db
 from .ledger import format_time
 from .ledger_browser import EventFilter, actor_name, actor_name_sql, person_name, person_name_sql
 from .models import (
+    ActorType,
     Choice,
     ConsentEvent,
     CurrentDecision,
@@ -63,7 +69,9 @@ from .models import (
     Guardian,
     GuardianLink,
     LedgerHead,
+    Pupil,
     Purpose,
+    PurposeVersion,
     School,
     Scope,
     StaffUser,
@@ -264,55 +272,122 @@ def safe_sql(value: Any) -> ColumnElement[str]:
     return case((dangerous, literal("'", String) + text), else_=text)
 
 
-def ledger_copy_query(school_id: int, wanted: EventFilter, *, up_to_seq: int) -> Any:
-    """The ledger file's rows as a SELECT of text columns in LEDGER_HEADER's order, each the
-    text `ledger_cells` and `safe_cell` make of it: what `COPY ... TO STDOUT` writes.
+def _lookup(query: Any, name: str) -> Any:
+    """A LATERAL subquery for one event's looked-up cells. `OFFSET 0` keeps PostgreSQL from
+    merging it into the outer query: its cells are then made once per distinct key (the
+    guardian, the pupil, the purpose, the actor), and PostgreSQL's cache of lookups
+    (Memoize) hands them to every other event with that key, instead of joining the names
+    and checking them for every event."""
+    return query.offset(0).lateral(name)
 
-    Two levels. The inner one makes each cell's text (names joined and trimmed, the time
-    formatted) in seq order; `OFFSET 0` keeps PostgreSQL from merging it into the outer
-    one (and from pushing the outer condition into it). The outer one leaves out an event
-    whose purpose is not the school's, as `rows_query` does (see its `purpose_found`), and
-    makes each cell safe, so that a name is made once, not once for the check and again
-    for the cell."""
+
+def ledger_copy_statement(
+    school_id: int, wanted: EventFilter, *, up_to_seq: int
+) -> tuple[str, dict[str, Any]]:
+    """The ledger file's rows as `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv)` and its
+    parameters: text columns in LEDGER_HEADER's order, each the text `ledger_cells` and
+    `safe_cell` make of it. The same rows as `ledger_browser.rows_query` (an event whose
+    purpose is not the school's is left out; a pupil, staff user or actor that is not found
+    leaves its cells empty or named by id), in seq order."""
     where = ledger_browser.conditions(school_id, wanted)
     where.append(ConsentEvent.seq <= up_to_seq)
-    c = ledger_browser.rows_query(school_id, where, purpose_found=True).subquery("event").c
-    texts = (
-        c.seq, func.to_char(func.timezone("UTC", c.occurred_at), TIME_FORMAT), c.mis_id,
-        person_name_sql(c.pupil_forename, c.pupil_surname), c.class_name,
-        person_name_sql(c.guardian_forename, c.guardian_surname), c.guardian_email,
-        c.purpose_key, c.purpose_title, c.purpose_version, c.notice_version, c.decision,
-        c.channel, c.actor_type, actor_name_sql(c), c.note, c.prev_hash, c.hash,
-    )  # fmt: skip
-    names = [f"c{n}" for n in range(len(LEDGER_HEADER))]
-    inner = (
+    return copy_statement(ledger_cells_query().where(*where), {"ledger_school": school_id})
+
+
+@functools.cache
+def ledger_cells_query() -> Any:
+    """The SELECT of `ledger_copy_statement` without its filter, for any school (the bound
+    parameter `ledger_school`): built once, as building it costs more than a small school's
+    rows do."""
+    school_id = bindparam("ledger_school", type_=Integer)
+    guardian = _lookup(
         select(
-            c.seq.label("in_order"),
-            c.purpose_found,
-            *(text.label(name) for text, name in zip(texts, names, strict=True)),
-        )
-        .order_by(c.seq)
-        .offset(0)
-        .subquery("cells")
+            safe_sql(person_name_sql(Guardian.forename, Guardian.surname)).label("name"),
+            safe_sql(Guardian.email).label("email"),
+        ).where(Guardian.id == ConsentEvent.guardian_id),
+        "guardian",
     )
-    cells = [
+    purpose = _lookup(
+        select(
+            safe_sql(Purpose.key).label("key"),
+            safe_sql(func.coalesce(PurposeVersion.title, Purpose.title)).label("title"),
+        )
+        .select_from(Purpose)
+        .outerjoin(
+            PurposeVersion,
+            and_(
+                PurposeVersion.purpose_id == Purpose.id,
+                PurposeVersion.version == ConsentEvent.purpose_version,
+            ),
+        )
+        .where(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),
+        "purpose",
+    )
+    pupil = _lookup(
+        select(
+            safe_sql(Pupil.mis_id).label("mis_id"),
+            safe_sql(person_name_sql(Pupil.forename, Pupil.surname)).label("name"),
+            safe_sql(Pupil.class_name).label("class_name"),
+        ).where(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id),
+        "pupil",
+    )
+    actor_guardian = aliased(Guardian, name="actor_guardian")
+    one = select(literal_column("1").label("one")).subquery("one")
+    actor_columns = SimpleNamespace(
+        actor_type=ConsentEvent.actor_type,
+        actor_id=ConsentEvent.actor_id,
+        staff_name=StaffUser.name,
+        staff_email=StaffUser.email,
+        actor_forename=actor_guardian.forename,
+        actor_surname=actor_guardian.surname,
+    )
+    actor = _lookup(
+        select(safe_sql(actor_name_sql(actor_columns)).label("name"))
+        .select_from(one)
+        .outerjoin(
+            StaffUser,
+            and_(
+                ConsentEvent.actor_type == ActorType.STAFF.value,
+                StaffUser.id == ConsentEvent.actor_id,
+                StaffUser.school_id == school_id,
+            ),
+        )
+        .outerjoin(
+            actor_guardian,
+            and_(
+                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
+                actor_guardian.id == ConsentEvent.actor_id,
+            ),
+        ),
+        "actor",
+    )
+    e = ConsentEvent
+    cells = (
+        safe_sql(e.seq),
         # The time always begins with the year's digits: nothing to make safe.
-        inner.c[name] if header == "occurred_at" else safe_sql(inner.c[name])
-        for name, header in zip(names, LEDGER_HEADER, strict=True)
-    ]
+        func.to_char(func.timezone("UTC", e.occurred_at), TIME_FORMAT),
+        pupil.c.mis_id, pupil.c.name, pupil.c.class_name, guardian.c.name, guardian.c.email,
+        purpose.c.key, purpose.c.title, safe_sql(e.purpose_version),
+        safe_sql(e.notice_version), safe_sql(e.decision), safe_sql(e.channel),
+        safe_sql(e.actor_type), actor.c.name, safe_sql(e.note), safe_sql(e.prev_hash),
+        safe_sql(e.hash),
+    )  # fmt: skip
     return (
-        select(*(cell.label(header) for cell, header in zip(cells, LEDGER_HEADER, strict=True)))
-        .where(inner.c.purpose_found.is_not(None))
-        .order_by(inner.c.in_order)
+        select(*(cell.label(name) for cell, name in zip(cells, LEDGER_HEADER, strict=True)))
+        .select_from(ConsentEvent)
+        .join(guardian, true())
+        .join(purpose, true())
+        .outerjoin(pupil, true())
+        .outerjoin(actor, true())
+        .order_by(ConsentEvent.seq)
     )
 
 
 # For the export's own transaction (it is rolled back at the end): plan the query as the
-# stream it is, rows in seq order from the (school_id, seq) index as they are made, joined by
-# cached lookups, never a sort of the whole result before the first row (the planner would
-# otherwise sort a small school's events after hashing every guardian of the trust, twice);
-# no parallel workers (they sort too, and compete with this process for the cores); and no
-# JIT compilation (its start-up costs more than it saves on a stream).
+# stream it is, rows in seq order from the (school_id, seq) index as they are made, never a
+# sort of the whole result before the first row (which the planner otherwise picks for some
+# schools); no parallel workers (they sort too, and compete with this process for the
+# cores); and no JIT compilation (its start-up costs more than it saves on a stream).
 STREAM_SETTINGS = {"enable_sort": "off", "max_parallel_workers_per_gather": "0", "jit": "off"}
 STREAM_SETTINGS_SQL = "SELECT " + ", ".join(
     f"set_config('{name}', '{value}', true)" for name, value in STREAM_SETTINGS.items()
@@ -327,10 +402,11 @@ _COMPILED: dict[Any, Any] = {}
 _COMPILED_MAX = 256
 
 
-def copy_statement(query: Any) -> tuple[str, dict[str, Any]]:
-    """`COPY (query) TO STDOUT WITH (FORMAT csv)` and its parameters, which psycopg binds
-    on the client side (COPY takes no server-side parameters): values are never formatted
-    into the SQL here. Only plain values are expected (numbers, text, aware times)."""
+def copy_statement(query: Any, values: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """`COPY (query) TO STDOUT WITH (FORMAT csv)` and its parameters (`values` for its named
+    bound parameters), which psycopg binds on the client side (COPY takes no server-side
+    parameters): values are never formatted into the SQL here. Only plain values are
+    expected (numbers, text, aware times)."""
     dialect = db.session.get_bind().dialect
     key = query._generate_cache_key()
     found = None if key is None else _COMPILED.get((dialect.name, dialect.driver, key.key))
@@ -341,9 +417,9 @@ def copy_statement(query: Any) -> tuple[str, dict[str, Any]]:
                 _COMPILED.clear()
             _COMPILED[(dialect.name, dialect.driver, key.key)] = found
     params = dict(
-        found.construct_params(extracted_parameters=key.bindparams)
+        found.construct_params(values, extracted_parameters=key.bindparams)
         if key is not None
-        else found.construct_params()
+        else found.construct_params(values)
     )
     for name, value in params.items():
         if not isinstance(value, COPY_PARAMETER_TYPES) or (
@@ -358,7 +434,7 @@ def _ledger_csv_copy(
 ) -> Iterator[bytes]:
     """The ledger file from PostgreSQL's COPY, in the caller's snapshot: the byte order mark
     and header, then the rows in pieces of about `chunk` bytes, records ending in CRLF."""
-    statement, params = copy_statement(ledger_copy_query(school_id, wanted, up_to_seq=up_to_seq))
+    statement, params = ledger_copy_statement(school_id, wanted, up_to_seq=up_to_seq)
     raw = db.session.connection().connection.driver_connection
     if raw is None:
         raise RuntimeError("no database connection")

@@ -226,58 +226,43 @@ class EventRow:
 ActorGuardian = aliased(Guardian, name="actor_guardian")
 
 
-def rows_query(
-    school_id: int, where: list[ColumnElement[bool]], *, purpose_found: bool = False
-) -> Select[*tuple[Any, ...]]:
+def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """Every column an event row shows, for one school's events matching `where`.
-    Unordered and unlimited: the caller pages or streams it.
-
-    An event whose purpose is not the school's is left out (an inner join). With
-    `purpose_found`, the purpose is an outer join instead and a column `purpose_found` (the
-    purpose's id, NULL for such an event) lets the caller leave it out: PostgreSQL's planner
-    cannot know that a school's events are about its own purposes, and for the inner join
-    expects a hundredth of the rows, so plans a sort of the whole result before its first
-    row where streaming it in seq order from the index is right (the CSV export).
-
-    The actor's staff and guardian columns are joined on the actor id alone: they are only
-    read for an actor of that type (`actor_name`), and a plain key lets PostgreSQL cache its
-    lookups instead of testing the type against every staff user for every event."""
-    purpose_on = and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id)
-    query = select(
-        ConsentEvent.seq,
-        ConsentEvent.occurred_at,
-        ConsentEvent.pupil_id,
-        Pupil.forename.label("pupil_forename"),
-        Pupil.surname.label("pupil_surname"),
-        Pupil.mis_id,
-        Pupil.class_name,
-        Guardian.forename.label("guardian_forename"),
-        Guardian.surname.label("guardian_surname"),
-        Guardian.email.label("guardian_email"),
-        Purpose.key.label("purpose_key"),
-        func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
-        ConsentEvent.purpose_version,
-        ConsentEvent.notice_version,
-        ConsentEvent.decision,
-        ConsentEvent.channel,
-        ConsentEvent.actor_type,
-        ConsentEvent.actor_id,
-        StaffUser.name.label("staff_name"),
-        StaffUser.email.label("staff_email"),
-        ActorGuardian.forename.label("actor_forename"),
-        ActorGuardian.surname.label("actor_surname"),
-        ConsentEvent.note,
-        ConsentEvent.prev_hash,
-        ConsentEvent.hash,
-    ).join(Guardian, Guardian.id == ConsentEvent.guardian_id)
-    if purpose_found:
-        query = query.add_columns(Purpose.id.label("purpose_found")).outerjoin(Purpose, purpose_on)
-    else:
-        query = query.join(Purpose, purpose_on)
+    Unordered and unlimited: the caller pages or streams it."""
     return (
-        query.outerjoin(
-            Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id)
+        select(
+            ConsentEvent.seq,
+            ConsentEvent.occurred_at,
+            ConsentEvent.pupil_id,
+            Pupil.forename.label("pupil_forename"),
+            Pupil.surname.label("pupil_surname"),
+            Pupil.mis_id,
+            Pupil.class_name,
+            Guardian.forename.label("guardian_forename"),
+            Guardian.surname.label("guardian_surname"),
+            Guardian.email.label("guardian_email"),
+            Purpose.key.label("purpose_key"),
+            func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
+            ConsentEvent.purpose_version,
+            ConsentEvent.notice_version,
+            ConsentEvent.decision,
+            ConsentEvent.channel,
+            ConsentEvent.actor_type,
+            ConsentEvent.actor_id,
+            StaffUser.name.label("staff_name"),
+            StaffUser.email.label("staff_email"),
+            ActorGuardian.forename.label("actor_forename"),
+            ActorGuardian.surname.label("actor_surname"),
+            ConsentEvent.note,
+            ConsentEvent.prev_hash,
+            ConsentEvent.hash,
         )
+        .join(Guardian, Guardian.id == ConsentEvent.guardian_id)
+        .join(
+            Purpose,
+            and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),
+        )
+        .outerjoin(Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id))
         .outerjoin(
             PurposeVersion,
             and_(
@@ -287,9 +272,19 @@ def rows_query(
         )
         .outerjoin(
             StaffUser,
-            and_(StaffUser.id == ConsentEvent.actor_id, StaffUser.school_id == school_id),
+            and_(
+                ConsentEvent.actor_type == ActorType.STAFF.value,
+                StaffUser.id == ConsentEvent.actor_id,
+                StaffUser.school_id == school_id,
+            ),
         )
-        .outerjoin(ActorGuardian, ActorGuardian.id == ConsentEvent.actor_id)
+        .outerjoin(
+            ActorGuardian,
+            and_(
+                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
+                ActorGuardian.id == ConsentEvent.actor_id,
+            ),
+        )
         .where(*where)
     )
 
@@ -339,8 +334,10 @@ def person_name_sql(forename: Any, surname: Any) -> ColumnElement[str]:
 
 
 def actor_name_sql(columns: Any) -> ColumnElement[str]:
-    """`actor_name` in SQL, over the columns of `rows_query` (a subquery's `.c`). An empty
-    name counts as none, as `or` does in Python."""
+    """`actor_name` in SQL, over columns named as `rows_query` names them (actor_type,
+    actor_id, staff_name, staff_email, actor_forename, actor_surname: a subquery's `.c`, or
+    any object with those attributes). An empty name counts as none, as `or` does in
+    Python."""
     actor_id = func.coalesce(cast(columns.actor_id, String), "None")
     return case(
         (

@@ -633,8 +633,8 @@ def test_an_unknown_method_is_refused(events):
 def test_the_copy_streams_in_seq_order_and_its_settings_end_with_it(events):
     """The query is planned as a stream (no sort of the whole result before the first row)
     under the export's own settings, which end with its transaction."""
-    statement, params = exports.copy_statement(
-        exports.ledger_copy_query(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6)
+    statement, params = exports.ledger_copy_statement(
+        events.oak.id, ledger_browser.EventFilter(), up_to_seq=6
     )
     select_sql = statement.removeprefix("COPY (").removesuffix(") TO STDOUT WITH (FORMAT csv)")
     raw = db.session.connection().connection.driver_connection
