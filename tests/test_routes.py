@@ -6,6 +6,8 @@ import re
 
 from flask import Flask
 
+from tests.client import csrf_token
+
 PUBLIC_ENDPOINTS = {
     "static",
     "public.home",
@@ -43,10 +45,11 @@ def test_only_known_endpoints_are_public(app):
         assert blueprint in {"auth", "parent", "staff"}, f"unexpected endpoint {rule.endpoint}"
 
 
-def test_every_parent_and_staff_route_asks_an_anonymous_visitor_to_sign_in(make_app):
-    # Without CSRF checks, so that a POST meets the sign-in guard and not the missing token.
-    app = make_app(WTF_CSRF_ENABLED=False)
+def test_every_parent_and_staff_route_asks_an_anonymous_visitor_to_sign_in(app):
+    # CSRF stays on: a POST carries this anonymous session's token, as a browser would send
+    # it, so that it meets the sign-in guard and not the missing token.
     client = app.test_client()
+    token = csrf_token(client.get("/sign-in"))
     for rule in _rules(app):
         if rule.endpoint.partition(".")[0] not in {"parent", "staff"}:
             continue
@@ -55,7 +58,8 @@ def test_every_parent_and_staff_route_asks_an_anonymous_visitor_to_sign_in(make_
         for name, value in values.items():
             path = re.sub(rf"<[a-z]+:{name}>", str(value), path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(path, method=method)
+            data = {"csrf_token": token} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
             assert response.status_code in {302, 401, 404}, f"{method} {path} is not guarded"
             if response.status_code == 302:
                 assert "/sign-in" in response.headers["Location"]
