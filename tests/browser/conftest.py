@@ -98,6 +98,27 @@ def live_server(make_app: Callable[..., Any]) -> Iterator[str]:
         server.server_close()
 
 
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for this test."""
+    from tests.auth import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_app(make_app: Callable[..., Any], smtp_server: Any) -> Callable[..., Any]:
+    """Every app of the browser tests, `live_server`'s included, sends its email to
+    `smtp_server`: the journeys read their sign-in emails from it."""
+
+    def factory(**overrides: Any) -> Any:
+        return make_app(**{**smtp_server.app_config, **overrides})
+
+    return factory
+
+
 # --- the browser ---------------------------------------------------------------------
 
 

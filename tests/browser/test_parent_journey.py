@@ -11,7 +11,6 @@ Every page of the journey, in every state it shows, is checked with axe-core.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -36,21 +35,6 @@ FARAH = "farah.hussain@example.org"
 WEBSITE = "Photos on the school website and social media"
 PRESS = "Photos and names in the local press"
 SMALL_PHONE = {"viewport": {"width": 360, "height": 800}}
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def make_app(make_app: Callable[..., Any], smtp_server: MailServer) -> Callable[..., Any]:
-    def factory(**overrides: Any) -> Any:
-        return make_app(**{**smtp_server.app_config, **overrides})
-
-    return factory
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ Each page of the journey is checked with axe-core against WCAG 2.2 AA.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,23 +30,6 @@ from tests.auth import (
 from tests.browser.test_public_pages import assert_no_axe_violations, assert_no_sideways_scrolling
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def make_app(make_app: Callable[..., Any], smtp_server: MailServer) -> Callable[..., Any]:
-    """Every app of these tests, `live_server`'s included, sends its email to `smtp_server`."""
-
-    def factory(**overrides: Any) -> Any:
-        return make_app(**{**smtp_server.app_config, **overrides})
-
-    return factory
 
 
 @pytest.fixture

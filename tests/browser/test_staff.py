@@ -9,7 +9,6 @@ page of the workspace at a desk. axe-core finds nothing on any of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from sqlalchemy import select
 from portal import choices, demo
 from portal.extensions import db
 from portal.models import Guardian, Pupil, Purpose
-from tests.auth import MailServer
 from tests.browser.test_parent_journey import sign_in
 from tests.browser.test_public_pages import assert_no_axe_violations, assert_no_sideways_scrolling
 from tests.browser.test_sign_in import h1
@@ -30,21 +28,6 @@ pytestmark = pytest.mark.browser
 WEBSITE = "Photos on the school website and social media"
 DESK = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
 EXAMPLES = demo.EXAMPLES
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def make_app(make_app: Callable[..., Any], smtp_server: MailServer) -> Callable[..., Any]:
-    def factory(**overrides: Any) -> Any:
-        return make_app(**{**smtp_server.app_config, **overrides})
-
-    return factory
 
 
 @pytest.fixture
