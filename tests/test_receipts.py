@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from portal.mail.delivery import Delivery, send_pending
 from portal.mail.render import render
 from portal.models import ConsentEvent, Guardian, OutboxMessage, Purpose
 from tests.auth import MailServer, Received, free_port
+from tests.auth.test_mail_outbox import race_send_pending
 from tests.factories import (
     PURPOSES_OF_EVERY_KIND,
     make_families,
@@ -602,30 +602,6 @@ def test_a_claim_by_id_brings_the_group(world):
     assert [c.id for c in claimed] == [first.id, second.id]
 
 
-def _race(app: Flask, passes: int, at: datetime) -> list[Delivery]:
-    barrier = threading.Barrier(passes)
-    results: list[Delivery] = []
-    errors: list[Exception] = []
-
-    def one_pass() -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(send_pending(now=at))
-                db.session.remove()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one_pass) for _ in range(passes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert len(results) == passes
-    return results
-
-
 @pytest.mark.parametrize("round_", range(3))
 def test_workers_at_once_send_a_group_once(mail_app, world, mail_server, round_):
     for n, pupil in enumerate(("A", "B")):
@@ -633,7 +609,7 @@ def test_workers_at_once_send_a_group_once(mail_app, world, mail_server, round_)
     decide(world, BEN, "photos-website", "grant", pupil="A", at=T0)
     decide(world, DAN, "photos-website", "grant", pupil="B", at=T0)
 
-    results = _race(mail_app, 3, T0 + DELAY + timedelta(seconds=5))
+    results = race_send_pending(mail_app, 3, now=T0 + DELAY + timedelta(seconds=5))
 
     assert sum(r.sent for r in results) == 3, results
     assert sum(r.claimed for r in results) == 4

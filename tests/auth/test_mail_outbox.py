@@ -133,7 +133,8 @@ def test_a_link_that_expired_while_waiting_is_not_sent(mail_down):
     server.assert_no_more(0, settle=0.05)
 
 
-def _race_send_pending(app, passes):
+def race_send_pending(app, passes, now=None):
+    """`passes` mail-worker passes at the same moment, each in its own thread and session."""
     barrier = threading.Barrier(passes)
     results = []
     errors = []
@@ -142,7 +143,7 @@ def _race_send_pending(app, passes):
         try:
             with app.app_context():
                 barrier.wait()
-                results.append(send_pending())
+                results.append(send_pending(now=now))
                 db.session.remove()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -163,7 +164,7 @@ def test_two_workers_at_once_send_a_due_message_once(smtp_app, smtp_server, fami
     (row,) = outbox_rows()
     assert row.sent_at is None  # no request closed a response: nobody sent it yet
 
-    results = _race_send_pending(smtp_app, 2)
+    results = race_send_pending(smtp_app, 2)
 
     assert sum(result.sent for result in results) == 1, results
     assert sum(result.failed for result in results) == 0
@@ -180,7 +181,7 @@ def test_many_workers_share_many_messages_without_sending_one_twice(smtp_app, sm
         make_child(family.school, guardian_email=address, mis_id=f"M{n}", forename=f"Kid{n}")
         signin.request_link(address)
 
-    results = _race_send_pending(smtp_app, 4)
+    results = race_send_pending(smtp_app, 4)
 
     assert sum(result.sent for result in results) == len(addresses), results
     received = smtp_server.wait_for(len(addresses))
