@@ -22,8 +22,10 @@ redirect to the sign-in page must not pass for a page.
 
 For each: requests/s, latency p50/p95/p99 (microsecond figures from wrk's own histogram, via
 the scripts' done()), errors (socket errors, timeouts of 2 s and non-2xx/3xx answers) and its
-requests/s as a fraction of the ceiling's, beside the targets. A missed target is reported,
-not a failure (exit status 0).
+requests/s as a fraction of the ceiling's, beside the targets; and the CPU time each request
+cost the app server (gunicorn's master and workers) and PostgreSQL, read from /proc before
+and after the measured run: on a shared machine the steadier figure to compare changes by.
+A missed target is reported, not a failure (exit status 0).
 
 Production settings over plain http: SECRET_KEY is a fresh random one and BASE_URL
 https://bench.example.org. Nothing refuses plain http: the `__Host-` cookie is sent by wrk as
@@ -533,7 +535,34 @@ def wrk(scenario: Scenario, port: int, data: Path, seconds: int) -> dict[str, An
     return figures
 
 
-def run(scenario: Scenario, port: int, url: str, answers: list[Answer]) -> None:
+def cpu_seconds(master: int) -> tuple[float, float]:
+    """CPU time (user + system) used so far by the app server (gunicorn's master, its live
+    workers and the workers it has reaped) and by every PostgreSQL process: the cost of the
+    requests whatever else the machine is doing, unlike requests/s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    app = db = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = int(fields[11]) + int(fields[12])  # utime, stime
+        if int(entry) == master:
+            app += used + int(fields[13]) + int(fields[14])  # and its reaped children's
+        elif int(fields[1]) == master:  # ppid: a worker
+            app += used
+        elif name == "postgres":
+            db += used
+    return app / tick, db / tick
+
+
+def run(scenario: Scenario, server: Server, url: str, answers: list[Answer]) -> None:
+    port = server.port
+
     def data() -> Path:
         entries = consent_entries(url, answers) if scenario.key == "consent" else scenario.entries
         return write_data(scenario.key, entries)
@@ -545,7 +574,12 @@ def run(scenario: Scenario, port: int, url: str, answers: list[Answer]) -> None:
     # For the POST: from the answers as they stand after the warm-up, once the POSTs still in
     # flight when wrk stopped have been recorded.
     before = settled(url) if posts else 0
+    app_before, db_before = cpu_seconds(server.process.pid)
     result = wrk(scenario, port, data(), ARGS.duration)
+    app_after, db_after = cpu_seconds(server.process.pid)
+    requests = max(result["requests"], 1)
+    result["cpu_ms_app"] = (app_after - app_before) * 1000 / requests
+    result["cpu_ms_db"] = (db_after - db_before) * 1000 / requests
     if posts:
         # Each POST answered with a redirect must have appended an event (the portal records
         # nothing for a repeated answer); POSTs in flight when wrk stopped may add a few more.
@@ -593,12 +627,16 @@ def figures(ceiling: float) -> list[dict[str, Any]]:
             })  # fmt: skip
         out.append({"name": f"{s.label}: errors", "value": r["errors"], "unit": "count",
                     "target": "= 0", "ok": r["errors"] == 0})  # fmt: skip
+        for key, whose in (("cpu_ms_app", "app server"), ("cpu_ms_db", "PostgreSQL")):
+            out.append({"name": f"{s.label}: CPU per request, {whose}",
+                        "value": round(r[key], 2), "unit": "ms",
+                        "target": None, "ok": None})  # fmt: skip
     return out
 
 
 def table(ceiling: float) -> str:
     head = (f"{'scenario':<26} {'req/s':>8} {'of hello':>9} {'target':>7}  {'p50':>7} "
-            f"{'p95':>7} {'target':>7} {'p99':>7}  {'errors':>6}")  # fmt: skip
+            f"{'p95':>7} {'target':>7} {'p99':>7}  {'errors':>6}  {'CPU ms/req':>10}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for s in SCENARIOS:
         r = s.result
@@ -616,7 +654,7 @@ def table(ceiling: float) -> str:
         lines.append(
             f"{s.label:<26} {r['rps']:>8.0f} {ratio:>9.0%} {ratio_target:>7}  "
             f"{ms(r['p50']):>5.1f}ms {ms(r['p95']):>5.1f}ms {p95_target:>7} "
-            f"{ms(r['p99']):>5.1f}ms  {errors:>6}"
+            f"{ms(r['p99']):>5.1f}ms  {errors:>6}  {r['cpu_ms_app']:>5.2f}+{r['cpu_ms_db']:.2f}"
         )
     return "\n".join(lines)
 
@@ -686,7 +724,7 @@ def main() -> None:
         try:
             hello.wait_ready("/")
             check(SCENARIOS[0], hello.port, SCENARIOS[0].entries, 1)
-            run(SCENARIOS[0], hello.port, url, answers)
+            run(SCENARIOS[0], hello, url, answers)
         finally:
             hello.stop()
         portal = Server("app:app", env, "portal")
@@ -697,7 +735,7 @@ def main() -> None:
                     continue
                 entries = consent_entries(url, answers) if s.key == "consent" else s.entries
                 check(s, portal.port, entries, 3 if s.key == "consent" else ARGS.check)
-                run(s, portal.port, url, answers)
+                run(s, portal, url, answers)
                 if s.key != "consent":
                     check(s, portal.port, s.entries, 3)  # still signed in after the load
         finally:
@@ -710,6 +748,8 @@ def main() -> None:
     print(table(ceiling))
     print("\nerrors: socket errors, timeouts (2 s) and non-2xx/3xx answers; for the POST, "
           "also a redirect that appended nothing")  # fmt: skip
+    print("CPU ms/req: CPU time of the app server (gunicorn and its workers) + of PostgreSQL, "
+          "per request: what a request costs whatever else the machine is doing")  # fmt: skip
     if ARGS.json:
         report = {
             "script": "bench/http_load.py",

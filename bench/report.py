@@ -5,7 +5,8 @@ Each benchmark script, run with `--json bench/out/NAME.json`, writes a list of f
 date, the machine (cores, memory, CPU model), the versions of what was measured, then one
 table per script: figure, value, target, met or not. A script whose JSON is missing is listed
 as "not run"; `make bench` records each step's exit status and time in bench/out/steps.tsv,
-so a script that failed is listed as failed, with its log.
+so a script that failed is listed as failed, with its log. bench/CHANGES.md (hand-written:
+what profiling found, what changed, the figures before and after) is copied to the end.
 
 Usage:  .venv/bin/python bench/report.py [--out bench/out] [--output bench/RESULTS.md]
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
+CHANGES = ROOT / "bench" / "CHANGES.md"
 
 # The order `make bench` runs them in, and what each measures.
 SCRIPTS = [
@@ -324,7 +326,23 @@ def report(out: Path) -> str:
             lines.append("")
     for name, script, about in SCRIPTS:
         lines.append(section(name, script, about, out, ran.get(name)))
+    changes = read(str(CHANGES)).strip()
+    if changes:
+        # Hand-written: what profiling found and what changed, with the figures before and
+        # after, kept in bench/CHANGES.md so each run's report carries the history.
+        lines += ["", "## Before and after (bench/CHANGES.md)", "", demote(changes)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def demote(markdown: str) -> str:
+    """bench/CHANGES.md's headings, two levels down, under this report's own heading; its
+    own title line is dropped."""
+    out = []
+    for line in markdown.splitlines():
+        if line.startswith("# "):
+            continue
+        out.append("##" + line if line.startswith("#") else line)
+    return "\n".join(out).strip()
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -52,9 +53,48 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
+# Requests that only read: GET, HEAD and OPTIONS (a view that must write calls begin_write,
+# which starts a transaction of its own).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_reading() -> None:
+    """A reading request's transaction begins READ ONLY (psycopg sends "BEGIN READ ONLY":
+    no extra round trip), so PostgreSQL itself refuses any write in it."""
+    session = db.session()
+    if request.method in READING_METHODS and not session.in_transaction():
+        session.connection(execution_options={"postgresql_readonly": True})
+
+
+def _end_reading(exc: BaseException | None) -> None:
+    """End a reading request's read-only transaction with COMMIT, not the ROLLBACK that
+    closing the session would send: psycopg forgets every prepared statement of a
+    connection when it rolls back, so with a rollback at the end of every request the
+    queries that each page sends again and again would never be prepared (psycopg prepares
+    a query the fifth time a connection sends it) and PostgreSQL would parse and plan each
+    of them every time. Committing a READ ONLY transaction can change nothing. Anything
+    else (a failed request, a transaction that is not read-only, one in error) is left to
+    the session's usual rollback."""
+    session = db.session()
+    if exc is not None or not session.in_transaction():
+        return
+    driver = session.connection().connection.driver_connection
+    info = getattr(driver, "info", None)
+    if getattr(driver, "read_only", False) is not True or info is None:
+        return
+    if info.transaction_status == TransactionStatus.INTRANS:
+        session.commit()
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        # First of the before-request functions, so that nothing reads before it. The
+        # teardown runs before Flask-SQLAlchemy's (an app-context teardown) closes the
+        # session.
+        app.before_request_funcs.setdefault(None, []).insert(0, _begin_reading)
+        app.teardown_request(_end_reading)
