@@ -7,17 +7,21 @@ Seeds the chain with real hashes (bulk COPY), then prints:
   verify over a tenth of the events, to show that memory does not grow with the chain.
 
 Usage:  .venv/bin/python bench/ledger.py [--events 1000000] [--appends 300] [--runs 3]
-Database: BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench);
-that database is dropped and recreated.
+                                        [--json PATH]
+Database: its own, beside the trust's: BENCH_DATABASE_URL's database name (default
+consent_bench) with `_ledger` (and `_ledger_small`) added, dropped and recreated; the trust
+that bench/seed.py seeded stays as it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -215,8 +219,19 @@ def verify_peak(url: str) -> tuple[list[float], int, str]:
     return times, max(peaks), last
 
 
+def own_database(trust_url: str) -> str:
+    """This benchmark's database: the trust's name with `_ledger` added."""
+    parsed = make_url(trust_url)
+    return parsed.set(database=f"{parsed.database}_ledger").render_as_string(hide_password=False)
+
+
+def figure(name: str, value: float, unit: str, target: str | None, ok: bool | None) -> dict:
+    return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok}
+
+
 def main() -> None:
-    url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    trust = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    url = own_database(trust)
     rng = random.Random(ARGS.seed)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {url}")
 
@@ -256,6 +271,25 @@ def main() -> None:
         f"append latency over {len(timings)} appends: median "
         f"{statistics.median(timings) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms (target p95 <= 5 ms)"
     )
+    if ARGS.json:
+        found = re.search(r"([\d,]+) events/s", last)
+        checking = int(found.group(1).replace(",", "")) if found else None
+        figures = [
+            figure("one chain: verify events/s (the command's check)", checking or 0,
+                   "events/s", ">= 200,000", checking is not None and checking >= 200_000),
+            figure("one chain: verify events/s with process start-up",
+                   round(ARGS.events / median), "events/s", None, None),
+            figure("one chain: verify peak memory", round(peak / 1024, 1), "MB", "<= 150",
+                   peak / 1024 <= 150),
+            figure(f"one chain: verify memory, {ARGS.events:,} vs {ARGS.events // 10:,} events",
+                   round(peak / small_peak, 2), "ratio", None, None),
+            figure("one chain: append latency median", round(statistics.median(timings) * 1000, 2),
+                   "ms", None, None),
+            figure("one chain: append latency p95", round(p95 * 1000, 2), "ms", "<= 5",
+                   p95 * 1000 <= 5),
+        ]  # fmt: skip
+        Path(ARGS.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {ARGS.json}")
 
 
 if __name__ == "__main__":
@@ -264,5 +298,6 @@ if __name__ == "__main__":
     parser.add_argument("--appends", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--json", help="write the figures to this file")
     ARGS = parser.parse_args()
     main()
