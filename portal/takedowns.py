@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from . import audit, consent, ledger
@@ -69,20 +69,27 @@ def wording(purpose_title: str, forename: str, surname: str, class_name: str) ->
 # --- the ledger hook -----------------------------------------------------------------------
 
 
-def _status_around(
-    session: Session, event: ConsentEvent, purpose: Purpose, pupil: Pupil
-) -> tuple[consent.Status, consent.Status]:
-    """The pupil's effective status for the purpose just before and just after `event`."""
-    responsible = select(GuardianLink.guardian_id).where(
-        GuardianLink.school_id == event.school_id,
-        GuardianLink.pupil_id == pupil.id,
-        GuardianLink.parental_responsibility.is_(True),
-        GuardianLink.ended_at.is_(None),
+def _around_query() -> Any:
+    """Each guardian with parental responsibility for a pupil, with their newest decision on
+    a purpose's axis before a given seq (none: NULLs), found through
+    ix_consent_events_pupil_purpose_seq however long the pupil's history."""
+    earlier = aliased(ConsentEvent)
+    newest_before = (
+        select(func.max(earlier.seq))
+        .where(
+            earlier.pupil_id == bindparam("pupil_id"),
+            earlier.purpose_id == bindparam("purpose_id"),
+            earlier.school_id == bindparam("school_id"),
+            earlier.guardian_id == GuardianLink.guardian_id,
+            earlier.decision.in_(bindparam("decisions", expanding=True)),
+            earlier.seq < bindparam("seq"),
+        )
+        .correlate(GuardianLink)
+        .scalar_subquery()
     )
-    axis = consent.axis_for(purpose)
-    decisions = [d.value for d in Decision if ledger.axis_of(d) == axis]
-    rows = session.execute(
+    return (
         select(
+            GuardianLink.guardian_id.label("responsible"),
             ConsentEvent.guardian_id,
             ConsentEvent.decision,
             ConsentEvent.occurred_at,
@@ -91,31 +98,66 @@ def _status_around(
             ConsentEvent.channel,
             ConsentEvent.actor_type,
         )
-        .where(
-            ConsentEvent.school_id == event.school_id,
-            ConsentEvent.pupil_id == pupil.id,
-            ConsentEvent.purpose_id == purpose.id,
-            ConsentEvent.decision.in_(decisions),
-            ConsentEvent.seq <= event.seq,
-            ConsentEvent.guardian_id.in_(responsible),
+        .select_from(GuardianLink)
+        .outerjoin(
+            ConsentEvent,
+            and_(
+                ConsentEvent.school_id == GuardianLink.school_id, ConsentEvent.seq == newest_before
+            ),
         )
-        .order_by(ConsentEvent.seq)
+        .where(
+            GuardianLink.school_id == bindparam("school_id"),
+            GuardianLink.pupil_id == bindparam("pupil_id"),
+            GuardianLink.parental_responsibility.is_(True),
+            GuardianLink.ended_at.is_(None),
+        )
+    )
+
+
+# Built once with bound parameters, so SQLAlchemy compiles it once per process.
+_AROUND = _around_query()
+
+
+def _status_around(
+    session: Session, event: ConsentEvent, purpose: Purpose, pupil: Pupil
+) -> tuple[consent.Status, consent.Status]:
+    """The pupil's effective status for the purpose just before and just after `event`:
+    one query, one row per guardian with parental responsibility (`_AROUND`). After the
+    event, its guardian's decision is the event itself."""
+    axis = consent.axis_for(purpose)
+    rows = session.execute(
+        _AROUND,
+        {
+            "school_id": event.school_id,
+            "pupil_id": pupil.id,
+            "purpose_id": purpose.id,
+            "seq": event.seq,
+            "decisions": [d.value for d in Decision if ledger.axis_of(d) == axis],
+        },
     ).all()
     before: dict[int, consent.Fact] = {}
-    after: dict[int, consent.Fact] = {}
     for row in rows:
-        fact = consent.Fact(
-            guardian_id=row.guardian_id,
-            decision=row.decision,
-            decided_at=row.occurred_at,
-            purpose_version=row.purpose_version,
-            seq=row.seq,
-            channel=row.channel,
-            actor_type=row.actor_type,
+        if row.seq is not None:
+            before[row.guardian_id] = consent.Fact(
+                guardian_id=row.guardian_id,
+                decision=row.decision,
+                decided_at=row.occurred_at,
+                purpose_version=row.purpose_version,
+                seq=row.seq,
+                channel=row.channel,
+                actor_type=row.actor_type,
+            )
+    after = dict(before)
+    if event.guardian_id in {row.responsible for row in rows}:
+        after[event.guardian_id] = consent.Fact(
+            guardian_id=event.guardian_id,
+            decision=event.decision,
+            decided_at=event.occurred_at,
+            purpose_version=event.purpose_version,
+            seq=event.seq,
+            channel=event.channel,
+            actor_type=event.actor_type,
         )
-        after[row.guardian_id] = fact
-        if row.seq < event.seq:
-            before[row.guardian_id] = fact
     now = event.occurred_at
 
     def status(facts: dict[int, consent.Fact]) -> consent.Status:
