@@ -78,11 +78,8 @@ def _end_reading(exc: BaseException | None) -> None:
     session = db.session()
     if exc is not None or not session.in_transaction():
         return
-    driver = session.connection().connection.driver_connection
-    info = getattr(driver, "info", None)
-    if getattr(driver, "read_only", False) is not True or info is None:
-        return
-    if info.transaction_status == TransactionStatus.INTRANS:
+    driver: Any = session.connection().connection.driver_connection  # psycopg's
+    if driver.read_only and driver.info.transaction_status == TransactionStatus.INTRANS:
         session.commit()
 
 

@@ -51,16 +51,22 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import aliased
 
 from . import audit, consent, ledger_browser
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
 from .ledger import format_time
-from .ledger_browser import EventFilter, actor_name, actor_name_sql, person_name, person_name_sql
+from .ledger_browser import (
+    ActorGuardian,
+    EventFilter,
+    actor_name,
+    actor_name_sql,
+    person_name,
+    person_name_sql,
+    with_actor,
+)
 from .models import (
-    ActorType,
     Choice,
     ConsentEvent,
     CurrentDecision,
@@ -331,33 +337,19 @@ def ledger_cells_query() -> Any:
         ).where(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id),
         "pupil",
     )
-    actor_guardian = aliased(Guardian, name="actor_guardian")
     one = select(literal_column("1").label("one")).subquery("one")
     actor_columns = SimpleNamespace(
         actor_type=ConsentEvent.actor_type,
         actor_id=ConsentEvent.actor_id,
         staff_name=StaffUser.name,
         staff_email=StaffUser.email,
-        actor_forename=actor_guardian.forename,
-        actor_surname=actor_guardian.surname,
+        actor_forename=ActorGuardian.forename,
+        actor_surname=ActorGuardian.surname,
     )
     actor = _lookup(
-        select(safe_sql(actor_name_sql(actor_columns)).label("name"))
-        .select_from(one)
-        .outerjoin(
-            StaffUser,
-            and_(
-                ConsentEvent.actor_type == ActorType.STAFF.value,
-                StaffUser.id == ConsentEvent.actor_id,
-                StaffUser.school_id == school_id,
-            ),
-        )
-        .outerjoin(
-            actor_guardian,
-            and_(
-                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
-                actor_guardian.id == ConsentEvent.actor_id,
-            ),
+        with_actor(
+            select(safe_sql(actor_name_sql(actor_columns)).label("name")).select_from(one),
+            school_id,
         ),
         "actor",
     )

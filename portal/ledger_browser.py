@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -229,7 +229,7 @@ ActorGuardian = aliased(Guardian, name="actor_guardian")
 def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """Every column an event row shows, for one school's events matching `where`.
     Unordered and unlimited: the caller pages or streams it."""
-    return (
+    query = (
         select(
             ConsentEvent.seq,
             ConsentEvent.occurred_at,
@@ -270,22 +270,29 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
                 PurposeVersion.version == ConsentEvent.purpose_version,
             ),
         )
-        .outerjoin(
-            StaffUser,
-            and_(
-                ConsentEvent.actor_type == ActorType.STAFF.value,
-                StaffUser.id == ConsentEvent.actor_id,
-                StaffUser.school_id == school_id,
-            ),
-        )
-        .outerjoin(
-            ActorGuardian,
-            and_(
-                ConsentEvent.actor_type == ActorType.GUARDIAN.value,
-                ActorGuardian.id == ConsentEvent.actor_id,
-            ),
-        )
-        .where(*where)
+    )
+    return with_actor(query, school_id).where(*where)
+
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def with_actor(query: _Query, school_id: int | ColumnElement[int]) -> _Query:
+    """`query` with who took each event down joined: the staff user (of this school) or the
+    guardian (`ActorGuardian`), whichever the event's actor is; `actor_name_sql` names them."""
+    return query.outerjoin(
+        StaffUser,
+        and_(
+            ConsentEvent.actor_type == ActorType.STAFF.value,
+            StaffUser.id == ConsentEvent.actor_id,
+            StaffUser.school_id == school_id,
+        ),
+    ).outerjoin(
+        ActorGuardian,
+        and_(
+            ConsentEvent.actor_type == ActorType.GUARDIAN.value,
+            ActorGuardian.id == ConsentEvent.actor_id,
+        ),
     )
 
 

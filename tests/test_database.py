@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from portal.extensions import db
 from portal.models import School
+from tests.client import csrf_token
 from tests.factories import make_notice, make_school
 
 pytestmark = pytest.mark.postgres
@@ -53,10 +54,12 @@ def _probed(make_app: Any, **overrides: Any) -> Flask:
 
 
 def test_a_get_reads_in_a_read_only_transaction_and_a_post_does_not(make_app):
-    app = _probed(make_app, WTF_CSRF_ENABLED=False)
+    app = _probed(make_app)
     client = app.test_client()
     assert client.get("/probe/read-only").get_data(as_text=True) == "on"
-    assert client.post("/probe/read-only").get_data(as_text=True) == "off"
+    token = csrf_token(client.get("/sign-in"))  # the session's token, as a browser sends it
+    answer = client.post("/probe/read-only", data={"csrf_token": token})
+    assert answer.get_data(as_text=True) == "off"
 
 
 def test_postgresql_refuses_a_write_in_a_get(make_app):
