@@ -52,29 +52,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import filters, hypermedia, security
+    from . import web, wiring
 
-    security.init_app(app)
-    hypermedia.init_app(app)
-    filters.init_app(app)
-
-    from .auth import bp as auth_bp
-    from .parent import bp as parent_bp
-    from .public import bp as public_bp
-    from .staff import bp as staff_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(parent_bp, url_prefix="/family")
-    app.register_blueprint(staff_bp, url_prefix="/staff")
-
-    from . import cli, errors, ledger_cli
-    from .mail import cli as mail_cli
-
-    errors.init_app(app)
-    cli.init_app(app)
-    ledger_cli.init_app(app)
-    mail_cli.init_app(app)
+    web.init_app(app)
+    wiring.init_app(app)
 
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, request
@@ -51,6 +53,21 @@ def begin_write(session: Session) -> None:
         session.commit()
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """One write transaction: `with writing() as session:` begins it (`begin_write`), commits
+    when the block ends, and rolls back if anything in the block raises (then re-raises).
+    Domain functions own their transactions through this block; views never commit."""
+    session = db.session()
+    begin_write(session)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 # Requests that only read: GET, HEAD and OPTIONS (a view that must write calls begin_write,

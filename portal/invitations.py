@@ -33,7 +33,7 @@ from . import audit, consent
 from .database import begin_write
 from .errors import NotFound, PortalError
 from .extensions import db
-from .mail import outbox, render
+from .mail import outbox
 from .models import (
     Choice,
     CurrentDecision,
@@ -426,7 +426,7 @@ def _still_invited(guardian_id: Any, school_id: Any) -> Any:
     )
 
 
-def _context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
+def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
     """What the invitation says: the school's name, why this person is invited, where to
     sign in and with which address. Nothing about any child, nor any other family.
 
@@ -470,4 +470,4 @@ def _context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | N
     }, ""
 
 
-render.register(TEMPLATE, subject="{headline}", builder=_context)
+SUBJECT = "{headline}"

@@ -33,6 +33,7 @@ from .models import (
     Pupil,
     Purpose,
     PurposeVersion,
+    School,
 )
 
 TEMPLATE = "receipt"
@@ -162,3 +163,27 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
         )
         for row in rows
     ]
+
+
+# --- the receipt email (registered by portal.wiring) ------------------------------------------
+
+
+def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
+    """A guardian's own decisions at one school: nothing about anyone else."""
+    school = db.session.get(School, payload["school_id"])
+    if school is None:
+        return None, "the school no longer exists"
+    found = lines(payload["guardian_id"], school.id, payload["events"])
+    if not found:
+        return None, "none of the receipt's decisions were found"
+    base = current_app.config["BASE_URL"]
+    return {
+        "school_name": school.name,
+        "contact_email": school.contact_email,
+        "lines": found,
+        "history_url": f"{base}/family/history",
+        "sign_in_url": f"{base}/sign-in",
+    }, ""
+
+
+SUBJECT = "Your choices at {school_name}: a record of what you changed"

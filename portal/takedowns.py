@@ -1,14 +1,14 @@
 """Take-downs: when a publishable purpose stops being permitted for a pupil, whatever the
 school published must come down.
 
-`on_append` is subscribed to the ledger (`ledger.subscribe`), so it runs inside the
-transaction of every append, whoever records it (a guardian online, staff from a paper
-form). For each event that withdraws a consent or makes an objection, on a `publishable`
-purpose, for a pupil, it compares the pupil's effective status just before the event with the
-status just after it: when it was permitting (`granted`/`allowed`) and no longer is, it adds a
-`TakedownTask` and one email to each active admin of the school, in the same transaction. A
-first "no" (the status was `no_response`) or a "no" when another guardian's "no" had already
-stopped it makes no task: nothing could have been published.
+`on_append` is subscribed to the ledger by the application factory (`portal.wiring`), so it
+runs inside the transaction of every append, whoever records it (a guardian online, staff
+from a paper form). For each event that withdraws a consent or makes an objection, on a
+`publishable` purpose, for a pupil, it compares the pupil's effective status just before the
+event with the status just after it: when it was permitting (`granted`/`allowed`) and no
+longer is, it adds a `TakedownTask` and one email to each active admin of the school, in the
+same transaction. A first "no" (the status was `no_response`) or a "no" when another
+guardian's "no" had already stopped it makes no task: nothing could have been published.
 
 "Before" and "after" are both read from the ledger as it stood around the event: each current
 guardian with parental responsibility's latest decision on the purpose's axis with a lower seq
@@ -35,7 +35,7 @@ from . import audit, consent, ledger
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
-from .mail import outbox, render
+from .mail import outbox
 from .models import (
     ConsentEvent,
     Decision,
@@ -227,9 +227,6 @@ def _email_admins(session: Session, school_id: int, new_tasks: Sequence[Takedown
         )
 
 
-ledger.subscribe(on_append)
-
-
 # --- the list of tasks ---------------------------------------------------------------------
 
 
@@ -410,7 +407,7 @@ def mark_done(staff_user_id: int, task_id: int, *, now: datetime | None = None) 
 # --- the admins' email ---------------------------------------------------------------------
 
 
-def _email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
+def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
     school = db.session.get(School, payload["school_id"])
     if school is None:
         return None, "the school no longer exists"
@@ -428,4 +425,4 @@ def _email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, An
     }, ""
 
 
-render.register(TEMPLATE, subject="{headline} ({school_name})", builder=_email_context)
+SUBJECT = "{headline} ({school_name})"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,17 +96,25 @@ class DecisionRequest:
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
 
 # Hooks that run inside every append's transaction, after the caller's own `before_commit`:
-# what must follow any decision, whoever records it (take-down tasks). See `subscribe`.
-_SUBSCRIBERS: list[BeforeCommit] = []
+# what must follow any decision, whoever records it (take-down tasks). The application
+# factory subscribes them (`portal.wiring`); they are kept on the app, so what follows a
+# decision never depends on which modules happen to have been imported.
+_SUBSCRIBERS = "portal.ledger.subscribers"
 
 
-def subscribe(hook: BeforeCommit) -> BeforeCommit:
-    """Run `hook(session, events)` in the transaction of every append (once per hook, in the
-    order subscribed). It sees the events written and the projection already updated; if it
-    raises, nothing is written."""
-    if hook not in _SUBSCRIBERS:
-        _SUBSCRIBERS.append(hook)
-    return hook
+def subscribe(app: Flask, hook: BeforeCommit) -> None:
+    """Run `hook(session, events)` in the transaction of every append in `app` (once per hook,
+    in the order subscribed). It sees the events written and the projection already updated;
+    if it raises, nothing is written."""
+    hooks: list[BeforeCommit] = app.extensions.setdefault(_SUBSCRIBERS, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def subscribers() -> list[BeforeCommit]:
+    """The hooks subscribed in the current app."""
+    hooks: list[BeforeCommit] = current_app.extensions.get(_SUBSCRIBERS, [])
+    return hooks
 
 
 MAX_NOTE = 2000
@@ -214,7 +223,7 @@ def record_many(
         session.flush()
         if before_commit is not None:
             before_commit(session, events)
-        for hook in _SUBSCRIBERS:
+        for hook in subscribers():
             hook(session, events)
         session.commit()
     except Exception:

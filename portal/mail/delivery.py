@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from . import outbox
 from .outbox import Claimed
-from .render import MERGERS, Rendered, render, to_email
+from .render import Rendered, merger, render, to_email
 
 log = logging.getLogger("portal.mail")
 SMTP_TIMEOUT = 10
@@ -135,7 +135,7 @@ def _emails(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
     emails: list[list[Claimed]] = []
     together: dict[tuple[str, str, str], list[Claimed]] = {}
     for message in sorted(claimed, key=lambda m: m.id):
-        if message.coalesce_key is None or message.template not in MERGERS:
+        if message.coalesce_key is None or merger(message.template) is None:
             emails.append([message])
             continue
         key = (message.coalesce_key, message.template, message.to_address)
@@ -169,7 +169,10 @@ def _send(
     if len(group) == 1:
         payload = first.payload
     else:
-        payload = MERGERS[first.template]([message.payload for message in group])
+        merge = merger(first.template)
+        if merge is None:  # grouped only when the template can be merged
+            raise RuntimeError(f"{first.template!r} emails cannot be merged")
+        payload = merge([message.payload for message in group])
     names = ", ".join(str(message.id) for message in group)
     rendered = render(first.template, payload, now=now)
     if isinstance(rendered, str):

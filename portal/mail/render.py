@@ -1,8 +1,13 @@
-"""Turn an outbox row into an email: each template has a function that builds its context.
+"""Turn an outbox row into an email, by the kind of email it is.
+
+Each kind of email (sign-in, receipt, take-down, invitation, ...) is registered by the
+application factory (`portal.wiring`) with `register(app, ...)`: its subject, a function that
+builds the template's context from the row's payload, and optionally a function that merges
+several payloads into one (messages that may be coalesced) and a line to log when mail goes to
+the outbox folder. This module imports no feature module: the features hand it what it needs.
 
 A context function may decline (return None with a reason): a sign-in email whose link has
-expired or been replaced before it could be sent is not worth sending. A template whose
-messages may be coalesced has a merge function in MERGERS: it makes one payload of several.
+expired or been replaced before it could be sent is not worth sending.
 """
 
 from __future__ import annotations
@@ -14,12 +19,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from flask import current_app, render_template
-from sqlalchemy import select
+from flask import Flask, current_app, render_template
 
-from .. import receipts
-from ..extensions import db
-from ..models import Guardian, GuardianLink, School, SignInRequest, StaffUser
 from ..types import utcnow
 
 
@@ -33,103 +34,63 @@ class Rendered:
 
 ContextBuilder = Callable[[dict[str, Any], datetime], tuple[dict[str, Any] | None, str]]
 PayloadMerger = Callable[[Sequence[dict[str, Any]]], dict[str, Any]]
+LogLine = Callable[[dict[str, Any]], str]
 
 
-def _schools_of(email: str) -> list[str]:
-    guardian_schools = select(School.name).where(
-        School.id.in_(
-            select(GuardianLink.school_id)
-            .join(Guardian, Guardian.id == GuardianLink.guardian_id)
-            .where(Guardian.email == email, GuardianLink.ended_at.is_(None))
-        )
-    )
-    staff_schools = select(School.name).where(
-        School.id.in_(select(StaffUser.school_id).where(StaffUser.email == email, StaffUser.active))
-    )
-    names = set(db.session.scalars(guardian_schools)) | set(db.session.scalars(staff_schools))
-    return sorted(names)
+@dataclass(frozen=True)
+class EmailKind:
+    """One kind of email: templates/emails/TEMPLATE.txt and .html."""
+
+    template: str
+    subject: str  # formatted with the builder's context
+    builder: ContextBuilder
+    merger: PayloadMerger | None = None
+    log_line: LogLine | None = None
 
 
-def _sign_in(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
-    from .. import signin
-
-    row = db.session.scalars(
-        select(SignInRequest).where(SignInRequest.public_id == payload["request"])
-    ).first()
-    if row is None:
-        return None, "the sign-in request no longer exists"
-    state = signin._state(row, now)
-    if state != signin.LinkState.VALID:
-        return None, f"not sent: the link was {state.value} before it could be sent"
-    token = signin.derive_token(row.nonce)
-    schools = _schools_of(row.email)
-    return {
-        "link": f"{current_app.config['BASE_URL']}/sign-in/link/{token}",
-        "code": signin.derive_code(row.nonce),
-        # To the nearest minute: sent a second after it was asked for, a 15-minute link
-        # "works for the next 15 minutes" (not 14), as the check-your-email page says.
-        "minutes": max(1, round((row.expires_at - now).total_seconds() / 60)),
-        "school_names": schools,
-        "schools_text": " and ".join(schools) if len(schools) < 3 else "your schools",
-        "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
-    }, ""
-
-
-def _receipt(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
-    """A guardian's own decisions at one school: nothing about anyone else."""
-    school = db.session.get(School, payload["school_id"])
-    if school is None:
-        return None, "the school no longer exists"
-    found = receipts.lines(payload["guardian_id"], school.id, payload["events"])
-    if not found:
-        return None, "none of the receipt's decisions were found"
-    base = current_app.config["BASE_URL"]
-    return {
-        "school_name": school.name,
-        "contact_email": school.contact_email,
-        "lines": found,
-        "history_url": f"{base}/family/history",
-        "sign_in_url": f"{base}/sign-in",
-    }, ""
-
-
-SUBJECTS = {
-    "sign_in": "Your sign-in link for {schools_text}",
-    "receipt": "Your choices at {school_name}: a record of what you changed",
-}
-BUILDERS: dict[str, ContextBuilder] = {"sign_in": _sign_in, "receipt": _receipt}
-MERGERS: dict[str, PayloadMerger] = {"receipt": receipts.merge}
+_KINDS = "portal.mail.kinds"
 
 
 def register(
-    template: str, *, subject: str, builder: ContextBuilder, merger: PayloadMerger | None = None
+    app: Flask,
+    template: str,
+    *,
+    subject: str,
+    builder: ContextBuilder,
+    merger: PayloadMerger | None = None,
+    log_line: LogLine | None = None,
 ) -> None:
-    """Add an email template (templates/emails/TEMPLATE.txt and .html) from the module that
-    sends it: `subject` is formatted with the builder's context."""
-    SUBJECTS[template] = subject
-    BUILDERS[template] = builder
-    if merger is not None:
-        MERGERS[template] = merger
+    """Make `template` a kind of email this app sends."""
+    kinds: dict[str, EmailKind] = app.extensions.setdefault(_KINDS, {})
+    kinds[template] = EmailKind(template, subject, builder, merger, log_line)
+
+
+def kind(template: str) -> EmailKind | None:
+    """The registered kind of email for `template` in the current app, or None."""
+    kinds: dict[str, EmailKind] = current_app.extensions.get(_KINDS, {})
+    return kinds.get(template)
+
+
+def merger(template: str) -> PayloadMerger | None:
+    """How several payloads of `template` become one email, if they may be coalesced."""
+    found = kind(template)
+    return found.merger if found else None
 
 
 def render(
     template: str, payload: dict[str, Any], *, now: datetime | None = None
 ) -> Rendered | str:
     """The email for an outbox row, or a reason not to send it."""
-    builder = BUILDERS.get(template)
-    if builder is None:
+    found = kind(template)
+    if found is None:
         return f"unknown email template {template!r}"
-    context, reason = builder(payload, now or utcnow())
+    context, reason = found.builder(payload, now or utcnow())
     if context is None:
         return reason
-    subject = SUBJECTS[template].format(**context)
+    subject = found.subject.format(**context)
     text = render_template(f"emails/{template}.txt", **context)
     html = render_template(f"emails/{template}.html", subject=subject, **context)
-    log_line = (
-        f"sign-in link: {context['link']} (code {context['code']})"
-        if template == "sign_in"
-        else None
-    )
+    log_line = found.log_line(context) if found.log_line else None
     return Rendered(subject, text, html, log_line)
 
 

@@ -22,10 +22,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .. import choices, schools
-from ..access import guardian_required
 from ..extensions import htmx
 from ..ledger import LedgerError
 from ..models import Decision
+from ..web.access import guardian_required
 from . import bp
 from .forms import DecisionForm, MarketingForm
 

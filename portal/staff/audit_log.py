@@ -10,8 +10,8 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from .. import audit
-from ..access import staff_required
 from ..extensions import htmx
+from ..web.access import staff_required
 from . import bp
 from .nav import ADMIN, current_school_id
 

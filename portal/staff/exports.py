@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app, render_template
 
 from .. import exports as files
-from ..access import staff_required
+from ..web.access import staff_required
 from . import bp
 from .ledger_forms import MarketingExportForm
 from .nav import ADMIN, MARKETING, current_school, current_staff

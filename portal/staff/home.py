@@ -10,7 +10,7 @@ from flask import redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from .. import dashboard, ledger, takedowns
-from ..access import staff_required
+from ..web.access import staff_required
 from . import bp
 from .nav import MARKETING, current_school, current_school_id, current_staff
 

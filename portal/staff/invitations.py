@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from .. import invitations
-from ..access import staff_required
 from ..extensions import htmx
 from ..invitations import Audience, AudienceSizes
+from ..web.access import staff_required
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
 from .people_forms import InvitationForm

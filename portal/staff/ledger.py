@@ -13,8 +13,8 @@ from typing import Any
 from flask import flash, get_flashed_messages, redirect, render_template, request, url_for
 
 from .. import exports, ledger_browser
-from ..access import staff_required
 from ..extensions import htmx
+from ..web.access import staff_required
 from . import bp
 from .exports import csv_response
 from .ledger_forms import LedgerExportForm, LedgerFilterForm

@@ -11,8 +11,8 @@ from typing import Any
 from flask import flash, get_flashed_messages, redirect, render_template, url_for
 
 from .. import notices
-from ..access import staff_required
 from ..models import NoticeVersion
+from ..web.access import staff_required
 from . import bp
 from .admin_forms import NoticeForm
 from .nav import ADMIN, current_school, current_staff

@@ -21,8 +21,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, SelectMultipleField, StringField
 
 from .. import photo_check as domain
-from ..access import staff_required
 from ..extensions import htmx
+from ..web.access import staff_required
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 

@@ -22,11 +22,11 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from .. import records
-from ..access import staff_required
 from ..extensions import htmx
-from ..filters import channel_words
 from ..ledger import LedgerError
 from ..models import Decision
+from ..web.access import staff_required
+from ..web.filters import channel_words
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 from .pupil_forms import AnswerForm, SearchForm

@@ -12,8 +12,8 @@ from typing import Any
 from flask import flash, get_flashed_messages, redirect, render_template, request, url_for
 
 from .. import purposes
-from ..access import staff_required
 from ..models import Purpose
+from ..web.access import staff_required
 from . import bp
 from .admin_forms import (
     GUARDIAN_RULES,

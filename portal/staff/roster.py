@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.datastructures import FileStorage
 
 from .. import roster
-from ..access import staff_required
+from ..web.access import staff_required
 from . import bp
 from .nav import ADMIN, current_school, current_school_id, current_staff
 from .people_forms import RosterConfirmForm, RosterUploadForm

@@ -11,9 +11,9 @@ from typing import Any
 from flask import flash, get_flashed_messages, redirect, render_template, url_for
 
 from .. import takedowns as tasks_domain  # registers the ledger hook and the email
-from ..access import staff_required
 from ..extensions import htmx
-from ..filters import uk_datetime
+from ..web.access import staff_required
+from ..web.filters import uk_datetime
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 

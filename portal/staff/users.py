@@ -11,8 +11,8 @@ from flask import flash, get_flashed_messages, redirect, render_template, url_fo
 from werkzeug.wrappers import Response
 
 from .. import staff_users
-from ..access import staff_required
 from ..models import StaffUser
+from ..web.access import staff_required
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
 from .people_forms import AddUserForm, DeactivateForm, RoleForm

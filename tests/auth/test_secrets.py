@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from portal import signin
 from portal.extensions import db
-from portal.security import RedactSignInLinks
+from portal.web.security import RedactSignInLinks
 from tests.auth import (
     ask_for_link,
     fresh,

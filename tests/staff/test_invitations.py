@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import choices, invitations
 from portal.extensions import db
-from portal.mail import outbox
+from portal.mail import outbox, render
 from portal.mail.delivery import send_pending
 from portal.models import (
     GuardianLink,
@@ -281,7 +281,7 @@ def test_needs_answer_leaves_out_guardians_who_answered_everything(admin, world)
                 summary_says.add(f"{name}@example.org")
     assert summary_says == expected
     assert "Reminder: Oak Primary School is waiting for your choices" in (
-        invitations.render.render("invitation", json.loads(rows(batch_id)[0].payload)).subject
+        render.render("invitation", json.loads(rows(batch_id)[0].payload)).subject
     )
 
 

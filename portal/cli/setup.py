@@ -8,9 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import demo as demo_module
-from . import emails, notices, purposes, roster, schools
-from .errors import PortalError
+from .. import demo as demo_module
+from .. import emails, notices, purposes, roster, schools
+from ..errors import PortalError
 
 school_cli = AppGroup("school", help="Create and list schools.")
 staff_cli = AppGroup("staff", help="Manage staff users.")

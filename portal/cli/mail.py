@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .delivery import send_pending
+from ..mail.delivery import send_pending
 
 mail_cli = AppGroup("mail", help="Deliver the emails waiting in the outbox.")
 

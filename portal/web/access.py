@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import abort
 from flask_login import current_user
 
-from .extensions import login_manager
+from ..extensions import login_manager
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -9,8 +9,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from . import ledger, schools
-from .errors import NotFound
+from .. import ledger, schools
+from ..errors import NotFound
 
 ledger_cli = AppGroup("ledger", help="Verify and inspect the consent ledger.")
 

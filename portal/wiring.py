@@ -1,0 +1,67 @@
+"""Everything the application factory connects, in one place.
+
+What follows a decision (ledger subscribers), the kinds of email the outbox can send, the
+blueprints and the command groups are registered here, explicitly, for each app that
+`create_app` builds. Nothing is registered by importing a module for its side effect, so a
+decision recorded from a command or a worker has the same consequences as one made on a page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import invitations, ledger, receipts, signin, takedowns
+from .mail import render
+
+
+def init_app(app: Flask) -> None:
+    _subscribe_to_the_ledger(app)
+    _register_emails(app)
+    _register_blueprints(app)
+    _register_commands(app)
+
+
+def _subscribe_to_the_ledger(app: Flask) -> None:
+    # A withdrawal or objection that stops a published use makes a take-down task.
+    ledger.subscribe(app, takedowns.on_append)
+
+
+def _register_emails(app: Flask) -> None:
+    render.register(
+        app,
+        signin.TEMPLATE,
+        subject=signin.SUBJECT,
+        builder=signin.email_context,
+        log_line=signin.log_line,
+    )
+    render.register(
+        app,
+        receipts.TEMPLATE,
+        subject=receipts.SUBJECT,
+        builder=receipts.email_context,
+        merger=receipts.merge,
+    )
+    render.register(
+        app, takedowns.TEMPLATE, subject=takedowns.SUBJECT, builder=takedowns.email_context
+    )
+    render.register(
+        app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .parent import bp as parent_bp
+    from .public import bp as public_bp
+    from .staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(parent_bp, url_prefix="/family")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+
+def _register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)
