@@ -40,6 +40,7 @@ from .models import (
     School,
     Scope,
 )
+from .queries import deciding_link, wording_at_event
 from .types import utcnow
 
 # --- scoping -----------------------------------------------------------------------------
@@ -52,8 +53,7 @@ def _responsible_for(guardian_id: int) -> ColumnElement[bool]:
         GuardianLink.guardian_id == guardian_id,
         GuardianLink.pupil_id == Pupil.id,
         GuardianLink.school_id == Pupil.school_id,
-        GuardianLink.parental_responsibility.is_(True),
-        GuardianLink.ended_at.is_(None),
+        deciding_link(),
         Pupil.on_roll.is_(True),
     )
 
@@ -769,10 +769,7 @@ def history(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
             PurposeVersion,
-            and_(
-                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
-                PurposeVersion.version == ConsentEvent.purpose_version,
-            ),
+            wording_at_event(),
         )
         .outerjoin(Pupil, Pupil.id == ConsentEvent.pupil_id)
         .where(

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, select
 
@@ -42,9 +41,9 @@ from .models import (
     Renewal,
     Scope,
 )
-from .types import utcnow
+from .queries import deciding_link
+from .types import LONDON, utcnow
 
-LONDON = ZoneInfo("Europe/London")
 CHUNK = 900
 
 
@@ -213,8 +212,7 @@ def _responsible_query(with_purposes: bool) -> Any:
         .where(
             links.school_id == bindparam("school_id"),
             links.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
-            links.parental_responsibility.is_(True),
-            links.ended_at.is_(None),
+            deciding_link(links),
         )
         .order_by(links.pupil_id, Guardian.id)
     )

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -82,9 +81,8 @@ from .models import (
     Scope,
     StaffUser,
 )
-from .types import utcnow
-
-LONDON = ZoneInfo("Europe/London")
+from .queries import wording_at_event
+from .types import LONDON, utcnow
 
 # --- CSV that a spreadsheet cannot run (SECURITY.md 18) -----------------------------------
 
@@ -321,10 +319,7 @@ def ledger_cells_query() -> Any:
         .select_from(Purpose)
         .outerjoin(
             PurposeVersion,
-            and_(
-                PurposeVersion.purpose_id == Purpose.id,
-                PurposeVersion.version == ConsentEvent.purpose_version,
-            ),
+            and_(wording_at_event(), PurposeVersion.purpose_id == Purpose.id),
         )
         .where(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),
         "purpose",

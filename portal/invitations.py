@@ -49,6 +49,7 @@ from .models import (
     Scope,
     StaffUser,
 )
+from .queries import deciding_link
 from .types import utcnow
 
 TEMPLATE = "invitation"
@@ -110,8 +111,7 @@ def _contacts(school_id: int, class_name: str | None = None) -> list[_Contact]:
         .where(
             GuardianLink.school_id == school_id,
             Pupil.school_id == school_id,
-            GuardianLink.ended_at.is_(None),
-            GuardianLink.parental_responsibility.is_(True),
+            deciding_link(),
             Pupil.on_roll.is_(True),
             Guardian.email.is_not(None),
         )
@@ -420,8 +420,7 @@ def _still_invited(guardian_id: Any, school_id: Any) -> Any:
         GuardianLink.school_id == school_id,
         Pupil.id == GuardianLink.pupil_id,
         Pupil.school_id == school_id,
-        GuardianLink.ended_at.is_(None),
-        GuardianLink.parental_responsibility.is_(True),
+        deciding_link(),
         Pupil.on_roll.is_(True),
     )
 

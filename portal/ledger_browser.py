@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -46,8 +45,9 @@ from .models import (
     School,
     StaffUser,
 )
+from .queries import wording_at_event
+from .types import LONDON
 
-LONDON = ZoneInfo("Europe/London")
 PAGE_SIZE = 50
 HASH_PREFIX = 12
 
@@ -265,10 +265,7 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
         .outerjoin(Pupil, and_(Pupil.id == ConsentEvent.pupil_id, Pupil.school_id == school_id))
         .outerjoin(
             PurposeVersion,
-            and_(
-                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
-                PurposeVersion.version == ConsentEvent.purpose_version,
-            ),
+            wording_at_event(),
         )
     )
     return with_actor(query, school_id).where(*where)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -35,6 +35,7 @@ from .models import (
     PurposeVersion,
     School,
 )
+from .queries import wording_at_event
 
 TEMPLATE = "receipt"
 
@@ -137,10 +138,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
             PurposeVersion,
-            and_(
-                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
-                PurposeVersion.version == ConsentEvent.purpose_version,
-            ),
+            wording_at_event(),
         )
         .outerjoin(Pupil, Pupil.id == ConsentEvent.pupil_id)
         .where(

@@ -33,6 +33,7 @@ from .models import (
     Scope,
     StaffUser,
 )
+from .queries import wording_at_event
 from .types import utcnow
 
 MAX_NOTE = 1000
@@ -263,10 +264,7 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
             PurposeVersion,
-            and_(
-                PurposeVersion.purpose_id == ConsentEvent.purpose_id,
-                PurposeVersion.version == ConsentEvent.purpose_version,
-            ),
+            wording_at_event(),
         )
         .outerjoin(
             StaffUser,

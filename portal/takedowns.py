@@ -47,6 +47,7 @@ from .models import (
     StaffUser,
     TakedownTask,
 )
+from .queries import deciding_link
 from .types import utcnow
 
 TEMPLATE = "takedown"
@@ -108,8 +109,7 @@ def _around_query() -> Any:
         .where(
             GuardianLink.school_id == bindparam("school_id"),
             GuardianLink.pupil_id == bindparam("pupil_id"),
-            GuardianLink.parental_responsibility.is_(True),
-            GuardianLink.ended_at.is_(None),
+            deciding_link(),
         )
     )
 

@@ -10,17 +10,14 @@ from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import emails
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+from ..web.forms import strip
 
 
 class SignInForm(FlaskForm):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message="Enter your email address"),
             Length(max=254, message="Email address must be 254 characters or fewer"),

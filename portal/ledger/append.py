@@ -33,6 +33,7 @@ from ..models import (
     Scope,
     StaffUser,
 )
+from ..queries import deciding_link
 from ..types import utcnow
 from .encoding import canonical, chain_hash
 
@@ -300,8 +301,7 @@ def _facts_query() -> Any:
             links.school_id == Purpose.school_id,
             links.guardian_id == guardian_id,
             links.pupil_id == pupil_id,
-            links.parental_responsibility.is_(True),
-            links.ended_at.is_(None),
+            deciding_link(links),
         )
         .scalar_subquery()
     )

@@ -24,14 +24,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..models import Renewal
 from ..notices import MAX_TITLE, newlines
 from ..purposes import Problem
+from ..web.forms import strip
 
 MAX_SUMMARY = 1000
 MAX_SOURCE = 100_000
 MAX_TEXT = 5000
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _newlines(value: Any) -> Any:
@@ -48,7 +45,7 @@ class NoticeForm(FlaskForm):
     title = StringField(
         "Title",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message="Enter a title"),
             Length(max=MAX_TITLE, message=f"The title must be {MAX_TITLE} characters or fewer"),
@@ -72,7 +69,7 @@ class NoticeForm(FlaskForm):
     summary = TextAreaField(
         "What changed",
         widget=GovTextArea(),
-        filters=[_newlines, _strip],
+        filters=[_newlines, strip],
         description="A sentence or two for the record, such as “Added the new photo provider”.",
         validators=[
             Optional(),
@@ -137,17 +134,17 @@ class PurposeForm(FlaskForm):
     key = StringField(
         "Key",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         description=(
             "A short name that never changes, used in files and exports: lower-case letters "
             "and digits joined by - or _, like photos-website."
         ),
     )
-    title = StringField("Title", widget=GovTextInput(), filters=[_strip])
+    title = StringField("Title", widget=GovTextInput(), filters=[strip])
     description = TextAreaField(
         "Description",
         widget=GovTextArea(),
-        filters=[_strip],
+        filters=[strip],
         description="In plain English: what the school does, where and why.",
         validators=[
             Length(max=MAX_TEXT, message=f"The description must be {MAX_TEXT} characters or fewer")
@@ -197,7 +194,7 @@ class PurposeForm(FlaskForm):
     renewal_days = StringField(
         "Number of days",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         description="Only when a yes needs renewing after a number of days.",
     )
     publishable = BooleanField(
@@ -213,7 +210,7 @@ class PurposeForm(FlaskForm):
     shared_with = TextAreaField(
         "Who sees it (optional)",
         widget=GovTextArea(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(max=MAX_TEXT, message=f"Who sees it must be {MAX_TEXT} characters or fewer")
         ],
@@ -221,7 +218,7 @@ class PurposeForm(FlaskForm):
     retention = TextAreaField(
         "How long it is kept (optional)",
         widget=GovTextArea(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(
                 max=MAX_TEXT, message=f"How long it is kept must be {MAX_TEXT} characters or fewer"

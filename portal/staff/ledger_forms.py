@@ -17,6 +17,7 @@ from wtforms.widgets import HiddenInput
 
 from ..ledger_browser import EventFilter, Options
 from ..models import Channel, Decision
+from ..web.forms import strip
 
 DECISION_CHOICES = [
     SelectChoice("", "Any decision"),
@@ -33,10 +34,6 @@ CHANNEL_CHOICES = [
     SelectChoice(Channel.EMAIL.value, "Email"),
 ]
 DAY_FIRST = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})$")
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 class UKDateField(DateField):
@@ -96,7 +93,7 @@ class LedgerFilterForm(FlaskForm):
     )
     pupil = StringField(
         "Pupil",
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=100, message="Pupil must be 100 characters or fewer")],
     )
     pupil_id = IntegerField(widget=HiddenInput(), validators=[Optional()])

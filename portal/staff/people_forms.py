@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -21,16 +19,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from .. import emails
 from ..invitations import Audience
 from ..staff_users import MAX_NAME
+from ..web.forms import strip
 
 ROLE_CHOICES = [
     SelectChoice("admin", "Admin: everything, including staff users, the roster and invitations"),
     SelectChoice("staff", "Staff: photo check, pupils' records and take-downs"),
     SelectChoice("marketing", "Marketing: the marketing export only"),
 ]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 # --- roster --------------------------------------------------------------------------------
@@ -94,7 +89,7 @@ class AddUserForm(FlaskForm):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message="Enter their email address"),
             Length(max=254, message="The email address must be 254 characters or fewer"),
@@ -103,7 +98,7 @@ class AddUserForm(FlaskForm):
     name = StringField(
         "Full name",
         widget=GovTextInput(),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message="Enter their name"),
             Length(max=MAX_NAME, message=f"The name must be {MAX_NAME} characters or fewer"),

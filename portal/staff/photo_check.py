@@ -23,6 +23,7 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from .. import photo_check as domain
 from ..extensions import htmx
 from ..web.access import staff_required
+from ..web.forms import strip
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 
@@ -32,10 +33,6 @@ CHOOSE_CLASS = "Choose a class from the list"
 CHOOSE_YEAR = "Choose a year group from the list"
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 class PhotoCheckForm(FlaskForm):
     """What the photo is for and who is in it. A GET form: no CSRF token (nothing changes)."""
 
@@ -43,9 +40,9 @@ class PhotoCheckForm(FlaskForm):
         csrf = False
 
     purpose = SelectMultipleField(coerce=int, validate_choice=False)
-    class_name = SelectField(name="class", filters=[_strip], validate_choice=False)
-    year = SelectField(filters=[_strip], validate_choice=False)
-    q = StringField(filters=[_strip])
+    class_name = SelectField(name="class", filters=[strip], validate_choice=False)
+    year = SelectField(filters=[strip], validate_choice=False)
+    q = StringField(filters=[strip])
     # Picked by ticking the children found by name: an error about them points at the name box.
     pupil = SelectMultipleField(id="q", coerce=int, validate_choice=False)
 

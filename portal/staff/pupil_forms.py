@@ -13,14 +13,11 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..models import Channel, Decision
 from ..records import MAX_NOTE
+from ..web.forms import strip
 
 DECISIONS = [d.value for d in Decision]
 # Staff take down what was said on paper, by phone or by email; the web is the guardian's own.
 CHANNELS = [Channel.PAPER.value, Channel.PHONE.value, Channel.EMAIL.value]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _id(value: Any) -> int | None:
@@ -39,8 +36,8 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Name", filters=[_strip])
-    class_name = StringField("Class", filters=[_strip])  # one of the school's classes
+    q = StringField("Name", filters=[strip])
+    class_name = StringField("Class", filters=[strip])  # one of the school's classes
 
 
 class AnswerForm(FlaskForm):
@@ -76,7 +73,7 @@ class AnswerForm(FlaskForm):
     )
     note = TextAreaField(
         "Note (optional)",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Optional(),
             Length(max=MAX_NOTE, message=f"The note must be {MAX_NOTE} characters or fewer"),

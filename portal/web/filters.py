@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-LONDON = ZoneInfo("Europe/London")
+from ..types import LONDON
 
 
 def uk_date(value: datetime) -> str:
