@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.config import normalise_database_url
 from portal.extensions import db
-from tests.client import CheckedClient
+from tests.support.client import CheckedClient
+from tests.support.world import World, build_world
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip() or None
 IN_CI = bool(os.environ.get("CI"))
@@ -170,3 +171,10 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def is_postgres(database_template: dict[str, Any]) -> bool:
     return database_template["kind"] == "postgresql"
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    """Oak Primary and Elm Academy (`tests.support.world`): three pupils and five guardians at
+    Oak, one pupil at Elm whose guardian also has two children at Oak, a staff user at each."""
+    return build_world()

@@ -20,10 +20,9 @@ from portal.consent import EffectiveStatus, GuardianView, Status
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Guardian
-from tests.factories import PURPOSES_OF_EVERY_KIND, make_families
-from tests.ledger.conftest import OAK_FAMILIES, T0, World, build_school, snapshot
-from tests.ledger.conftest import decide as record
-from tests.ledger.conftest import world as world
+from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_families
+from tests.support.world import OAK_FAMILIES, T0, World, build_school, snapshot
+from tests.support.world import decide as record
 
 
 def oak_pupil(world: World, key: str) -> int:
@@ -222,7 +221,7 @@ def test_needs_renewal_after_a_wording_change(world: World) -> None:
 
 
 def test_a_newer_notice_is_flagged(world: World) -> None:
-    from tests.factories import make_notice
+    from tests.support.factories import make_notice
 
     a = world.oak.pupils["A"]
     choices.decide(world.ada.id, [a.id], world.oak.purposes["photos-website"].id, "grant")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal import notices, schools
 from portal.extensions import db
 from portal.models import Guardian, GuardianLink, Pupil, Purpose, School, StaffUser
-from tests.factories import make_school
+from tests.support.factories import make_school
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HEADER = (

@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 
 from portal.extensions import db
 from portal.models import School
-from tests.client import csrf_token
-from tests.factories import make_notice, make_school
+from tests.support.client import csrf_token
+from tests.support.factories import make_notice, make_school
 
 pytestmark = pytest.mark.postgres
 

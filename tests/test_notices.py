@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal import notices
 from portal.extensions import db
 from portal.models import NoticeVersion
-from tests.factories import make_notice, make_school
+from tests.support.factories import make_notice, make_school
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "notice.md").read_text(
     encoding="utf-8"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from portal import notices, schools
-from tests.factories import make_notice, make_school
+from tests.support.factories import make_notice, make_school
 
 
 def test_home_lists_every_school(client):

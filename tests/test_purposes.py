@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal import purposes
 from portal.extensions import db
 from portal.models import Purpose, PurposeVersion
-from tests.factories import make_school
+from tests.support.factories import make_school
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "purposes.toml").read_text(
     encoding="utf-8"

@@ -1,6 +1,6 @@
 """Receipts: a guardian's changes within a few minutes make one email, with their references.
 
-Every test sends to a real SMTP server (aiosmtpd, `tests.auth.MailServer`) and passes the
+Every test sends to a real SMTP server (aiosmtpd, `tests.support.mail.MailServer`) and passes the
 worker an explicit `now`, so that "a few minutes later" needs no waiting.
 """
 
@@ -24,9 +24,7 @@ from portal.mail import outbox
 from portal.mail.delivery import Delivery, send_pending
 from portal.mail.render import render
 from portal.models import ConsentEvent, Guardian, OutboxMessage, Purpose
-from tests.auth import MailServer, Received, free_port
-from tests.auth.test_mail_outbox import race_send_pending
-from tests.factories import (
+from tests.support.factories import (
     PURPOSES_OF_EVERY_KIND,
     make_families,
     make_notice,
@@ -34,6 +32,7 @@ from tests.factories import (
     make_school,
     make_staff,
 )
+from tests.support.mail import MailServer, Received, free_port, race_send_pending
 
 T0 = datetime(2025, 10, 6, 9, 30, tzinfo=UTC)  # 10:30am in London (BST)
 DELAY = timedelta(seconds=120)

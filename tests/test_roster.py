@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal import roster
 from portal.extensions import db
 from portal.models import Guardian, GuardianLink, Pupil
-from tests.factories import make_school
+from tests.support.factories import make_school
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "roster-example.csv").read_text(
     encoding="utf-8"

@@ -6,7 +6,7 @@ import re
 
 from flask import Flask
 
-from tests.client import csrf_token
+from tests.support.client import csrf_token
 
 PUBLIC_ENDPOINTS = {
     "static",

@@ -7,7 +7,7 @@ from portal import emails, schools
 from portal.errors import NotFound, PortalError
 from portal.extensions import db
 from portal.models import GENESIS_HASH, LedgerHead, Role, School, StaffUser
-from tests.factories import make_school, make_staff
+from tests.support.factories import make_school, make_staff
 
 
 def count(model: type) -> int:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 
-from tests.client import csrf_token
-from tests.factories import make_notice, make_school
+from tests.support.client import csrf_token
+from tests.support.factories import make_notice, make_school
 
 
 def test_every_html_page_has_a_strict_csp_with_a_fresh_nonce(client):

@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent(
     from portal.extensions import db
     from portal.models import OutboxMessage, TakedownTask
     from tests.conftest import base_config
-    from tests.ledger.conftest import build_school, OAK_FAMILIES
+    from tests.support.world import build_school, OAK_FAMILIES
 
     app = create_app(base_config(sys.argv[1], __import__("pathlib").Path(sys.argv[2])))
     with app.app_context():

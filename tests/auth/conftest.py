@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 
 from portal.extensions import db
-from tests.auth import Family, MailServer, make_family
-from tests.client import CheckedClient
+from tests.support.client import CheckedClient
+from tests.support.mail import Family, MailServer, make_family
 
 
 @pytest.fixture

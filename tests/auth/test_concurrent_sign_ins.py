@@ -15,9 +15,9 @@ from sqlalchemy import update
 from portal.extensions import db
 from portal.models import UserSession
 from portal.types import utcnow
-from tests.auth import sign_in, sign_in_requests, user_sessions
-from tests.client import csrf_token
-from tests.factories import make_child, make_school
+from tests.support.client import csrf_token
+from tests.support.factories import make_child, make_school
+from tests.support.mail import sign_in, sign_in_requests, user_sessions
 
 PEOPLE = 10
 

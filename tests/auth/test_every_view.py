@@ -11,9 +11,15 @@ from __future__ import annotations
 import pytest
 from flask import request
 
-from tests.auth import sign_in_code, sign_in_path
-from tests.client import csrf_token
-from tests.factories import make_child, make_notice, make_purpose_set, make_school, make_staff
+from tests.support.client import csrf_token
+from tests.support.factories import (
+    make_child,
+    make_notice,
+    make_purpose_set,
+    make_school,
+    make_staff,
+)
+from tests.support.mail import sign_in_code, sign_in_path
 
 BOTH = "sam.taylor@example.org"
 PLAIN: dict[str, str] = {}

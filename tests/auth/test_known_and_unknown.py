@@ -7,7 +7,8 @@ import pytest
 from portal.extensions import db
 from portal.models import GuardianLink, OutboxMessage
 from portal.types import utcnow
-from tests.auth import (
+from tests.support.client import csrf_token
+from tests.support.mail import (
     ask_for_link,
     fresh,
     session_cookie,
@@ -15,7 +16,6 @@ from tests.auth import (
     sign_in_requests,
     without_per_request_values,
 )
-from tests.client import csrf_token
 
 UNKNOWN = "nobody.here@example.org"
 

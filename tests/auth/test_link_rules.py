@@ -17,8 +17,14 @@ from portal.extensions import db
 from portal.mail.delivery import send_pending
 from portal.models import SignInRequest
 from portal.types import utcnow
-from tests.auth import ask_for_link, sign_in_code, sign_in_path, sign_in_requests, user_sessions
-from tests.client import csrf_token
+from tests.support.client import csrf_token
+from tests.support.mail import (
+    ask_for_link,
+    sign_in_code,
+    sign_in_path,
+    sign_in_requests,
+    user_sessions,
+)
 
 LINK_LIFETIME = timedelta(minutes=15)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,17 +15,18 @@ from portal.mail import outbox
 from portal.mail.delivery import send_pending
 from portal.models import OutboxMessage
 from portal.types import utcnow
-from tests.auth import (
+from tests.support.factories import make_child
+from tests.support.mail import (
     MailServer,
     _Keeper,
     ask_for_link,
     free_port,
     fresh,
     make_family,
+    race_send_pending,
     sign_in_path,
     sign_in_with_email,
 )
-from tests.factories import make_child
 
 
 def outbox_rows():
@@ -131,31 +131,6 @@ def test_a_link_that_expired_while_waiting_is_not_sent(mail_down):
     assert row.sent_at is not None
     assert "expired" in (row.last_error or "")
     server.assert_no_more(0, settle=0.05)
-
-
-def race_send_pending(app, passes, now=None):
-    """`passes` mail-worker passes at the same moment, each in its own thread and session."""
-    barrier = threading.Barrier(passes)
-    results = []
-    errors = []
-
-    def one_pass():
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(send_pending(now=now))
-                db.session.remove()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one_pass) for _ in range(passes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert len(results) == passes
-    return results
 
 
 @pytest.mark.parametrize("round_", range(3))

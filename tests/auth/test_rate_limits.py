@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.auth import ask_for_link, sign_in_requests
-from tests.client import csrf_token
 from tests.conftest import base_config
+from tests.support.client import csrf_token
+from tests.support.mail import ask_for_link, sign_in_requests
 
 IN_CI = bool(os.environ.get("CI"))
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

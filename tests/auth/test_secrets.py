@@ -16,14 +16,14 @@ from werkzeug.serving import make_server
 from portal import signin
 from portal.extensions import db
 from portal.web.security import RedactSignInLinks
-from tests.auth import (
+from tests.support.client import csrf_token
+from tests.support.mail import (
     ask_for_link,
     fresh,
     sign_in_code,
     sign_in_path,
     sign_in_with_email,
 )
-from tests.client import csrf_token
 
 # The test's own SMTP server logs every line it receives at DEBUG (the whole email). It stands
 # for the mail provider, which is not the portal: its records are left out of the checks.

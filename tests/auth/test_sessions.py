@@ -11,7 +11,9 @@ from portal import config, signin
 from portal.extensions import db
 from portal.models import UserSession
 from portal.types import utcnow
-from tests.auth import (
+from tests.support.client import csrf_token
+from tests.support.factories import make_school, make_staff
+from tests.support.mail import (
     ask_for_link,
     make_family,
     session_cookie,
@@ -20,8 +22,6 @@ from tests.auth import (
     sign_in_with_email,
     user_sessions,
 )
-from tests.client import csrf_token
-from tests.factories import make_school, make_staff
 
 
 def _replay(app, cookie_value):

@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 from portal.extensions import db
 from portal.models import OutboxMessage, SignInRequest
-from tests.auth import (
+from tests.support.client import csrf_token
+from tests.support.factories import make_school, make_staff
+from tests.support.mail import (
     ask_for_link,
     fresh,
     row_values,
@@ -18,8 +20,6 @@ from tests.auth import (
     sign_in_requests,
     user_sessions,
 )
-from tests.client import csrf_token
-from tests.factories import make_school, make_staff
 
 
 def test_the_sign_in_email(smtp_app, smtp_client, smtp_server, family):

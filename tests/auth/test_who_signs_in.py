@@ -9,9 +9,9 @@ from sqlalchemy import update
 from portal import ledger
 from portal.extensions import db
 from portal.models import StaffUser
-from tests.auth import ask_for_link, sign_in, user_sessions
-from tests.client import csrf_token
-from tests.factories import make_child, make_purpose_set, make_school, make_staff
+from tests.support.client import csrf_token
+from tests.support.factories import make_child, make_purpose_set, make_school, make_staff
+from tests.support.mail import ask_for_link, sign_in, user_sessions
 
 BOTH = "sam.taylor@example.org"
 

@@ -101,7 +101,7 @@ def live_server(make_app: Callable[..., Any]) -> Iterator[str]:
 @pytest.fixture
 def smtp_server() -> Iterator[Any]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 for this test."""
-    from tests.auth import MailServer
+    from tests.support.mail import MailServer
 
     server = MailServer().start()
     yield server

@@ -23,11 +23,14 @@ from portal.extensions import db
 from portal.mail.delivery import send_pending
 from portal.models import Guardian, Pupil, Purpose
 from portal.types import utcnow
-from tests.auth import MailServer, sign_in_path
-from tests.browser.test_public_pages import assert_no_axe_violations, assert_no_sideways_scrolling
-from tests.browser.test_sign_in import h1
-from tests.ledger.conftest import decide as record
-from tests.ledger.conftest import event_rows
+from tests.support.browser import (
+    assert_no_axe_violations,
+    assert_no_sideways_scrolling,
+    h1,
+    sign_in,
+)
+from tests.support.world import decide as record
+from tests.support.world import event_rows
 
 pytestmark = pytest.mark.browser
 
@@ -53,26 +56,6 @@ def people(school: Any) -> dict[str, Any]:
         p.key: p for p in db.session.scalars(select(Purpose).where(Purpose.school_id == school.id))
     }
     return {"guardians": guardians, "pupils": pupils, "purposes": found}
-
-
-def sign_in(
-    page: Any,
-    live_server: str,
-    smtp_server: MailServer,
-    address: str,
-    *,
-    home: str = "Your children",
-) -> None:
-    page.goto(live_server + "/sign-in")
-    page.get_by_label("Email address").fill(address)
-    before = len(smtp_server.messages)
-    page.get_by_role("button", name="Send me a sign-in link").click()
-    expect(h1(page, "Check your email")).to_be_visible()
-    send_pending()  # as the worker would (see read_email in test_sign_in)
-    received = smtp_server.wait_for(before + 1)[before]
-    page.goto(live_server + sign_in_path(received))
-    page.get_by_role("button", name="Continue").click()
-    expect(h1(page, home)).to_be_visible()
 
 
 def assert_targets_are_at_least_24px(page: Any) -> None:

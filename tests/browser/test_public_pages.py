@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from portal import demo
-from tests.factories import make_notice, make_school
+from tests.support.browser import assert_no_axe_violations, assert_no_sideways_scrolling, h1
+from tests.support.factories import make_notice, make_school
 
 pytestmark = pytest.mark.browser
 
@@ -25,46 +25,10 @@ DEMO_SCHOOL = "Riverside Primary School"
 DEMO_NOTICE = "/schools/riverside-primary/privacy-notice"
 DEMO_TITLE = "Privacy notice for pupils and their families"
 HOME_HEADING = "Privacy and consent for your child's school"
-WCAG_22_AA = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
-    }
-}
-AXE = Axe()
 LONG_EMAIL = "dataprotectionofficer@ashacademymultiacademytrust.example.org"
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def assert_no_axe_violations(page: Any) -> None:
-    violations = AXE.run(page, options=WCAG_22_AA).response["violations"]
-    if violations:
-        lines = [f"axe found {len(violations)} WCAG 2.2 AA violation(s) on {page.url}:"]
-        for violation in violations:
-            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
-            for node in violation["nodes"]:
-                target = " ".join(str(part) for part in node["target"])
-                why = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines())
-                lines.append(f"    {target} -- {why}")
-        raise AssertionError("\n".join(lines))
-
-
-def assert_no_sideways_scrolling(page: Any) -> None:
-    original = page.viewport_size
-    try:
-        for width in (390, 320):
-            page.set_viewport_size({"width": width, "height": original["height"]})
-            scroll_width, client_width = page.evaluate(
-                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-            )
-            assert scroll_width <= client_width, (
-                f"{page.url} scrolls sideways at {width}px: "
-                f"content is {scroll_width}px wide in a {client_width}px window"
-            )
-    finally:
-        page.set_viewport_size(original)
 
 
 def assert_skip_link_moves_focus_to_main(page: Any) -> None:
@@ -80,10 +44,6 @@ def assert_skip_link_moves_focus_to_main(page: Any) -> None:
 
 def header(page: Any) -> Any:
     return page.get_by_role("banner")
-
-
-def h1(page: Any, name: str) -> Any:
-    return page.get_by_role("heading", level=1, name=name, exact=True)
 
 
 @pytest.fixture

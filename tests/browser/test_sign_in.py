@@ -16,18 +16,20 @@ from sqlalchemy import select
 
 from portal import signin
 from portal.extensions import db
-from portal.mail.delivery import send_pending
 from portal.models import SignInRequest
 from portal.types import utcnow
-from tests.auth import (
-    MailServer,
-    Received,
+from tests.support.browser import (
+    assert_no_axe_violations,
+    assert_no_sideways_scrolling,
+    h1,
+    read_email,
+)
+from tests.support.mail import (
     make_family,
     sign_in_code,
     sign_in_link,
     sign_in_path,
 )
-from tests.browser.test_public_pages import assert_no_axe_violations, assert_no_sideways_scrolling
 
 pytestmark = pytest.mark.browser
 
@@ -35,25 +37,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def family(app: Any) -> Any:
     return make_family()
-
-
-def read_email(smtp_server: MailServer) -> Received:
-    """The one email sent so far, after a pass of the mail worker.
-
-    The app sends an email once its response is closed. Werkzeug's development server skips
-    that close when the browser resets the connection after a redirect (it reads the socket
-    in a `finally` block first, which raises), as Chromium sometimes does; then the email
-    waits for the worker, as it would in production. So the test runs a worker pass itself
-    (`flask mail send-pending`): the email is sent exactly once either way.
-    """
-    send_pending()
-    (received,) = smtp_server.wait_for(1)
-    smtp_server.assert_no_more(1, settle=0.05)
-    return received
-
-
-def h1(page: Any, name: str) -> Any:
-    return page.get_by_role("heading", level=1, name=name, exact=True)
 
 
 def test_a_parent_signs_in_with_the_emailed_link_and_signs_out(

@@ -18,10 +18,13 @@ from sqlalchemy import select
 from portal import choices, demo
 from portal.extensions import db
 from portal.models import Guardian, Pupil, Purpose
-from tests.browser.test_parent_journey import sign_in
-from tests.browser.test_public_pages import assert_no_axe_violations, assert_no_sideways_scrolling
-from tests.browser.test_sign_in import h1
-from tests.ledger.conftest import event_rows
+from tests.support.browser import (
+    assert_no_axe_violations,
+    assert_no_sideways_scrolling,
+    h1,
+    sign_in,
+)
+from tests.support.world import event_rows
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from portal import ledger
 from portal.extensions import db
-from tests.ledger.conftest import decide, event_rows, head_row
+from tests.support.world import decide, event_rows, head_row
 
 
 @pytest.fixture

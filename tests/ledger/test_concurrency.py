@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from portal import ledger
 from portal.extensions import db
 from portal.models import GENESIS_HASH, GuardianLink
-from tests.ledger.conftest import OAK_FAMILIES, build_school, decide, event_rows, head_row
+from tests.support.world import OAK_FAMILIES, build_school, decide, event_rows, head_row
 
 JOIN_TIMEOUT = 60
 # The module, not the function of the same name that portal.ledger exports.

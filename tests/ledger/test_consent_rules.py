@@ -16,8 +16,8 @@ from portal import consent, purposes, roster
 from portal.consent import Fact, Status
 from portal.extensions import db
 from portal.models import Purpose
-from tests.factories import PURPOSES_OF_EVERY_KIND
-from tests.ledger.conftest import decide
+from tests.support.factories import PURPOSES_OF_EVERY_KIND
+from tests.support.world import decide
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2025, 11, 3, 10, 0, tzinfo=UTC)

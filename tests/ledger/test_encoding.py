@@ -15,7 +15,7 @@ from sqlalchemy import text
 from portal import ledger
 from portal.extensions import db
 from portal.models import GENESIS_HASH, ActorType, Channel, Decision
-from tests.ledger.conftest import T0, decide
+from tests.support.world import T0, decide
 
 KEYS = [
     "actor_id",

@@ -23,8 +23,8 @@ from portal.models import (
     LedgerHead,
     OutboxMessage,
 )
-from tests.factories import make_staff
-from tests.ledger.conftest import T0, decide, event_rows, head_row, projection_rows, snapshot
+from tests.support.factories import make_staff
+from tests.support.world import T0, decide, event_rows, head_row, projection_rows, snapshot
 
 Actor = ledger.Actor
 
@@ -400,7 +400,7 @@ def test_record_many_with_two_decisions_on_one_subject_projects_the_last(world):
 
 
 def test_a_decision_names_the_wording_and_notice_the_person_saw(world):
-    from tests.factories import make_notice
+    from tests.support.factories import make_notice
 
     make_notice(world.oak.school, source="A second version of the notice.")
     event = decide(

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from portal import consent, ledger, purposes
 from portal.extensions import db
 from portal.models import Guardian, PurposeVersion
-from tests.factories import (
+from tests.support.factories import (
     PURPOSES_OF_EVERY_KIND,
     make_families,
     make_notice,
@@ -38,7 +38,7 @@ from tests.factories import (
     make_school,
     make_staff,
 )
-from tests.ledger.conftest import event_rows, head_row, projection_rows, snapshot
+from tests.support.world import event_rows, head_row, projection_rows, snapshot
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2025, 8, 20, 11, 0, tzinfo=UTC)

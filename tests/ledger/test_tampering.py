@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, text, update
 from portal import consent
 from portal.extensions import db
 from portal.models import ConsentEvent, CurrentDecision, LedgerHead
-from tests.ledger.conftest import T0, decide, head_row
+from tests.support.world import T0, decide, head_row
 
 EVENTS = ConsentEvent.__table__
 PROJECTION = CurrentDecision.__table__

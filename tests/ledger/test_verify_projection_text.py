@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, text, update
 from portal import ledger
 from portal.extensions import db
 from portal.models import CurrentDecision
-from tests.ledger.conftest import decide
+from tests.support.world import decide
 
 PROJECTION = CurrentDecision.__table__
 verify_module = importlib.import_module("portal.ledger.verify")  # the module, not verify()

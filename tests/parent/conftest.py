@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.client import CheckedClient
-from tests.ledger.conftest import World
-from tests.ledger.conftest import world as world  # the fixture
-from tests.parent import sign_in_as
+from tests.support.client import CheckedClient
+from tests.support.web import sign_in_as
+from tests.support.world import World
 
 
 @pytest.fixture

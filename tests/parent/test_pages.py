@@ -16,10 +16,10 @@ from sqlalchemy import select
 from portal import notices, purposes
 from portal.extensions import db
 from portal.models import ConsentEvent
-from tests.factories import PURPOSES_OF_EVERY_KIND
-from tests.ledger.conftest import World, event_rows, snapshot
-from tests.ledger.conftest import decide as record
-from tests.parent import HTMX, PLAIN, post_form
+from tests.support.factories import PURPOSES_OF_EVERY_KIND
+from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.world import World, event_rows, snapshot
+from tests.support.world import decide as record
 
 
 def child_path(world: World, key: str, school: str = "oak") -> str:

@@ -8,9 +8,9 @@ from datetime import timedelta
 from portal.extensions import db
 from portal.mail.delivery import send_pending
 from portal.types import utcnow
-from tests.auth import MailServer
-from tests.ledger.conftest import event_rows
-from tests.parent import post_form, sign_in_as
+from tests.support.mail import MailServer
+from tests.support.web import post_form, sign_in_as
+from tests.support.world import event_rows
 
 
 def test_three_quick_changes_make_one_receipt_with_three_references(make_app, app, world):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal import demo
 from portal.extensions import db
 from portal.models import Pupil, Purpose
-from tests.parent import HTMX, post_form, sign_in_as
+from tests.support.web import HTMX, post_form, sign_in_as
 
 BUDGET = 50 * 1024
 FRAGMENT_BUDGET = 5 * 1024

@@ -12,16 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.client import CheckedClient
-from tests.factories import make_staff
-from tests.ledger.conftest import World
-from tests.ledger.conftest import world as base_world
-from tests.parent import sign_in_as
+from tests.support.client import CheckedClient
+from tests.support.factories import make_staff
+from tests.support.web import sign_in_as
+from tests.support.world import World, build_world
 
 
 @pytest.fixture
 def world(app: Any) -> World:
-    built: World = base_world.__wrapped__(app)  # type: ignore[attr-defined]
+    built: World = build_world()
     make_staff(built.oak.school, email="admin@oak.example", role="admin", name="Dana Okafor")
     make_staff(built.oak.school, email="marketing@oak.example", role="marketing", name="Morgan Lee")
     make_staff(built.elm.school, email="admin@elm.example", role="admin", name="Eli Admin")

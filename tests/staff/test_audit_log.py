@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from portal import audit
 from portal.extensions import db
 from portal.models import StaffAuditEntry, StaffUser
-from tests.ledger.conftest import T0
+from tests.support.world import T0
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/audit-log"}
 

@@ -10,8 +10,8 @@ from portal import dashboard
 from portal.extensions import db
 from portal.models import TakedownTask
 from portal.types import utcnow
-from tests.factories import make_child
-from tests.ledger.conftest import World, decide
+from tests.support.factories import make_child
+from tests.support.world import World, decide
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://localhost/staff"}
 
@@ -144,7 +144,7 @@ def test_marketing_still_goes_to_the_exports(seeded, marketer):
 
 
 def test_an_empty_school(app, world, staff_client):
-    from tests.factories import make_school, make_staff
+    from tests.support.factories import make_school, make_staff
 
     school = make_school(slug="new-school", name="New School")
     make_staff(school, email="head@new.example", role="admin")

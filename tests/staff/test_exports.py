@@ -18,9 +18,9 @@ from portal import audit, consent, exports, ledger_browser
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import StaffAuditEntry
-from tests.factories import PURPOSES_OF_EVERY_KIND, make_child, make_purpose_set
-from tests.ledger.conftest import T0, decide
-from tests.parent import post_form
+from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_child, make_purpose_set
+from tests.support.web import post_form
+from tests.support.world import T0, decide
 
 NEWSLETTER = """
 [[purposes]]

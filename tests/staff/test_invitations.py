@@ -28,10 +28,10 @@ from portal.models import (
     StaffUser,
 )
 from portal.types import utcnow
-from tests.auth import MailServer, free_port
-from tests.client import CheckedClient, csrf_token
-from tests.factories import make_child
-from tests.ledger.conftest import decide
+from tests.support.client import CheckedClient, csrf_token
+from tests.support.factories import make_child
+from tests.support.mail import MailServer, free_port
+from tests.support.world import decide
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 FRAGMENT = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/invitations/1"}

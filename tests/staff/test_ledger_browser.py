@@ -23,9 +23,9 @@ from sqlalchemy import func, select, text
 from portal import exports, ledger_browser
 from portal.extensions import db
 from portal.models import GENESIS_HASH, StaffAuditEntry
-from tests.client import csrf_token
-from tests.ledger.conftest import T0, decide, event_rows
-from tests.parent import post_form
+from tests.support.client import csrf_token
+from tests.support.web import post_form
+from tests.support.world import T0, decide, event_rows
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/ledger"}
 LATE_EVENING = datetime(2025, 10, 11, 23, 30, tzinfo=UTC)  # 00:30 on 12 October in London

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from portal import notices
 from portal.extensions import db
 from portal.models import NoticeVersion, StaffAuditEntry, StaffUser
-from tests.factories import make_school, make_staff
-from tests.parent import post_form
+from tests.support.factories import make_school, make_staff
+from tests.support.web import post_form
 
 PLAIN: dict[str, str] = {}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}

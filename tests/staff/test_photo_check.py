@@ -20,8 +20,8 @@ from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Pupil, Purpose
 from portal.types import utcnow
-from tests.factories import PURPOSES_OF_EVERY_KIND, make_child
-from tests.ledger.conftest import World, decide
+from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_child
+from tests.support.world import World, decide
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/photo-check"}
 BOOSTED = {**HTMX, "HX-Boosted": "true"}
@@ -465,7 +465,7 @@ def test_marketing_may_not_use_the_photo_check(photo_world, marketer):
 
 def test_the_photo_check_is_only_read(photo_world, office):
     pw = photo_world
-    from tests.ledger.conftest import snapshot
+    from tests.support.world import snapshot
 
     before = snapshot(pw.world.oak.id)
     office.get(check_url(pw))

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Pupil, Purpose, StaffUser
-from tests.client import csrf_token
-from tests.ledger.conftest import T0, World, decide, event_rows, snapshot
-from tests.parent import HTMX, PLAIN, post_form
+from tests.support.client import csrf_token
+from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.world import T0, World, decide, event_rows, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/pupils"}
 BOOSTED = {**FRAGMENT, "HX-Boosted": "true"}

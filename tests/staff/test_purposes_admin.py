@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.models import ConsentEvent, Purpose, PurposeVersion, StaffAuditEntry, StaffUser
-from tests.client import CheckedClient
-from tests.ledger.conftest import World, decide
-from tests.parent import post_form, sign_in_as
+from tests.support.client import CheckedClient
+from tests.support.web import post_form, sign_in_as
+from tests.support.world import World, decide
 
 PLAIN: dict[str, str] = {}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}

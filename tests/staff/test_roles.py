@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import InvitationBatch, StaffUser, TakedownTask
-from tests.client import CheckedClient, csrf_token
-from tests.ledger.conftest import World
+from tests.support.client import CheckedClient, csrf_token
+from tests.support.world import World
 
 ADMIN, STAFF, MARKETING = "admin", "staff", "marketing"
 EVERYONE = frozenset({ADMIN, STAFF, MARKETING})

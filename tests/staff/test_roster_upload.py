@@ -17,7 +17,7 @@ from portal import roster
 from portal.extensions import db
 from portal.models import Guardian, GuardianLink, Pupil, StaffAuditEntry
 from portal.staff import roster as roster_views
-from tests.client import CheckedClient, csrf_token
+from tests.support.client import CheckedClient, csrf_token
 
 HEADER = ",".join(roster.REQUIRED_COLUMNS)
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from portal import signin, staff_users
 from portal.extensions import db
 from portal.models import SignInRequest, StaffAuditEntry, StaffUser, UserSession
-from tests.client import CheckedClient, csrf_token
-from tests.factories import make_staff
+from tests.support.client import CheckedClient, csrf_token
+from tests.support.factories import make_staff
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 

@@ -29,10 +29,10 @@ from portal.models import (
     StaffUser,
     TakedownTask,
 )
-from tests.client import csrf_token
-from tests.factories import PURPOSES_OF_EVERY_KIND, make_staff
-from tests.ledger.conftest import T0, World, decide, snapshot
-from tests.parent import HTMX, post_form
+from tests.support.client import csrf_token
+from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_staff
+from tests.support.web import HTMX, post_form
+from tests.support.world import T0, World, decide, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/take-downs"}
 WEBSITE_A = "Take down: Photos on the school website — PupilA T. (3 Oak)"

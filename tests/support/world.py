@@ -1,4 +1,5 @@
-"""Fixtures for the ledger and consent tests: one school with a purpose of every kind.
+"""The shared test world: two schools with a purpose of every kind, and helpers that read the
+ledger as an outside program would.
 
 `world` is Oak Primary (three pupils, five guardians, one without parental responsibility,
 one staff user) beside Elm Academy (one pupil, whose guardian also has two children at Oak;
@@ -11,13 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select, text
 
 from portal import ledger
 from portal.extensions import db
 from portal.models import Guardian, Pupil, Purpose, School, StaffUser
-from tests.factories import make_families, make_notice, make_purpose_set, make_school, make_staff
+from tests.support.factories import (
+    make_families,
+    make_notice,
+    make_purpose_set,
+    make_school,
+    make_staff,
+)
 
 # Oak: pupil A has two guardians with parental responsibility and one without (a
 # grandparent); pupil B shares a parent with A; pupil C has one parent.
@@ -65,8 +71,8 @@ def build_school(slug: str, name: str, families: dict, staff_email: str) -> Scho
     return SchoolSetup(school, purposes, pupils, staff)
 
 
-@pytest.fixture
-def world(app: Any) -> World:
+def build_world() -> World:
+    """Oak Primary and Elm Academy, built through the domain modules (needs an app context)."""
     oak = build_school("oak-primary", "Oak Primary School", OAK_FAMILIES, "office@oak.example")
     elm = build_school("elm-academy", "Elm Academy", ELM_FAMILIES, "office@elm.example")
     guardians = {g.email.split("@")[0]: g for g in db.session.scalars(select(Guardian))}

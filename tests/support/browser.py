@@ -1,0 +1,88 @@
+"""Helpers for the browser tests: what a person sees (headings), axe-core, and signing in
+through the real emailed link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from portal.mail.delivery import send_pending
+from tests.support.mail import MailServer, Received, sign_in_path
+
+WCAG_22_AA = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+    }
+}
+AXE = Axe()
+
+
+def read_email(smtp_server: MailServer) -> Received:
+    """The one email sent so far, after a pass of the mail worker.
+
+    The app sends an email once its response is closed. Werkzeug's development server skips
+    that close when the browser resets the connection after a redirect (it reads the socket
+    in a `finally` block first, which raises), as Chromium sometimes does; then the email
+    waits for the worker, as it would in production. So the test runs a worker pass itself
+    (`flask mail send-pending`): the email is sent exactly once either way.
+    """
+    send_pending()
+    (received,) = smtp_server.wait_for(1)
+    smtp_server.assert_no_more(1, settle=0.05)
+    return received
+
+
+def h1(page: Any, name: str) -> Any:
+    return page.get_by_role("heading", level=1, name=name, exact=True)
+
+
+def assert_no_axe_violations(page: Any) -> None:
+    violations = AXE.run(page, options=WCAG_22_AA).response["violations"]
+    if violations:
+        lines = [f"axe found {len(violations)} WCAG 2.2 AA violation(s) on {page.url}:"]
+        for violation in violations:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"]:
+                target = " ".join(str(part) for part in node["target"])
+                why = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines())
+                lines.append(f"    {target} -- {why}")
+        raise AssertionError("\n".join(lines))
+
+
+def assert_no_sideways_scrolling(page: Any) -> None:
+    original = page.viewport_size
+    try:
+        for width in (390, 320):
+            page.set_viewport_size({"width": width, "height": original["height"]})
+            scroll_width, client_width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert scroll_width <= client_width, (
+                f"{page.url} scrolls sideways at {width}px: "
+                f"content is {scroll_width}px wide in a {client_width}px window"
+            )
+    finally:
+        page.set_viewport_size(original)
+
+
+def sign_in(
+    page: Any,
+    live_server: str,
+    smtp_server: MailServer,
+    address: str,
+    *,
+    home: str = "Your children",
+) -> None:
+    page.goto(live_server + "/sign-in")
+    page.get_by_label("Email address").fill(address)
+    before = len(smtp_server.messages)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    expect(h1(page, "Check your email")).to_be_visible()
+    send_pending()  # as the worker would (see read_email in test_sign_in)
+    received = smtp_server.wait_for(before + 1)[before]
+    page.goto(live_server + sign_in_path(received))
+    page.get_by_role("button", name="Continue").click()
+    expect(h1(page, home)).to_be_visible()

@@ -1,0 +1,35 @@
+"""Tests of the parent journey's pages over HTTP (the browser journeys are in tests/browser)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from portal import signin
+from portal.extensions import db
+from portal.models import SignInRequest
+from tests.support.client import CheckedClient, csrf_token
+
+PLAIN: dict[str, str] = {}
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/family"}
+
+
+def sign_in_as(client: CheckedClient, address: str, *, home: str = "/family") -> None:
+    """Sign in by the emailed link without sending the email (the sign-in tests send it):
+    the link is derived from the request row, as the email would carry it."""
+    outcome = signin.request_link(address)
+    row = db.session.scalars(
+        select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
+    ).one()
+    path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
+    page = client.get(path)
+    response = client.post(path, data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"] == home, response.headers["Location"]
+
+
+def post_form(client: CheckedClient, path: str, data: dict[str, Any], *,
+              page: Any, headers: dict[str, str] | None = None) -> Any:  # fmt: skip
+    """POST `data` with the CSRF token of `page`, as the browser would send the form."""
+    return client.post(path, data={**data, "csrf_token": csrf_token(page)}, headers=headers or {})
