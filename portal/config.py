@@ -1,7 +1,8 @@
 """Settings, read from the environment (a `.env` file may set them).
 
-The table in DESIGN.md is the contract: PORTAL_ENV, DATABASE_URL, SECRET_KEY, BASE_URL,
-MAIL_*, REDIS_URL. Production refuses to start on a development secret or without BASE_URL.
+The README's "Configuration" table is the contract: PORTAL_ENV, DATABASE_URL, SECRET_KEY,
+BASE_URL, MAIL_*, REDIS_URL. Production refuses to start on a development secret or without
+BASE_URL.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
             0, _int("RECEIPT_DELAY_SECONDS", environ.get("RECEIPT_DELAY_SECONDS"), 120)
         ),
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", environ.get("TRUSTED_PROXY_HOPS"), 0),
-        # Sessions and cookies (SECURITY.md item 8).
+        # Sessions and cookies (docs/security.md, promise 8).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -38,6 +38,14 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+PENDING_CHANGES = "this write must own its transaction: commit pending changes first"
+
+
+def has_pending_changes(session: Session) -> bool:
+    """Whether the session holds changes not yet flushed to a transaction of its own."""
+    return bool(session.new or session.dirty or session.deleted)
+
+
 def begin_write(session: Session) -> None:
     """Start a fresh transaction that will write, after any reads that decided what to write.
 
@@ -47,8 +55,8 @@ def begin_write(session: Session) -> None:
     taken up front (BEGIN IMMEDIATE), so that concurrent writers wait their turn. Pending
     changes would be committed outside the caller's transaction, so they are refused.
     """
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("this write must own its transaction: commit pending changes first")
+    if has_pending_changes(session):
+        raise RuntimeError(PENDING_CHANGES)
     if session.in_transaction():
         session.commit()
     if session.get_bind().dialect.name == "sqlite":

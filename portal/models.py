@@ -1,4 +1,4 @@
-"""The data model (DESIGN.md, "Domain model"). Typed SQLAlchemy 2 models.
+"""The data model (docs/architecture.md, "Domain model"). Typed SQLAlchemy 2 models.
 
 Every school-owned row carries `school_id`. Guardians are people, not school records: one
 guardian (one email address) may have children at several schools, so the guardian row has

@@ -1,4 +1,5 @@
-"""Operator commands, all under `flask --app app` (DESIGN.md's contract)."""
+"""Operator commands, all under `flask --app app`: the README's "Operator commands" table is
+the contract that scripts and operators rely on."""
 
 from __future__ import annotations
 

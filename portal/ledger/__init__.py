@@ -1,4 +1,4 @@
-"""The consent ledger: append-only, one hash chain per school (DESIGN.md, "The ledger").
+"""The consent ledger: append-only, one hash chain per school (docs/ledger.md).
 
 Every decision is one event appended to its school's chain. Appending also updates the
 projection of current decisions, and lets the caller add rows of its own (such as outbox

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..database import begin_write
+from ..database import PENDING_CHANGES, has_pending_changes, writing
 from ..errors import PortalError
 from ..extensions import db
 from ..models import (
@@ -176,9 +176,9 @@ def record_many(
         raise ValueError("ledger times must be timezone-aware")
     if channel not in {c.value for c in Channel}:
         raise LedgerError(f"unknown channel {channel!r}")
-    session = db.session()
-    start_write_transaction(session)
-    try:
+    if has_pending_changes(db.session()):
+        raise LedgerError(PENDING_CHANGES)
+    with writing() as session:
         # Check every request against committed rows (one query each), then lock the chain
         # heads in school order, so that two writers never deadlock.
         prepared = [_check(session, request, actor, channel) for request in requests]
@@ -226,10 +226,6 @@ def record_many(
             before_commit(session, events)
         for hook in subscribers():
             hook(session, events)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return events
 
 
@@ -246,14 +242,6 @@ class _Prepared:
 class _Head:
     seq: int
     hash: str
-
-
-def start_write_transaction(session: Session) -> None:
-    """Begin a fresh transaction that may write the ledger."""
-    try:
-        begin_write(session)
-    except RuntimeError as exc:
-        raise LedgerError(str(exc)) from exc
 
 
 EVENT_FIELDS = (

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, union_all
 
+from ..database import PENDING_CHANGES, has_pending_changes, writing
 from ..extensions import db
 from ..models import (
     GENESIS_HASH,
@@ -23,7 +24,7 @@ from ..models import (
     LedgerHead,
     School,
 )
-from .append import axis_of, lock_head, start_write_transaction
+from .append import LedgerError, axis_of, lock_head
 from .encoding import _PLAIN_WORDS as PLAIN_WORDS
 from .encoding import _TEMPLATE as CANONICAL_TEMPLATE
 from .encoding import canonical_text, format_time
@@ -601,9 +602,9 @@ def _compare_projection(
 
 def rebuild_projection(school: School | None = None) -> int:
     """Recompute the current decisions from the ledger. Returns the number of rows."""
-    session = db.session()
-    start_write_transaction(session)
-    try:
+    if has_pending_changes(db.session()):
+        raise LedgerError(PENDING_CHANGES)
+    with writing() as session:
         targets = [school.id] if school is not None else list(session.scalars(select(School.id)))
         count = 0
         for school_id in targets:
@@ -634,10 +635,6 @@ def rebuild_projection(school: School | None = None) -> int:
                 for (guardian_id, pupil_id, purpose_id, axis), row in latest.items()
             )
             count += len(latest)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return count
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 
-from ..database import begin_write
+from ..database import writing
 from ..extensions import db
 from ..models import OutboxMessage
 from ..types import utcnow
@@ -108,11 +108,9 @@ def claim(
     messages with that key, due or not (beyond `limit`), under the same lease.
     """
     now = now or utcnow()
-    session = db.session()
-    begin_write(session)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
-    try:
+    with writing() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
         query = (
             select(OutboxMessage.id, OutboxMessage.coalesce_key)
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.send_after <= now, free)
@@ -163,10 +161,6 @@ def claim(
                         row.coalesce_key,
                     )
                 )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return claimed
 
 
@@ -252,10 +246,5 @@ def _finish(messages: list[Claimed], values: list[dict[str, Any]]) -> None:
         {"message_id": message.id, "message_token": message.claim_token, **changes}
         for message, changes in zip(messages, values, strict=True)
     ]
-    begin_write(db.session())
-    try:
-        db.session.execute(statement, rows)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    with writing() as session:
+        session.execute(statement, rows)

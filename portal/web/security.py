@@ -1,4 +1,4 @@
-"""Response headers every page gets (SECURITY.md item 11).
+"""Response headers every page gets (docs/security.md, promise 11).
 
 A per-request nonce is the only way a script runs: there is no inline script or style
 without it, and no `unsafe-inline` or `unsafe-eval`.
