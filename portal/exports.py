@@ -51,7 +51,7 @@ from sqlalchemy import (
     true,
 )
 
-from . import audit, consent, ledger_browser
+from . import audit_log, consent, ledger_browser
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
@@ -177,7 +177,7 @@ def _record(staff: StaffUser, action: str, detail: dict[str, Any]) -> None:
     session = db.session()
     begin_write(session)
     try:
-        audit.record(staff, action, detail=detail)
+        audit_log.record(staff, action, detail=detail)
         session.commit()
     except Exception:
         session.rollback()

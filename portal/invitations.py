@@ -29,7 +29,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 
-from . import audit, consent
+from . import audit_log, consent
 from .database import begin_write
 from .errors import NotFound, PortalError
 from .extensions import db
@@ -285,7 +285,7 @@ def send(
             school_id=school_id,
             now=now,
         )  # fmt: skip
-        audit.record(
+        audit_log.record(
             staff,
             "invitations.send",
             detail={

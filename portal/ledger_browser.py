@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from . import audit, ledger
+from . import audit_log, ledger
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
@@ -497,7 +497,7 @@ class Check:
         }
 
     @classmethod
-    def from_entry(cls, entry: audit.Entry) -> Check:
+    def from_entry(cls, entry: audit_log.Entry) -> Check:
         detail = entry.detail
         return cls(
             ok=detail.get("result") == "ok",
@@ -537,7 +537,7 @@ def verify_now(staff: StaffUser) -> Check:
             broken_seq=result.seq,
             problem=result.problem,
         )
-        audit.record(staff, VERIFY_ACTION, detail=check.detail(), now=check.checked_at)
+        audit_log.record(staff, VERIFY_ACTION, detail=check.detail(), now=check.checked_at)
         session.commit()
     except Exception:
         session.rollback()
@@ -557,5 +557,5 @@ def _hash_at(school_id: int, seq: int) -> str:
 
 def last_check(school_id: int) -> Check | None:
     """The most recent "verify now" at this school, from the audit log."""
-    found = audit.entries(school_id, action=VERIFY_ACTION).entries
+    found = audit_log.entries(school_id, action=VERIFY_ACTION).entries
     return Check.from_entry(found[0]) if found else None

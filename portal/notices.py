@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
-from . import audit
+from . import audit_log
 from .database import begin_write
 from .extensions import db
 from .models import NoticeVersion, School, StaffUser
@@ -275,7 +275,7 @@ def publish(
         db.session.add(notice)
         if published_by is not None:
             db.session.flush()
-            audit.record(
+            audit_log.record(
                 published_by,
                 "notice.publish",
                 school_id=school.id,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit_log
 from .database import begin_write
 from .errors import NotFound, PortalError
 from .extensions import db
@@ -535,7 +535,7 @@ def create(school_id: int, entry: Mapping[str, Any], *, staff: StaffUser) -> Pur
         change = _save(
             school_id, spec, None, now=now, position=0 if last is None else last + 1, active=True
         )
-        audit.record(
+        audit_log.record(
             staff,
             "purpose.create",
             school_id=school_id,
@@ -606,7 +606,7 @@ def update(
         now = utcnow()
         change = _save(school_id, spec, purpose, now=now)
         if change.outcome != "unchanged":
-            audit.record(
+            audit_log.record(
                 staff,
                 "purpose.update",
                 school_id=school_id,
@@ -640,7 +640,7 @@ def retire(school_id: int, purpose_id: int, *, staff: StaffUser) -> Change:
         now = utcnow()
         purpose.active = False
         purpose.updated_at = now
-        audit.record(
+        audit_log.record(
             staff,
             "purpose.retire",
             school_id=school_id,

@@ -21,7 +21,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from . import audit, emails
+from . import audit_log, emails
 from .database import begin_write
 from .extensions import db
 from .models import Guardian, GuardianLink, Pupil, School, StaffUser
@@ -396,7 +396,7 @@ def import_by_staff(
     transaction."""
 
     def record(report: ImportReport) -> None:
-        audit.record(
+        audit_log.record(
             staff,
             "roster.import",
             detail={

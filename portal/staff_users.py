@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from . import audit, emails
+from . import audit_log, emails
 from .database import begin_write
 from .errors import NotFound, PortalError
 from .extensions import db
@@ -136,7 +136,7 @@ def add(actor: StaffUser, email: str, *, name: str, role: str) -> Added:
         else:
             user.name, user.role, user.active = name, role, True
         session.flush()
-        audit.record(
+        audit_log.record(
             actor,
             "staff.add",
             detail={
@@ -169,7 +169,7 @@ def change_role(actor: StaffUser, user_id: int, role: str) -> StaffUser:
             if role != Role.ADMIN:
                 _refuse_last_admin(user, admins, actor, "change this role")
             before, user.role = user.role, role
-            audit.record(
+            audit_log.record(
                 actor,
                 "staff.role",
                 detail={"user_id": user.id, "email": user.email, "from": before, "to": role},
@@ -207,7 +207,7 @@ def deactivate(actor: StaffUser, user_id: int, *, now: datetime | None = None) -
             .values(ended_at=now)
         )
         count = int(ended.rowcount or 0)  # type: ignore[attr-defined]
-        audit.record(
+        audit_log.record(
             actor,
             "staff.deactivate",
             detail={"user_id": user.id, "email": user.email, "sessions_ended": count},

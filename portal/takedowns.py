@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from . import audit, consent, ledger
+from . import audit_log, consent, ledger
 from .database import begin_write
 from .errors import NotFound
 from .extensions import db
@@ -384,7 +384,7 @@ def mark_done(staff_user_id: int, task_id: int, *, now: datetime | None = None) 
             )
             changed = bool(getattr(result, "rowcount", 0))
             if changed:
-                audit.record(
+                audit_log.record(
                     staff,
                     "takedown.done",
                     detail={

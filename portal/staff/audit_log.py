@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import render_template, request, url_for
 
-from .. import audit
+from .. import audit_log
 from ..extensions import htmx
 from ..web.access import staff_required
 from . import bp
@@ -52,7 +52,7 @@ def detail_items(detail: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-def pagination(page: audit.Page) -> list[dict[str, Any]]:
+def pagination(page: audit_log.Page) -> list[dict[str, Any]]:
     """GOV.UK pagination items: the first, last and neighbouring pages, with ellipses."""
     shown = sorted(
         {1, page.pages, page.page - 1, page.page, page.page + 1} & set(range(1, page.pages + 1))
@@ -73,10 +73,10 @@ def pagination(page: audit.Page) -> list[dict[str, Any]]:
     return items
 
 
-@bp.get("/audit-log")
+@bp.get("/audit-log", endpoint="audit_log")
 @staff_required(ADMIN)
-def audit_log() -> Any:
-    found = audit.entries(current_school_id(), page=request.args.get("page", 1, type=int))
+def audit_log_page() -> Any:
+    found = audit_log.entries(current_school_id(), page=request.args.get("page", 1, type=int))
     context = {
         "log": found,
         "rows": [

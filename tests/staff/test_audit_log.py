@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from portal import audit
+from portal import audit_log
 from portal.extensions import db
 from portal.models import StaffAuditEntry, StaffUser
 from tests.support.world import T0
@@ -28,13 +28,13 @@ def logged(world):
     """Three entries at Oak (the oldest an operator's, with no staff user) and one at Elm."""
     dana = staff_user("admin@oak.example")
     morgan = staff_user("marketing@oak.example")
-    audit.record(None, "roster.import", school_id=world.oak.id,
+    audit_log.record(None, "roster.import", school_id=world.oak.id,
                  detail={"file": "roster.csv", "created": 12}, now=T0)  # fmt: skip
-    audit.record(morgan, "export.marketing", detail={"purpose": "any"},
+    audit_log.record(morgan, "export.marketing", detail={"purpose": "any"},
                  now=T0 + timedelta(hours=1))  # fmt: skip
-    audit.record(dana, "export.ledger", detail={"class": "3 Oak", "up_to_seq": 4},
+    audit_log.record(dana, "export.ledger", detail={"class": "3 Oak", "up_to_seq": 4},
                  now=T0 + timedelta(hours=2))  # fmt: skip
-    audit.record(staff_user("admin@elm.example"), "export.suppression",
+    audit_log.record(staff_user("admin@elm.example"), "export.suppression",
                  detail={"list": "everyone who objected"}, now=T0)  # fmt: skip
     db.session.commit()
     return world
@@ -73,8 +73,8 @@ def test_each_school_sees_only_its_own(logged, elm_admin):
 
 def test_pages(world, admin):
     dana = staff_user("admin@oak.example")
-    for n in range(audit.PAGE_SIZE * 2 + 5):
-        audit.record(dana, "export.marketing", detail={"n": n}, now=T0 + timedelta(minutes=n))
+    for n in range(audit_log.PAGE_SIZE * 2 + 5):
+        audit_log.record(dana, "export.marketing", detail={"n": n}, now=T0 + timedelta(minutes=n))
     db.session.commit()
     first = admin.get("/staff/audit-log")
     assert "<dt>N</dt><dd>104</dd>" in first.text and "<dt>N</dt><dd>55</dd>" in first.text
@@ -117,7 +117,7 @@ def test_the_log_refuses_update_and_delete(logged, statement):
         db.session.execute(text(statement), {"s": logged.oak.id})
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StaffAuditEntry)) == 4
-    assert audit.entries(logged.oak.id).entries[0].action == "export.ledger"
+    assert audit_log.entries(logged.oak.id).entries[0].action == "export.ledger"
 
 
 @pytest.mark.postgres

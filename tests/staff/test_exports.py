@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Integer, String, func, literal, select
 
-from portal import audit, consent, exports, ledger_browser
+from portal import audit_log, consent, exports, ledger_browser
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import StaffAuditEntry
@@ -434,7 +434,7 @@ def test_every_export_is_recorded_and_shown_in_the_audit_log(marketing, marketer
     assert log.text.index("Downloaded the suppression list") < log.text.index(
         "Downloaded the marketing list"
     )  # newest first
-    assert audit.entries(staff_id).total == 2
+    assert audit_log.entries(staff_id).total == 2
 
 
 def test_the_export_functions_refuse_another_schools_purpose(marketing):
