@@ -95,6 +95,10 @@ class DecisionRequest:
 
 
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
+# Decides, under the chain lock, that a request would change nothing and is not recorded:
+# given the request, the guardian's standing decision on that subject, purpose and axis (or
+# None), and the time the events are being recorded at.
+SkipRule = Callable[[DecisionRequest, CurrentDecision | None, datetime], bool]
 
 # Hooks that run inside every append's transaction, after the caller's own `before_commit`:
 # what must follow any decision, whoever records it (take-down tasks). The application
@@ -161,6 +165,7 @@ def record_many(
     channel: str,
     before_commit: BeforeCommit | None = None,
     now: datetime | None = None,
+    skip_if: SkipRule | None = None,
 ) -> list[ConsentEvent]:
     """Append one event per request and update the projection, in one transaction.
 
@@ -169,6 +174,12 @@ def record_many(
     after the events are written, so the caller can add rows (e.g. outbox emails) that
     commit with them. Appends to one school's chain are serialised: on PostgreSQL by
     locking that school's chain-head row, on SQLite by taking the write lock up front.
+
+    The events' time is taken once the chains are locked (unless `now` is given, for
+    imports and tests), so that a later seq never has an earlier time. `skip_if`, when
+    given, is asked under the same lock whether each request would change nothing (the
+    same answer submitted twice at once, say); those are not recorded, and only the events
+    written are returned. With every request skipped, nothing is written at all.
     """
     if not requests:
         return []
@@ -185,6 +196,15 @@ def record_many(
         school_ids = sorted({item.school_id for item in prepared})
         heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
         occurred_at = (now or utcnow()).astimezone(UTC)
+        if skip_if is not None:
+            standing = _standing(session, [item.request for item in prepared])
+            prepared = [
+                item
+                for item in prepared
+                if not skip_if(item.request, standing.get(_subject(item.request)), occurred_at)
+            ]
+            if not prepared:
+                return []
         events: list[ConsentEvent] = []
         for item in prepared:
             head = heads[item.school_id]
@@ -263,6 +283,37 @@ _MOVE_HEAD = (
     .where(LedgerHead.school_id == bindparam("head_school"))
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
+
+
+Subject = tuple[int, int | None, int, str]  # guardian, pupil (or None), purpose, axis
+
+
+def _subject(request: DecisionRequest) -> Subject:
+    return (
+        request.guardian_id,
+        request.pupil_id,
+        request.purpose_id,
+        axis_of(request.decision).value,
+    )
+
+
+def _standing(session: Session, requests: Sequence[DecisionRequest]) -> dict[Subject, Any]:
+    """The projection's current decision for each request's subject (read under the lock)."""
+    guardians = {r.guardian_id for r in requests}
+    purposes = {r.purpose_id for r in requests}
+    rows = session.scalars(
+        select(CurrentDecision).where(
+            CurrentDecision.guardian_id.in_(guardians),
+            CurrentDecision.purpose_id.in_(purposes),
+        )
+    )
+    wanted = {_subject(r) for r in requests}
+    found: dict[Subject, Any] = {}
+    for row in rows:
+        key = (row.guardian_id, row.pupil_id, row.purpose_id, row.axis)
+        if key in wanted:
+            found[key] = row
+    return found
 
 
 def lock_head(session: Session, school_id: int) -> _Head:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import NotFound
 from .hypermedia import whole_page_headers
+from .incoming import BadInput, too_large_hint
 
 Page = tuple[str, int, dict[str, str]]
 
@@ -22,6 +23,25 @@ def init_app(app: Flask) -> None:
     def not_found(error: NotFound) -> Page:
         return render_template("errors/http.html", error=None, code=404), 404, whole_page_headers()
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Page:
+        limit = request.max_content_length or 0
+        page = render_template(
+            "errors/http.html",
+            error=error,
+            code=413,
+            limit_words=_size_words(limit),
+            large_hint=too_large_hint(),
+        )
+        return page, 413, whole_page_headers()
+
+    @app.errorhandler(BadInput)
+    def bad_input(error: BadInput) -> Page:
+        page = render_template(
+            "errors/http.html", error=error, code=400, own_message=error.description
+        )
+        return page, 400, whole_page_headers()
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Page:
         code = error.code or 500
@@ -34,3 +54,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error: Exception) -> Page:
         return render_template("errors/http.html", error=None, code=500), 500, whole_page_headers()
+
+
+def _size_words(size: int) -> str:
+    """A byte count as people say it: "64 KB", "5 MB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(1, size // 1024)} KB"
