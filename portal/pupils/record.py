@@ -1,28 +1,19 @@
-"""Pupil records for staff: find a pupil, show every purpose's effective status with *why*
-(each guardian's latest decision, when, through which channel, recorded by whom) and the
-child's full ledger history, and record an answer a guardian gave on paper, by phone or by
-email.
-
-No Flask request state: every function takes the staff user's school (or the staff user's
-id) and scopes every query by it. A pupil, guardian or purpose of another school raises
-`NotFound`, so that a view answers 404 whether the thing does not exist or is not theirs.
-Staff see the names and email addresses of their own school's contacts.
-"""
+"""A pupil's record: every purpose's effective status with *why* (each guardian's latest
+decision, when, through which channel, recorded by whom), and the child's full ledger
+history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
-from . import consent, ledger
-from .errors import NotFound, PortalError
-from .extensions import db
-from .ledger import Actor
-from .models import (
+from .. import consent
+from ..errors import NotFound
+from ..extensions import db
+from ..models import (
     ActorType,
-    Channel,
     Choice,
     ConsentEvent,
     Guardian,
@@ -33,80 +24,8 @@ from .models import (
     Scope,
     StaffUser,
 )
-from .queries import wording_at_event
-from .types import utcnow
-
-MAX_NOTE = 1000
-MAX_QUERY = 100
-RESULTS_LIMIT = 100
-STAFF_CHANNELS = (Channel.PAPER.value, Channel.PHONE.value, Channel.EMAIL.value)
-
-
-# --- finding a pupil -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Search:
-    query: str
-    class_name: str
-    pupils: list[Pupil]
-    total: int  # how many match; at most RESULTS_LIMIT are in `pupils`
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > len(self.pupils)
-
-
-def class_names(school_id: int) -> list[str]:
-    """The school's classes (of pupils on roll), in order."""
-    return list(
-        db.session.scalars(
-            select(Pupil.class_name)
-            .where(Pupil.school_id == school_id, Pupil.on_roll.is_(True))
-            .distinct()
-            .order_by(Pupil.class_name)
-        )
-    )
-
-
-def find_pupils(
-    school_id: int, *, query: str = "", class_name: str = "", limit: int = RESULTS_LIMIT
-) -> Search:
-    """The school's pupils whose names contain every word of `query` (or whose MIS id is one
-    of them), in `class_name` when given; on roll first, then by name. One query (two when
-    `limit` is 0 and some match)."""
-    query = " ".join((query or "").split())[:MAX_QUERY]
-    class_name = (class_name or "").strip()
-    where = [Pupil.school_id == school_id]
-    for word in query.split(" ") if query else []:
-        where.append(
-            or_(
-                Pupil.forename.icontains(word, autoescape=True),
-                Pupil.surname.icontains(word, autoescape=True),
-                Pupil.mis_id == word,
-            )
-        )
-    if class_name:
-        where.append(Pupil.class_name == class_name)
-    # The count of every match comes with the first `limit` of them (a window function is
-    # computed before the LIMIT).
-    rows = db.session.execute(
-        select(Pupil, func.count().over().label("total"))
-        .where(*where)
-        .order_by(Pupil.on_roll.desc(), Pupil.surname, Pupil.forename, Pupil.id)
-        .limit(limit)
-    ).all()
-    pupils = [row[0] for row in rows]
-    if rows:
-        total = int(rows[0].total)
-    elif limit > 0:
-        total = 0  # no row at all: nothing matches
-    else:
-        total = db.session.scalar(select(func.count()).select_from(Pupil).where(*where)) or 0
-    return Search(query, class_name, pupils, total)
-
-
-# --- a pupil's record ----------------------------------------------------------------------
+from ..queries import wording_at_event
+from ..types import utcnow
 
 
 @dataclass(frozen=True)
@@ -140,10 +59,6 @@ class PurposeStatus:
     status: consent.Status
     conflict: bool  # the guardians' latest decisions differ
     guardians: list[Why]
-
-    @property
-    def permits(self) -> bool:
-        return self.status in consent.PERMITTING
 
 
 @dataclass(frozen=True)
@@ -179,10 +94,6 @@ class PupilRecord:
     @property
     def responsible(self) -> list[Contact]:
         return [c for c in self.contacts if c.parental_responsibility]
-
-    @property
-    def without_responsibility(self) -> list[Contact]:
-        return [c for c in self.contacts if not c.parental_responsibility]
 
     def contact(self, guardian_id: int) -> Contact | None:
         return next((c for c in self.contacts if c.guardian_id == guardian_id), None)
@@ -353,100 +264,4 @@ def pupil_record(school_id: int, pupil_id: int, *, now: datetime | None = None) 
         purposes=statuses,
         information=[p for p in purposes if p.choice == Choice.NONE],
         history=events,
-    )
-
-
-# --- recording an answer given on paper, by phone or by email -------------------------------
-
-
-class AnswerProblem(PortalError):
-    """An answer that cannot be recorded as given: `problems` maps each form field (guardian,
-    purpose, decision, channel, note) to what is wrong. Nothing was written."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__("; ".join(problems.values()))
-        self.problems = problems
-
-
-DECISION_HINTS = {
-    Choice.CONSENT.value: "For a choice that needs consent, record yes or no",
-    Choice.OBJECTION.value: "For a choice the school makes unless someone objects, record an "
-    "objection or the withdrawal of one",
-}
-
-
-def record_answer(
-    staff_user_id: int,
-    pupil_id: int,
-    guardian_id: int,
-    purpose_id: int,
-    decision: str,
-    channel: str,
-    note: str | None = None,
-    *,
-    now: datetime | None = None,
-) -> ConsentEvent:
-    """Record a decision a guardian gave on paper, by phone or by email, as a ledger event whose
-    actor is the staff user, at the staff user's school.
-
-    NotFound (nothing written) for a pupil, purpose or guardian that is not of the staff
-    user's school; AnswerProblem for what the form got wrong (a contact without parental
-    responsibility, a purpose without a choice, a decision that does not fit, a channel other
-    than paper, phone or email, a note over MAX_NOTE characters); LedgerError for anything
-    else the ledger refuses.
-    """
-    staff = db.session.get(StaffUser, staff_user_id)
-    if staff is None or not staff.active:
-        raise NotFound("no such staff user")
-    school_id = staff.school_id
-    pupil = get_pupil(school_id, pupil_id)
-    purpose = db.session.scalars(
-        select(Purpose).where(Purpose.id == purpose_id, Purpose.school_id == school_id)
-    ).first()
-    if purpose is None:
-        raise NotFound("no such purpose")
-    links = {
-        link.pupil_id: link
-        for link in db.session.scalars(
-            select(GuardianLink).where(
-                GuardianLink.school_id == school_id, GuardianLink.guardian_id == guardian_id
-            )
-        )
-    }
-    if not links:
-        raise NotFound("no such guardian")
-
-    problems: dict[str, str] = {}
-    link = links.get(pupil.id)
-    if link is None or link.ended_at is not None:
-        problems["guardian"] = f"That person is not a contact of {pupil.forename}"
-    elif not link.parental_responsibility:
-        problems["guardian"] = (
-            f"That person does not have parental responsibility for {pupil.forename}, "
-            "so cannot decide"
-        )
-    allowed = ledger.allowed_decisions(purpose)
-    if not purpose.active:
-        problems["purpose"] = f"{purpose.title} is no longer in use at the school"
-    elif purpose.scope != Scope.PUPIL or purpose.choice == Choice.NONE:
-        problems["purpose"] = f"{purpose.title} is not a choice made for each child"
-    elif decision not in allowed:
-        problems["decision"] = DECISION_HINTS.get(purpose.choice, "Choose an answer")
-    if channel not in STAFF_CHANNELS:
-        problems["channel"] = "Choose how the answer was given: paper, phone or email"
-    note = (note or "").strip() or None
-    if note is not None and len(note) > MAX_NOTE:
-        problems["note"] = f"The note must be {MAX_NOTE} characters or fewer"
-    if problems:
-        raise AnswerProblem(problems)
-
-    return ledger.record(
-        actor=Actor.staff(staff.id),
-        guardian=guardian_id,
-        pupil=pupil.id,
-        purpose=purpose.id,
-        decision=decision,
-        channel=channel,
-        note=note,
-        now=now,
     )

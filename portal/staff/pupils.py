@@ -1,38 +1,40 @@
 """Pupil records: find a pupil, see their record, record an answer given on paper, by phone
 or by email. Staff and admins only: marketing users see nothing about individual children.
 
-Thin views over `portal.records`. Every page works as a plain GET or POST-redirect; htmx
+Thin views over `portal.pupils`. Every page works as a plain GET or POST-redirect; htmx
 (not a boosted navigation) gets the same partials: the live search results, and the record
 section with the answer form after a save or an error.
+
+The forms only parse what comes back (the templates write the GOV.UK markup). Which guardian
+and purpose may be chosen is for the domain (`pupils.record_answer`) to decide, since another
+school's ids must answer 404, not an error message: here they are only parsed as numbers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    current_app,
-    flash,
-    get_flashed_messages,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import get_flashed_messages, request, url_for
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from .. import records
-from ..extensions import htmx
+from .. import pupils
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import staff_required
 from ..web.filters import channel_words
+from ..web.forms import strip
+from ..web.hypermedia import page_or_fragment, saved, wants_fragment
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
-from .pupil_forms import AnswerForm, SearchForm
 
+SEARCH_PAGE = "staff/pupils/search.html"
+RESULTS = "staff/pupils/_partials/results.html"
+PUPIL_PAGE = "staff/pupils/pupil.html"
+RECORD = "staff/pupils/_partials/record.html"
 SAVED_CATEGORY = "pupil-record"
-SAVED_EVENT = "consent-saved"  # as on the parent pages, for scripts that listen
 SAID = {
     Decision.GRANT.value: "yes to",
     Decision.WITHDRAW.value: "no to",
@@ -41,27 +43,86 @@ SAID = {
 }
 
 
-def _fragment_wanted() -> bool:
-    """An htmx request from the page's own form (not a boosted page load)."""
-    return bool(htmx) and not htmx.boosted
+# --- the forms -----------------------------------------------------------------------------
+
+
+def _id(value: Any) -> int | None:
+    """A record id from the form, or None for nothing (or nonsense) chosen."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class SearchForm(FlaskForm):
+    """Find a pupil (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Name", filters=[strip])
+    class_name = StringField("Class", filters=[strip])  # one of the school's classes
+
+
+class AnswerForm(FlaskForm):
+    """An answer a guardian gave on paper, by phone or by email."""
+
+    guardian = RadioField(
+        "Who gave the answer",
+        coerce=_id,
+        validate_choice=False,
+        validators=[DataRequired(message="Choose who gave the answer")],
+    )
+    purpose = SelectField(
+        "Which choice",
+        coerce=_id,
+        validate_choice=False,
+        validators=[DataRequired(message="Choose which choice the answer is about")],
+    )
+    decision = RadioField(
+        "What they said",
+        validate_choice=False,
+        validators=[
+            DataRequired(message="Choose what they said"),
+            AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
+        ],
+    )
+    channel = RadioField(
+        "How they gave it",
+        validate_choice=False,
+        validators=[
+            DataRequired(message="Choose how the answer was given"),
+            AnyOf(pupils.STAFF_CHANNELS, message="Choose paper, phone or email"),
+        ],
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(
+                max=pupils.MAX_NOTE,
+                message=f"The note must be {pupils.MAX_NOTE} characters or fewer",
+            ),
+        ],
+    )
 
 
 # --- finding a pupil -----------------------------------------------------------------------
 
 
-@bp.get("/pupils")
+@bp.get("/pupils", endpoint="pupils")
 @staff_required(ADMIN, STAFF)
-def pupils() -> str:
+def pupils_page() -> Response:
     school_id = current_school_id()
     form = SearchForm(formdata=request.args)
-    classes = records.class_names(school_id)
-    search = records.find_pupils(
+    search = pupils.find_pupils(
         school_id, query=form.q.data or "", class_name=form.class_name.data or ""
     )
-    if _fragment_wanted():
-        return render_template("staff/_partials/pupil_results.html", search=search, fragment=True)
-    return render_template(
-        "staff/pupils.html", form=form, classes=classes, search=search, fragment=False
+    return page_or_fragment(
+        SEARCH_PAGE, RESULTS, form=form, classes=pupils.class_names(school_id), search=search
     )
 
 
@@ -74,25 +135,24 @@ def _blank_form() -> AnswerForm:
 
 @bp.get("/pupils/<int:pupil_id>")
 @staff_required(ADMIN, STAFF)
-def pupil(pupil_id: int) -> str:
-    record = records.pupil_record(current_school_id(), pupil_id)
-    if _fragment_wanted():
-        return _section(record, _blank_form())
-    saved = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
-    return render_template(
-        "staff/pupil.html", record=record, form=_blank_form(), saved=saved, fragment=False
-    )
+def pupil(pupil_id: int) -> Response:
+    record = pupils.pupil_record(current_school_id(), pupil_id)
+    # The whole page shows the confirmation of an answer just recorded without JavaScript.
+    message = None
+    if not wants_fragment():
+        message = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
+    return page_or_fragment(PUPIL_PAGE, RECORD, record=record, form=_blank_form(), saved=message)
 
 
 @bp.post("/pupils/<int:pupil_id>/answers")
 @staff_required(ADMIN, STAFF)
-def record_answer(pupil_id: int) -> Any:
+def record_answer(pupil_id: int) -> Response:
     school_id = current_school_id()
-    record = records.pupil_record(school_id, pupil_id)  # 404 unless a pupil of this school
+    record = pupils.pupil_record(school_id, pupil_id)  # 404 unless a pupil of this school
     form = AnswerForm()
     if form.validate_on_submit():
         try:
-            records.record_answer(
+            pupils.record_answer(
                 current_staff().id,
                 pupil_id,
                 int(form.guardian.data),  # DataRequired: an id
@@ -101,44 +161,33 @@ def record_answer(pupil_id: int) -> Any:
                 form.channel.data or "",
                 form.note.data,
             )
-        except records.AnswerProblem as problem:
+        except pupils.AnswerProblem as problem:
             for name, message in problem.problems.items():
                 form[name].errors.append(message)
         except LedgerError as refused:
             form.decision.errors.append(f"The answer could not be recorded: {refused}")
         else:
             return _after_saving(record, form)
-    if _fragment_wanted():
-        return _section(record, form), 400
-    return render_template(
-        "staff/pupil.html", record=record, form=form, saved=None, fragment=False
-    ), 400
+    return page_or_fragment(PUPIL_PAGE, RECORD, status=400, record=record, form=form, saved=None)
 
 
-def _after_saving(record: records.PupilRecord, form: AnswerForm) -> Any:
+def _after_saving(record: pupils.PupilRecord, form: AnswerForm) -> Response:
     contact = record.contact(form.guardian.data or 0)
     purpose = record.purpose(form.purpose.data or 0)
     who = contact.name if contact else "The guardian"
     what = purpose.title if purpose else "this choice"
-    saved = (
+    message = (
         f"Recorded: {who} gave {SAID.get(form.decision.data or '', '')} {what} "
         f"for {record.pupil.forename}, {channel_words(form.channel.data or '')}."
     )
-    if _fragment_wanted():
-        fresh = records.pupil_record(current_school_id(), record.pupil.id)
-        response: Response = current_app.make_response(_section(fresh, _blank_form(), saved=saved))
-        response.headers["HX-Trigger"] = SAVED_EVENT
-        return response
-    flash(saved, SAVED_CATEGORY)
-    return redirect(url_for(".pupil", pupil_id=record.pupil.id))
-
-
-def _section(record: records.PupilRecord, form: AnswerForm, *, saved: str | None = None) -> str:
-    return render_template(
-        "staff/_partials/pupil_record.html",
+    pupil_id = record.pupil.id
+    if wants_fragment():  # the section as it now stands (a redirect reads it again itself)
+        record = pupils.pupil_record(current_school_id(), pupil_id)
+    return saved(
+        message,
+        fragment=RECORD,
+        redirect_to=url_for(".pupil", pupil_id=pupil_id),
+        category=SAVED_CATEGORY,
         record=record,
-        form=form,
-        saved=saved,
-        live=saved,
-        fragment=True,
+        form=_blank_form(),
     )
