@@ -67,10 +67,6 @@ class PurposeCoverage:
         return self.counts.get(key, 0)
 
     @property
-    def kind(self) -> str:
-        return str(self.purpose.choice)
-
-    @property
     def segments(self) -> list[Segment]:
         if self.purpose.choice == Choice.OBJECTION:
             labels = [("objected", "Objected"), ("no_objection", "No objection")]

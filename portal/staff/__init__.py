@@ -11,8 +11,8 @@ bp = Blueprint("staff", __name__)
 
 from . import (  # noqa: E402,F401
     audit_log,
+    dashboard,
     exports,
-    home,
     invitations,
     ledger,
     nav,

@@ -1,4 +1,5 @@
-"""The staff dashboard: response coverage per purpose and per class, and open take-downs."""
+"""The staff dashboard (the staff home page): response coverage per purpose and per class,
+open take-downs, and the menu of each role."""
 
 from __future__ import annotations
 
@@ -136,6 +137,16 @@ def test_open_takedowns_are_counted_for_this_school_only(seeded, admin, elm_admi
     assert f"{n} {'thing' if n == 1 else 'things'} must come down" in page.text
     # Elm's dashboard counts only Elm's pupils.
     assert "For the 1 child on roll" in page.text and "Class 4 Ash" not in page.text
+
+
+def test_each_role_sees_its_menu(office, admin, marketer):
+    page = office.get("/staff")
+    assert page.status_code == 200 and "Dashboard" in page.text
+    assert 'aria-label="Staff menu"' in page.text
+    page = admin.get("/staff")
+    assert page.status_code == 200
+    response = marketer.get("/staff")
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/exports"
 
 
 def test_marketing_still_goes_to_the_exports(seeded, marketer):

@@ -369,11 +369,11 @@ def test_the_dashboard_partial_lists_open_tasks(app, world):
     make_tasks(world)
     with app.test_request_context("/staff"):
         html = render_template(
-            "staff/_partials/takedown_dashboard.html",
+            "staff/dashboard/_partials/takedowns.html",
             takedown_tasks=takedowns.open_tasks(world.oak.id),
         )
         empty = render_template(
-            "staff/_partials/takedown_dashboard.html",
+            "staff/dashboard/_partials/takedowns.html",
             takedown_tasks=takedowns.open_tasks(world.elm.id),
         )
     assert "2 things must come down" in text_of(html) and WEBSITE_A in html

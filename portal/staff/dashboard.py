@@ -24,7 +24,7 @@ def home() -> str | Response:
     head = ledger.heads(current_school())[0]
     school_id = current_school_id()
     return render_template(
-        "staff/home.html",
+        "staff/dashboard/home.html",
         head=head,
         summary=dashboard.summary(school_id),
         takedown_tasks=takedowns.open_tasks(school_id),
