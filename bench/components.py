@@ -7,7 +7,7 @@ Three page bodies, each rendered every way from the same data:
            each with a Yes (primary) and a No (secondary) button with a visually hidden
            suffix, like templates/parent/_partials/card.html
   table    30 rows x 5 columns: the photo check's class sheet for a class of 30
-           (templates/staff/photo_check_print.html: child, class, 2 purposes, the answer)
+           (templates/staff/photo_check/print.html: child, class, 2 purposes, the answer)
   errors   an error summary with 3 errors (templates/_partials/error_summary.html)
 
 The ways (templates in bench/components/):

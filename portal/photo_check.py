@@ -4,8 +4,9 @@ A staff user chooses one or more *publishable* purposes (the website, social med
 paper, ...) and who is in the photo: a class, a year group, hand-picked pupils, or any of
 them together (the pupils of all of them). The answer is, per pupil and per purpose, **may
 appear** or **must not appear** with the reason, from the effective status of
-`consent.statuses` (DESIGN.md, "Effective status"): a pupil may appear only when every chosen
-purpose permits it (`consent.PERMITTING`: granted, or allowed with no objection).
+`consent.statuses` (docs/consent-rules.md, "Effective status of one pupil for one
+purpose"): a pupil may appear only when every chosen purpose permits it
+(`consent.PERMITTING`: granted, or allowed with no objection).
 
 No Flask request state: every function takes the staff user's school id, and every query is
 scoped to it. A purpose or a pupil id that is not the school's (or not offered here) raises

@@ -18,14 +18,20 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 from wtforms import SelectField, SelectMultipleField, StringField
 
-from .. import photo_check as domain
-from ..extensions import htmx
+from .. import photo_check
 from ..web.access import staff_required
 from ..web.forms import strip
+from ..web.hypermedia import page_or_fragment, wants_fragment, whole_page
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
+
+PAGE = "staff/photo_check/check.html"
+RESULTS = "staff/photo_check/_partials/results.html"
+PUPILS = "staff/photo_check/_partials/pupils.html"
+PRINT = "staff/photo_check/print.html"
 
 CHOOSE_PURPOSE = "Choose what the photo will be used for"
 CHOOSE_WHO = "Choose a class or a year group, or pick pupils by name"
@@ -46,7 +52,7 @@ class PhotoCheckForm(FlaskForm):
     # Picked by ticking the children found by name: an error about them points at the name box.
     pupil = SelectMultipleField(id="q", coerce=int, validate_choice=False)
 
-    def check(self, options: domain.Options) -> bool:
+    def check(self, options: photo_check.Options) -> bool:
         """Validate against what the school offers. Unknown purpose ids are not an input
         error but a NotFound (another school's ids answer 404), raised by the caller."""
         ok = self.validate()
@@ -80,20 +86,15 @@ class PhotoCheckForm(FlaskForm):
         return args
 
 
-def _form(options: domain.Options) -> PhotoCheckForm:
+def _form(options: photo_check.Options) -> PhotoCheckForm:
     form = PhotoCheckForm(formdata=MultiDict(request.args))
     form.purpose.choices = [(p.id, p.title) for p in options.purposes]
     form.class_name.choices = [("", "Not a whole class"), *((c, c) for c in options.classes)]
     form.year.choices = [
         ("", "Not a whole year group"),
-        *((y, domain.year_label(y)) for y in options.year_groups),
+        *((y, photo_check.year_label(y)) for y in options.year_groups),
     ]
     return form
-
-
-def _fragment_wanted() -> bool:
-    """An htmx request from this page's own controls (not a boosted page load)."""
-    return bool(htmx) and not htmx.boosted
 
 
 def _picked_ids(form: PhotoCheckForm) -> list[int]:
@@ -104,11 +105,11 @@ def _purpose_ids(form: PhotoCheckForm) -> list[int]:
     return [] if form.purpose.process_errors else list(form.purpose.data or [])
 
 
-def _scoped(form: PhotoCheckForm, options: domain.Options) -> list[domain.PupilSummary]:
+def _scoped(form: PhotoCheckForm, options: photo_check.Options) -> list[photo_check.PupilSummary]:
     """Another school's (or an unknown) purpose or pupil id is a 404, whatever else the
     form holds. The picked pupils, by name."""
     options.chosen(_purpose_ids(form))
-    return domain.pupils(current_school_id(), _picked_ids(form))
+    return photo_check.pupils(current_school_id(), _picked_ids(form))
 
 
 def _asks_for_an_answer() -> bool:
@@ -119,31 +120,33 @@ def _asks_for_an_answer() -> bool:
     return any(name in request.args for name in ("purpose", "class", "year", "pupil"))
 
 
-def _page(
+def _context(
     form: PhotoCheckForm,
-    options: domain.Options,
-    picked: list[domain.PupilSummary],
+    options: photo_check.Options,
+    picked: list[photo_check.PupilSummary],
+    result: photo_check.Result | None,
     *,
-    result: domain.Result | None,
-) -> str:
+    search: bool = True,
+) -> dict[str, Any]:
+    """What the page shows: the form, the children picked and those found by name (unless
+    `search` is false), and the answer."""
     matches = None
-    if form.q.data:
-        matches = domain.search(current_school_id(), form.q.data, exclude=[p.id for p in picked])
-    return render_template(
-        "staff/photo_check.html",
-        form=form,
-        options=options,
-        picked=picked,
-        matches=matches,
-        result=result,
-        print_args=form.query_args(),
-        fragment=False,
-    )
+    if search and form.q.data:
+        exclude = [p.id for p in picked]
+        matches = photo_check.search(current_school_id(), form.q.data, exclude=exclude)
+    return {
+        "form": form,
+        "options": options,
+        "picked": picked,
+        "matches": matches,
+        "result": result,
+        "print_args": form.query_args(),
+    }
 
 
-def _answer(form: PhotoCheckForm, options: domain.Options) -> domain.Result:
+def _answer(form: PhotoCheckForm, options: photo_check.Options) -> photo_check.Result:
     chosen = options.chosen(_purpose_ids(form))  # NotFound for another school's ids
-    return domain.check(
+    return photo_check.check(
         current_school_id(),
         [p.id for p in chosen],
         class_name=form.class_name.data or None,
@@ -154,18 +157,17 @@ def _answer(form: PhotoCheckForm, options: domain.Options) -> domain.Result:
 
 
 def _invalid(
-    form: PhotoCheckForm, options: domain.Options, picked: list[domain.PupilSummary]
-) -> tuple[str, int, dict[str, str]]:
+    form: PhotoCheckForm, options: photo_check.Options, picked: list[photo_check.PupilSummary]
+) -> Response:
     """The whole page with the errors (400). For htmx, in place of the body: the errors sit
     beside fields outside the answer's region."""
-    headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"} if _fragment_wanted() else {}
-    return _page(form, options, picked, result=None), 400, headers
+    return whole_page(PAGE, status=400, **_context(form, options, picked, None))
 
 
-@bp.get("/photo-check")
+@bp.get("/photo-check", endpoint="photo_check")
 @staff_required(ADMIN, STAFF)
-def photo_check() -> Any:
-    options = domain.options(current_school_id())
+def photo_check_page() -> Response:
+    options = photo_check.options(current_school_id())
     form = _form(options)
     picked = _scoped(form, options)
     result = None
@@ -173,42 +175,32 @@ def photo_check() -> Any:
         if not form.check(options):
             return _invalid(form, options, picked)
         result = _answer(form, options)
-    if _fragment_wanted():
-        return render_template(
-            "staff/_partials/photo_results.html",
-            result=result,
-            print_args=form.query_args(),
-            fragment=True,
-        )
-    return _page(form, options, picked, result=result)
+    # htmx swaps in only the answer: the children found by name are the whole page's.
+    context = _context(form, options, picked, result, search=not wants_fragment())
+    return page_or_fragment(PAGE, RESULTS, **context)
 
 
 @bp.get("/photo-check/search")
 @staff_required(ADMIN, STAFF)
-def photo_check_search() -> Any:
+def photo_check_search() -> str | Response:
     """Live search: the pupils already picked (ticked) and those whose name matches `q`."""
-    if not _fragment_wanted():
+    if not wants_fragment():
         # Without htmx the form itself searches; keep what was chosen.
         args: dict[str, Any] = request.args.to_dict(flat=False)
         args["action"] = ["search"]
         return redirect(url_for(".photo_check", **args))
     form = PhotoCheckForm(formdata=MultiDict(request.args))
     school_id = current_school_id()
-    picked = domain.pupils(school_id, _picked_ids(form))  # NotFound for another school's
-    matches = domain.search(school_id, form.q.data or "", exclude=[p.id for p in picked])
-    return render_template(
-        "staff/_partials/photo_pupils.html",
-        picked=picked,
-        matches=matches,
-        fragment=True,
-    )
+    picked = photo_check.pupils(school_id, _picked_ids(form))  # NotFound for another school's
+    matches = photo_check.search(school_id, form.q.data or "", exclude=[p.id for p in picked])
+    return render_template(PUPILS, picked=picked, matches=matches, fragment=True)
 
 
 @bp.get("/photo-check/print")
 @staff_required(ADMIN, STAFF)
-def photo_check_print() -> Any:
+def photo_check_print() -> str | Response:
     """The class sheet: one row per pupil, one column per purpose, marks in words."""
-    options = domain.options(current_school_id())
+    options = photo_check.options(current_school_id())
     form = _form(options)
     picked = _scoped(form, options)
     if not form.check(options):
@@ -216,7 +208,7 @@ def photo_check_print() -> Any:
     result = _answer(form, options)
     staff = current_staff()
     return render_template(
-        "staff/photo_check_print.html",
+        PRINT,
         result=result,
         produced_by=staff.name or staff.email,
         print_args=form.query_args(),
