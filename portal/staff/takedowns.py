@@ -1,62 +1,55 @@
 """Take-downs: what must come down from where the school published it, because a consent was
-withdrawn or an objection made (`portal.takedowns`, whose ledger hook this import
-registers). Staff and admins only. Marking one done is a POST that redirects back with a
-confirmation; htmx gets the list again, with the confirmation for the live region.
+withdrawn or an objection made (`portal.takedowns`). Staff and admins only. Marking one done
+is a POST that redirects back with a confirmation; htmx gets the list again, with the
+confirmation for the live region.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from flask import get_flashed_messages, url_for
+from werkzeug.wrappers import Response
 
-from flask import flash, get_flashed_messages, redirect, render_template, url_for
-
-from .. import takedowns as tasks_domain  # registers the ledger hook and the email
-from ..extensions import htmx
+from .. import takedowns
 from ..web.access import staff_required
 from ..web.filters import uk_datetime
+from ..web.hypermedia import page_or_fragment, saved, wants_fragment
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 
+PAGE = "staff/takedowns/tasks.html"
+LIST = "staff/takedowns/_partials/list.html"
 SAVED_CATEGORY = "takedowns"
 
 
-def _fragment_wanted() -> bool:
-    return bool(htmx) and not htmx.boosted
-
-
-@bp.get("/take-downs")
+@bp.get("/take-downs", endpoint="takedowns")
 @staff_required(ADMIN, STAFF)
-def takedowns() -> str:
-    listing = tasks_domain.tasks(current_school_id())
-    if _fragment_wanted():
-        return _list(listing)
-    saved = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
-    return render_template("staff/takedowns.html", listing=listing, saved=saved, fragment=False)
+def takedowns_page() -> Response:
+    listing = takedowns.tasks(current_school_id())
+    # The whole page shows the confirmation of a task just marked done without JavaScript.
+    message = None
+    if not wants_fragment():
+        message = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
+    return page_or_fragment(PAGE, LIST, listing=listing, saved=message)
 
 
 @bp.post("/take-downs/<int:task_id>/done")
 @staff_required(ADMIN, STAFF)
-def takedown_done(task_id: int) -> Any:
+def takedown_done(task_id: int) -> Response:
     # The CSRF token is checked for every POST (CSRFProtect) before this runs.
     school_id = current_school_id()
-    outcome = tasks_domain.mark_done(current_staff().id, task_id)
+    outcome = takedowns.mark_done(current_staff().id, task_id)
     task = outcome.task
     if outcome.changed:
-        saved = f"Marked as done: {task.wording}."
+        message = f"Marked as done: {task.wording}."
     else:
         when = uk_datetime(task.done_at) if task.done_at else "earlier"
-        saved = f"Already done: {task.wording} ({task.done_by or 'someone'}, {when})."
-    if _fragment_wanted():
-        return _list(tasks_domain.tasks(school_id), saved=saved)
-    flash(saved, SAVED_CATEGORY)
-    return redirect(url_for(".takedowns"))
-
-
-def _list(listing: tasks_domain.TaskList, *, saved: str | None = None) -> str:
-    return render_template(
-        "staff/_partials/takedown_list.html",
+        message = f"Already done: {task.wording} ({task.done_by or 'someone'}, {when})."
+    # htmx gets the list as it now stands (a redirect reads it again itself).
+    listing = takedowns.tasks(school_id) if wants_fragment() else None
+    return saved(
+        message,
+        fragment=LIST,
+        redirect_to=url_for(".takedowns"),
+        category=SAVED_CATEGORY,
         listing=listing,
-        saved=saved,
-        live=saved,
-        fragment=True,
     )

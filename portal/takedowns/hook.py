@@ -1,0 +1,158 @@
+"""The ledger hook: a take-down task (and the admins' email) for each event that stops a
+publishable purpose that was permitted for a pupil, in the transaction of the append.
+
+"Before" and "after" are both read from the ledger as it stood around the event: each current
+guardian with parental responsibility's latest decision on the purpose's axis with a lower seq
+(before) or up to and including it (after), so that several events in one append are judged
+one at a time, in order. After the last event of an append this is exactly what
+`consent.evaluate` gives on the projection.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+
+from .. import consent, ledger
+from ..models import ConsentEvent, Decision, GuardianLink, Pupil, Purpose, TakedownTask
+from ..queries import deciding_link
+from .admin_email import email_admins
+
+# The decisions that can stop something the school was allowed to do.
+STOPPING = frozenset({Decision.WITHDRAW.value, Decision.OBJECT.value})
+
+
+def _around_query() -> Any:
+    """Each guardian with parental responsibility for a pupil, with their newest decision on
+    a purpose's axis before a given seq (none: NULLs), found through
+    ix_consent_events_pupil_purpose_seq however long the pupil's history."""
+    earlier = aliased(ConsentEvent)
+    newest_before = (
+        select(func.max(earlier.seq))
+        .where(
+            earlier.pupil_id == bindparam("pupil_id"),
+            earlier.purpose_id == bindparam("purpose_id"),
+            earlier.school_id == bindparam("school_id"),
+            earlier.guardian_id == GuardianLink.guardian_id,
+            earlier.decision.in_(bindparam("decisions", expanding=True)),
+            earlier.seq < bindparam("seq"),
+        )
+        .correlate(GuardianLink)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            GuardianLink.guardian_id.label("responsible"),
+            ConsentEvent.guardian_id,
+            ConsentEvent.decision,
+            ConsentEvent.occurred_at,
+            ConsentEvent.purpose_version,
+            ConsentEvent.seq,
+            ConsentEvent.channel,
+            ConsentEvent.actor_type,
+        )
+        .select_from(GuardianLink)
+        .outerjoin(
+            ConsentEvent,
+            and_(
+                ConsentEvent.school_id == GuardianLink.school_id, ConsentEvent.seq == newest_before
+            ),
+        )
+        .where(
+            GuardianLink.school_id == bindparam("school_id"),
+            GuardianLink.pupil_id == bindparam("pupil_id"),
+            deciding_link(),
+        )
+    )
+
+
+# Built once with bound parameters, so SQLAlchemy compiles it once per process.
+_AROUND = _around_query()
+
+
+def _status_around(
+    session: Session, event: ConsentEvent, purpose: Purpose, pupil: Pupil
+) -> tuple[consent.Status, consent.Status]:
+    """The pupil's effective status for the purpose just before and just after `event`:
+    one query, one row per guardian with parental responsibility (`_AROUND`). After the
+    event, its guardian's decision is the event itself."""
+    axis = consent.axis_for(purpose)
+    rows = session.execute(
+        _AROUND,
+        {
+            "school_id": event.school_id,
+            "pupil_id": pupil.id,
+            "purpose_id": purpose.id,
+            "seq": event.seq,
+            "decisions": [d.value for d in Decision if ledger.axis_of(d) == axis],
+        },
+    ).all()
+    before: dict[int, consent.Fact] = {}
+    for row in rows:
+        if row.seq is not None:
+            before[row.guardian_id] = consent.Fact(
+                guardian_id=row.guardian_id,
+                decision=row.decision,
+                decided_at=row.occurred_at,
+                purpose_version=row.purpose_version,
+                seq=row.seq,
+                channel=row.channel,
+                actor_type=row.actor_type,
+            )
+    after = dict(before)
+    if event.guardian_id in {row.responsible for row in rows}:
+        after[event.guardian_id] = consent.Fact(
+            guardian_id=event.guardian_id,
+            decision=event.decision,
+            decided_at=event.occurred_at,
+            purpose_version=event.purpose_version,
+            seq=event.seq,
+            channel=event.channel,
+            actor_type=event.actor_type,
+        )
+    now = event.occurred_at
+
+    def status(facts: dict[int, consent.Fact]) -> consent.Status:
+        found, _conflict = consent.evaluate(
+            purpose, on_roll=pupil.on_roll, facts=list(facts.values()), now=now
+        )
+        return found
+
+    return status(before), status(after)
+
+
+def on_append(session: Session, events: list[ConsentEvent]) -> None:
+    """The ledger hook: a take-down task (and the admins' email) for each event that stops a
+    publishable purpose that was permitted for a pupil."""
+    created: dict[int, list[TakedownTask]] = defaultdict(list)
+    for event in events:
+        if event.pupil_id is None or event.decision not in STOPPING:
+            continue
+        purpose = session.get(Purpose, event.purpose_id)
+        if purpose is None or not purpose.publishable or purpose.school_id != event.school_id:
+            continue
+        if ledger.axis_of(event.decision) != consent.axis_for(purpose):
+            continue
+        pupil = session.get(Pupil, event.pupil_id)
+        if pupil is None or pupil.school_id != event.school_id:
+            continue
+        before, after = _status_around(session, event, purpose, pupil)
+        if before not in consent.PERMITTING or after in consent.PERMITTING:
+            continue
+        task = TakedownTask(
+            school_id=event.school_id,
+            pupil_id=pupil.id,
+            purpose_id=purpose.id,
+            event_seq=event.seq,
+            created_at=event.occurred_at,
+        )
+        session.add(task)
+        created[event.school_id].append(task)
+    if not created:
+        return
+    session.flush()
+    for school_id, new_tasks in created.items():
+        email_admins(session, school_id, new_tasks)
