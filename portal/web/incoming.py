@@ -69,10 +69,21 @@ def accepts_large_body(*, too_large: str) -> Callable[[View], View]:
     return mark
 
 
+def opaque_path(view: View) -> View:
+    """This view's address carries an opaque token that the view checks itself (a sign-in
+    link): any character there, NUL included, is just a token that does not work, and the
+    view says so in its own words."""
+    view.opaque_path = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view() -> Any:
+    return current_app.view_functions.get(request.endpoint or "")
+
+
 def too_large_hint() -> str | None:
     """What to do instead, for the view of this request, when its body is too large."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "too_large", None)
+    return getattr(_view(), "too_large", None)
 
 
 def _has_nul(pairs: Any) -> bool:
@@ -85,7 +96,8 @@ def check_request() -> None:
         request.max_content_length = min(
             FORM_BODY_LIMIT, current_app.config.get("MAX_CONTENT_LENGTH") or FORM_BODY_LIMIT
         )
-    if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
+    opaque = getattr(_view(), "opaque_path", False)
+    if ("\x00" in request.path and not opaque) or _has_nul(request.args.items(multi=True)):
         raise BadInput("The address has a character that is not allowed (NUL).")
     if request.mimetype in FORMS and _has_nul(request.form.items(multi=True)):
         raise BadInput("The form has a character that is not allowed (NUL).")
