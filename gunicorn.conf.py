@@ -13,17 +13,26 @@ measures the portal (and a bare Flask "hello", the ceiling) under exactly these 
   app servers, plus the mail workers and commands) below PostgreSQL's max_connections
   (100 by default; 3 are reserved for superusers).
 
-Override with the environment: WEB_CONCURRENCY (workers), GUNICORN_THREADS, GUNICORN_BIND.
+- The control socket (for `gunicornc`) is this deployment's own, in its instance folder,
+  not the per-user default that every gunicorn of the same user on the host would share.
+
+Override with the environment: WEB_CONCURRENCY (workers), GUNICORN_THREADS, GUNICORN_BIND,
+GUNICORN_CONTROL_SOCKET.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # The cores this process may run on (a container or `taskset` may allow fewer than exist).
 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+control_socket = os.environ.get(
+    "GUNICORN_CONTROL_SOCKET", str(Path(__file__).resolve().parent / "instance" / "gunicorn.ctl")
+)
+control_socket_mode = 0o600
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * cores + 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

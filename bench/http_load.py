@@ -31,8 +31,9 @@ Production settings over plain http: SECRET_KEY is a fresh random one and BASE_U
 https://bench.example.org. Nothing refuses plain http: the `__Host-` cookie is sent by wrk as
 a header, Flask-WTF's strict referrer check applies to https requests only (the POST sends a
 same-origin Referer anyway), HSTS is only a header, nothing redirects to https, and
-TRUSTED_PROXY_HOPS is 0 (wrk connects directly, no proxy headers). REDIS_URL is unset: the
-rate limits, on sign-in only, stay in memory.
+TRUSTED_PROXY_HOPS is 0 (wrk connects directly, no proxy headers). REDIS_URL is the local
+Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/0), as production requires: the rate
+limits apply to sign-in only, so the pages measured never ask Redis anything.
 
 Not bench/http.py: a script's folder comes first on sys.path, and a bench/http.py would
 shadow the standard library's `http` (which werkzeug imports) in every script of bench/.
@@ -689,8 +690,9 @@ def main() -> None:
     # The production configuration: a real secret and an https BASE_URL. Plain http from
     # wrk is fine: the `__Host-` cookie is sent as a header, CSRF's strict referrer check
     # applies to https requests only, HSTS is only a header and nothing redirects to https.
-    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL"}}
+    env = dict(os.environ)
     env.update(
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         PORTAL_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
         BASE_URL=BASE_URL,

@@ -7,6 +7,8 @@ BASE_URL.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +40,22 @@ def _int(name: str, value: str | None, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+# A production secret must be hard to guess, not merely long: "a" * 40 is 40 characters and
+# no secret at all. Estimated as its length times the Shannon entropy of its characters
+# (bits per character, from their frequencies): a random hex key of 64 characters scores
+# about 250 bits, a repeated or dictionary-like one far less.
+MIN_SECRET_BITS = 128
+
+
+def secret_bits(secret: str) -> float:
+    """A rough upper estimate of the guessing work in `secret`, in bits."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_character = -sum((n / len(secret)) * math.log2(n / len(secret)) for n in counts.values())
+    return per_character * len(secret)
 
 
 def normalise_database_url(url: str) -> str:
@@ -72,6 +90,17 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         )
     if production and len(secret) < 32:
         raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
+    if production and secret_bits(secret) < MIN_SECRET_BITS:
+        raise ConfigurationError(
+            "SECRET_KEY is too easy to guess (it repeats a few characters): use a random value "
+            '(for example: python -c "import secrets; print(secrets.token_hex(32))").'
+        )
+    redis_url = environ.get("REDIS_URL", "").strip() or None
+    if production and redis_url is None:
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs REDIS_URL: the sign-in rate limits must be shared by "
+            "every app server process, or each process would allow the full limit on its own."
+        )
 
     base_url = environ.get("BASE_URL", "").strip()
     if production and not base_url:
@@ -101,9 +130,10 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER") or "consent-portal@localhost",
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
-        "REDIS_URL": environ.get("REDIS_URL") or None,
-        # Rate limits (Flask-Limiter): shared through Redis when REDIS_URL is set.
-        "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
+        "REDIS_URL": redis_url,
+        # Rate limits (Flask-Limiter): shared through Redis when REDIS_URL is set (required in
+        # production); in memory, per process, for development and tests.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": "consent-portal",
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_LIMIT_PER_CLIENT": environ.get("SIGN_IN_LIMIT_PER_CLIENT") or "30 per hour",

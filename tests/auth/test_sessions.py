@@ -210,8 +210,9 @@ def test_the_secure_defaults_of_production(tmp_path):
     loaded = config.load(
         {
             "PORTAL_ENV": "production",
-            "SECRET_KEY": "x" * 64,
+            "SECRET_KEY": "6b2f9d4e8a1c3e5f7b9d0a2c4e6f8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e",
             "BASE_URL": "https://consent.example.org",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
         },
         str(tmp_path),
     )
