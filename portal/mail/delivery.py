@@ -163,7 +163,9 @@ def _send(
 ) -> None:
     """Render and send one email for a group of claimed messages; add it to `done` (to be
     marked sent, or skipped with the reason), or mark the failure on every message of the
-    group (a failed group is retried together), after marking what is done. Raises
+    group (a failed group is retried together), after marking what is done. An email that
+    cannot be built (a template error, a header that refuses its value) fails alone, with the
+    reason recorded on its messages: one bad message never stops the rest. Raises
     Unreachable (after marking) when the mail server cannot be reached."""
     first = group[0]
     if len(group) == 1:
@@ -174,13 +176,22 @@ def _send(
             raise RuntimeError(f"{first.template!r} emails cannot be merged")
         payload = merge([message.payload for message in group])
     names = ", ".join(str(message.id) for message in group)
-    rendered = render(first.template, payload, now=now)
-    if isinstance(rendered, str):
-        done.append((group, rendered))
-        result.skipped += 1
-        log.info("outbox %s not sent: %s", names, rendered)
+    try:
+        rendered = render(first.template, payload, now=now)
+        if isinstance(rendered, str):
+            done.append((group, rendered))
+            result.skipped += 1
+            log.info("outbox %s not sent: %s", names, rendered)
+            return
+        message = to_email(rendered, to_address=first.to_address, message_id=first.id)
+    except Exception as exc:  # this message alone cannot be built: record it, go on
+        _mark_done(done, now=now)
+        outbox.mark_failed(
+            group, f"could not build the email: {type(exc).__name__}: {exc}", now=now
+        )
+        result.failed += 1
+        log.exception("outbox %s: the email could not be built; the others go on", names)
         return
-    message = to_email(rendered, to_address=first.to_address, message_id=first.id)
     try:
         transport.send(message, message_id=first.id, rendered=rendered)
     except (Unreachable, OSError, smtplib.SMTPException) as exc:

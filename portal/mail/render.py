@@ -87,7 +87,9 @@ def render(
     context, reason = found.builder(payload, now or utcnow())
     if context is None:
         return reason
-    subject = found.subject.format(**context)
+    # A subject is one line whatever the context holds (a title or a name with a line break
+    # in it): folded here, so a header can never be split or injected.
+    subject = " ".join(found.subject.format(**context).split())
     text = render_template(f"emails/{template}.txt", **context)
     html = render_template(f"emails/{template}.html", subject=subject, **context)
     log_line = found.log_line(context) if found.log_line else None
