@@ -1,4 +1,4 @@
-"""Forms of the admin's people screens: roster upload and import, invitations, staff users."""
+"""Forms of the admin's people screens: roster upload and import, staff users."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
     GovRadioInput,
-    GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from .. import emails
-from ..invitations import Audience
 from ..staff_users import MAX_NAME
 from ..web.forms import strip
 
@@ -52,34 +50,6 @@ class RosterConfirmForm(FlaskForm):
 
     payload = HiddenField(validators=[InputRequired()])
     submit = SubmitField("Import", widget=GovSubmitInput())
-
-
-# --- invitations ---------------------------------------------------------------------------
-
-
-class InvitationForm(FlaskForm):
-    audience = RadioField(
-        "Who should get the invitation?",
-        widget=GovRadioInput(),
-        choices=[SelectChoice(a.value) for a in Audience],  # labels set by the view
-        validators=[DataRequired(message="Choose who should get the invitation")],
-    )
-    class_name = SelectField(
-        "Class",
-        widget=GovSelect(),
-        choices=[],  # set by the view
-        validate_choice=False,
-        description="Only for an invitation to the parents and carers of one class.",
-    )
-    submit = SubmitField("Send the invitations", widget=GovSubmitInput())
-
-    def validate_class_name(self, field: SelectField) -> None:
-        if self.audience.data == Audience.CLASS:
-            names = [choice.value for choice in field.choices or [] if choice.value]  # type: ignore[union-attr]
-            if not field.data:
-                raise ValidationError("Choose a class")
-            if field.data not in names:
-                raise ValidationError("Choose one of the classes listed")
 
 
 # --- staff users ---------------------------------------------------------------------------
