@@ -70,7 +70,7 @@ def saved(
     fragment: str,
     redirect_to: str,
     category: str,
-    trigger: str = SAVED_EVENT,
+    trigger: str | None = SAVED_EVENT,
     **context: Any,
 ) -> Response:
     """After a change: htmx gets the region re-rendered with the confirmation (`saved`) and an
@@ -78,7 +78,8 @@ def saved(
     confirmation flashed under `category`."""
     if wants_fragment():
         response = make_response(render_template(fragment, fragment=True, saved=message, **context))
-        response.headers["HX-Trigger"] = trigger
+        if trigger is not None:  # None: no change that a listener cares about
+            response.headers["HX-Trigger"] = trigger
         return response
     flash(message, category)
     return redirect(redirect_to)
