@@ -10,11 +10,12 @@ school 200,000): run it first with the same BENCH_DATABASE_URL, or pass --seed.
   peak memory (ru_maxrss, from wait4) is the exporting process's own. Per run: rows/s
   over all schools, the time to first byte of each file (from the POST to the first
   piece), and the process's peak RSS (and its RSS before the first export, for scale).
-- COPY: for each school, the very SELECT the app's export runs (`exports.ledger_copy_statement`:
-  the same columns, filter, order and safe cells), as `COPY (...) TO STDOUT WITH (FORMAT
-  csv)` through psycopg, every row read, with the same session settings as the app's
-  export: rows/s and time to first row. Also, for scale, COPY of the bare event rows
-  (`SELECT * FROM consent_events WHERE school_id = ... ORDER BY seq`).
+- COPY: for each school, the very SELECT the app's export runs
+  (`ledger_browser.ledger_copy_statement`: the same columns, filter, order and safe cells),
+  as `COPY (...) TO STDOUT WITH (FORMAT csv)` through psycopg, every row read, with the
+  same session settings as the app's export: rows/s and time to first row. Also, for
+  scale, COPY of the bare event rows (`SELECT * FROM consent_events WHERE school_id = ...
+  ORDER BY seq`).
 - Before: the old way of making the file (rows by SQLAlchemy, cells by csv.writer:
   `ledger_csv(method="python")`), for the largest school (--no-python skips it).
 
@@ -48,7 +49,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app, exports, signin  # noqa: E402
+from portal import create_app, csv_files, ledger_browser, signin  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.ledger_browser import EventFilter  # noqa: E402
@@ -182,7 +183,7 @@ def copy_statements(
     with app.app_context():
         raw = db.session.connection().connection.driver_connection
         for school_id, slug, seq, _admin in schools:
-            statement, params = exports.ledger_copy_statement(
+            statement, params = ledger_browser.ledger_copy_statement(
                 school_id, EventFilter(), up_to_seq=seq
             )
             with psycopg.ClientCursor(raw) as cursor:
@@ -211,7 +212,7 @@ def run_copy(url: str, statements: list[tuple[str, str, str]], which: int) -> di
     reading each row; the same session settings as the app's export."""
     results = []
     with connect(url) as conn:
-        for name, value in exports.STREAM_SETTINGS.items():
+        for name, value in csv_files.STREAM_SETTINGS.items():
             conn.execute(f"SET {name} = {value}")
         began = time.perf_counter()
         for item in statements:
@@ -238,7 +239,8 @@ def run_python(app: Any, school: tuple[int, str, int, str]) -> tuple[int, float,
         began = time.perf_counter()
         first = None
         lines = 0
-        for piece in exports.ledger_csv(school_id, EventFilter(), up_to_seq=seq, method="python"):
+        pieces = ledger_browser.ledger_csv(school_id, EventFilter(), up_to_seq=seq, method="python")
+        for piece in pieces:
             if first is None:
                 first = time.perf_counter() - began
             lines += piece.count(b"\r\n")

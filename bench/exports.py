@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from portal import create_app, ledger, schools, signin  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
-from portal.exports import LEDGER_HEADER  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.ledger_browser import LEDGER_HEADER  # noqa: E402
 from portal.models import ConsentEvent, GuardianLink, Purpose, SignInRequest  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench_exports"

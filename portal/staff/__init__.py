@@ -14,7 +14,7 @@ from . import (  # noqa: E402,F401
     dashboard,
     exports,
     invitations,
-    ledger,
+    ledger_browser,
     nav,
     notices,
     photo_check,

@@ -1,6 +1,7 @@
-"""Marketing exports (SECURITY.md items 18 and 19): CSV that cannot become formulas, the
-marketing list (consented and not objected: the objection is absolute), the suppression list,
-both streamed attachments that need the right role and are recorded in the audit log."""
+"""Marketing exports (docs/security.md, promises 18 and 19): the marketing list (consented
+and not objected: the objection is absolute) and the suppression list, both streamed
+attachments that need the right role and are recorded in the audit log, with cells that
+cannot become formulas (tests/test_csv_files.py tests the cells themselves)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import Integer, String, func, literal, select
+from sqlalchemy import func, select
 
-from portal import audit_log, consent, exports, ledger_browser
+from portal import audit_log, consent, exports
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import StaffAuditEntry
+from portal.types import LONDON
 from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_child, make_purpose_set
 from tests.support.web import post_form
 from tests.support.world import T0, decide
@@ -48,145 +48,6 @@ def entries(action: str) -> list[StaffAuditEntry]:
             .order_by(StaffAuditEntry.id)
         )
     )
-
-
-# --- CSV cells that cannot become formulas -------------------------------------------------
-
-
-@pytest.mark.parametrize("first", ["=", "+", "-", "@", "\t", "\r", "\n", "\x00"])
-def test_a_dangerous_first_character_is_neutralised(first):
-    assert exports.safe_cell(f"{first}SUM(1)") == f"'{first}SUM(1)"
-
-
-@pytest.mark.parametrize(
-    ("value", "cell"),
-    [
-        ("Ada", "Ada"),
-        ("", ""),
-        (None, ""),
-        (42, "42"),
-        ("a=b", "a=b"),
-        ("'=x", "'=x"),
-        (" =x", " =x"),
-        ("Zoë", "Zoë"),
-    ],
-)
-def test_other_cells_are_left_alone(value, cell):
-    assert exports.safe_cell(value) == cell
-
-
-def parse(lines: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(lines, newline="")))
-
-
-DANGEROUS = "".join(sorted(exports.DANGEROUS_FIRST))
-cells = st.one_of(
-    st.text(),  # every character but surrogates, control characters included
-    st.text(alphabet=st.sampled_from(DANGEROUS + "\"',;' aZ\u00e9\u2028\x0b\x0c\x1c")),
-)
-
-
-@given(st.lists(st.lists(cells, min_size=1, max_size=6), max_size=8))
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-def test_every_file_round_trips_through_the_csv_reader(rows):
-    """What csv_lines writes reads back, through csv.reader, as exactly the safe cells; no
-    cell of the file begins with a dangerous character."""
-    text = "".join(exports.csv_lines(rows))
-    parsed = parse(text)
-    assert parsed == [[exports.safe_cell(cell) for cell in row] for row in rows]
-    for row in parsed:
-        for cell in row:
-            assert not cell or cell[0] not in exports.DANGEROUS_FIRST
-
-
-@given(
-    st.lists(st.lists(cells, min_size=3, max_size=3), max_size=30),
-    st.integers(min_value=1, max_value=200),
-)
-@settings(max_examples=200)
-def test_a_file_in_pieces_is_the_same_file(rows, chunk):
-    """`csv_file` sends a header and the rows as UTF-8 in pieces: joined and decoded, they
-    read back as the header and the safe rows, whatever the size of the pieces."""
-    pieces = list(exports.csv_file(("a", "b", "c"), iter(rows), chunk=chunk))
-    assert all(isinstance(piece, bytes) for piece in pieces)
-    body = b"".join(pieces)
-    assert body.startswith(b"\xef\xbb\xbf")  # a byte order mark, for spreadsheets
-    parsed = parse(body.decode("utf-8-sig"))
-    assert parsed == [["a", "b", "c"]] + [[exports.safe_cell(c) for c in row] for row in rows]
-
-
-# --- the same rules in SQL (the ledger export on PostgreSQL) --------------------------------
-
-# What PostgreSQL text can hold: every character but NUL (and surrogates, as in Python).
-pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
-pg_cells = st.one_of(
-    pg_text,
-    st.text(alphabet=st.sampled_from(DANGEROUS.replace("\x00", "") + "\"', a\u3000\u2028\x85")),
-)
-
-
-def test_the_whitespace_trimmed_in_sql_is_pythons():
-    import sys
-
-    every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
-    assert set(ledger_browser.PY_WHITESPACE) == every
-
-
-@pytest.mark.postgres
-@given(value=pg_cells, number=st.integers(min_value=-(2**31), max_value=2**31 - 1))
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_safe_sql_is_safe_cell(app, value, number):
-    """The check that COPY's cells go through gives `safe_cell`'s text, for any text and
-    any integer."""
-    text, digits = db.session.execute(
-        select(exports.safe_sql(literal(value, String)), exports.safe_sql(literal(number, Integer)))
-    ).one()
-    assert text == exports.safe_cell(value)
-    assert digits == exports.safe_cell(number)
-    assert db.session.scalar(select(exports.safe_sql(literal(None, String)))) is None
-
-
-@pytest.mark.postgres
-@given(
-    forename=st.one_of(st.none(), pg_cells),
-    surname=st.one_of(st.none(), pg_cells),
-)
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_person_name_sql_is_person_name(app, forename, surname):
-    got = db.session.scalar(
-        select(ledger_browser.person_name_sql(literal(forename, String), literal(surname, String)))
-    )
-    assert got == ledger_browser.person_name(forename, surname)
-
-
-def pg_record(row: list[str], end: str) -> str:
-    """One record as PostgreSQL's COPY writes CSV: a cell is quoted when it is empty or holds
-    a comma, a quote or a line break."""
-    return (
-        ",".join(
-            '"' + cell.replace('"', '""') + '"'
-            if cell == "" or any(c in cell for c in ',"\r\n')
-            else cell
-            for cell in row
-        )
-        + end
-    )
-
-
-@given(
-    st.lists(st.lists(cells, min_size=1, max_size=4), max_size=12),
-    st.integers(min_value=1, max_value=120),
-)
-@settings(max_examples=300)
-def test_crlf_blocks_end_records_with_crlf_and_keep_line_breaks_in_cells(rows, chunk):
-    """COPY hands over one record at a time, ending in LF: the blocks end each record with
-    CRLF, as csv.writer does, and leave a line break inside a quoted cell as it is."""
-    records = [pg_record(row, "\n").encode("utf-8") for row in rows]
-    blocks = list(exports.crlf_blocks(iter(records), chunk=chunk))
-    body = b"".join(blocks)
-    assert body == "".join(pg_record(row, "\r\n") for row in rows).encode("utf-8")
-    assert all(block.endswith(b"\r\n") for block in blocks)
-    assert parse(body.decode("utf-8")) == rows
 
 
 # --- who may download ----------------------------------------------------------------------
@@ -258,7 +119,7 @@ def test_the_marketing_list_has_who_consented_and_not_objected(marketing, market
                          page=page)  # fmt: skip
     assert response.is_streamed
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    today = datetime.now(UTC).astimezone(exports.LONDON).date().isoformat()
+    today = datetime.now(UTC).astimezone(LONDON).date().isoformat()
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="marketing-list-oak-primary-{today}.csv"'
     )
@@ -395,7 +256,7 @@ def test_the_suppression_list_has_every_objector_and_since_when(marketing, marke
     page = marketer.get("/staff/exports")
     response = post_form(marketer, "/staff/exports/suppression-list", {}, page=page)
     assert response.is_streamed
-    today = datetime.now(UTC).astimezone(exports.LONDON).date().isoformat()
+    today = datetime.now(UTC).astimezone(LONDON).date().isoformat()
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="suppression-list-oak-primary-{today}.csv"'
     )

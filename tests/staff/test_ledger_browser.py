@@ -1,10 +1,10 @@
 """The ledger browser (admins): filters, pages, htmx fragments, verify now and the streamed
 CSV export of the filtered events.
 
-Elm's admin asking for an Oak pupil (or purpose) by id gets 404, not an empty list: SECURITY.md
-item 12 answers every id of another school with 404, and 404 is also what a made-up id gets,
-so the answer says nothing about whether the pupil exists. Free-text searches are matched only
-within the school, so an Oak name or MIS id simply finds nothing at Elm.
+Elm's admin asking for an Oak pupil (or purpose) by id gets 404, not an empty list: every id
+of another school is answered with 404 (docs/security.md, promise 12), and 404 is also what a
+made-up id gets, so the answer says nothing about whether the pupil exists. Free-text searches
+are matched only within the school, so an Oak name or MIS id simply finds nothing at Elm.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, literal, select, text
 
-from portal import exports, ledger_browser
+from portal import csv_files, ledger_browser
 from portal.extensions import db
 from portal.models import GENESIS_HASH, StaffAuditEntry
+from portal.types import LONDON
 from tests.support.client import csrf_token
 from tests.support.web import post_form
 from tests.support.world import T0, decide, event_rows
@@ -193,7 +194,7 @@ def test_a_bad_filter_is_explained(events, admin, query, message):
 
 
 def test_pages_keep_the_filter(events, admin, monkeypatch):
-    monkeypatch.setattr(ledger_browser, "PAGE_SIZE", 2)
+    monkeypatch.setattr(ledger_browser.events, "PAGE_SIZE", 2)
     first = admin.get("/staff/ledger")
     assert seqs(first) == [6, 5] and link(first, "prev") is None
     second = admin.get(link(first, "next"))
@@ -332,7 +333,7 @@ def test_the_export_is_a_streamed_csv_attachment_with_every_column(events, admin
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    today = datetime.now(UTC).astimezone(exports.LONDON).date().isoformat()
+    today = datetime.now(UTC).astimezone(LONDON).date().isoformat()
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="ledger-oak-primary-{today}.csv"'
     )
@@ -341,7 +342,7 @@ def test_the_export_is_a_streamed_csv_attachment_with_every_column(events, admin
     # Recorded before the first byte is sent.
     assert audit_count("export.ledger") == 1
     rows = read_csv(response)
-    assert rows[0] == list(exports.LEDGER_HEADER)
+    assert rows[0] == list(ledger_browser.LEDGER_HEADER)
     assert len(rows) == 7 and all(len(row) == 18 for row in rows)
     records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     db_rows = event_rows(events.oak.id)
@@ -425,8 +426,8 @@ def test_the_export_reads_in_batches(events, app):
     """The generator reads through a cursor a batch at a time: the whole file comes out the
     same whatever the batch size, and nothing is read before the first row is asked for."""
     oak = events.oak
-    whole = b"".join(exports.ledger_csv(oak.id, ledger_browser.EventFilter(), up_to_seq=6))
-    small = exports.ledger_csv(oak.id, ledger_browser.EventFilter(), up_to_seq=6, batch=1)
+    whole = b"".join(ledger_browser.ledger_csv(oak.id, ledger_browser.EventFilter(), up_to_seq=6))
+    small = ledger_browser.ledger_csv(oak.id, ledger_browser.EventFilter(), up_to_seq=6, batch=1)
     assert b"".join(small) == whole
     rows = list(csv.reader(io.StringIO(whole.decode("utf-8-sig"), newline="")))
     assert len(rows) == 7
@@ -439,10 +440,14 @@ def both_files(school_id: int, wanted=None, *, up_to_seq: int, chunk: int = 64 *
     """The same export by COPY and by Python (PostgreSQL): the bodies, as bytes."""
     wanted = wanted or ledger_browser.EventFilter()
     copy = b"".join(
-        exports.ledger_csv(school_id, wanted, up_to_seq=up_to_seq, method="copy", chunk=chunk)
+        ledger_browser.ledger_csv(
+            school_id, wanted, up_to_seq=up_to_seq, method="copy", chunk=chunk
+        )
     )
     python = b"".join(
-        exports.ledger_csv(school_id, wanted, up_to_seq=up_to_seq, method="python", chunk=chunk)
+        ledger_browser.ledger_csv(
+            school_id, wanted, up_to_seq=up_to_seq, method="python", chunk=chunk
+        )
     )
     return copy, python
 
@@ -472,7 +477,7 @@ def assert_same_file(copy: bytes, python: bytes) -> list[list[str]]:
     assert len(records(copy)) == len(records(python)) == len(rows)
     for row in rows[1:]:
         for cell in row:
-            assert not cell or cell[0] not in exports.DANGEROUS_FIRST, row
+            assert not cell or cell[0] not in csv_files.DANGEROUS_FIRST, row
     return rows
 
 
@@ -480,9 +485,9 @@ def assert_same_file(copy: bytes, python: bytes) -> list[list[str]]:
 def test_on_postgresql_the_export_is_written_by_copy(events, admin, monkeypatch):
     """The view's file comes from COPY on PostgreSQL, and is the Python path's file."""
     used = []
-    real = exports._ledger_csv_copy
+    real = ledger_browser.export._ledger_csv_copy
     monkeypatch.setattr(
-        exports, "_ledger_csv_copy", lambda *a, **kw: used.append(1) or real(*a, **kw)
+        ledger_browser.export, "_ledger_csv_copy", lambda *a, **kw: used.append(1) or real(*a, **kw)
     )
     page = admin.get("/staff/ledger")
     response = admin.post(
@@ -522,11 +527,43 @@ def test_copy_makes_the_same_safe_cells_as_python(events, value):
     rows = assert_same_file(copy, python)
     assert len(rows) == 9
     stored = event_rows(oak.id)[6]
-    assert rows[7][15] == exports.safe_cell(stored.note)
-    assert rows[7][14] == exports.safe_cell(value or oak.staff.email)  # the actor
+    assert rows[7][15] == csv_files.safe_cell(stored.note)
+    assert rows[7][14] == csv_files.safe_cell(value or oak.staff.email)  # the actor
 
 
 pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+
+# What a name can hold: any PostgreSQL text, or the characters that need care.
+name_parts = st.one_of(
+    pg_text,
+    st.text(
+        alphabet=st.sampled_from(
+            "".join(sorted(csv_files.DANGEROUS_FIRST - {"\x00"})) + "\"', a\u3000\u2028\x85"
+        )
+    ),
+)
+
+
+def test_the_whitespace_trimmed_in_sql_is_pythons():
+    import sys
+
+    every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert set(ledger_browser.PY_WHITESPACE) == every
+
+
+@pytest.mark.postgres
+@given(
+    forename=st.one_of(st.none(), name_parts),
+    surname=st.one_of(st.none(), name_parts),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_person_name_sql_is_person_name(app, forename, surname):
+    got = db.session.scalar(
+        select(ledger_browser.person_name_sql(literal(forename, String), literal(surname, String)))
+    )
+    assert got == ledger_browser.person_name(forename, surname)
+
+
 pg_cells = st.one_of(
     pg_text,
     st.text(alphabet=st.sampled_from("=+-@\t\r\n\"', ;a\u00e9\u3000\u2028\x85\x0b")),
@@ -613,7 +650,7 @@ def test_copy_leaves_out_an_event_about_another_schools_purpose(unprotected):
 def test_a_copy_given_up_half_way_leaves_the_connection_usable(events):
     """The client goes away: the generator is closed mid-file; psycopg cancels the COPY and
     the snapshot ends, and the session goes on working."""
-    pieces = exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
+    pieces = ledger_browser.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
                                 method="copy", chunk=1)  # fmt: skip
     first = next(pieces)
     assert first.startswith(b"\xef\xbb\xbfseq,occurred_at,")
@@ -625,7 +662,7 @@ def test_a_copy_given_up_half_way_leaves_the_connection_usable(events):
 
 def test_an_unknown_method_is_refused(events):
     with pytest.raises(ValueError, match="unknown method"):
-        next(exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
+        next(ledger_browser.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6,
                                 method="fast"))  # fmt: skip
 
 
@@ -633,18 +670,18 @@ def test_an_unknown_method_is_refused(events):
 def test_the_copy_streams_in_seq_order_and_its_settings_end_with_it(events):
     """The query is planned as a stream (no sort of the whole result before the first row)
     under the export's own settings, which end with its transaction."""
-    statement, params = exports.ledger_copy_statement(
+    statement, params = ledger_browser.ledger_copy_statement(
         events.oak.id, ledger_browser.EventFilter(), up_to_seq=6
     )
     select_sql = statement.removeprefix("COPY (").removesuffix(") TO STDOUT WITH (FORMAT csv)")
     raw = db.session.connection().connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute(exports.STREAM_SETTINGS_SQL)
+        cursor.execute(csv_files.STREAM_SETTINGS_SQL)
         cursor.execute("EXPLAIN " + select_sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     db.session.rollback()
     assert "Sort" not in plan, plan
     assert "uq_consent_events_school_id_seq" in plan, plan
-    b"".join(exports.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6))
+    b"".join(ledger_browser.ledger_csv(events.oak.id, ledger_browser.EventFilter(), up_to_seq=6))
     assert db.session.execute(text("SHOW enable_sort")).scalar() == "on"
     assert db.session.execute(text("SHOW jit")).scalar() in {"on", "off"}

@@ -1,7 +1,13 @@
-"""Forms of the ledger browser and the exports: the ledger filter (a GET form, no CSRF: it
-changes nothing), the same filter as the ledger export's POST, and the marketing list's
-choice of purpose. "Verify now" and the suppression list are buttons with nothing to parse:
-their POSTs need only the CSRF token, which CSRFProtect checks for every POST."""
+"""The ledger browser (admins): the school's events filtered and paged, the chain head,
+"verify now", and the filtered events as a streamed CSV.
+
+The filter is a GET form (no CSRF: it changes nothing): a plain request gets the whole page,
+the form's own htmx request gets just the results (and pushes the URL, so the address bar
+and the back button keep the filter). Verify now and the export are POSTs: each writes an
+audit entry. The export posts the same filter (`LedgerExportForm`, with a CSRF token);
+"verify now" is a button with nothing to parse, whose POST needs only the CSRF token, which
+CSRFProtect checks for every POST.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,31 @@ import re
 from datetime import date
 from typing import Any
 
+from flask import get_flashed_messages, request, url_for
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms import DateField, Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from .. import ledger_browser
+from ..csv_files import filename
 from ..ledger_browser import EventFilter, Options
 from ..models import Channel, Decision
+from ..web.access import staff_required
 from ..web.forms import strip
+from ..web.hypermedia import page_or_fragment, saved, wants_fragment, whole_page
+from ..web.responses import csv_response
+from . import bp
+from .nav import ADMIN, current_school, current_staff
+
+PAGE = "staff/ledger_browser/ledger.html"
+RESULTS = "staff/ledger_browser/_partials/results.html"
+VERIFY = "staff/ledger_browser/_partials/verify.html"
+VERIFIED = "ledger-verified"  # the flash category: the page then says "checked just now"
+
+# --- the filter ----------------------------------------------------------------------------
 
 DECISION_CHOICES = [
     SelectChoice("", "Any decision"),
@@ -168,22 +190,87 @@ class LedgerExportForm(LedgerFilterForm):
         csrf = True
 
 
-class MarketingExportForm(FlaskForm):
-    """Download the marketing list: of one marketing purpose, or of any of them."""
+# --- the views -----------------------------------------------------------------------------
 
-    purpose = SelectField("Who agreed to", choices=[], validate_choice=False)
 
-    def offer(self, purposes: list[tuple[int, str]]) -> MarketingExportForm:
-        self.purpose.choices = [SelectChoice("any", "Any marketing emails")] + [
-            SelectChoice(str(pid), title) for pid, title in purposes
-        ]
-        return self
+def _live(results: ledger_browser.EventPage | None) -> str | None:
+    if results is None:
+        return None
+    count = results.total
+    return f"{count:,} event matches" if count == 1 else f"{count:,} events match"
 
-    def validate_purpose(self, field: SelectField) -> None:
-        if field.data and field.data != "any" and not str(field.data).isdigit():
-            raise ValidationError("Choose which marketing emails from the list")
 
-    @property
-    def purpose_id(self) -> int | None:
-        value = self.purpose.data
-        return int(value) if value and value != "any" else None
+def _results(form: LedgerFilterForm) -> dict[str, Any]:
+    """The region of results: the page of events the filter asks for (none while the filter
+    has errors), and the filter as query arguments for its links and the export form."""
+    results = None
+    if not form.errors:
+        results = ledger_browser.page(
+            current_school().id,
+            form.to_filter(),
+            before=request.args.get("before", type=int),
+            after=request.args.get("after", type=int),
+        )
+    return {"form": form, "results": results, "filter_args": form.query_args(),
+            "live": _live(results)}  # fmt: skip
+
+
+def _head_and_check() -> dict[str, Any]:
+    """What only the whole page shows: the chain head and the latest check."""
+    school = current_school()
+    return {
+        "head": ledger_browser.head(school),
+        "check": ledger_browser.last_check(school.id),
+        "just_checked": bool(get_flashed_messages(category_filter=[VERIFIED])),
+    }
+
+
+def _address(filter_args: dict[str, str]) -> str:
+    """The address to push for the results: the filter as given, without the form's empty
+    fields, and the page."""
+    shown: dict[str, Any] = {**filter_args}
+    shown.update((k, v) for k in ("before", "after") if (v := request.args.get(k)))
+    return url_for("staff.ledger", **shown)
+
+
+@bp.get("/ledger")
+@staff_required(ADMIN)
+def ledger() -> Response:
+    options = ledger_browser.options(current_school().id)
+    form = LedgerFilterForm(formdata=request.args).offer(options)
+    status = 200 if form.validate() else 400
+    context = _results(form)
+    if wants_fragment():
+        headers = {"HX-Push-Url": _address(context["filter_args"])}
+        return page_or_fragment(PAGE, RESULTS, status=status, headers=headers, **context)
+    return page_or_fragment(PAGE, RESULTS, status=status, **context, **_head_and_check())
+
+
+@bp.post("/ledger/verify")
+@staff_required(ADMIN)
+def verify_ledger() -> Response:
+    check = ledger_browser.verify_now(current_staff())
+    return saved(
+        "The ledger checks out." if check.ok else "The ledger is broken.",
+        fragment=VERIFY,
+        redirect_to=url_for("staff.ledger", _anchor="verify"),
+        category=VERIFIED,
+        trigger=None,  # no consent changed
+        check=check,
+        just_checked=True,
+    )
+
+
+@bp.post("/ledger/export")
+@staff_required(ADMIN)
+def export_ledger() -> Response:
+    school = current_school()
+    form = LedgerExportForm().offer(ledger_browser.options(school.id))
+    if not form.validate_on_submit():
+        return whole_page(PAGE, status=400, **_results(form), **_head_and_check())
+    wanted = form.to_filter()
+    up_to = ledger_browser.start_ledger_export(current_staff(), wanted)  # NotFound: not ours
+    return csv_response(
+        ledger_browser.ledger_csv(school.id, wanted, up_to_seq=up_to),
+        filename("ledger", school.slug),
+    )

@@ -1,8 +1,9 @@
-"""The staff ledger browser: one school's events, filtered, a page at a time; the chain head;
-and "verify now", which checks the chain and records that it was checked.
+"""Which events: the filter (`EventFilter`, as WHERE clauses and as words for the audit
+log), what the filter form offers, and the school's matching events a page at a time or
+streamed in the chain's order.
 
-No Flask request state. Every query is scoped to the school given; a pupil or purpose id of
-another school (or of none) raises `NotFound`, so the view answers 404 either way.
+Every query is scoped to the school given; a pupil or purpose id of another school (or of
+none) raises `NotFound`, so the view answers 404 either way.
 
 Pages are keyset pages on `seq` (newest first): a page is "the newest events" or "events
 older than seq N" or "events newer than seq N", so reaching page 20,000 of a million events
@@ -14,39 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    case,
-    cast,
-    func,
-    null,
-    or_,
-    select,
-)
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
-from . import audit_log, ledger
-from .database import begin_write
-from .errors import NotFound
-from .extensions import db
-from .models import (
-    GENESIS_HASH,
-    ActorType,
-    ConsentEvent,
-    Guardian,
-    Pupil,
-    Purpose,
-    PurposeVersion,
-    School,
-    StaffUser,
-)
-from .queries import wording_at_event
-from .types import LONDON
+from ..errors import NotFound
+from ..extensions import db
+from ..models import ConsentEvent, Guardian, Pupil, Purpose, PurposeVersion, StaffUser
+from ..queries import wording_at_event
+from ..types import LONDON
+from .names import ActorGuardian, actor_name, person_name, with_actor
 
 PAGE_SIZE = 50
 HASH_PREFIX = 12
@@ -223,9 +201,6 @@ class EventRow:
         return self.hash[:HASH_PREFIX]
 
 
-ActorGuardian = aliased(Guardian, name="actor_guardian")
-
-
 def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """Every column an event row shows, for one school's events matching `where`.
     Unordered and unlimited: the caller pages or streams it."""
@@ -269,98 +244,6 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
         )
     )
     return with_actor(query, school_id).where(*where)
-
-
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
-
-
-def with_actor(query: _Query, school_id: int | ColumnElement[int]) -> _Query:
-    """`query` with who took each event down joined: the staff user (of this school) or the
-    guardian (`ActorGuardian`), whichever the event's actor is; `actor_name_sql` names them."""
-    return query.outerjoin(
-        StaffUser,
-        and_(
-            ConsentEvent.actor_type == ActorType.STAFF.value,
-            StaffUser.id == ConsentEvent.actor_id,
-            StaffUser.school_id == school_id,
-        ),
-    ).outerjoin(
-        ActorGuardian,
-        and_(
-            ConsentEvent.actor_type == ActorType.GUARDIAN.value,
-            ActorGuardian.id == ConsentEvent.actor_id,
-        ),
-    )
-
-
-def person_name(forename: str | None, surname: str | None) -> str | None:
-    if forename is None and surname is None:
-        return None
-    return f"{forename or ''} {surname or ''}".strip()
-
-
-def actor_name(row: Any) -> str:
-    if row.actor_type == ActorType.STAFF:
-        return row.staff_name or row.staff_email or f"staff user {row.actor_id}"
-    if row.actor_type == ActorType.GUARDIAN:
-        return person_name(row.actor_forename, row.actor_surname) or f"guardian {row.actor_id}"
-    return "the system"
-
-
-# What Python's `str.strip()` takes off both ends (every character for which `str.isspace()`
-# holds), so that the database makes a name exactly as `person_name` does.
-PY_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-
-
-def _printable(code: Any) -> ColumnElement[bool]:
-    """A character code (PostgreSQL's ascii()) of visible ASCII: not whitespace."""
-    return and_(code >= 0x21, code <= 0x7E)
-
-
-def person_name_sql(forename: Any, surname: Any) -> ColumnElement[str]:
-    """`person_name` in SQL (PostgreSQL): NULL when both are NULL, else "forename surname"
-    with Python's whitespace trimmed from both ends. When the forename begins and the
-    surname ends with visible ASCII (nearly always), there is nothing to trim, and the
-    trimming, the dearest part, is skipped."""
-    return case(
-        (and_(forename.is_(None), surname.is_(None)), null()),
-        (
-            and_(_printable(func.ascii(forename)), _printable(func.ascii(func.right(surname, 1)))),
-            forename + " " + surname,
-        ),
-        else_=func.btrim(
-            func.coalesce(forename, "") + " " + func.coalesce(surname, ""), PY_WHITESPACE
-        ),
-    )
-
-
-def actor_name_sql(columns: Any) -> ColumnElement[str]:
-    """`actor_name` in SQL, over columns named as `rows_query` names them (actor_type,
-    actor_id, staff_name, staff_email, actor_forename, actor_surname: a subquery's `.c`, or
-    any object with those attributes). An empty name counts as none, as `or` does in
-    Python."""
-    actor_id = func.coalesce(cast(columns.actor_id, String), "None")
-    return case(
-        (
-            columns.actor_type == ActorType.STAFF.value,
-            func.coalesce(
-                func.nullif(columns.staff_name, ""),
-                func.nullif(columns.staff_email, ""),
-                "staff user " + actor_id,
-            ),
-        ),
-        (
-            columns.actor_type == ActorType.GUARDIAN.value,
-            func.coalesce(
-                func.nullif(person_name_sql(columns.actor_forename, columns.actor_surname), ""),
-                "guardian " + actor_id,
-            ),
-        ),
-        else_="the system",
-    )
 
 
 def event_row(row: Any) -> EventRow:
@@ -456,106 +339,3 @@ def stream_rows(school_id: int, wanted: EventFilter, *, up_to_seq: int | None = 
     # A Core execution: rows go straight from the cursor, without the ORM's loading layer.
     connection = db.session.connection()
     yield from connection.execute(query.execution_options(yield_per=batch))
-
-
-# --- the chain head and verify now ---------------------------------------------------------
-
-
-def head(school: School) -> ledger.Head:
-    found = ledger.heads(school)
-    if not found:
-        raise NotFound("the school has no chain head")
-    return found[0]
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one verification, as shown and as kept in the audit log."""
-
-    ok: bool
-    events: int
-    checked_at: datetime
-    who: str | None = None
-    head_seq: int | None = None
-    head_hash: str | None = None
-    broken_seq: int | None = None
-    problem: str | None = None
-
-    def detail(self) -> dict[str, Any]:
-        if self.ok:
-            return {
-                "result": "ok",
-                "events": self.events,
-                "head_seq": self.head_seq,
-                "head_hash": self.head_hash,
-            }
-        return {
-            "result": "broken",
-            "events": self.events,
-            "broken_seq": self.broken_seq,
-            "problem": self.problem,
-        }
-
-    @classmethod
-    def from_entry(cls, entry: audit_log.Entry) -> Check:
-        detail = entry.detail
-        return cls(
-            ok=detail.get("result") == "ok",
-            events=int(detail.get("events") or 0),
-            checked_at=entry.occurred_at,
-            who=entry.who,
-            head_seq=detail.get("head_seq"),
-            head_hash=detail.get("head_hash"),
-            broken_seq=detail.get("broken_seq"),
-            problem=detail.get("problem"),
-        )
-
-
-VERIFY_ACTION = "ledger.verify"
-
-
-def verify_now(staff: StaffUser) -> Check:
-    """Recompute the staff user's school's chain and projection (one consistent snapshot),
-    then record the outcome in the audit log (`ledger.verify`), committed."""
-    school = db.session.get(School, staff.school_id)
-    if school is None:
-        raise NotFound("no such school")
-    result = ledger.verify(school).schools[0]
-    session = db.session()
-    begin_write(session)
-    try:
-        # The head the check reached: the last event it read (events are gapless from 1),
-        # not the head now, which later appends may have moved on.
-        reached = _hash_at(school.id, result.events) if result.ok else None
-        check = Check(
-            ok=result.ok,
-            events=result.events,
-            checked_at=datetime.now(UTC),
-            who=staff.name or staff.email,
-            head_seq=result.events if result.ok else None,
-            head_hash=reached,
-            broken_seq=result.seq,
-            problem=result.problem,
-        )
-        audit_log.record(staff, VERIFY_ACTION, detail=check.detail(), now=check.checked_at)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return check
-
-
-def _hash_at(school_id: int, seq: int) -> str:
-    if seq == 0:
-        return GENESIS_HASH
-    return db.session.scalars(
-        select(ConsentEvent.hash).where(
-            ConsentEvent.school_id == school_id, ConsentEvent.seq == seq
-        )
-    ).one()
-
-
-def last_check(school_id: int) -> Check | None:
-    """The most recent "verify now" at this school, from the audit log."""
-    found = audit_log.entries(school_id, action=VERIFY_ACTION).entries
-    return Check.from_entry(found[0]) if found else None
