@@ -419,3 +419,24 @@ def test_roster_import_will_not_mark_everyone_as_left_from_a_file_without_pupils
     assert result.exit_code == 1
     assert "cannot show who has left; nothing was imported" in result.stderr
     assert db.session.scalar(select(func.count()).where(Pupil.on_roll.is_(True))) == 8
+
+
+@pytest.mark.parametrize("command", ["roster", "notice", "purposes"])
+def test_a_file_with_a_nul_byte_is_one_clear_line_and_loads_nothing(runner, tmp_path, command):
+    school = make_school(slug="oak-primary")
+    row = "P1,Robin,Morgan,1,1A,Alex,Morgan,alex@example.org,Mother,yes"
+    file = write(tmp_path, "upload.csv", f"{HEADER}\n{row}\nP2,Li\x00ne,X\n")
+    args = {
+        "roster": ["roster", "import", file, "--school", "oak-primary"],
+        "notice": ["notice", "publish", file, "--school", "oak-primary", "--title", "T"],
+        "purposes": ["purposes", "load", file, "--school", "oak-primary"],
+    }[command]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"Error: {file}:3: a NUL character: this is not a text file; nothing was loaded\n"
+    )
+    assert count(Pupil) == 0
+    assert notices.current(school) is None
+    assert count(Purpose) == 0

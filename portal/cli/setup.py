@@ -21,11 +21,18 @@ purposes_cli = AppGroup("purposes", help="Load a school's purposes.")
 
 
 def _read_text(file: Path) -> str:
-    """The text of a UTF-8 file (a byte order mark, as some editors write, is dropped)."""
+    """The text of a UTF-8 file (a byte order mark, as some editors write, is dropped). A file
+    that is not text (a NUL byte: a spreadsheet, an image) is refused, naming the line."""
     try:
-        return file.read_text(encoding="utf-8-sig")
+        text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file} is not UTF-8 text; save it as UTF-8") from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise click.ClickException(
+            f"{file}:{line}: a NUL character: this is not a text file; nothing was loaded"
+        )
+    return text
 
 
 def _school(slug: str) -> schools.School:
