@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import request, url_for
+from werkzeug.wrappers import Response
 
 from .. import audit_log
-from ..extensions import htmx
 from ..web.access import staff_required
+from ..web.hypermedia import page_or_fragment
 from . import bp
 from .nav import ADMIN, current_school_id
 
@@ -75,9 +76,9 @@ def pagination(page: audit_log.Page) -> list[dict[str, Any]]:
 
 @bp.get("/audit-log", endpoint="audit_log")
 @staff_required(ADMIN)
-def audit_log_page() -> Any:
+def audit_log_page() -> Response:
     found = audit_log.entries(current_school_id(), page=request.args.get("page", 1, type=int))
-    context = {
+    context: dict[str, Any] = {
         "log": found,
         "rows": [
             (entry, action_words(entry.action), detail_items(entry.detail))
@@ -91,6 +92,6 @@ def audit_log_page() -> Any:
         if found.page < found.pages
         else None,
     }
-    if htmx and not htmx.boosted:
-        return render_template("staff/audit_log_entries.html", fragment=True, **context)
-    return render_template("staff/audit_log.html", **context)
+    return page_or_fragment(
+        "staff/audit_log/audit_log.html", "staff/audit_log/_partials/entries.html", **context
+    )

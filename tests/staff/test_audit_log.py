@@ -1,5 +1,5 @@
 """The staff audit log page (admins only), and the table under it, which refuses UPDATE and
-DELETE (and TRUNCATE on PostgreSQL) like the ledger (SECURITY.md item 19)."""
+DELETE (and TRUNCATE on PostgreSQL) like the ledger (docs/security.md, promise 19)."""
 
 from __future__ import annotations
 
