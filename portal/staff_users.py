@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from . import audit_log, emails
-from .database import begin_write
+from .database import writing
 from .errors import NotFound, PortalError
 from .extensions import db
 from .models import Role, StaffUser, UserSession
@@ -112,9 +112,7 @@ def add(actor: StaffUser, email: str, *, name: str, role: str) -> Added:
     name = name.strip()
     if len(name) > MAX_NAME:
         raise StaffUserError(f"The name must be {MAX_NAME} characters or fewer")
-    session = db.session()
-    try:
-        begin_write(session)
+    with writing() as session:
         user = session.scalars(
             select(StaffUser)
             .where(StaffUser.school_id == actor.school_id, StaffUser.email == address)
@@ -147,10 +145,6 @@ def add(actor: StaffUser, email: str, *, name: str, role: str) -> Added:
                 "reactivated": reactivated,
             },
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return Added(user, reactivated)
 
 
@@ -158,9 +152,7 @@ def change_role(actor: StaffUser, user_id: int, role: str) -> StaffUser:
     """Give one of the school's active staff users another role. Nothing changes (and
     nothing is recorded) when the role is the same."""
     _check_role(role)
-    session = db.session()
-    try:
-        begin_write(session)
+    with writing():
         admins = _locked_admins(actor.school_id)
         user = get(actor.school_id, user_id)
         if not user.active:
@@ -174,10 +166,6 @@ def change_role(actor: StaffUser, user_id: int, role: str) -> StaffUser:
                 "staff.role",
                 detail={"user_id": user.id, "email": user.email, "from": before, "to": role},
             )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return user
 
 
@@ -191,14 +179,11 @@ class Deactivated:
 def deactivate(actor: StaffUser, user_id: int, *, now: datetime | None = None) -> Deactivated:
     """Deactivate one of the school's staff users and end all their sessions now."""
     now = now or utcnow()
-    session = db.session()
-    try:
-        begin_write(session)
+    with writing() as session:
         admins = _locked_admins(actor.school_id)
         user = get(actor.school_id, user_id)
         if not user.active:
-            session.rollback()
-            return Deactivated(user, 0, already=True)
+            return Deactivated(user, 0, already=True)  # nothing to change
         _refuse_last_admin(user, admins, actor, "deactivate this account")
         user.active = False
         ended = session.execute(
@@ -213,8 +198,4 @@ def deactivate(actor: StaffUser, user_id: int, *, now: datetime | None = None) -
             detail={"user_id": user.id, "email": user.email, "sessions_ended": count},
             now=now,
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return Deactivated(user, count, already=False)

@@ -21,6 +21,6 @@ from . import (  # noqa: E402,F401
     pupils,
     purposes,
     roster,
+    staff_users,
     takedowns,
-    users,
 )

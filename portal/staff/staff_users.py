@@ -7,17 +7,86 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, get_flashed_messages, redirect, render_template, url_for
+from flask import flash, get_flashed_messages, redirect, url_for
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
 from werkzeug.wrappers import Response
+from wtforms import HiddenField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from .. import staff_users
+from .. import emails, staff_users
 from ..models import StaffUser
 from ..web.access import staff_required
+from ..web.forms import strip
+from ..web.hypermedia import whole_page
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
-from .people_forms import AddUserForm, DeactivateForm, RoleForm
 
+PAGE = "staff/staff_users/users.html"
+DEACTIVATE_PAGE = "staff/staff_users/deactivate.html"
 FLASH = "users"
+ROLE_CHOICES = [
+    SelectChoice("admin", "Admin: everything, including staff users, the roster and invitations"),
+    SelectChoice("staff", "Staff: photo check, pupils' records and take-downs"),
+    SelectChoice("marketing", "Marketing: the marketing export only"),
+]
+
+
+class AddUserForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter their email address"),
+            Length(max=254, message="The email address must be 254 characters or fewer"),
+        ],
+    )
+    name = StringField(
+        "Full name",
+        widget=GovTextInput(),
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter their name"),
+            Length(
+                max=staff_users.MAX_NAME,
+                message=f"The name must be {staff_users.MAX_NAME} characters or fewer",
+            ),
+        ],
+    )
+    role = RadioField(
+        "Role",
+        widget=GovRadioInput(),
+        choices=ROLE_CHOICES,
+        validators=[DataRequired(message="Choose a role")],
+    )
+    submit = SubmitField("Add staff user", widget=GovSubmitInput())
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            emails.normalise(field.data or "")
+        except emails.InvalidEmail as exc:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@school.example"
+            ) from exc
+
+
+class RoleForm(FlaskForm):
+    role = RadioField(
+        "Role",
+        widget=GovRadioInput(),
+        choices=ROLE_CHOICES,
+        validators=[DataRequired(message="Choose a role")],
+    )
+    submit = SubmitField("Change role", widget=GovSubmitInput())
+
+
+class DeactivateForm(FlaskForm):
+    """First press: the confirmation page. Second press (confirm=yes): deactivate."""
+
+    confirm = HiddenField()
+    submit = SubmitField("Deactivate", widget=GovSubmitInput())
 
 
 @dataclass(frozen=True)
@@ -50,10 +119,11 @@ def _page(
     posted: tuple[int, RoleForm] | None = None,
     problem: Problem | None = None,
     status: int = 200,
-) -> tuple[str, int]:
+) -> Response:
     users = staff_users.staff_of(current_school_id())
-    return render_template(
-        "staff/users.html",
+    return whole_page(
+        PAGE,
+        status=status,
         users=users,
         add_form=add_form or AddUserForm(formdata=None),
         role_forms=_role_forms(users, posted),
@@ -61,18 +131,18 @@ def _page(
         problem=problem,
         me=current_staff(),
         messages=get_flashed_messages(category_filter=[FLASH]),
-    ), status
+    )
 
 
 @bp.get("/users", endpoint="users")
 @staff_required(ADMIN)
-def users_page() -> tuple[str, int]:
+def users_page() -> Response:
     return _page()
 
 
 @bp.post("/users", endpoint="add_user")
 @staff_required(ADMIN)
-def add_user() -> Any:
+def add_user() -> Response:
     form = AddUserForm()
     if not form.validate_on_submit():
         return _page(add_form=form, status=400)
@@ -94,7 +164,7 @@ def add_user() -> Any:
 
 @bp.post("/users/<int:user_id>/role", endpoint="change_role")
 @staff_required(ADMIN)
-def change_role(user_id: int) -> Any:
+def change_role(user_id: int) -> Response:
     me = current_staff()
     user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
     form = RoleForm()
@@ -116,21 +186,19 @@ def change_role(user_id: int) -> Any:
 
 @bp.post("/users/<int:user_id>/deactivate", endpoint="deactivate_user")
 @staff_required(ADMIN)
-def deactivate_user(user_id: int) -> str | Response | tuple[str, int]:
+def deactivate_user(user_id: int) -> Response:
     me = current_staff()
     user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
     form = DeactivateForm()
     if not form.validate_on_submit() or form.confirm.data != "yes":
         # The first press asks to confirm, on a page of its own.
-        return render_template(
-            "staff/users_deactivate.html", user=user, form=form, me=me, problem=None
-        )
+        return whole_page(DEACTIVATE_PAGE, user=user, form=form, me=me, problem=None)
     try:
         done = staff_users.deactivate(me, user.id)
     except staff_users.StaffUserError as refused:
-        return render_template(
-            "staff/users_deactivate.html", user=user, form=form, me=me, problem=str(refused)
-        ), 400
+        return whole_page(
+            DEACTIVATE_PAGE, status=400, user=user, form=form, me=me, problem=str(refused)
+        )
     if done.user.id == me.id:
         # Their own session has just ended: the next page is the sign-in page.
         return redirect(url_for("auth.sign_in"))
