@@ -13,10 +13,9 @@ from html import escape
 import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select
-from sqlalchemy.orm import load_only
 
 from . import audit_log
-from .database import begin_write
+from .database import writing
 from .extensions import db
 from .models import NoticeVersion, School, StaffUser
 from .types import utcnow
@@ -145,36 +144,6 @@ def current(school: School) -> NoticeVersion | None:
     ).first()
 
 
-def current_versions(school_ids: list[int]) -> dict[int, NoticeVersion]:
-    """Each school's current notice (version, title, date and summary), in one query."""
-    if not school_ids:
-        return {}
-    newest = (
-        select(NoticeVersion.school_id, func.max(NoticeVersion.version).label("version"))
-        .where(NoticeVersion.school_id.in_(school_ids))
-        .group_by(NoticeVersion.school_id)
-        .subquery()
-    )
-    rows = db.session.scalars(
-        select(NoticeVersion)
-        .join(
-            newest,
-            (newest.c.school_id == NoticeVersion.school_id)
-            & (newest.c.version == NoticeVersion.version),
-        )
-        .options(
-            load_only(
-                NoticeVersion.school_id,
-                NoticeVersion.version,
-                NoticeVersion.title,
-                NoticeVersion.published_at,
-                NoticeVersion.summary,
-            )
-        )
-    )
-    return {row.school_id: row for row in rows}
-
-
 def versions(school: School) -> list[NoticeVersion]:
     return list(
         db.session.scalars(
@@ -236,12 +205,11 @@ def publish(
     if len(title) > MAX_TITLE:
         raise NoticeError(f"the title is longer than {MAX_TITLE} characters", field="title")
     body_html = render(source, source_format)
-    try:
-        # Publications of one school are serialised (SQLite: its write lock, taken first;
-        # PostgreSQL: a lock on the school's row that does not hold up inserts referring to
-        # it), so two admins cannot both take the next version number.
-        begin_write(db.session())
-        db.session.execute(
+    # Publications of one school are serialised (SQLite: its write lock, taken first;
+    # PostgreSQL: a lock on the school's row that does not hold up inserts referring to it),
+    # so two admins cannot both take the next version number.
+    with writing() as session:
+        session.execute(
             select(School.id).where(School.id == school.id).with_for_update(key_share=True)
         )
         latest = current(school)
@@ -251,12 +219,11 @@ def publish(
             and latest.source == source
             and latest.source_format == source_format
         ):
-            db.session.commit()  # ends the transaction and its lock
-            return PublishResult(latest, created=False)
+            return PublishResult(latest, created=False)  # the commit ends the lock
         if require_summary and latest is not None and summary is None:
             raise NoticeError(f"say what changed since version {latest.version}", field="summary")
         next_version = (
-            db.session.scalar(
+            session.scalar(
                 select(func.max(NoticeVersion.version)).where(NoticeVersion.school_id == school.id)
             )
             or 0
@@ -272,9 +239,9 @@ def publish(
             summary=summary,
             published_by_id=published_by.id if published_by is not None else None,
         )
-        db.session.add(notice)
+        session.add(notice)
         if published_by is not None:
-            db.session.flush()
+            session.flush()
             audit_log.record(
                 published_by,
                 "notice.publish",
@@ -282,8 +249,4 @@ def publish(
                 detail={"version": next_version, "title": title},
                 now=notice.published_at,
             )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return PublishResult(notice, created=True)

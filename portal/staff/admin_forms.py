@@ -1,4 +1,4 @@
-"""Forms of the admin screens for the privacy notice and the purposes (one per screen).
+"""Forms of the admin screens for the purposes (one per screen).
 
 The purpose forms only carry what was typed: whether a purpose is valid is decided by
 `purposes.check`, the same rules as the purposes file, and its problems are put beside the
@@ -19,78 +19,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length
 
 from ..models import Renewal
-from ..notices import MAX_TITLE, newlines
 from ..purposes import Problem
 from ..web.forms import strip
 
-MAX_SUMMARY = 1000
-MAX_SOURCE = 100_000
 MAX_TEXT = 5000
-
-
-def _newlines(value: Any) -> Any:
-    """A textarea's CRLF line breaks as LF, as the stored text has them."""
-    return newlines(value) if isinstance(value, str) else value
-
-
-# --- the privacy notice --------------------------------------------------------------------
-
-
-class NoticeForm(FlaskForm):
-    """A new version of the notice: previewed (the draft), then published."""
-
-    title = StringField(
-        "Title",
-        widget=GovTextInput(),
-        filters=[strip],
-        validators=[
-            DataRequired(message="Enter a title"),
-            Length(max=MAX_TITLE, message=f"The title must be {MAX_TITLE} characters or fewer"),
-        ],
-    )
-    source = TextAreaField(
-        "The notice, in Markdown",
-        widget=GovTextArea(),
-        filters=[_newlines],
-        description=(
-            "Headings start with #, lists with -, links are written [words](https://...). "
-            "HTML and images are not shown."
-        ),
-        validators=[
-            DataRequired(message="Enter the text of the notice"),
-            Length(
-                max=MAX_SOURCE, message=f"The notice must be {MAX_SOURCE:,} characters or fewer"
-            ),
-        ],
-    )
-    summary = TextAreaField(
-        "What changed",
-        widget=GovTextArea(),
-        filters=[_newlines, strip],
-        description="A sentence or two for the record, such as “Added the new photo provider”.",
-        validators=[
-            Optional(),
-            Length(
-                max=MAX_SUMMARY, message=f"What changed must be {MAX_SUMMARY} characters or fewer"
-            ),
-        ],
-    )
-    preview = SubmitField("Preview", widget=GovSubmitInput())
-    publish = SubmitField("Publish", widget=GovSubmitInput())
-
-    def __init__(self, *args: Any, summary_required: bool = True, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.summary_required = summary_required
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.summary_required and not self.summary.errors and not self.summary.data:
-            self.summary.errors = [*self.summary.errors, "Say what changed in this version"]
-            valid = False
-        return valid
 
 
 # --- purposes ------------------------------------------------------------------------------

@@ -8,17 +8,87 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, get_flashed_messages, redirect, render_template, url_for
+from flask import flash, get_flashed_messages, redirect, url_for
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
+from werkzeug.wrappers import Response
+from wtforms import StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from .. import notices
 from ..models import NoticeVersion
 from ..web.access import staff_required
+from ..web.forms import strip
+from ..web.hypermedia import whole_page
 from . import bp
-from .admin_forms import NoticeForm
 from .nav import ADMIN, current_school, current_staff
 
 FORMAT = "markdown"  # what the form takes; the command line also publishes plain text
 PUBLISHED = "notice-published"  # the flash category of the confirmation
+MAX_SUMMARY = 1000
+MAX_SOURCE = 100_000
+
+
+def _newlines(value: Any) -> Any:
+    """A textarea's CRLF line breaks as LF, as the stored text has them."""
+    return notices.newlines(value) if isinstance(value, str) else value
+
+
+class NoticeForm(FlaskForm):
+    """A new version of the notice: previewed (the draft), then published."""
+
+    title = StringField(
+        "Title",
+        widget=GovTextInput(),
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter a title"),
+            Length(
+                max=notices.MAX_TITLE,
+                message=f"The title must be {notices.MAX_TITLE} characters or fewer",
+            ),
+        ],
+    )
+    source = TextAreaField(
+        "The notice, in Markdown",
+        widget=GovTextArea(),
+        filters=[_newlines],
+        description=(
+            "Headings start with #, lists with -, links are written [words](https://...). "
+            "HTML and images are not shown."
+        ),
+        validators=[
+            DataRequired(message="Enter the text of the notice"),
+            Length(
+                max=MAX_SOURCE, message=f"The notice must be {MAX_SOURCE:,} characters or fewer"
+            ),
+        ],
+    )
+    summary = TextAreaField(
+        "What changed",
+        widget=GovTextArea(),
+        filters=[_newlines, strip],
+        description="A sentence or two for the record, such as “Added the new photo provider”.",
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_SUMMARY, message=f"What changed must be {MAX_SUMMARY} characters or fewer"
+            ),
+        ],
+    )
+    preview = SubmitField("Preview", widget=GovSubmitInput())
+    publish = SubmitField("Publish", widget=GovSubmitInput())
+
+    def __init__(self, *args: Any, summary_required: bool = True, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.summary_required = summary_required
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.summary_required and not self.summary.errors and not self.summary.data:
+            self.summary.errors = [*self.summary.errors, "Say what changed in this version"]
+            valid = False
+        return valid
 
 
 def _form(current: NoticeVersion | None, *, posted: bool) -> NoticeForm:
@@ -32,7 +102,7 @@ def _form(current: NoticeVersion | None, *, posted: bool) -> NoticeForm:
     return form
 
 
-def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) -> Any:
+def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) -> Response:
     school = current_school()
     history = notices.history(school)
     current = history[0][0] if history else None
@@ -42,8 +112,9 @@ def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) ->
         and form.source.data == current.source
         and current.source_format == FORMAT
     )
-    page = render_template(
-        "staff/notice.html",
+    return whole_page(
+        "staff/notices/notice.html",
+        status=status,
         form=form,
         history=history,
         current=current,
@@ -51,19 +122,18 @@ def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) ->
         same_as_current=same,
         published=next(iter(get_flashed_messages(category_filter=[PUBLISHED])), None),
     )
-    return page, status
 
 
 @bp.get("/notice", endpoint="notices")
 @staff_required(ADMIN)
-def notice_page() -> Any:
+def notice_page() -> Response:
     current = notices.current(current_school())
     return _page(_form(current, posted=False))
 
 
 @bp.post("/notice/preview")
 @staff_required(ADMIN)
-def preview_notice() -> Any:
+def preview_notice() -> Response:
     form = _form(notices.current(current_school()), posted=True)
     if not form.validate_on_submit():
         return _page(form, status=400)
@@ -72,7 +142,7 @@ def preview_notice() -> Any:
 
 @bp.post("/notice/publish")
 @staff_required(ADMIN)
-def publish_notice() -> Any:
+def publish_notice() -> Response:
     school = current_school()
     form = _form(notices.current(school), posted=True)
     if not form.validate_on_submit():
