@@ -16,6 +16,7 @@ the form was. A redirect is unaffected: htmx follows it and pushes the page it e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, flash, make_response, redirect, render_template, request
@@ -43,13 +44,15 @@ def whole_page_headers() -> dict[str, str]:
 def page_or_fragment(
     page: str,
     fragment: str,
+    /,
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response:
     """Render the region's partial `fragment` for a region's htmx request, else the whole
-    `page` (which includes that partial)."""
+    `page` (which includes that partial). The two are positional only, so that a template's
+    context may have a `page` of its own."""
     alone = wants_fragment()
     body = render_template(fragment if alone else page, fragment=alone, **context)
     response = make_response(body, status)
@@ -57,7 +60,7 @@ def page_or_fragment(
     return response
 
 
-def whole_page(page: str, *, status: int = 200, **context: Any) -> Response:
+def whole_page(page: str, /, *, status: int = 200, **context: Any) -> Response:
     """A whole page that also answers a region's htmx request (swapped for the body)."""
     response = make_response(render_template(page, fragment=False, **context), status)
     response.headers.update(whole_page_headers())
@@ -71,12 +74,16 @@ def saved(
     redirect_to: str,
     category: str,
     trigger: str | None = SAVED_EVENT,
+    fragment_context: Callable[[], dict[str, Any]] | None = None,
     **context: Any,
 ) -> Response:
     """After a change: htmx gets the region re-rendered with the confirmation (`saved`) and an
     `HX-Trigger` event; a plain request a redirect to `redirect_to`, whose page shows the
-    confirmation flashed under `category`."""
+    confirmation flashed under `category`. `fragment_context`, when given, is called for htmx
+    only: what the region needs that a redirect does not (the changed data read again), so
+    that a plain request does not read it for nothing."""
     if wants_fragment():
+        context.update(fragment_context() if fragment_context else {})
         response = make_response(render_template(fragment, fragment=True, saved=message, **context))
         if trigger is not None:  # None: no change that a listener cares about
             response.headers["HX-Trigger"] = trigger
