@@ -1,4 +1,5 @@
-"""The parent journey's domain layer (portal/choices.py), on the ledger tests' world.
+"""The family's choices (portal/choices/): the summary, a child's page and deciding, on the
+shared world.
 
 Oak Primary: pupil A (Ada and Ben with parental responsibility, Gran without), pupil B (Ada
 and Dan), pupil C (Eve). Elm Academy: pupil X (Ada and Fay).
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from portal import choices, ledger, purposes
+from portal import choices, history, ledger, purposes
 from portal.consent import EffectiveStatus, GuardianView, Status
 from portal.errors import NotFound
 from portal.extensions import db
@@ -44,7 +45,7 @@ def counting_queries() -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-# --- 1. the family summary -----------------------------------------------------------------
+# --- the family summary --------------------------------------------------------------------
 
 
 def test_family_summary_for_two_children_with_mixed_answers(world: World) -> None:
@@ -76,7 +77,7 @@ def test_family_summary_for_two_children_with_mixed_answers(world: World) -> Non
     ]
 
 
-# --- scoping -------------------------------------------------------------------------------
+# --- whose children ------------------------------------------------------------------------
 
 
 def test_a_guardian_without_parental_responsibility_sees_and_decides_nothing(
@@ -91,7 +92,7 @@ def test_a_guardian_without_parental_responsibility_sees_and_decides_nothing(
     with pytest.raises(NotFound):
         choices.decide(world.gran.id, [a], photos, "grant")
     assert snapshot(world.oak.id, world.elm.id) == before
-    assert choices.history(world.gran.id) == []
+    assert history.entries(world.gran.id) == []
 
 
 def test_another_familys_pupil_is_not_found_and_nothing_is_written(world: World) -> None:
@@ -134,7 +135,7 @@ def test_an_ended_link_or_a_pupil_off_roll_is_not_found(world: World) -> None:
     ]
 
 
-# --- 2. a child's page ---------------------------------------------------------------------
+# --- a child's page ------------------------------------------------------------------------
 
 
 def _walk(value: Any, path: str = "page") -> Iterator[tuple[str, Any]]:
@@ -231,7 +232,7 @@ def test_a_newer_notice_is_flagged(world: World) -> None:
     assert page.notice is not None and page.notice.version == 2 and page.notice_changed
 
 
-# --- 3. deciding ---------------------------------------------------------------------------
+# --- deciding ------------------------------------------------------------------------------
 
 
 def test_decide_for_two_siblings_makes_two_events_with_consecutive_seqs(world: World) -> None:
@@ -261,136 +262,6 @@ def test_decisions_that_do_not_fit_are_refused_by_the_ledger(world: World) -> No
     with pytest.raises(NotFound):
         choices.decide(world.ada.id, [a], p["marketing-emails"].id, "grant")
     assert snapshot(world.oak.id) == before
-
-
-# --- 4. marketing --------------------------------------------------------------------------
-
-SECOND_MARKETING = """
-[[purposes]]
-key = "newsletter"
-title = "The school's fundraising newsletter"
-description = "A termly email about what the fundraising paid for."
-choice = "consent"
-lawful_basis = "consent"
-scope = "guardian"
-marketing = true
-"""
-
-
-def test_marketing_objection_blocks_consent_and_lifting_restores_it(world: World) -> None:
-    oak = world.oak.id
-    purposes.load(world.oak.school, PURPOSES_OF_EVERY_KIND + SECOND_MARKETING)
-    page = choices.marketing(world.ada.id, oak)
-    assert [c.purpose.key for c in page.choices] == ["marketing-emails", "newsletter"]
-    assert {c.status for c in page.choices} == {Status.NO_RESPONSE}
-    assert not page.objection_stands
-
-    emails = page.choices[0].purpose.id
-    [granted] = choices.decide_marketing(world.ada.id, oak, "grant", purpose_id=emails, now=T0)
-    assert granted.pupil_id is None and granted.purpose_id == emails
-    page = choices.marketing(world.ada.id, oak)
-    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
-    assert page.choices[0].answer == "grant"
-
-    objected = choices.decide_marketing(world.ada.id, oak, "object")
-    assert len(objected) == 2 and [e.seq for e in objected] == [
-        objected[0].seq,
-        objected[0].seq + 1,
-    ]
-    page = choices.marketing(world.ada.id, oak)
-    assert page.objection_stands and page.objected_at is not None
-    assert {c.status for c in page.choices} == {Status.OBJECTED}
-    assert page.choices[0].answer == "grant"  # the consent is kept, but does not count
-
-    lifted = choices.decide_marketing(world.ada.id, oak, "lift_objection")
-    assert len(lifted) == 2
-    page = choices.marketing(world.ada.id, oak)
-    assert not page.objection_stands
-    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
-    assert choices.decide_marketing(world.ada.id, oak, "lift_objection") == []
-
-
-def test_marketing_needs_a_link_to_the_school_but_not_responsibility(world: World) -> None:
-    page = choices.marketing(world.gran.id, world.oak.id)
-    assert [c.purpose.key for c in page.choices] == ["marketing-emails"]
-    assert len(choices.decide_marketing(world.gran.id, world.oak.id, "grant")) == 1
-    before = snapshot(world.oak.id, world.elm.id)
-    with pytest.raises(NotFound):
-        choices.marketing(world.eve.id, world.elm.id)
-    with pytest.raises(NotFound):
-        choices.decide_marketing(world.eve.id, world.elm.id, "object")
-    with pytest.raises(NotFound):
-        choices.decide_marketing(
-            world.ada.id,
-            world.oak.id,
-            "grant",
-            purpose_id=world.elm.purposes["marketing-emails"].id,
-        )
-    with pytest.raises(ledger.LedgerError):
-        choices.decide_marketing(world.ada.id, world.oak.id, "maybe")
-    assert snapshot(world.oak.id, world.elm.id) == before
-
-
-# --- 5. history ----------------------------------------------------------------------------
-
-
-def test_history_wording_and_newest_first(world: World) -> None:
-    p = world.oak.purposes
-    a, b, c = world.oak.pupils["A"], world.oak.pupils["B"], world.oak.pupils["C"]
-    choices.decide(world.ada.id, [a.id], p["photos-website"].id, "grant", now=T0)
-    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0 + timedelta(minutes=1))
-    record(
-        world.dan, p["trip-videos"], "grant", pupil=b, staff=world.oak.staff,
-        now=T0 + timedelta(minutes=2),
-    )  # fmt: skip
-    record(
-        world.ada, p["local-paper"], "grant", pupil=b, staff=world.oak.staff, channel="phone",
-        now=T0 + timedelta(minutes=3),
-    )  # fmt: skip
-    choices.decide_marketing(world.ada.id, world.oak.id, "object", now=T0 + timedelta(minutes=4))
-    # Not Ada's: Eve's child, and Ben's own marketing choice.
-    record(world.eve, p["photos-website"], "grant", pupil=c, now=T0 + timedelta(minutes=5))
-    record(world.ben, p["marketing-emails"], "grant", now=T0 + timedelta(minutes=6))
-
-    entries = choices.history(world.ada.id)
-    assert [(e.child, e.purpose, e.decision, e.channel, e.who, e.yours) for e in entries] == [
-        (None, "Fundraising emails", "object", "web", "you", True),
-        ("PupilB", "Photos in the local paper", "grant", "phone", "school staff, by phone", True),
-        (
-            "PupilB",
-            "Videos of school trips",
-            "grant",
-            "paper",
-            "school staff, from a paper form",
-            False,
-        ),
-        (
-            "PupilA",
-            "Photos on the school website",
-            "withdraw",
-            "web",
-            "another person with parental responsibility",
-            False,
-        ),
-        ("PupilA", "Photos on the school website", "grant", "web", "you", True),
-    ]
-    times = [e.occurred_at for e in entries]
-    assert times == sorted(times, reverse=True)
-    assert {e.school for e in entries} == {"Oak Primary School"}
-    for entry in entries:
-        assert len(entry.hash_prefix) == 12
-        assert entry.reference == f"{entry.seq}-{entry.hash_prefix}"
-    assert len(choices.history(world.ada.id, limit=2)) == 2
-
-    # Ben sees Ada's decision as another person's, and not Ada's marketing choice.
-    bens = choices.history(world.ben.id)
-    assert [(e.child, e.who) for e in bens] == [
-        (None, "you"),
-        ("PupilA", "you"),
-        ("PupilA", "another person with parental responsibility"),
-    ]
-    text = repr(bens)
-    assert world.ada.email not in text and "'ada'" not in text
 
 
 # --- query counts --------------------------------------------------------------------------

@@ -1,14 +1,14 @@
-"""The parent journey over HTTP: every page plainly and as htmx sends it, each decision
-through the ledger, and nothing another family's.
+"""The family's choices over HTTP (portal/parent/choices.py): "Your children", a child's page
+and answering its choices, plainly and as htmx sends them, each decision through the ledger,
+and nothing another family's.
 
-The world (tests/ledger/conftest.py): at Oak, Ada and Ben have parental responsibility for
+The world (tests/support/world.py): at Oak, Ada and Ben have parental responsibility for
 A, Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and Fay for X.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,40 +16,11 @@ from sqlalchemy import select
 from portal import notices, purposes
 from portal.extensions import db
 from portal.models import ConsentEvent
+from tests.parent.support import card, child_path, decide_path, events, text_of
 from tests.support.factories import PURPOSES_OF_EVERY_KIND
 from tests.support.web import HTMX, PLAIN, post_form
-from tests.support.world import World, event_rows, snapshot
 from tests.support.world import decide as record
-
-
-def child_path(world: World, key: str, school: str = "oak") -> str:
-    return f"/family/children/{getattr(world, school).pupils[key].id}"
-
-
-def decide_path(world: World, key: str, purpose: str, school: str = "oak") -> str:
-    setup = getattr(world, school)
-    return f"/family/children/{setup.pupils[key].id}/choices/{setup.purposes[purpose].id}"
-
-
-def events(world: World, school: str = "oak") -> list[Any]:
-    db.session.remove()
-    return event_rows(getattr(world, school).id)
-
-
-def card(page: Any, purpose_id: int) -> str:
-    """The HTML of one purpose's card on a child's page."""
-    match = re.search(
-        rf'<section class="portal-card[^"]*" id="purpose-{purpose_id}".*?</section>',
-        page.text,
-        re.S,
-    )
-    assert match, f"no card for purpose {purpose_id}"
-    return match.group(0)
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
+from tests.support.world import snapshot
 
 # --- your children -------------------------------------------------------------------------
 
@@ -381,137 +352,7 @@ def test_a_contact_without_parental_responsibility_cannot_decide(signed_in, worl
     assert snapshot(world.oak.id) == before
 
 
-def test_a_post_without_a_csrf_token_is_refused(ada, world):
-    before = snapshot(world.oak.id)
-    for headers in (PLAIN, HTMX):
-        response = ada.post(decide_path(world, "A", "photos-website"),
-                            data={"decision": "grant", "purpose_version": 1},
-                            headers=headers)  # fmt: skip
-        assert response.status_code == 400
-        assert "Your form has expired" in text_of(response.text)
-        assert "Nothing was changed" in text_of(response.text)
-    response = ada.post("/family/schools/oak-primary/marketing", data={"decision": "object"})
-    assert response.status_code == 400
-    assert snapshot(world.oak.id) == before
-
-
-def test_signed_out_every_parent_page_sends_people_to_sign_in(client, world):
-    for path in ("/family", child_path(world, "A"), "/family/history",
-                 "/family/schools/oak-primary/marketing"):  # fmt: skip
-        response = client.get(path)
-        assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
-
-
-# --- marketing -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
-def test_marketing_consent_and_the_absolute_objection(ada, world, headers):
-    path = "/family/schools/oak-primary/marketing"
-    m = world.oak.purposes["marketing-emails"]
-    page = ada.get(path)
-    assert page.status_code == 200
-    assert "Not answered" in text_of(page.text)
-
-    response = post_form(ada, path, {"decision": "grant", "purpose": m.id}, page=page,
-                         headers=headers)  # fmt: skip
-    assert response.status_code == (200 if headers else 302)
-    if headers:
-        assert response.text.lstrip().startswith('<div id="marketing">')
-        assert len(response.data) < 5 * 1024
-        assert 'hx-swap-oob="innerHTML">Saved. You said yes.</div>' in response.text
-    page = ada.get(path)
-    assert "Yes You said yes on" in text_of(page.text)
-
-    post_form(ada, path, {"decision": "object"}, page=page, headers=headers)
-    page = ada.get(path)
-    text = text_of(page.text)
-    assert "You objected on" in text and "Only you can withdraw this objection" in text
-    assert "whatever you answer here" in text
-
-    post_form(ada, path, {"decision": "lift_objection"}, page=page, headers=headers)
-    rows = [(e.purpose_id, e.pupil_id, e.decision) for e in events(world)]
-    assert rows == [(m.id, None, "grant"), (m.id, None, "object"), (m.id, None, "lift_objection")]
-    assert "Yes You said yes on" in text_of(ada.get(path).text)
-
-
-def test_marketing_of_a_school_that_is_not_yours_is_not_found(signed_in, world):
-    eve = signed_in("eve")  # Oak only
-    page = eve.get("/family")
-    before = snapshot(world.elm.id)
-    assert eve.get("/family/schools/elm-academy/marketing").status_code == 404
-    assert eve.get("/family/schools/no-such-school/marketing").status_code == 404
-    response = post_form(eve, "/family/schools/elm-academy/marketing", {"decision": "object"},
-                         page=page)  # fmt: skip
-    assert response.status_code == 404
-    assert snapshot(world.elm.id) == before
-
-
-def test_a_marketing_answer_that_does_not_fit_is_an_error(ada, world):
-    path = "/family/schools/oak-primary/marketing"
-    page = ada.get(path)
-    before = snapshot(world.oak.id)
-    for headers in (PLAIN, HTMX):
-        response = post_form(ada, path, {"decision": "perhaps"}, page=page, headers=headers)
-        assert response.status_code == 400
-        assert "There is a problem" in response.text
-    assert snapshot(world.oak.id) == before
-
-
-# --- what you told us ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("headers", [PLAIN, {**HTMX, "HX-Boosted": "true"}], ids=["plain", "htmx"])
-def test_history_newest_first_with_who_and_references(ada, world, headers):
-    p = world.oak.purposes
-    a = world.oak.pupils["A"]
-    record(world.ada, p["photos-website"], "grant", pupil=a)
-    record(world.ben, p["photos-website"], "withdraw", pupil=a)
-    record(world.ada, p["local-paper"], "grant", pupil=a, staff=world.oak.staff)
-    record(world.eve, p["photos-website"], "grant", pupil=world.oak.pupils["C"])  # not Ada's
-    page = ada.get("/family/history", headers=headers)
-    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    entries = re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
-    assert len(entries) == 3
-    texts = [text_of(e) for e in entries]
-    assert "School staff, from a paper form" in texts[0] and "Photos in the local paper" in texts[0]
-    assert "Another person with parental responsibility, online" in texts[1]
-    assert "Answer No" in texts[1]
-    assert "You, online" in texts[2] and "Answer Yes" in texts[2]
-    rows = {e.seq: e.hash for e in events(world)}
-    for seq, text in zip((3, 2, 1), texts, strict=True):
-        assert f"Reference {seq}-{rows[seq][:12]}" in text
-    assert "ben@example.org" not in page.text and "PupilC" not in page.text
-
-
-# --- the rights page -----------------------------------------------------------------------
-
-
-def test_the_rights_page_names_the_schools_contacts(client, world):
-    school = world.oak.school
-    school.dpo_name, school.dpo_email = "Dana Okafor", "dpo@oak.example"
-    db.session.commit()
-    page = client.get("/schools/oak-primary/your-rights")
-    assert page.status_code == 200
-    text = text_of(page.text)
-    for right in ("See what the school holds", "Correct something that is wrong",
-                  "Ask for information to be deleted", "Ask the school to stop using",
-                  "Object", "Decisions made by computer", "Complain"):  # fmt: skip
-        assert right in text
-    assert "office@oak.example" in text and "Dana Okafor" in text and "dpo@oak.example" in text
-    assert "ico.org.uk/make-a-complaint" in text and "0303 123 1113" in text
-    assert client.get("/schools/nowhere/your-rights").status_code == 404
-
-
-def test_every_parent_page_links_the_notice_and_the_rights(ada, world):
-    for path in ("/family", child_path(world, "A"), "/family/history",
-                 "/family/schools/oak-primary/marketing"):  # fmt: skip
-        page = ada.get(path)
-        footer = page.text[page.text.index("<footer") :]
-        for school in ("oak-primary", "elm-academy"):
-            assert f'href="/schools/{school}/privacy-notice"' in footer
-            assert f'href="/schools/{school}/your-rights"' in footer
-        assert 'href="/family/history"' in footer
+# --- the ledger and the notice --------------------------------------------------------------
 
 
 def test_the_ledger_holds_each_web_decision_once(ada, world):

@@ -1,0 +1,215 @@
+"""One child's page: their purposes in three groups, with this guardian's own answers and the
+effective status (all guardians' decisions counted, none of them named)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from .. import consent
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Choice, Decision, NoticeVersion, Pupil, Purpose, PurposeVersion, School, Scope
+from ..types import utcnow
+from .family import Family, family_of
+
+
+def grant_needs_renewal(purpose: Purpose, fact: consent.Fact, now: datetime) -> bool:
+    """A grant given to an older wording, or past the purpose's renewal: it counts as no."""
+    return fact.decision == Decision.GRANT and not consent.grant_is_current(purpose, fact, now)
+
+
+@dataclass(frozen=True)
+class OwnDecision:
+    """This guardian's own latest decision on one purpose's axis."""
+
+    decision: str
+    decided_at: datetime
+    channel: str
+    actor_type: str  # "staff" when the school took it down from a form, a call or an email
+    purpose_version: int
+    notice_version: int | None
+    seq: int
+    needs_renewal: bool
+
+
+@dataclass(frozen=True)
+class PurposeChoice:
+    purpose: Purpose
+    own: OwnDecision | None
+    status: consent.Status  # the effective status, all guardians' decisions counted
+    others_differ: bool  # the effective status is not what this guardian's answer alone gives
+    # The wording this guardian last answered, when the purpose has been reworded since.
+    answered_wording: str | None = None
+
+    @property
+    def needs_answer(self) -> bool:
+        """A consent purpose with no current answer from this guardian, or a lapsed grant."""
+        if self.purpose.choice != Choice.CONSENT:
+            return False
+        return self.own is None or self.own.needs_renewal
+
+
+@dataclass(frozen=True)
+class ChildPage:
+    pupil: Pupil
+    school: School
+    notice: NoticeVersion | None
+    consent: list[PurposeChoice]
+    objection: list[PurposeChoice]
+    information: list[Purpose]
+    siblings: list[Pupil]  # this guardian's other children at the same school
+    # A notice version newer than the one this guardian last answered under.
+    notice_changed: bool
+
+    def card(self, purpose_id: int) -> PurposeChoice | None:
+        """The consent or objection purpose `purpose_id` of this page, if it is one."""
+        return next((i for i in self.consent + self.objection if i.purpose.id == purpose_id), None)
+
+
+def child_page(
+    guardian_id: int,
+    pupil_id: int,
+    *,
+    now: datetime | None = None,
+    family: Family | None = None,
+) -> ChildPage:
+    """One child's purposes in three groups, with this guardian's answers and the effective
+    status. A fixed number of queries: three (two when the caller passes the guardian's
+    `family`), and one more when a purpose has been reworded since this guardian answered."""
+    now = now or utcnow()
+    family = family or family_of(guardian_id)
+    pupil, school = family.child(pupil_id)
+    notice = family.notices.get(school.id)
+    purposes = [p for p in _all_active(school.id) if p.scope == Scope.PUPIL]
+    chosen = [p for p in purposes if p.choice != Choice.NONE]
+    # Everyone with parental responsibility for the child and their decisions (on every
+    # purpose, retired ones too): the effective statuses, and this guardian's own answers.
+    rows = consent.responsible_decisions(school.id, [pupil.id])
+    found = consent.statuses_from(rows, {pupil.id: pupil.on_roll}, chosen, now=now)
+    own_rows = {
+        (row.purpose_id, row.axis): row
+        for row in rows
+        if row.guardian_id == guardian_id and row.purpose_id is not None
+    }
+    wordings = _answered_wordings(school.id, chosen, own_rows)
+
+    consent_group: list[PurposeChoice] = []
+    objection_group: list[PurposeChoice] = []
+    for purpose in chosen:
+        row = own_rows.get((purpose.id, consent.axis_for(purpose).value))
+        item = _purpose_choice(purpose, pupil, row, found[(pupil.id, purpose.id)], wordings, now)
+        (consent_group if purpose.choice == Choice.CONSENT else objection_group).append(item)
+
+    answered_under = [r.notice_version for r in own_rows.values() if r.notice_version is not None]
+    notice_changed = bool(
+        notice is not None and answered_under and max(answered_under) < notice.version
+    )
+    return ChildPage(
+        pupil=pupil,
+        school=school,
+        notice=notice,
+        consent=consent_group,
+        objection=objection_group,
+        information=[p for p in purposes if p.choice == Choice.NONE],
+        siblings=family.siblings(pupil),
+        notice_changed=notice_changed,
+    )
+
+
+def _answered_wordings(
+    school_id: int, chosen: list[Purpose], own_rows: dict[tuple[int, str], Any]
+) -> dict[tuple[int, int], str]:
+    """The wordings (by purpose and version) this guardian answered, for the purposes reworded
+    since: none, or one query."""
+    stale = [
+        (row.purpose_id, row.purpose_version)
+        for p in chosen
+        if (row := own_rows.get((p.id, consent.axis_for(p).value))) is not None
+        and row.purpose_version < p.version
+    ]
+    wordings: dict[tuple[int, int], str] = {}
+    if stale:
+        for version in db.session.scalars(
+            select(PurposeVersion).where(
+                PurposeVersion.school_id == school_id,
+                PurposeVersion.purpose_id.in_([pid for pid, _ in stale]),
+            )
+        ):
+            wordings[(version.purpose_id, version.version)] = version.description
+    return wordings
+
+
+def _purpose_choice(
+    purpose: Purpose,
+    pupil: Pupil,
+    row: Any,  # this guardian's own current decision on the purpose, or None
+    status: consent.EffectiveStatus,
+    wordings: dict[tuple[int, int], str],
+    now: datetime,
+) -> PurposeChoice:
+    """One card: this guardian's own answer `row` (if any) beside the effective `status`."""
+    own = None
+    facts: list[consent.Fact] = []
+    if row is not None:
+        fact = consent.Fact.of(row)
+        facts.append(fact)
+        own = OwnDecision(
+            decision=row.decision,
+            decided_at=row.decided_at,
+            channel=row.channel,
+            actor_type=row.actor_type,
+            purpose_version=row.purpose_version,
+            notice_version=row.notice_version,
+            seq=row.seq,
+            needs_renewal=grant_needs_renewal(purpose, fact, now),
+        )
+    alone, _ = consent.evaluate(purpose, on_roll=pupil.on_roll, facts=facts, now=now)
+    answered = None
+    if row is not None and row.purpose_version < purpose.version:
+        answered = wordings.get((purpose.id, row.purpose_version))
+    return PurposeChoice(purpose, own, status.status, alone != status.status, answered)
+
+
+_ALL_ACTIVE = (
+    select(Purpose)
+    .where(Purpose.school_id == bindparam("school_id"), Purpose.active.is_(True))
+    .order_by(Purpose.position, Purpose.id)
+)
+
+
+def _all_active(school_id: int) -> list[Purpose]:
+    return list(db.session.scalars(_ALL_ACTIVE, {"school_id": school_id}))
+
+
+@dataclass(frozen=True)
+class Answerable:
+    """A choice on one child's page that this guardian may answer."""
+
+    pupil: Pupil
+    purpose: Purpose
+    siblings: list[Pupil]  # this guardian's other children at the same school, by name
+
+
+def answerable(
+    guardian_id: int, pupil_id: int, purpose_id: int, *, family: Family | None = None
+) -> Answerable:
+    """The choice `purpose_id` on the page of this guardian's child `pupil_id` (an active
+    per-child purpose of the child's school that offers a choice): NotFound for anything
+    else. Two queries (one when the caller passes the guardian's `family`)."""
+    family = family or family_of(guardian_id)
+    pupil, school = family.child(pupil_id)
+    purpose = next(
+        (
+            p
+            for p in _all_active(school.id)
+            if p.id == purpose_id and p.scope == Scope.PUPIL and p.choice != Choice.NONE
+        ),
+        None,
+    )
+    if purpose is None:
+        raise NotFound("no such choice on this child's page")
+    return Answerable(pupil, purpose, family.siblings(pupil))

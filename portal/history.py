@@ -1,0 +1,103 @@
+"""What you told us: the decisions about a guardian's children (everyone's) and the guardian's
+own guardian-level decisions, newest first, each with its ledger reference.
+
+Another guardian's decision is shown as "another person with parental responsibility": no
+name, email or id of another guardian leaves this module. No Flask request state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from .choices.family import children_query
+from .extensions import db
+from .models import ActorType, Channel, ConsentEvent, Pupil, Purpose, PurposeVersion, School
+from .queries import wording_at_event
+
+YOU = "you"
+ANOTHER = "another person with parental responsibility"
+STAFF_WORDS = {
+    Channel.PAPER.value: "school staff, from a paper form",
+    Channel.PHONE.value: "school staff, by phone",
+    Channel.EMAIL.value: "school staff, by email",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    occurred_at: datetime
+    school: str
+    child: str | None  # the child's first name; None for a choice of the guardian's own
+    purpose: str  # the purpose's title in the wording version decided on
+    decision: str
+    channel: str
+    who: str
+    yours: bool  # the decision is this guardian's own (perhaps taken down by staff)
+    seq: int
+    hash_prefix: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.seq}-{self.hash_prefix}"
+
+
+def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
+    if actor_type == ActorType.STAFF:
+        return STAFF_WORDS.get(channel, "school staff")
+    if actor_type == ActorType.GUARDIAN:
+        return YOU if actor_id == guardian_id else ANOTHER
+    return "the school"
+
+
+def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
+    """Decisions about this guardian's children (everyone's) and this guardian's own
+    guardian-level decisions, newest first. One query."""
+    children = children_query(guardian_id)
+    rows = db.session.execute(
+        select(
+            ConsentEvent.occurred_at,
+            ConsentEvent.seq,
+            ConsentEvent.hash,
+            ConsentEvent.actor_type,
+            ConsentEvent.actor_id,
+            ConsentEvent.guardian_id,
+            ConsentEvent.decision,
+            ConsentEvent.channel,
+            School.name.label("school"),
+            Pupil.forename.label("child"),
+            func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
+        )
+        .join(School, School.id == ConsentEvent.school_id)
+        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
+        .outerjoin(PurposeVersion, wording_at_event())
+        .outerjoin(Pupil, Pupil.id == ConsentEvent.pupil_id)
+        .where(
+            or_(
+                ConsentEvent.pupil_id.in_(children),
+                and_(
+                    ConsentEvent.pupil_id.is_(None),
+                    ConsentEvent.guardian_id == guardian_id,
+                ),
+            )
+        )
+        .order_by(ConsentEvent.occurred_at.desc(), ConsentEvent.school_id, ConsentEvent.seq.desc())
+        .limit(limit)
+    ).all()
+    return [
+        HistoryEntry(
+            occurred_at=row.occurred_at,
+            school=row.school,
+            child=row.child,
+            purpose=row.purpose,
+            decision=row.decision,
+            channel=row.channel,
+            who=_who(row.actor_type, row.actor_id, row.channel, guardian_id),
+            yours=row.guardian_id == guardian_id,
+            seq=row.seq,
+            hash_prefix=row.hash[:12],
+        )
+        for row in rows
+    ]

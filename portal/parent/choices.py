@@ -1,0 +1,159 @@
+"""The family's choices: "Your children", a child's page, and answering one of its choices.
+
+Thin views over `portal.choices`. Every answer is a plain form POST that redirects back to the
+child's page with a confirmation; htmx sends the same form from the card and gets just the
+card back (`saved`), with the confirmation for the live region. A form with a problem answers
+with the card (htmx) or the whole page, the problem shown beside the answer.
+
+The buttons carry the decision (name="decision"); the hidden fields say what the page showed,
+so a stale page cannot agree to wording nobody read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import get_flashed_messages, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+
+from .. import choices
+from ..ledger import LedgerError
+from ..models import Decision
+from ..web.access import guardian_required
+from ..web.forms import strip
+from ..web.hypermedia import page_or_fragment, saved
+from . import bp
+from .layout import family, guardian_id
+
+HOME_PAGE = "parent/choices/home.html"
+CHILD_PAGE = "parent/choices/child.html"
+CARD = "parent/choices/_partials/card.html"
+
+MAX_REASON = 1000
+SAID = {
+    Decision.GRANT: "You said yes",
+    Decision.WITHDRAW: "You said no",
+    Decision.OBJECT: "You objected",
+    Decision.LIFT_OBJECTION: "You withdrew your objection",
+}
+STALE = (
+    "The school changed the wording of this choice while the page was open. "
+    "Read the new wording, then answer again."
+)
+DOES_NOT_FIT = "That answer does not fit this choice. Choose one of the answers shown."
+
+
+class DecisionForm(FlaskForm):
+    """One purpose's answer for a child (and, ticked, their brothers and sisters)."""
+
+    decision = StringField(
+        validators=[
+            DataRequired(message="Choose an answer"),
+            AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
+        ]
+    )
+    purpose_version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+    notice_version = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    note = TextAreaField(
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=MAX_REASON, message=f"Your reason must be {MAX_REASON} characters or fewer"),
+        ],
+    )
+    also = SelectMultipleField(coerce=int, validate_choice=False)
+
+
+# --- your children -------------------------------------------------------------------------
+
+
+@bp.get("")
+@guardian_required
+def home() -> str:
+    summary = choices.family_summary(guardian_id(), family=family())
+    return render_template(HOME_PAGE, summary=summary)
+
+
+# --- a child's page ------------------------------------------------------------------------
+
+
+def _saved_messages() -> dict[str, str]:
+    """The confirmations flashed by `saved` after a plain POST, by card ("purpose-<id>")."""
+    flashed: list[tuple[str, str]] = get_flashed_messages(with_categories=True)  # type: ignore[assignment]
+    return {category: message for category, message in flashed if category.startswith("purpose-")}
+
+
+@bp.get("/children/<int:pupil_id>")
+@guardian_required
+def child(pupil_id: int) -> str:
+    page = choices.child_page(guardian_id(), pupil_id, family=family())
+    return render_template(CHILD_PAGE, page=page, saved_messages=_saved_messages(), problem=None)
+
+
+@bp.post("/children/<int:pupil_id>/choices/<int:purpose_id>")
+@guardian_required
+def decide(pupil_id: int, purpose_id: int) -> Response:
+    form = DecisionForm()
+    theirs = family()
+    # 404 unless this is their child and the purpose a choice on the child's page.
+    target = choices.answerable(guardian_id(), pupil_id, purpose_id, family=theirs)
+    status, message = 400, None
+    if form.validate_on_submit():
+        others = [pid for pid in form.also.data or [] if pid != pupil_id]
+        try:
+            choices.decide(
+                guardian_id(),
+                [pupil_id, *others],
+                purpose_id,
+                form.decision.data or "",
+                note=form.note.data if form.decision.data == Decision.OBJECT else None,
+                purpose_version=form.purpose_version.data,
+                notice_version=form.notice_version.data,
+                family=theirs,
+            )
+        except choices.StaleChoice:
+            status, message = 409, STALE
+        except LedgerError:
+            message = DOES_NOT_FIT
+        else:
+            names = [target.pupil.forename]
+            names += [s.forename for s in target.siblings if s.id in others]
+            said = SAID[Decision(form.decision.data)]
+            return saved(
+                f"Saved. {said} for {_names(names)}.",
+                fragment=CARD,
+                redirect_to=url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"),
+                category=f"purpose-{purpose_id}",
+                fragment_context=lambda: _card(pupil_id, purpose_id, theirs),
+                problem=None,
+            )
+    else:
+        message = next(iter(e for errors in form.errors.values() for e in errors), None)
+    problem = {
+        "purpose": purpose_id,
+        "message": message,
+        "field": "note" if form.note.errors else "answer",
+        "note": form.note.data or "",  # what they typed is kept, not lost to the error
+    }
+    return page_or_fragment(
+        CHILD_PAGE,
+        CARD,
+        status=status,
+        problem=problem,
+        saved=None,
+        saved_messages={},
+        **_card(pupil_id, purpose_id, theirs),
+    )
+
+
+def _card(pupil_id: int, purpose_id: int, theirs: choices.Family) -> dict[str, Any]:
+    """The child's page read again, and the card of the purpose answered."""
+    page = choices.child_page(guardian_id(), pupil_id, family=theirs)
+    return {"page": page, "item": page.card(purpose_id)}
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,79 @@
+"""A guardian's marketing choices at one of their schools: their own, not their children's.
+
+Thin views over `portal.marketing`. An answer is a plain form POST that redirects back with a
+confirmation; htmx sends the same forms and gets the choices region back (`saved`).
+"""
+
+from __future__ import annotations
+
+from flask import get_flashed_messages, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, StringField
+from wtforms.validators import AnyOf, DataRequired
+
+from .. import marketing, schools
+from ..ledger import LedgerError
+from ..models import Decision
+from ..web.access import guardian_required
+from ..web.hypermedia import page_or_fragment, saved
+from . import bp
+from .layout import guardian_id
+
+PAGE = "parent/marketing/page.html"
+CHOICES = "parent/marketing/_partials/marketing.html"
+SAVED_CATEGORY = "marketing"
+SAID = {
+    Decision.GRANT: "Saved. You said yes.",
+    Decision.WITHDRAW: "Saved. You said no.",
+    Decision.OBJECT: "Saved. You objected to all direct marketing.",
+    Decision.LIFT_OBJECTION: "Saved. You withdrew your objection.",
+}
+PROBLEM = "Choose one of the answers shown."
+
+
+class MarketingForm(FlaskForm):
+    """The buttons carry the decision; `purpose` names one marketing purpose (none: all)."""
+
+    decision = StringField(
+        validators=[
+            DataRequired(message="Choose an answer"),
+            AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
+        ]
+    )
+    purpose = HiddenField()
+
+
+@bp.get("/schools/<string:slug>/marketing", endpoint="marketing")
+@guardian_required
+def show(slug: str) -> str:
+    school = schools.get_by_slug(slug)
+    page = marketing.page(guardian_id(), school.id)
+    confirmation = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
+    return render_template(PAGE, page=page, saved=confirmation, problem=None)
+
+
+@bp.post("/schools/<string:slug>/marketing", endpoint="decide_marketing")
+@guardian_required
+def decide(slug: str) -> Response:
+    school = schools.get_by_slug(slug)
+    page = marketing.page(guardian_id(), school.id)  # 404 unless linked to this school
+    form = MarketingForm()
+    if form.validate_on_submit():
+        purpose_id = int(form.purpose.data) if (form.purpose.data or "").isdigit() else None
+        try:
+            marketing.decide(
+                guardian_id(), school.id, form.decision.data or "", purpose_id=purpose_id
+            )
+        except LedgerError:
+            pass
+        else:
+            return saved(
+                SAID[Decision(form.decision.data)],
+                fragment=CHOICES,
+                redirect_to=url_for(".marketing", slug=slug, _anchor="marketing"),
+                category=SAVED_CATEGORY,
+                fragment_context=lambda: {"page": marketing.page(guardian_id(), school.id)},
+                problem=None,
+            )
+    return page_or_fragment(PAGE, CHOICES, status=400, page=page, saved=None, problem=PROBLEM)

@@ -1,0 +1,67 @@
+"""A guardian's marketing choices over HTTP (portal/parent/marketing.py), plainly and as htmx
+sends them: consent per purpose, and the objection to all direct marketing.
+
+The world (tests/support/world.py): at Oak, Ada and Ben have parental responsibility for
+A, Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and Fay for X.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.parent.support import events, text_of
+from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.world import snapshot
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_marketing_consent_and_the_absolute_objection(ada, world, headers):
+    path = "/family/schools/oak-primary/marketing"
+    m = world.oak.purposes["marketing-emails"]
+    page = ada.get(path)
+    assert page.status_code == 200
+    assert "Not answered" in text_of(page.text)
+
+    response = post_form(ada, path, {"decision": "grant", "purpose": m.id}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == (200 if headers else 302)
+    if headers:
+        assert response.text.lstrip().startswith('<div id="marketing">')
+        assert len(response.data) < 5 * 1024
+        assert 'hx-swap-oob="innerHTML">Saved. You said yes.</div>' in response.text
+    page = ada.get(path)
+    assert "Yes You said yes on" in text_of(page.text)
+
+    post_form(ada, path, {"decision": "object"}, page=page, headers=headers)
+    page = ada.get(path)
+    text = text_of(page.text)
+    assert "You objected on" in text and "Only you can withdraw this objection" in text
+    assert "whatever you answer here" in text
+
+    post_form(ada, path, {"decision": "lift_objection"}, page=page, headers=headers)
+    rows = [(e.purpose_id, e.pupil_id, e.decision) for e in events(world)]
+    assert rows == [(m.id, None, "grant"), (m.id, None, "object"), (m.id, None, "lift_objection")]
+    assert "Yes You said yes on" in text_of(ada.get(path).text)
+
+
+def test_marketing_of_a_school_that_is_not_yours_is_not_found(signed_in, world):
+    eve = signed_in("eve")  # Oak only
+    page = eve.get("/family")
+    before = snapshot(world.elm.id)
+    assert eve.get("/family/schools/elm-academy/marketing").status_code == 404
+    assert eve.get("/family/schools/no-such-school/marketing").status_code == 404
+    response = post_form(eve, "/family/schools/elm-academy/marketing", {"decision": "object"},
+                         page=page)  # fmt: skip
+    assert response.status_code == 404
+    assert snapshot(world.elm.id) == before
+
+
+def test_a_marketing_answer_that_does_not_fit_is_an_error(ada, world):
+    path = "/family/schools/oak-primary/marketing"
+    page = ada.get(path)
+    before = snapshot(world.oak.id)
+    for headers in (PLAIN, HTMX):
+        response = post_form(ada, path, {"decision": "perhaps"}, page=page, headers=headers)
+        assert response.status_code == 400
+        assert "There is a problem" in response.text
+    assert snapshot(world.oak.id) == before

@@ -1,0 +1,72 @@
+"""What you told us (portal/history.py), on the shared world.
+
+Oak Primary: pupil A (Ada and Ben with parental responsibility, Gran without), pupil B (Ada
+and Dan), pupil C (Eve). Elm Academy: pupil X (Ada and Fay).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from portal import choices, history, marketing
+from tests.support.world import T0, World
+from tests.support.world import decide as record
+
+
+def test_history_wording_and_newest_first(world: World) -> None:
+    p = world.oak.purposes
+    a, b, c = world.oak.pupils["A"], world.oak.pupils["B"], world.oak.pupils["C"]
+    choices.decide(world.ada.id, [a.id], p["photos-website"].id, "grant", now=T0)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0 + timedelta(minutes=1))
+    record(
+        world.dan, p["trip-videos"], "grant", pupil=b, staff=world.oak.staff,
+        now=T0 + timedelta(minutes=2),
+    )  # fmt: skip
+    record(
+        world.ada, p["local-paper"], "grant", pupil=b, staff=world.oak.staff, channel="phone",
+        now=T0 + timedelta(minutes=3),
+    )  # fmt: skip
+    marketing.decide(world.ada.id, world.oak.id, "object", now=T0 + timedelta(minutes=4))
+    # Not Ada's: Eve's child, and Ben's own marketing choice.
+    record(world.eve, p["photos-website"], "grant", pupil=c, now=T0 + timedelta(minutes=5))
+    record(world.ben, p["marketing-emails"], "grant", now=T0 + timedelta(minutes=6))
+
+    entries = history.entries(world.ada.id)
+    assert [(e.child, e.purpose, e.decision, e.channel, e.who, e.yours) for e in entries] == [
+        (None, "Fundraising emails", "object", "web", "you", True),
+        ("PupilB", "Photos in the local paper", "grant", "phone", "school staff, by phone", True),
+        (
+            "PupilB",
+            "Videos of school trips",
+            "grant",
+            "paper",
+            "school staff, from a paper form",
+            False,
+        ),
+        (
+            "PupilA",
+            "Photos on the school website",
+            "withdraw",
+            "web",
+            "another person with parental responsibility",
+            False,
+        ),
+        ("PupilA", "Photos on the school website", "grant", "web", "you", True),
+    ]
+    times = [e.occurred_at for e in entries]
+    assert times == sorted(times, reverse=True)
+    assert {e.school for e in entries} == {"Oak Primary School"}
+    for entry in entries:
+        assert len(entry.hash_prefix) == 12
+        assert entry.reference == f"{entry.seq}-{entry.hash_prefix}"
+    assert len(history.entries(world.ada.id, limit=2)) == 2
+
+    # Ben sees Ada's decision as another person's, and not Ada's marketing choice.
+    bens = history.entries(world.ben.id)
+    assert [(e.child, e.who) for e in bens] == [
+        (None, "you"),
+        ("PupilA", "you"),
+        ("PupilA", "another person with parental responsibility"),
+    ]
+    text = repr(bens)
+    assert world.ada.email not in text and "'ada'" not in text

@@ -1,0 +1,80 @@
+"""A guardian's marketing choices (portal/marketing.py), on the shared world.
+
+Oak Primary: pupil A (Ada and Ben with parental responsibility, Gran without), pupil B (Ada
+and Dan), pupil C (Eve). Elm Academy: pupil X (Ada and Fay).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from portal import ledger, marketing, purposes
+from portal.consent import Status
+from portal.errors import NotFound
+from tests.support.factories import PURPOSES_OF_EVERY_KIND
+from tests.support.world import T0, World, snapshot
+
+SECOND_MARKETING = """
+[[purposes]]
+key = "newsletter"
+title = "The school's fundraising newsletter"
+description = "A termly email about what the fundraising paid for."
+choice = "consent"
+lawful_basis = "consent"
+scope = "guardian"
+marketing = true
+"""
+
+
+def test_marketing_objection_blocks_consent_and_lifting_restores_it(world: World) -> None:
+    oak = world.oak.id
+    purposes.load(world.oak.school, PURPOSES_OF_EVERY_KIND + SECOND_MARKETING)
+    page = marketing.page(world.ada.id, oak)
+    assert [c.purpose.key for c in page.choices] == ["marketing-emails", "newsletter"]
+    assert {c.status for c in page.choices} == {Status.NO_RESPONSE}
+    assert not page.objection_stands
+
+    emails = page.choices[0].purpose.id
+    [granted] = marketing.decide(world.ada.id, oak, "grant", purpose_id=emails, now=T0)
+    assert granted.pupil_id is None and granted.purpose_id == emails
+    page = marketing.page(world.ada.id, oak)
+    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
+    assert page.choices[0].answer == "grant"
+
+    objected = marketing.decide(world.ada.id, oak, "object")
+    assert len(objected) == 2 and [e.seq for e in objected] == [
+        objected[0].seq,
+        objected[0].seq + 1,
+    ]
+    page = marketing.page(world.ada.id, oak)
+    assert page.objection_stands and page.objected_at is not None
+    assert {c.status for c in page.choices} == {Status.OBJECTED}
+    assert page.choices[0].answer == "grant"  # the consent is kept, but does not count
+
+    lifted = marketing.decide(world.ada.id, oak, "lift_objection")
+    assert len(lifted) == 2
+    page = marketing.page(world.ada.id, oak)
+    assert not page.objection_stands
+    assert [c.status for c in page.choices] == [Status.GRANTED, Status.NO_RESPONSE]
+    assert marketing.decide(world.ada.id, oak, "lift_objection") == []
+
+
+def test_marketing_needs_a_link_to_the_school_but_not_responsibility(world: World) -> None:
+    page = marketing.page(world.gran.id, world.oak.id)
+    assert [c.purpose.key for c in page.choices] == ["marketing-emails"]
+    assert len(marketing.decide(world.gran.id, world.oak.id, "grant")) == 1
+    before = snapshot(world.oak.id, world.elm.id)
+    with pytest.raises(NotFound):
+        marketing.page(world.eve.id, world.elm.id)
+    with pytest.raises(NotFound):
+        marketing.decide(world.eve.id, world.elm.id, "object")
+    with pytest.raises(NotFound):
+        marketing.decide(
+            world.ada.id,
+            world.oak.id,
+            "grant",
+            purpose_id=world.elm.purposes["marketing-emails"].id,
+        )
+    with pytest.raises(ledger.LedgerError):
+        marketing.decide(world.ada.id, world.oak.id, "maybe")
+    assert snapshot(world.oak.id, world.elm.id) == before
