@@ -1,9 +1,19 @@
+"""A school's public pages over HTTP (portal/public/school_pages.py): the schools on the
+portal, the privacy notice and its earlier versions, and people's rights. No sign-in."""
+
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from portal import notices, schools
+from portal.extensions import db
 from tests.support.factories import make_notice, make_school
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def test_home_lists_every_school(client):
@@ -87,3 +97,19 @@ def test_notice_markup_is_escaped_in_titles_and_school_names(client):
     assert "<script>alert(1)</script>" not in text
     assert "<img src=x" not in text
     assert "&lt;script&gt;x&lt;/script&gt;" in text
+
+
+def test_the_rights_page_names_the_schools_contacts(client, world):
+    school = world.oak.school
+    school.dpo_name, school.dpo_email = "Dana Okafor", "dpo@oak.example"
+    db.session.commit()
+    page = client.get("/schools/oak-primary/your-rights")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for right in ("See what the school holds", "Correct something that is wrong",
+                  "Ask for information to be deleted", "Ask the school to stop using",
+                  "Object", "Decisions made by computer", "Complain"):  # fmt: skip
+        assert right in text
+    assert "office@oak.example" in text and "Dana Okafor" in text and "dpo@oak.example" in text
+    assert "ico.org.uk/make-a-complaint" in text and "0303 123 1113" in text
+    assert client.get("/schools/nowhere/your-rights").status_code == 404
