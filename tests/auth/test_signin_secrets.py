@@ -1,4 +1,5 @@
-"""The raw token and code are in no table, no log line and no error page (SECURITY.md 3–4)."""
+"""The raw token and code are in no table, no log line and no error page (docs/security.md,
+promises 3 and 4)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from werkzeug.serving import make_server
 
 from portal import signin
 from portal.extensions import db
+from portal.models import SignInRequest
 from portal.web.security import RedactSignInLinks
 from tests.support.client import csrf_token
 from tests.support.mail import (
@@ -131,7 +133,7 @@ def test_the_access_log_filter_redacts_a_sign_in_link():
 def test_a_real_server_logs_a_sign_in_link_redacted(smtp_app, family, caplog):
     caplog.set_level(logging.INFO)
     signin.request_link(family.email)
-    row = signin.db.session.scalars(select(signin.SignInRequest)).one()
+    row = db.session.scalars(select(SignInRequest)).one()
     token = signin.derive_token(row.nonce)
 
     server = make_server("127.0.0.1", 0, smtp_app, threaded=False)
@@ -156,7 +158,7 @@ def test_an_error_while_using_a_link_logs_no_token(make_app, family, caplog, mon
     app = make_app(PROPAGATE_EXCEPTIONS=False)
     with app.app_context():
         signin.request_link(family.email)
-        row = db.session.scalars(select(signin.SignInRequest)).one()
+        row = db.session.scalars(select(SignInRequest)).one()
         token = signin.derive_token(row.nonce)
 
     def broken(token, *, now=None):
@@ -181,7 +183,7 @@ def test_an_error_while_using_a_link_logs_no_token(make_app, family, caplog, mon
 @pytest.mark.parametrize("stage", ["continue page", "problem page", "csrf failure"])
 def test_no_page_shows_the_token_beyond_its_own_form(smtp_app, smtp_client, family, stage):
     signin.request_link(family.email)
-    row = db.session.scalars(select(signin.SignInRequest)).one()
+    row = db.session.scalars(select(SignInRequest)).one()
     token = signin.derive_token(row.nonce)
     path = f"/sign-in/link/{token}"
     if stage == "continue page":

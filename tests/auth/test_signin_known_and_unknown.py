@@ -1,4 +1,4 @@
-"""Asking for a link tells nobody whether an address is known (SECURITY.md item 5)."""
+"""Asking for a link tells nobody whether an address is known (docs/security.md, promise 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signing in by the emailed link and by the code, with a real SMTP server (SECURITY.md 1–3)."""
+"""Signing in by the emailed link and by the code, with a real SMTP server (docs/security.md,
+promises 1–3)."""
 
 from __future__ import annotations
 

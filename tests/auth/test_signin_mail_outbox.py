@@ -1,4 +1,5 @@
-"""When the mail server is down, sign-in emails wait in the outbox (SECURITY.md item 20)."""
+"""When the mail server is down, sign-in emails wait in the outbox (docs/security.md,
+promise 20)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Sessions: renewed at sign-in, ended on the server at sign-out, idle and absolute limits,
-cookie flags (SECURITY.md items 7 and 8)."""
+cookie flags (docs/security.md, promises 7 and 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate limits on asking for links and typing codes (SECURITY.md items 2 and 6).
+"""Rate limits on asking for links and typing codes (docs/security.md, promises 2 and 6).
 
 In one process the limits are counted in memory. With Redis, two app servers share the
 counts: that is tested with two real server processes, because the portal's Flask-Limiter

@@ -1,0 +1,312 @@
+"""Signing in by the emailed link or code, choosing which account to act as, signing out.
+
+Thin views over `portal.signin` (docs/security.md, promises 1–9): the answer to asking for a
+link is the same whether the address is known; opening a link only shows a button, so a mail
+scanner that opens it changes nothing; every sign-in starts a new server-side session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+
+from flask import Response, current_app, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import RadioField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from .. import emails, signin
+from ..extensions import limiter, login_manager
+from ..mail.delivery import deliver_after_response
+from ..models import PrincipalType
+from ..web.forms import strip
+from ..web.hypermedia import whole_page
+from ..web.incoming import opaque_path
+from . import bp
+
+SIGN_IN_PAGE = "auth/signin/sign_in.html"
+CHECK_EMAIL_PAGE = "auth/signin/check_email.html"
+CONTINUE_PAGE = "auth/signin/continue.html"
+LINK_PROBLEM_PAGE = "auth/signin/link_problem.html"
+CHOOSE_PAGE = "auth/signin/choose.html"
+SIGNED_OUT_PAGE = "auth/signin/signed_out.html"
+
+PENDING = "sign_in_request"
+CHOICES = "sign_in_choices"
+CHOICE_SECONDS = 300
+PROBLEMS = {
+    signin.LinkState.EXPIRED: "This sign-in link has expired",
+    signin.LinkState.USED: "This sign-in link has already been used",
+    signin.LinkState.SUPERSEDED: "A newer sign-in link has been sent",
+    signin.LinkState.UNKNOWN: "This sign-in link does not work",
+    signin.LinkState.TOO_MANY_ATTEMPTS: "This sign-in link does not work any more",
+}
+WRONG_CODE = (
+    "The code is not right, or it has stopped working. Check the latest email "
+    "or ask for a new link."
+)
+TOO_MANY_CODES = "Too many wrong codes. Ask for a new link."
+
+
+# --- the forms (one per screen) ------------------------------------------------------------
+
+
+def _without_spaces(value: Any) -> Any:
+    """A code typed as "123 456" (or pasted with a line break) is the code 123456."""
+    return re.sub(r"\s+", "", value) if isinstance(value, str) else value
+
+
+class SignInForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter your email address"),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            emails.normalise(field.data or "")
+        except emails.InvalidEmail as exc:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.com"
+            ) from exc
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from the email",
+        widget=GovTextInput(),
+        filters=[_without_spaces],
+        validators=[DataRequired(message="Enter the 6-digit code from the email")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+    def validate_code(self, field: StringField) -> None:
+        if not re.fullmatch(r"\d{6}", field.data or ""):
+            raise ValidationError("The code is 6 digits, like 123456")
+
+
+class ContinueForm(FlaskForm):
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ChooseForm(FlaskForm):
+    principal = RadioField(
+        "How do you want to sign in?",
+        widget=GovRadioInput(),
+        validators=[DataRequired(message="Choose how you want to sign in")],
+        choices=[],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SignOutForm(FlaskForm):
+    submit = SubmitField("Sign out", widget=GovSubmitInput())
+
+
+# --- who is signed in ----------------------------------------------------------------------
+
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = None  # type: ignore[assignment]
+login_manager.session_protection = None  # sessions are checked on the server instead
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> signin.SignedIn | None:
+    return signin.load_session(session_token)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> BaseResponse:
+    target = url_for("auth.sign_in")
+    if request.headers.get("HX-Request") == "true":
+        # htmx cannot follow a redirect to another page in place: send the browser there.
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _home_for(user: signin.SignedIn) -> str:
+    return url_for("staff.home") if user.is_staff else url_for("parent.home")
+
+
+# --- asking for a link, and the code -------------------------------------------------------
+
+
+def _client_key() -> str:
+    return "client:" + (get_remote_address() or "unknown")
+
+
+def _address_key() -> str:
+    value = (request.form.get("email") or "").strip()
+    try:
+        value = emails.normalise(value)
+    except emails.InvalidEmail:
+        value = value.lower()
+    return "address:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@bp.get("/sign-in")
+def sign_in() -> str | BaseResponse:
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    return render_template(SIGN_IN_PAGE, form=SignInForm())
+
+
+@bp.post("/sign-in")
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_CLIENT"], key_func=_client_key)
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], key_func=_address_key)
+def ask_for_link() -> BaseResponse:
+    form = SignInForm()
+    if not form.validate_on_submit():
+        return whole_page(SIGN_IN_PAGE, status=400, form=form)
+    outcome = signin.request_link(form.email.data or "")
+    session[PENDING] = outcome.public_id
+    response = redirect(url_for("auth.check_email"))
+    return deliver_after_response(response, outcome.outbox_ids)
+
+
+@bp.get("/sign-in/check-your-email")
+def check_email() -> str | BaseResponse:
+    if PENDING not in session:
+        return redirect(url_for("auth.sign_in"))
+    return render_template(CHECK_EMAIL_PAGE, form=CodeForm())
+
+
+@bp.post("/sign-in/code")
+@limiter.limit(lambda: current_app.config["SIGN_IN_CODE_LIMIT_PER_CLIENT"], key_func=_client_key)
+def enter_code() -> BaseResponse:
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            principals = signin.use_code(session.get(PENDING), form.code.data or "")
+        except signin.SignInError as exc:
+            too_many = exc.state == signin.LinkState.TOO_MANY_ATTEMPTS
+            form.code.errors = [TOO_MANY_CODES if too_many else WRONG_CODE]
+        else:
+            return _complete(principals)
+    return whole_page(CHECK_EMAIL_PAGE, status=400, form=form)
+
+
+# --- the link ------------------------------------------------------------------------------
+
+
+@bp.route("/sign-in/link/<string:token>", methods=["GET", "HEAD"])
+@opaque_path
+def open_link(token: str) -> str:
+    """A link opens a page with a button: opening it (as mail scanners do) changes nothing."""
+    state = signin.link_state(token)
+    if state != signin.LinkState.VALID:
+        return render_template(LINK_PROBLEM_PAGE, title=PROBLEMS[state], state=state)
+    return render_template(CONTINUE_PAGE, form=ContinueForm(), token=token)
+
+
+@bp.post("/sign-in/link/<string:token>")
+@opaque_path
+def use_link(token: str) -> str | BaseResponse:
+    form = ContinueForm()
+    if not form.validate_on_submit():
+        return render_template(CONTINUE_PAGE, form=form, token=token)
+    try:
+        principals = signin.use_link(token)
+    except signin.SignInError as exc:
+        return render_template(LINK_PROBLEM_PAGE, title=PROBLEMS[exc.state], state=exc.state)
+    return _complete(principals)
+
+
+# --- a new session, as one of the accounts -------------------------------------------------
+
+
+def _complete(principals: list[signin.Principal]) -> BaseResponse:
+    # A new session every time: nothing from before signing in carries over, and a session
+    # this browser already had is ended on the server, not just forgotten by the browser.
+    if current_user.is_authenticated:
+        signin.end_session(current_user.get_id())
+    logout_user()
+    session.clear()
+    if len(principals) == 1:
+        return _sign_in_as(principals[0])
+    session[CHOICES] = {
+        "until": time.time() + CHOICE_SECONDS,
+        "options": [[p.type.value, p.id, p.label] for p in principals],
+    }
+    return redirect(url_for("auth.choose"))
+
+
+def _sign_in_as(principal: signin.Principal) -> BaseResponse:
+    session.clear()
+    token = signin.start_session(principal)
+    user = signin.load_session(token)
+    if user is None:  # pragma: no cover - a session just made is always loadable
+        return redirect(url_for("auth.sign_in"))
+    login_user(user)
+    session.permanent = False
+    return redirect(_home_for(user))
+
+
+def _choices() -> list[signin.Principal] | None:
+    pending = session.get(CHOICES)
+    if not pending or pending.get("until", 0) < time.time():
+        return None
+    return [signin.Principal(PrincipalType(t), int(i), label) for t, i, label in pending["options"]]
+
+
+def _choose_form(options: list[signin.Principal]) -> ChooseForm:
+    form = ChooseForm()
+    form.principal.choices = [(p.key, p.label) for p in options]
+    return form
+
+
+@bp.get("/sign-in/choose")
+def choose() -> str | BaseResponse:
+    options = _choices()
+    if options is None:
+        return redirect(url_for("auth.sign_in"))
+    return render_template(CHOOSE_PAGE, form=_choose_form(options))
+
+
+@bp.post("/sign-in/choose")
+def chose() -> BaseResponse:
+    options = _choices()
+    if options is None:
+        return redirect(url_for("auth.sign_in"))
+    form = _choose_form(options)
+    if not form.validate_on_submit():
+        return whole_page(CHOOSE_PAGE, status=400, form=form)
+    chosen = next(p for p in options if p.key == form.principal.data)
+    return _sign_in_as(chosen)
+
+
+# --- signing out ---------------------------------------------------------------------------
+
+
+@bp.post("/sign-out")
+def sign_out() -> BaseResponse:
+    form = SignOutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        signin.end_session(current_user.get_id())
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.signed_out"))
+
+
+@bp.get("/signed-out")
+def signed_out() -> str:
+    return render_template(SIGNED_OUT_PAGE)
+
+
+@bp.context_processor
+def link_minutes() -> dict[str, int]:
+    return {"link_minutes": min(15, int(current_app.config["SIGN_IN_LINK_MINUTES"]))}

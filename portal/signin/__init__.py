@@ -1,0 +1,48 @@
+"""Sign-in by emailed link or code, and server-side sessions (docs/security.md, promises 1–9).
+
+- `tokens`: the link's token and the code, derived from a nonce with the secret key; only
+  their hashes are stored;
+- `links`: asking for a sign-in email (the same answer whether the address is known), and
+  using its link or its code, each once;
+- `sessions`: server-side sessions with idle and absolute lifetimes;
+- `message`: the sign-in email, written when it is sent.
+"""
+
+from .links import (
+    LinkRequest,
+    LinkState,
+    Principal,
+    SignInError,
+    link_state,
+    principals_for,
+    request_link,
+    use_code,
+    use_link,
+)
+from .message import SUBJECT, TEMPLATE, email_context, log_line
+from .sessions import SignedIn, end_session, load_session, start_session
+from .tokens import derive_code, derive_token, hash_code, hash_token
+
+__all__ = [
+    "SUBJECT",
+    "TEMPLATE",
+    "LinkRequest",
+    "LinkState",
+    "Principal",
+    "SignInError",
+    "SignedIn",
+    "derive_code",
+    "derive_token",
+    "email_context",
+    "end_session",
+    "hash_code",
+    "hash_token",
+    "link_state",
+    "load_session",
+    "log_line",
+    "principals_for",
+    "request_link",
+    "start_session",
+    "use_code",
+    "use_link",
+]

@@ -1,0 +1,226 @@
+"""Asking for a sign-in email, and using its link or its code.
+
+- A link works once, for at most 15 minutes, and a newer link for the same address
+  supersedes older ones. Using a link is an atomic UPDATE ... WHERE used_at IS NULL, so two
+  concurrent uses give exactly one session (docs/security.md, promise 3).
+- The code is bound to the request that made it: the browser that asked for the link keeps
+  the request's public id in its session and can type the code there; wrong codes are
+  counted, and each count is committed before the refusal (promise 2).
+- Asking answers the same whether the address is known (promise 5).
+- Every write is a conditional UPDATE or an INSERT that is right whatever happened since the
+  reads that decided it, in a transaction of its own (`writing`).
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from .. import emails
+from ..database import writing
+from ..extensions import db
+from ..mail import outbox
+from ..models import Guardian, GuardianLink, PrincipalType, School, SignInRequest, StaffUser
+from ..types import utcnow
+from .tokens import derive_code, derive_token, hash_code, hash_token
+
+
+class LinkState(enum.StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    USED = "used"
+    SUPERSEDED = "superseded"
+    UNKNOWN = "unknown"  # forged, mistyped, or never issued
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+class SignInError(Exception):
+    def __init__(self, state: LinkState):
+        super().__init__(state.value)
+        self.state = state
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone a sign-in can act as: a guardian, or a staff user at one school."""
+
+    type: PrincipalType
+    id: int
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.type.value}:{self.id}"
+
+
+def principals_for(email: str) -> list[Principal]:
+    """Everyone this address may sign in as: a guardian with a current link to a pupil, and
+    each active staff account."""
+    found: list[Principal] = []
+    guardian = db.session.scalars(
+        select(Guardian).where(
+            Guardian.email == email,
+            Guardian.id.in_(
+                select(GuardianLink.guardian_id).where(GuardianLink.ended_at.is_(None))
+            ),
+        )
+    ).first()
+    if guardian is not None:
+        found.append(Principal(PrincipalType.GUARDIAN, guardian.id, "Parent or carer"))
+    for staff, school_name in db.session.execute(
+        select(StaffUser, School.name)
+        .join(School, School.id == StaffUser.school_id)
+        .where(StaffUser.email == email, StaffUser.active.is_(True))
+        .order_by(School.name)
+    ):
+        found.append(
+            Principal(PrincipalType.STAFF, staff.id, f"Staff at {school_name} ({staff.role})")
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    public_id: str  # what the asking browser keeps, known address or not
+    outbox_ids: list[int]
+
+
+def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
+    """Ask for a sign-in email. The answer looks the same whether the address is known."""
+    now = now or utcnow()
+    public_id = secrets.token_urlsafe(16)
+    try:
+        email = emails.normalise(address)
+    except emails.InvalidEmail:
+        return LinkRequest(public_id, [])
+    if not principals_for(email):
+        db.session.rollback()
+        return LinkRequest(public_id, [])
+    with writing() as session:
+        session.execute(
+            update(SignInRequest)
+            .where(
+                SignInRequest.email == email,
+                SignInRequest.used_at.is_(None),
+                SignInRequest.superseded_at.is_(None),
+            )
+            .values(superseded_at=now)
+        )
+        nonce = secrets.token_hex(32)
+        minutes = min(15, int(current_app.config["SIGN_IN_LINK_MINUTES"]))
+        session.add(
+            SignInRequest(
+                public_id=public_id,
+                nonce=nonce,
+                email=email,
+                token_hash=hash_token(derive_token(nonce)),
+                code_hash=hash_code(public_id, derive_code(nonce)),
+                created_at=now,
+                expires_at=now + timedelta(minutes=minutes),
+                code_attempts=0,
+            )
+        )
+        message = outbox.enqueue(
+            to_address=email,
+            template="sign_in",
+            payload={"request": public_id},
+            school_id=None,  # one person, who may be known to several schools
+            now=now,
+        )
+    return LinkRequest(public_id, [message.id])
+
+
+def link_state(token: str, *, now: datetime | None = None) -> LinkState:
+    """What a link would do now. Reads only: opening a link changes nothing."""
+    now = now or utcnow()
+    row = db.session.scalars(
+        select(SignInRequest).where(SignInRequest.token_hash == hash_token(token))
+    ).first()
+    return state_of(row, now)
+
+
+def state_of(row: SignInRequest | None, now: datetime) -> LinkState:
+    """What the request `row` (None: no such request) would do at `now`."""
+    if row is None:
+        return LinkState.UNKNOWN
+    if row.used_at is not None:
+        return LinkState.USED
+    if row.superseded_at is not None:
+        return LinkState.SUPERSEDED
+    if row.expires_at <= now:
+        return LinkState.EXPIRED
+    if row.code_attempts >= current_app.config["SIGN_IN_CODE_ATTEMPTS"]:
+        return LinkState.TOO_MANY_ATTEMPTS
+    return LinkState.VALID
+
+
+def _consume(condition: object, now: datetime) -> str | None:
+    """Mark one usable request used, atomically, in a transaction of its own; return its
+    email, or None."""
+    with writing() as session:
+        result = session.execute(
+            update(SignInRequest)
+            .where(
+                condition,  # type: ignore[arg-type]
+                SignInRequest.used_at.is_(None),
+                SignInRequest.superseded_at.is_(None),
+                SignInRequest.expires_at > now,
+                SignInRequest.code_attempts < current_app.config["SIGN_IN_CODE_ATTEMPTS"],
+            )
+            .values(used_at=now)
+            .returning(SignInRequest.email)
+        )
+        email = result.scalar_one_or_none()
+    return email
+
+
+def use_link(token: str, *, now: datetime | None = None) -> list[Principal]:
+    """Use a link once. Raises SignInError saying why it cannot be used."""
+    now = now or utcnow()
+    email = _consume(SignInRequest.token_hash == hash_token(token), now)
+    if email is None:
+        raise SignInError(link_state(token, now=now))
+    return _principals_or_fail(email)
+
+
+def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -> list[Principal]:
+    """Use the code typed in the browser that asked for it. Wrong codes are counted."""
+    now = now or utcnow()
+    code = "".join(code.split())
+    row = (
+        db.session.scalars(
+            select(SignInRequest).where(SignInRequest.public_id == public_id)
+        ).first()
+        if public_id
+        else None
+    )
+    state = state_of(row, now)
+    if row is None or state != LinkState.VALID:
+        db.session.rollback()
+        raise SignInError(state if row is not None else LinkState.UNKNOWN)
+    if not hmac.compare_digest(row.code_hash, hash_code(row.public_id, code)):
+        # The wrong attempt is committed first: the refusal must not roll it back.
+        with writing() as session:
+            session.execute(
+                update(SignInRequest)
+                .where(SignInRequest.id == row.id)
+                .values(code_attempts=SignInRequest.code_attempts + 1)
+            )
+        raise SignInError(LinkState.UNKNOWN)
+    email = _consume(SignInRequest.id == row.id, now)
+    if email is None:
+        raise SignInError(LinkState.USED)
+    return _principals_or_fail(email)
+
+
+def _principals_or_fail(email: str) -> list[Principal]:
+    principals = principals_for(email)
+    if not principals:  # removed from the roster or deactivated since the email was sent
+        raise SignInError(LinkState.UNKNOWN)
+    return principals

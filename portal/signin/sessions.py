@@ -1,0 +1,140 @@
+"""Server-side sessions (docs/security.md, promise 7): a session lives in the database, so
+signing out ends the row and a replayed cookie is useless; idle and absolute lifetimes are
+enforced when the session is loaded."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..database import writing
+from ..extensions import db
+from ..models import Guardian, PrincipalType, School, StaffUser, UserSession
+from ..types import utcnow
+from .links import Principal
+from .tokens import hash_token
+
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The person behind a session (Flask-Login's user)."""
+
+    token: str
+    principal_type: PrincipalType
+    guardian: Guardian | None
+    staff: StaffUser | None
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def is_guardian(self) -> bool:
+        return self.principal_type == PrincipalType.GUARDIAN
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal_type == PrincipalType.STAFF
+
+
+def _lifetimes(principal_type: PrincipalType) -> tuple[timedelta, timedelta]:
+    config = current_app.config
+    prefix = "STAFF" if principal_type == PrincipalType.STAFF else "PARENT"
+    return (
+        timedelta(minutes=int(config[f"{prefix}_SESSION_IDLE_MINUTES"])),
+        timedelta(minutes=int(config[f"{prefix}_SESSION_MAX_MINUTES"])),
+    )
+
+
+def start_session(principal: Principal, *, now: datetime | None = None) -> str:
+    """Open a server-side session for a principal; returns the token for the cookie."""
+    now = now or utcnow()
+    _idle, absolute = _lifetimes(principal.type)
+    token = secrets.token_urlsafe(32)
+    with writing() as session:
+        session.add(
+            UserSession(
+                token_hash=hash_token(token),
+                principal_type=principal.type.value,
+                guardian_id=principal.id if principal.type == PrincipalType.GUARDIAN else None,
+                staff_user_id=principal.id if principal.type == PrincipalType.STAFF else None,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + absolute,
+            )
+        )
+    return token
+
+
+# The session row with the person behind it, in one query: the guardian, or the staff user
+# and their school (which every staff page shows). Built once with a bound parameter, so
+# SQLAlchemy compiles it once per process.
+_SESSION = (
+    select(
+        UserSession.id,
+        UserSession.principal_type,
+        UserSession.ended_at,
+        UserSession.expires_at,
+        UserSession.last_seen_at,
+        Guardian,
+        StaffUser,
+        School,
+    )
+    .outerjoin(Guardian, Guardian.id == UserSession.guardian_id)
+    .outerjoin(StaffUser, StaffUser.id == UserSession.staff_user_id)
+    .outerjoin(School, School.id == StaffUser.school_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
+def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
+    """The person behind a session token, if the session is still open and in time. One
+    query (and, at most once a minute, an update of when it was last used)."""
+    now = now or utcnow()
+    row = db.session.execute(_SESSION, {"token_hash": hash_token(token)}).first()
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    principal_type = PrincipalType(row.principal_type)
+    idle, _absolute = _lifetimes(principal_type)
+    if now - row.last_seen_at >= idle:
+        end_session(token, now=now)
+        return None
+    guardian: Guardian | None = None
+    staff: StaffUser | None = None
+    if principal_type == PrincipalType.GUARDIAN:
+        guardian = row.Guardian
+        if guardian is None:
+            return None
+    else:
+        staff = row.StaffUser
+        if staff is None or not staff.active:
+            return None
+        # The identity map holds objects weakly: attach the school to the staff user, or
+        # `staff.school` would read it again.
+        set_committed_value(staff, "school", row.School)
+    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        with writing() as session:
+            session.execute(
+                update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+            )
+    return SignedIn(token, principal_type, guardian, staff)
+
+
+def end_session(token: str, *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with writing() as session:
+        session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
