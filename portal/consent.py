@@ -1,6 +1,6 @@
 """Consent rules: the effective status of a pupil (or a person) for a purpose.
 
-DESIGN.md, "Effective status of one pupil for one consent purpose":
+docs/consent-rules.md, "Effective status of one pupil for one purpose":
 1. Take the latest decision of each guardian with parental responsibility.
 2. `any_objection_blocks`: granted when at least one guardian granted and none withdrew;
    withdrawn when any withdrew; else no response. `latest_wins`: the most recent decision of

@@ -5,7 +5,8 @@ writes the events, it adds one outbox message per school for the decisions the g
 made themself, due RECEIPT_DELAY_SECONDS later, with the coalesce key
 `receipt:{guardian}:{school}`. The mail worker sends the messages that share a key as one
 email, so several changes within a few minutes make one receipt. Each line carries its
-event's seq and full hash, so families hold witnesses of the chain (DESIGN.md, "The ledger").
+event's seq and full hash, so families hold witnesses of the chain (docs/ledger.md,
+"Witnesses outside the database").
 
 No Flask request state; the default delay is read from the app's config.
 """

@@ -1,4 +1,5 @@
-"""Schools and their staff users."""
+"""Schools and their staff users: creating a school with the head of its empty ledger chain,
+and adding or updating a staff user."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import emails
+from .database import writing
 from .errors import NotFound, PortalError
 from .extensions import db
 from .models import LedgerHead, Role, School, StaffUser
@@ -50,8 +52,8 @@ def create(
         raise PortalError("the data protection officer's name is longer than 200 characters")
     contact = emails.normalise(contact_email) if contact_email else None
     dpo = emails.normalise(dpo_email) if dpo_email else None
-    try:
-        if db.session.scalars(select(School).where(School.slug == slug)).first():
+    with writing() as session:
+        if session.scalars(select(School).where(School.slug == slug)).first():
             raise PortalError(f"a school with the slug {slug!r} already exists")
         school = School(
             slug=slug,
@@ -60,13 +62,9 @@ def create(
             dpo_name=dpo_name,
             dpo_email=dpo,
         )
-        db.session.add(school)
-        db.session.flush()
-        db.session.add(LedgerHead(school_id=school.id))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        session.add(school)
+        session.flush()
+        session.add(LedgerHead(school_id=school.id))
     return school
 
 
@@ -84,21 +82,17 @@ def add_staff(school: School, email: str, *, role: str, name: str | None = None)
     name = name.strip() if name is not None else None
     if name and len(name) > 200:
         raise PortalError("the name is longer than 200 characters")
-    try:
-        user = db.session.scalars(
+    with writing() as session:
+        user = session.scalars(
             select(StaffUser).where(StaffUser.school_id == school.id, StaffUser.email == address)
         ).first()
         created = user is None
         if user is None:
             user = StaffUser(school_id=school.id, email=address, role=role, name=name or "")
-            db.session.add(user)
+            session.add(user)
         else:
             user.role = role
             user.active = True
             if name is not None:
                 user.name = name
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return StaffResult(user, created)
