@@ -1,0 +1,72 @@
+"""The forms of the sign-in screens (portal/auth/signin.py), one per screen."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
+from wtforms import RadioField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from .. import emails
+from ..web.forms import strip
+
+
+def _without_spaces(value: Any) -> Any:
+    """A code typed as "123 456" (or pasted with a line break) is the code 123456."""
+    return re.sub(r"\s+", "", value) if isinstance(value, str) else value
+
+
+class SignInForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter your email address"),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            emails.normalise(field.data or "")
+        except emails.InvalidEmail as exc:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.com"
+            ) from exc
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from the email",
+        widget=GovTextInput(),
+        filters=[_without_spaces],
+        validators=[DataRequired(message="Enter the 6-digit code from the email")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+    def validate_code(self, field: StringField) -> None:
+        if not re.fullmatch(r"\d{6}", field.data or ""):
+            raise ValidationError("The code is 6 digits, like 123456")
+
+
+class ContinueForm(FlaskForm):
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ChooseForm(FlaskForm):
+    principal = RadioField(
+        "How do you want to sign in?",
+        widget=GovRadioInput(),
+        validators=[DataRequired(message="Choose how you want to sign in")],
+        choices=[],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SignOutForm(FlaskForm):
+    submit = SubmitField("Sign out", widget=GovSubmitInput())
