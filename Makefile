@@ -51,8 +51,12 @@ serve: ## Serve the portal for development on $(HOST):$(PORT), with the mail wor
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Tests run in parallel, one worker per core (pytest-xdist); TEST_WORKERS=0 runs them in one
+# process (for a debugger or -x).
+TEST_WORKERS ?= auto
+
 test: install-test assets ## Run every test (set TEST_DATABASE_URL for PostgreSQL)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test ## Check the code with ruff (lint and format)
 	$(BIN)/ruff check .
