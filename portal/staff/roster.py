@@ -16,15 +16,22 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, HiddenField, SubmitField
+from wtforms.validators import InputRequired
 
 from .. import roster
 from ..web.access import staff_required
+from ..web.hypermedia import whole_page
+from ..web.incoming import accepts_large_body
 from . import bp
 from .nav import ADMIN, current_school, current_school_id, current_staff
-from .people_forms import RosterConfirmForm, RosterUploadForm
 
 # Our own limit, below MAX_CONTENT_LENGTH, so that a large file gets a clear message beside
 # the field (the signed copy in the confirm form is compressed, so it stays well within).
@@ -36,6 +43,37 @@ SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 # Zip (xlsx, ods, numbers) and OLE2 (xls) containers: spreadsheets, not text.
 BINARY_STARTS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 SAVE_AS_CSV = "In your spreadsheet program, choose Save As, then the type 'CSV UTF-8'."
+# What to do about a file larger still than the app takes at all (MAX_CONTENT_LENGTH).
+TOO_LARGE = (
+    "Export only the columns the portal needs, or ask your administrator to use "
+    "`flask roster import`."
+)
+UPLOAD_PAGE = "staff/roster/upload.html"
+PREVIEW_PAGE = "staff/roster/preview.html"
+REPORT_PAGE = "staff/roster/report.html"
+
+
+class RosterUploadForm(FlaskForm):
+    """The file is checked by the view (size, encoding, CSV) as it reads it."""
+
+    file = FileField(
+        "Roster file (CSV)",
+        widget=GovFileInput(),
+        description="A CSV export from your MIS, with one row per pupil and contact.",
+    )
+    # Off unless ticked; the hint beside it is in the template (staff/roster/upload.html).
+    mark_missing_as_left = BooleanField(
+        "Mark pupils who are not in this file as having left the school",
+        widget=GovCheckboxInput(),
+    )
+    submit = SubmitField("Preview the import", widget=GovSubmitInput())
+
+
+class RosterConfirmForm(FlaskForm):
+    """The previewed file travels back signed (`seal`, `unseal`)."""
+
+    payload = HiddenField(validators=[InputRequired()])
+    submit = SubmitField("Import", widget=GovSubmitInput())
 
 
 class UploadProblem(Exception):
@@ -104,10 +142,7 @@ def read_upload(storage: FileStorage | None) -> tuple[str, str]:
     filename = storage.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "the file"
     data = storage.stream.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadProblem(
-            f"The file is larger than {MAX_UPLOAD_WORDS}. Export only the columns the "
-            "portal needs, or ask your administrator to use `flask roster import`."
-        )
+        raise UploadProblem(f"The file is larger than {MAX_UPLOAD_WORDS}. {TOO_LARGE}")
     if not data.strip():
         raise UploadProblem("The file is empty")
     if filename.lower().endswith(SPREADSHEETS) or data.startswith(BINARY_STARTS):
@@ -130,19 +165,20 @@ def _payload_limit() -> int:
     return int(limit) - 64 * 1024
 
 
-def _upload_page(form: RosterUploadForm, status: int = 200) -> tuple[str, int]:
-    return render_template("staff/roster.html", form=form, limit=MAX_UPLOAD_WORDS), status
+def _upload_page(form: RosterUploadForm, status: int = 200) -> Response:
+    return whole_page(UPLOAD_PAGE, status=status, form=form, limit=MAX_UPLOAD_WORDS)
 
 
 @bp.get("/roster", endpoint="roster")
 @staff_required(ADMIN)
-def upload_page() -> tuple[str, int]:
+def upload_page() -> Response:
     return _upload_page(RosterUploadForm())
 
 
 @bp.post("/roster/preview")
+@accepts_large_body(too_large=TOO_LARGE)
 @staff_required(ADMIN)
-def preview_roster() -> tuple[str, int]:
+def preview_roster() -> Response:
     form = RosterUploadForm()
     if not form.validate_on_submit():
         return _upload_page(form, 400)
@@ -163,23 +199,21 @@ def preview_roster() -> tuple[str, int]:
     confirm.payload.data = seal(current_school_id(), Sealed(text, filename, mark_missing_as_left))
     if len(confirm.payload.data) > _payload_limit():
         # The confirm form could not carry it back (it compresses rarely this badly).
-        form.file.errors = [
-            f"{filename} is too large to import from the web. Export only the columns the "
-            "portal needs, or ask your administrator to use `flask roster import`."
-        ]
+        form.file.errors = [f"{filename} is too large to import from the web. {TOO_LARGE}"]
         return _upload_page(form, 400)
-    return render_template(
-        "staff/roster_preview.html",
+    return whole_page(
+        PREVIEW_PAGE,
         report=report,
         filename=filename,
         mark_missing_as_left=mark_missing_as_left,
         form=confirm,
-    ), 200
+    )
 
 
 @bp.post("/roster/import")
+@accepts_large_body(too_large=TOO_LARGE)
 @staff_required(ADMIN)
-def import_roster() -> tuple[str, int]:
+def import_roster() -> Response:
     form = RosterConfirmForm()
     upload = RosterUploadForm(formdata=None)
     if not form.validate_on_submit():
@@ -200,9 +234,9 @@ def import_roster() -> tuple[str, int]:
     except roster.RosterFileError as problem:
         upload.file.errors = [f"{sealed.filename} cannot be imported: {problem}"]
         return _upload_page(upload, 400)
-    return render_template(
-        "staff/roster_report.html",
+    return whole_page(
+        REPORT_PAGE,
         report=report,
         filename=sealed.filename,
         mark_missing_as_left=sealed.mark_missing_as_left,
-    ), 200
+    )

@@ -1,0 +1,85 @@
+"""Checking each record: a good one becomes a `Row`, a bad one a `Rejection` with every
+reason, and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .. import emails
+
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+LIMITS = {
+    "pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
+    "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    pupil_id: str
+    pupil_forename: str
+    pupil_surname: str
+    year_group: str
+    class_name: str
+    contact_forename: str
+    contact_surname: str
+    contact_email: str | None
+    relationship: str
+    parental_responsibility: bool
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+    # The pupil the bad row names, if it names one: that pupil's links and roll status are
+    # left as they are, since the file does not say reliably who their contacts are.
+    pupil_id: str = ""
+
+
+def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], list[Rejection]]:
+    """Check every record; return the good rows and the reasons for the bad ones."""
+    rows: list[Row] = []
+    rejected: list[Rejection] = []
+    for line, record in records:
+        problems: list[str] = []
+        for name in ("pupil_id", "pupil_forename", "pupil_surname", "year_group", "class"):
+            if not record[name]:
+                problems.append(f"{name} is empty")
+        if not record["contact_forename"] and not record["contact_surname"]:
+            problems.append("the contact has no name")
+        for name, limit in LIMITS.items():
+            if len(record[name]) > limit:
+                problems.append(f"{name} is longer than {limit} characters")
+        email: str | None = None
+        if record["contact_email"]:
+            try:
+                email = emails.normalise(record["contact_email"])
+            except emails.InvalidEmail:
+                problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
+        pr = record["parental_responsibility"].lower()
+        if pr not in YES | NO:
+            given = record["parental_responsibility"]
+            problems.append(f"parental_responsibility must be yes or no, not {given!r}")
+        if problems:
+            rejected.append(Rejection(line, "; ".join(problems), record["pupil_id"]))
+            continue
+        rows.append(
+            Row(
+                line=line,
+                pupil_id=record["pupil_id"],
+                pupil_forename=record["pupil_forename"],
+                pupil_surname=record["pupil_surname"],
+                year_group=record["year_group"],
+                class_name=record["class"],
+                contact_forename=record["contact_forename"],
+                contact_surname=record["contact_surname"],
+                contact_email=email,
+                relationship=record["relationship"],
+                parental_responsibility=pr in YES,
+            )
+        )
+    return rows, rejected
