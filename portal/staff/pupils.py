@@ -181,13 +181,11 @@ def _after_saving(record: pupils.PupilRecord, form: AnswerForm) -> Response:
         f"for {record.pupil.forename}, {channel_words(form.channel.data or '')}."
     )
     pupil_id = record.pupil.id
-    if wants_fragment():  # the section as it now stands (a redirect reads it again itself)
-        record = pupils.pupil_record(current_school_id(), pupil_id)
     return saved(
         message,
         fragment=RECORD,
         redirect_to=url_for(".pupil", pupil_id=pupil_id),
         category=SAVED_CATEGORY,
-        record=record,
         form=_blank_form(),
+        fragment_context=lambda: {"record": pupils.pupil_record(current_school_id(), pupil_id)},
     )

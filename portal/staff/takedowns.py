@@ -44,12 +44,11 @@ def takedown_done(task_id: int) -> Response:
     else:
         when = uk_datetime(task.done_at) if task.done_at else "earlier"
         message = f"Already done: {task.wording} ({task.done_by or 'someone'}, {when})."
-    # htmx gets the list as it now stands (a redirect reads it again itself).
-    listing = takedowns.tasks(school_id) if wants_fragment() else None
     return saved(
         message,
         fragment=LIST,
         redirect_to=url_for(".takedowns"),
         category=SAVED_CATEGORY,
-        listing=listing,
+        trigger=None,  # no consent changed
+        fragment_context=lambda: {"listing": takedowns.tasks(school_id)},
     )
