@@ -2,20 +2,22 @@
 when the title or description changes) and retiring one.
 
 Every purpose id is looked up within the staff user's school: another school's answers 404.
-Plain forms and redirects; a boosted request (htmx) gets the same whole page.
+Plain forms and redirects; a boosted request (htmx) gets the same whole page. The forms are in
+purposes_forms.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import flash, get_flashed_messages, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from .. import purposes
 from ..models import Purpose
 from ..web.access import staff_required
+from ..web.hypermedia import whole_page
 from . import bp
-from .admin_forms import (
+from .nav import ADMIN, current_school, current_school_id, current_staff
+from .purposes_forms import (
     GUARDIAN_RULES,
     KINDS,
     LAWFUL_BASES,
@@ -24,8 +26,8 @@ from .admin_forms import (
     PurposeForm,
     RetireForm,
 )
-from .nav import ADMIN, current_school, current_school_id, current_staff
 
+FORM = "staff/purposes/form.html"
 SAVED = "purpose-saved"  # the flash category of the confirmations
 LABELS = {
     "kinds": KINDS,
@@ -41,10 +43,10 @@ def _answers(count: int) -> str:
 
 @bp.get("/purposes", endpoint="purposes")
 @staff_required(ADMIN)
-def purpose_list() -> Any:
+def purpose_list() -> Response:
     everything = purposes.for_school(current_school(), active_only=False)
-    return render_template(
-        "staff/purposes.html",
+    return whole_page(
+        "staff/purposes/purposes.html",
         active=[p for p in everything if p.active],
         retired=[p for p in everything if not p.active],
         saved=next(iter(get_flashed_messages(category_filter=[SAVED])), None),
@@ -54,7 +56,7 @@ def purpose_list() -> Any:
 
 @bp.route("/purposes/new", methods=["GET", "POST"], endpoint="new_purpose")
 @staff_required(ADMIN)
-def new_purpose() -> Any:
+def new_purpose() -> Response:
     form = PurposeForm()
     if form.validate_on_submit():
         try:
@@ -65,7 +67,7 @@ def new_purpose() -> Any:
             flash(f"“{purpose.title}” is added. Families see it from now on.", SAVED)
             return redirect(url_for(".purposes"))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/purpose_form.html", form=form, purpose=None), status
+    return whole_page(FORM, status=status, form=form, purpose=None)
 
 
 def _saved_message(change: purposes.Change) -> str:
@@ -86,7 +88,7 @@ def _saved_message(change: purposes.Change) -> str:
 
 @bp.route("/purposes/<int:purpose_id>/edit", methods=["GET", "POST"], endpoint="edit_purpose")
 @staff_required(ADMIN)
-def edit_purpose(purpose_id: int) -> Any:
+def edit_purpose(purpose_id: int) -> Response:
     school_id = current_school_id()
     purpose = purposes.get(school_id, purpose_id)
     form = EditPurposeForm(obj=purpose)
@@ -102,20 +104,21 @@ def edit_purpose(purpose_id: int) -> Any:
     return _edit_page(form, purpose, status)
 
 
-def _edit_page(form: EditPurposeForm, purpose: Purpose, status: int) -> Any:
-    return render_template(
-        "staff/purpose_form.html",
+def _edit_page(form: EditPurposeForm, purpose: Purpose, status: int) -> Response:
+    return whole_page(
+        FORM,
+        status=status,
         form=form,
         purpose=purpose,
         renewals=purposes.grants_to_renew(purpose),
         decisions=purposes.decision_count(purpose),
         answers=_answers,
-    ), status
+    )
 
 
 @bp.route("/purposes/<int:purpose_id>/retire", methods=["GET", "POST"], endpoint="retire_purpose")
 @staff_required(ADMIN)
-def retire_purpose(purpose_id: int) -> Any:
+def retire_purpose(purpose_id: int) -> Response:
     """GET: are you sure? POST (the button on that page): retire it."""
     school_id = current_school_id()
     purpose = purposes.get(school_id, purpose_id)
@@ -131,8 +134,8 @@ def retire_purpose(purpose_id: int) -> Any:
                 SAVED,
             )
         return redirect(url_for(".purposes"))
-    return render_template(
-        "staff/purpose_retire.html",
+    return whole_page(
+        "staff/purposes/retire.html",
         form=form,
         purpose=purpose,
         decisions=purposes.decision_count(purpose),

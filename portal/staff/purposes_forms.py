@@ -1,4 +1,4 @@
-"""Forms of the admin screens for the purposes (one per screen).
+"""Forms of the purposes screens (admins): a new purpose, a change to one, retiring one.
 
 The purpose forms only carry what was typed: whether a purpose is valid is decided by
 `purposes.check`, the same rules as the purposes file, and its problems are put beside the
@@ -21,14 +21,12 @@ from wtforms import BooleanField, RadioField, StringField, SubmitField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from .. import purposes
 from ..models import Renewal
-from ..purposes import Problem
 from ..web.forms import strip
 
 MAX_TEXT = 5000
 
-
-# --- purposes ------------------------------------------------------------------------------
 
 CHOICES = {
     "consent": "Consent: nothing happens until a guardian says yes",
@@ -185,7 +183,7 @@ class PurposeForm(FlaskForm):
             "retention": self.retention.data,
         }
 
-    def add_problems(self, problems: list[Problem]) -> None:
+    def add_problems(self, problems: list[purposes.Problem]) -> None:
         """Put each problem beside its field (in the summary too, through `errors`)."""
         for problem in problems:
             field = self._fields.get(problem.field) or self.title
