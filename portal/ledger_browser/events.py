@@ -52,10 +52,6 @@ class EventFilter:
     decision: str | None = None
     channel: str | None = None
 
-    @property
-    def empty(self) -> bool:
-        return self == EventFilter()
-
 
 def local_midnight(day: date) -> datetime:
     """The UTC instant a UK calendar day begins."""
