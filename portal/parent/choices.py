@@ -97,9 +97,9 @@ def child(pupil_id: int) -> str:
 @guardian_required
 def decide(pupil_id: int, purpose_id: int) -> Response:
     form = DecisionForm()
-    theirs = family()
+    their_family = family()
     # 404 unless this is their child and the purpose a choice on the child's page.
-    target = choices.answerable(guardian_id(), pupil_id, purpose_id, family=theirs)
+    target = choices.answerable(guardian_id(), pupil_id, purpose_id, family=their_family)
     status, message = 400, None
     if form.validate_on_submit():
         others = [pid for pid in form.also.data or [] if pid != pupil_id]
@@ -112,7 +112,7 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 note=form.note.data if form.decision.data == Decision.OBJECT else None,
                 purpose_version=form.purpose_version.data,
                 notice_version=form.notice_version.data,
-                family=theirs,
+                family=their_family,
             )
         except choices.StaleChoice:
             status, message = 409, STALE
@@ -127,7 +127,7 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 fragment=CARD,
                 redirect_to=url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"),
                 category=f"purpose-{purpose_id}",
-                fragment_context=lambda: _card(pupil_id, purpose_id, theirs),
+                fragment_context=lambda: _card(pupil_id, purpose_id, their_family),
                 problem=None,
             )
     else:
@@ -145,13 +145,13 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
         problem=problem,
         saved=None,
         saved_messages={},
-        **_card(pupil_id, purpose_id, theirs),
+        **_card(pupil_id, purpose_id, their_family),
     )
 
 
-def _card(pupil_id: int, purpose_id: int, theirs: choices.Family) -> dict[str, Any]:
+def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[str, Any]:
     """The child's page read again, and the card of the purpose answered."""
-    page = choices.child_page(guardian_id(), pupil_id, family=theirs)
+    page = choices.child_page(guardian_id(), pupil_id, family=their_family)
     return {"page": page, "item": page.card(purpose_id)}
 
 
