@@ -440,3 +440,43 @@ def test_a_file_with_a_nul_byte_is_one_clear_line_and_loads_nothing(runner, tmp_
     assert count(Pupil) == 0
     assert notices.current(school) is None
     assert count(Purpose) == 0
+
+
+PURPOSE = 'key = "photos"\ndescription = "Photos."\nchoice = "consent"\nlawful_basis = "consent"\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        (
+            f'[[purposes]]\n{PURPOSE}title = "T"\nrenewal = "days"\n'
+            "renewal_days = 9223372036854775807\n",
+            "purpose 1 (photos): renewal_days must be at most 3650 (ten years)",
+        ),
+        (
+            f'[[purposes]]\n{PURPOSE}title = "Photos\\u0000"\n',
+            "purpose 1 (photos): title has a character that cannot be stored (NUL)",
+        ),
+        (
+            f'[[purposes]]\n{PURPOSE}title = "Photos\\r\\nBcc: evil@example.org"\n',
+            "purpose 1 (photos): title must be one line, without line breaks or other control "
+            "characters",
+        ),
+        (
+            f'[[purposes]]\n{PURPOSE}title = "T"\nshared_with = ' + "[" * 5000 + "]" * 5000 + "\n",
+            "not valid TOML: it is nested too deeply",
+        ),
+    ],
+    ids=["huge-renewal", "nul-title", "two-line-title", "deep-nesting"],
+)
+def test_purposes_load_refuses_what_it_cannot_store_in_one_line(runner, tmp_path, toml, problem):
+    make_school(slug="oak-primary")
+    file = write(tmp_path, "purposes.toml", toml)
+    result = runner.invoke(args=["purposes", "load", file, "--school", "oak-primary"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        f"{file}: {problem}",
+        f"Error: {file} has problems; nothing was loaded",
+    ]
+    assert count(Purpose) == 0

@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import Choice, GuardianRule, LawfulBasis, Renewal, Scope
+from ..text import multi_line_problem, single_line_problem
 
 KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_KEY = 64
 MAX_TITLE = 200
+# A yes can need renewing after at most ten years (a pupil's whole time at a school).
+MAX_RENEWAL_DAYS = 3650
+# Fields that end up in a subject, a heading or a CSV cell: one line each.
+SINGLE_LINE = frozenset({"key", "title"})
 FIELDS = {
     "key", "title", "description", "choice", "lawful_basis", "scope", "guardian_rule",
     "renewal", "renewal_days", "shared_with", "retention", "publishable", "marketing",
@@ -117,7 +122,13 @@ def _text(entry: Mapping[str, Any], name: str, problems: list[Problem]) -> str |
         problems.append(Problem(name, f"{name} must be text", f"{label} must be text"))
         return None
     # Browsers send a textarea's line breaks as CRLF; a file read as text has LF.
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip() or None
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    wrong = single_line_problem(value) if name in SINGLE_LINE else multi_line_problem(value)
+    if wrong:
+        label = name.replace("_", " ").capitalize()
+        problems.append(Problem(name, f"{name} {wrong}", f"{label} {wrong}"))
+        return None
+    return value or None
 
 
 def _key(entry: Mapping[str, Any], problems: list[Problem]) -> str:
@@ -140,8 +151,10 @@ def _wording(entry: Mapping[str, Any], problems: list[Problem]) -> tuple[str, st
     """The title and the description: both required, the title short."""
     title = _text(entry, "title", problems)
     description = _text(entry, "description", problems)
+    refused = {problem.field for problem in problems}
     if not title:
-        problems.append(Problem("title", "title is required", "Enter a title"))
+        if "title" not in refused:
+            problems.append(Problem("title", "title is required", "Enter a title"))
     elif len(title) > MAX_TITLE:
         problems.append(
             Problem(
@@ -150,7 +163,7 @@ def _wording(entry: Mapping[str, Any], problems: list[Problem]) -> tuple[str, st
                 f"The title must be {MAX_TITLE} characters or fewer",
             )
         )
-    if not description:
+    if not description and "description" not in refused:
         problems.append(Problem("description", "description is required", "Enter a description"))
     return title or "", description or ""
 
@@ -176,6 +189,14 @@ def _renewal_days(entry: Mapping[str, Any], renewal: str, problems: list[Problem
                     "renewal_days",
                     'renewal = "days" needs renewal_days, a whole number > 0',
                     "Enter the number of days as a whole number more than 0, like 365",
+                )
+            )
+        elif days > MAX_RENEWAL_DAYS:
+            problems.append(
+                Problem(
+                    "renewal_days",
+                    f"renewal_days must be at most {MAX_RENEWAL_DAYS} (ten years)",
+                    f"Enter a number of days no more than {MAX_RENEWAL_DAYS} (ten years)",
                 )
             )
         return days

@@ -42,6 +42,8 @@ def parse(text: str) -> list[PurposeSpec]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PurposesFileError([f"not valid TOML: {exc}"]) from exc
+    except RecursionError as exc:  # arrays or tables nested thousands deep
+        raise PurposesFileError(["not valid TOML: it is nested too deeply"]) from exc
     problems: list[str] = []
     unknown = sorted(set(data) - {"purposes"})
     if unknown:
