@@ -130,23 +130,9 @@ def decide(
         return []
     if not targets:
         raise LedgerError("this school has no marketing choices")
-    # The same decision again (a double-submit, another tab) records nothing.
-    current = {
-        row.purpose_id: row.decision
-        for row in db.session.scalars(
-            select(CurrentDecision).where(
-                CurrentDecision.school_id == school_id,
-                CurrentDecision.guardian_id == guardian_id,
-                CurrentDecision.pupil_id.is_(None),
-                CurrentDecision.purpose_id.in_([p.id for p in targets]),
-                CurrentDecision.axis == ledger.axis_of(decision).value,
-            )
-        )
-    }
     requests = [
         DecisionRequest(guardian_id=guardian_id, purpose_id=p.id, decision=decision)
         for p in targets
-        if current.get(p.id) != decision
     ]
     return ledger.record_many(
         requests,
@@ -154,7 +140,14 @@ def decide(
         channel=Channel.WEB.value,
         before_commit=receipts.hook(guardian_id),
         now=now,
+        skip_if=_unchanged,
     )
+
+
+def _unchanged(request: DecisionRequest, row: CurrentDecision | None, _at: datetime) -> bool:
+    """The same decision again (a double-submit, another tab) records nothing: asked by the
+    ledger under the school's chain lock."""
+    return row is not None and row.decision == request.decision
 
 
 def _targets(

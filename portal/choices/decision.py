@@ -21,7 +21,6 @@ from ..models import (
     Purpose,
     Scope,
 )
-from ..types import utcnow
 from .family import Family, responsible_for
 from .page import grant_needs_renewal
 
@@ -56,7 +55,6 @@ def decide(
     renewal. `family`, when the caller has read it (`family_of`), saves reading the children
     again.
     """
-    now = now or utcnow()
     wanted = list(dict.fromkeys(pupil_ids))
     if not wanted:
         raise NotFound("no child chosen")
@@ -66,16 +64,16 @@ def decide(
         raise NotFound("no such purpose")
     if purpose_version is not None and purpose_version != purpose.version:
         raise StaleChoice(f"{purpose.title!r} has been reworded since the page was opened")
-    current = _current_answers(guardian_id, purpose_id, wanted, decision)
 
-    def unchanged(pupil_id: int) -> bool:
-        row = current.get(pupil_id)
+    def unchanged(request: DecisionRequest, row: CurrentDecision | None, at: datetime) -> bool:
+        """Asked by the ledger under the school's chain lock, so that twenty identical
+        answers at once are one decision."""
         if row is None:
             # Nothing to withdraw or lift is not a change either: no answer already means no.
             return decision == Decision.LIFT_OBJECTION
         if row.decision != decision:
             return False
-        return not grant_needs_renewal(purpose, consent.Fact.of(row), now)
+        return not grant_needs_renewal(purpose, consent.Fact.of(row), at)
 
     requests = [
         DecisionRequest(
@@ -88,7 +86,6 @@ def decide(
             notice_version=notice_version,
         )
         for pupil_id in wanted
-        if not unchanged(pupil_id)
     ]
     return ledger.record_many(
         requests,
@@ -96,6 +93,7 @@ def decide(
         channel=Channel.WEB.value,
         before_commit=receipts.hook(guardian_id),
         now=now,
+        skip_if=unchanged,
     )
 
 
@@ -118,22 +116,3 @@ def _their_school(guardian_id: int, wanted: list[int], family: Family | None) ->
     if len(rows) != len(wanted) or len(schools) != 1:
         raise NotFound("no such child")
     return schools.pop()
-
-
-def _current_answers(
-    guardian_id: int, purpose_id: int, wanted: list[int], decision: str
-) -> dict[int | None, CurrentDecision]:
-    """This guardian's current decisions on the purpose's axis that `decision` is on, by child
-    (none for a decision that is not one)."""
-    axis = ledger.axis_of(decision) if decision in {d.value for d in Decision} else None
-    return {
-        row.pupil_id: row
-        for row in db.session.scalars(
-            select(CurrentDecision).where(
-                CurrentDecision.guardian_id == guardian_id,
-                CurrentDecision.purpose_id == purpose_id,
-                CurrentDecision.pupil_id.in_(wanted),
-                CurrentDecision.axis == (axis.value if axis else ""),
-            )
-        )
-    }
