@@ -277,6 +277,21 @@ def test_an_answer_that_does_not_fit_is_an_error_and_records_nothing(ada, world,
 
 
 @pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_withdrawing_an_objection_to_a_consent_choice_is_refused_not_confirmed(ada, world, headers):
+    """A consent choice has no objection to withdraw: the answer is refused (400), never a
+    confirmation of something that was not recorded."""
+    page = ada.get(child_path(world, "A"))
+    before = snapshot(world.oak.id)
+    response = post_form(ada, decide_path(world, "A", "photos-website"),
+                         {"decision": "lift_objection", "purpose_version": 1}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert "You withdrew your objection" not in response.text
+    assert snapshot(world.oak.id) == before
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
 def test_objecting_with_a_reason_and_withdrawing_the_objection(ada, world, headers):
     p = world.oak.purposes["class-photos"]
     page = ada.get(child_path(world, "A"))
