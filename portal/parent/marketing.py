@@ -16,7 +16,9 @@ from .. import marketing, schools
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import guardian_required
+from ..web.forms import optional_id
 from ..web.hypermedia import page_or_fragment, saved
+from ..web.incoming import parse_id
 from . import bp
 from .layout import guardian_id
 
@@ -41,7 +43,7 @@ class MarketingForm(FlaskForm):
             AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
         ]
     )
-    purpose = HiddenField()
+    purpose = HiddenField(validators=[optional_id("Choose one of the answers shown")])
 
 
 @bp.get("/schools/<string:slug>/marketing", endpoint="marketing")
@@ -60,7 +62,7 @@ def decide(slug: str) -> Response:
     page = marketing.page(guardian_id(), school.id)  # 404 unless linked to this school
     form = MarketingForm()
     if form.validate_on_submit():
-        purpose_id = int(form.purpose.data) if (form.purpose.data or "").isdigit() else None
+        purpose_id = parse_id(form.purpose.data)
         try:
             marketing.decide(
                 guardian_id(), school.id, form.decision.data or "", purpose_id=purpose_id

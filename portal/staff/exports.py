@@ -18,6 +18,7 @@ from .. import exports
 from ..csv_files import filename
 from ..web.access import staff_required
 from ..web.hypermedia import whole_page
+from ..web.incoming import parse_id
 from ..web.responses import csv_response
 from . import bp
 from .nav import ADMIN, MARKETING, current_school, current_staff
@@ -37,13 +38,13 @@ class MarketingExportForm(FlaskForm):
         return self
 
     def validate_purpose(self, field: SelectField) -> None:
-        if field.data and field.data != "any" and not str(field.data).isdigit():
+        if field.data and field.data != "any" and parse_id(field.data) is None:
             raise ValidationError("Choose which marketing emails from the list")
 
     @property
     def purpose_id(self) -> int | None:
         value = self.purpose.data
-        return int(value) if value and value != "any" else None
+        return parse_id(value) if value and value != "any" else None
 
 
 def _page(form: MarketingExportForm | None = None, status: int = 200) -> Response:

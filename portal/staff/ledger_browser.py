@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DateField, Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from .. import ledger_browser
@@ -28,8 +28,9 @@ from ..csv_files import filename
 from ..ledger_browser import EventFilter, Options
 from ..models import Channel, Decision
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import optional_id, strip
 from ..web.hypermedia import page_or_fragment, saved, wants_fragment, whole_page
+from ..web.incoming import MAX_ID, parse_id
 from ..web.responses import csv_response
 from . import bp
 from .nav import ADMIN, current_school, current_staff
@@ -91,14 +92,6 @@ def _in_choices(message: str) -> Any:
     return check
 
 
-def _digits(message: str) -> Any:
-    def check(form: FlaskForm, field: Field) -> None:
-        if field.data and not str(field.data).isdigit():
-            raise ValidationError(message)
-
-    return check
-
-
 class LedgerFilterForm(FlaskForm):
     """The ledger browser's filter, read from the query string."""
 
@@ -118,14 +111,20 @@ class LedgerFilterForm(FlaskForm):
         filters=[strip],
         validators=[Length(max=100, message="Pupil must be 100 characters or fewer")],
     )
-    pupil_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    pupil_id = IntegerField(
+        widget=HiddenInput(),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="Choose a pupil from the list"),
+        ],
+    )
     # A purpose id of another school is not "not on the list" but not found (404): the
     # domain answers that, so only the shape of the value is checked here.
     purpose = SelectField(
         "Purpose",
         choices=[],
         validate_choice=False,
-        validators=[_digits("Choose a purpose from the list")],
+        validators=[optional_id("Choose a purpose from the list")],
     )
     decision = SelectField(
         "Decision",
@@ -166,7 +165,7 @@ class LedgerFilterForm(FlaskForm):
             class_name=self.class_name.data or None,
             pupil=self.pupil.data or None,
             pupil_id=self.pupil_id.data,
-            purpose_id=int(self.purpose.data) if self.purpose.data else None,
+            purpose_id=parse_id(self.purpose.data),
             decision=self.decision.data or None,
             channel=self.channel.data or None,
         )

@@ -65,3 +65,14 @@ def test_a_marketing_answer_that_does_not_fit_is_an_error(ada, world):
         assert response.status_code == 400
         assert "There is a problem" in response.text
     assert snapshot(world.oak.id) == before
+
+
+@pytest.mark.parametrize("purpose", ["²", "٣", "2147483648", "99999999999999999999"])
+def test_a_marketing_purpose_that_is_not_an_id_is_an_error_not_a_crash(ada, world, purpose):
+    path = "/family/schools/oak-primary/marketing"
+    page = ada.get(path)
+    before = snapshot(world.oak.id)
+    response = post_form(ada, path, {"decision": "grant", "purpose": purpose}, page=page)
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert snapshot(world.oak.id) == before

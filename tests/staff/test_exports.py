@@ -313,3 +313,12 @@ def test_the_marketing_list_is_read_a_batch_of_guardians_at_a_time(marketing, mo
     monkeypatch.setattr(exports, "GUARDIAN_BATCH", 1)
     assert list(exports.marketing_recipients(marketing.oak.id)) == whole
     assert [r.email for r in whole] == ["ada@example.org", "dan@example.org", "gran@example.org"]
+
+
+@pytest.mark.parametrize("purpose", ["²", "٣", "2147483648"])
+def test_an_export_filter_that_is_not_an_id_is_an_error_not_a_crash(marketing, marketer, purpose):
+    page = marketer.get("/staff/exports")
+    response = post_form(marketer, "/staff/exports/marketing-list", {"purpose": purpose},
+                         page=page)  # fmt: skip
+    assert response.status_code == 400
+    assert "Choose which marketing emails from the list" in response.text

@@ -173,6 +173,12 @@ def test_filter_by_pupil_and_purpose_id(events, admin):
     assert f'<option value="{marketing}" selected>' in page.text
 
 
+def test_a_pupil_id_past_the_column_range_is_refused_not_a_crash(events, admin):
+    response = admin.get("/staff/ledger?pupil_id=2147483648")
+    assert response.status_code == 400
+    assert "Choose a pupil from the list" in response.text
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -182,6 +188,8 @@ def test_filter_by_pupil_and_purpose_id(events, admin):
         ("decision=maybe", "Choose a decision from the list"),
         ("channel=pigeon", "Choose a channel from the list"),
         ("purpose=photos", "Choose a purpose from the list"),
+        ("purpose=%C2%B2", "Choose a purpose from the list"),  # "²": isdigit() but not int()
+        ("purpose=2147483648", "Choose a purpose from the list"),  # past the id column
     ],
 )
 def test_a_bad_filter_is_explained(events, admin, query, message):
