@@ -108,6 +108,22 @@ def _text_to_html(source: str) -> str:
     )
 
 
+LINK_SCHEMES = ("https", "http", "mailto", "tel")
+
+
+def _only_absolute_links(tag: str, attribute: str, value: str) -> str | None:
+    """A link in a notice goes somewhere outside the portal (a web page, an email address, a
+    phone number) or to a heading of the notice itself; anything else ("%3Ehttp://a/", a path
+    on the portal) is not a link a school means to publish, and loses its href."""
+    if tag == "a" and attribute == "href":
+        if value.startswith("#") or value.lower().startswith(
+            tuple(f"{scheme}:" for scheme in LINK_SCHEMES)
+        ):
+            return value
+        return None
+    return value
+
+
 def render(source: str, source_format: str) -> str:
     """Render a notice to a safe subset of HTML: no raw HTML, no scripts, only safe links."""
     if source_format not in FORMATS:
@@ -119,8 +135,9 @@ def render(source: str, source_format: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"https", "http", "mailto", "tel"},
+        url_schemes=set(LINK_SCHEMES),
         link_rel="noopener noreferrer",
+        attribute_filter=_only_absolute_links,
     )
     return _style(clean)
 

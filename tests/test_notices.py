@@ -255,3 +255,13 @@ def test_each_school_numbers_its_own_versions(app):
     assert make_notice(ash, source="Ash one.").version == 1
     assert notices.current(oak).version == 2
     assert notices.get_version(ash, 2) is None
+
+
+@pytest.mark.parametrize("target", ["%3Ehttp://a/", "/staff/users", "x:y", "//evil.example/"])
+def test_a_link_that_goes_nowhere_outside_the_portal_loses_its_href(target):
+    """Found by the property above: "%3Ehttp://a/" is a relative address with a colon in it."""
+    html = notices.render(
+        f"[here]({target}) and [top](#contents) and [web](https://a.example)", "markdown"
+    )
+    hrefs = Elements(html).hrefs()
+    assert hrefs == ["", "#contents", "https://a.example"]  # the first link keeps its text only
