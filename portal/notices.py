@@ -18,6 +18,7 @@ from . import audit_log
 from .database import writing
 from .extensions import db
 from .models import NoticeVersion, School, StaffUser
+from .text import single_line_problem
 from .types import utcnow
 
 FORMATS = ("markdown", "text")
@@ -221,6 +222,8 @@ def publish(
         raise NoticeError("the notice is empty", field="source")
     if len(title) > MAX_TITLE:
         raise NoticeError(f"the title is longer than {MAX_TITLE} characters", field="title")
+    if wrong := single_line_problem(title):
+        raise NoticeError(f"the title {wrong}", field="title")
     body_html = render(source, source_format)
     # Publications of one school are serialised (SQLite: its write lock, taken first;
     # PostgreSQL: a lock on the school's row that does not hold up inserts referring to it),

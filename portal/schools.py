@@ -13,6 +13,7 @@ from .database import writing
 from .errors import NotFound, PortalError
 from .extensions import db
 from .models import LedgerHead, Role, School, StaffUser
+from .text import single_line_problem
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -48,6 +49,9 @@ def create(
     if len(name) > 200:
         raise PortalError("the school's name is longer than 200 characters")
     dpo_name = (dpo_name or "").strip() or None
+    for label, value in (("school's name", name), ("data protection officer's name", dpo_name)):
+        if value and (wrong := single_line_problem(value)):
+            raise PortalError(f"the {label} {wrong}")
     if dpo_name and len(dpo_name) > 200:
         raise PortalError("the data protection officer's name is longer than 200 characters")
     contact = emails.normalise(contact_email) if contact_email else None
@@ -80,6 +84,8 @@ def add_staff(school: School, email: str, *, role: str, name: str | None = None)
         raise PortalError(f"unknown role {role!r}: use admin, staff or marketing")
     address = emails.normalise(email)
     name = name.strip() if name is not None else None
+    if name and (wrong := single_line_problem(name)):
+        raise PortalError(f"the name {wrong}")
     if name and len(name) > 200:
         raise PortalError("the name is longer than 200 characters")
     with writing() as session:

@@ -26,6 +26,7 @@ from .database import writing
 from .errors import NotFound, PortalError
 from .extensions import db
 from .models import Role, StaffUser, UserSession
+from .text import single_line_problem
 from .types import utcnow
 
 ROLES = tuple(r.value for r in Role)
@@ -41,6 +42,10 @@ class StaffUserError(PortalError):
 
 class AlreadyStaff(StaffUserError):
     field = "email"
+
+
+class NameProblem(StaffUserError):
+    field = "name"
 
 
 class LastAdmin(StaffUserError):
@@ -111,7 +116,9 @@ def add(actor: StaffUser, email: str, *, name: str, role: str) -> Added:
     address = emails.normalise(email)
     name = name.strip()
     if len(name) > MAX_NAME:
-        raise StaffUserError(f"The name must be {MAX_NAME} characters or fewer")
+        raise NameProblem(f"The name must be {MAX_NAME} characters or fewer")
+    if wrong := single_line_problem(name):
+        raise NameProblem(f"The name {wrong}")
     with writing() as session:
         user = session.scalars(
             select(StaffUser)

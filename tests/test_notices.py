@@ -237,6 +237,7 @@ def test_the_same_text_in_another_format_is_a_new_version(app):
         ("Title", "", "markdown", "the notice is empty"),
         ("Title", " \n\t\n", "text", "the notice is empty"),
         ("T" * 201, "Text.", "markdown", "longer than 200 characters"),
+        ("Privacy\r\nBcc: evil@example.org", "Text.", "markdown", "must be one line"),
         ("Title", "Text.", "html", "unknown notice format"),
     ],
 )

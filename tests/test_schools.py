@@ -142,3 +142,17 @@ def test_an_invalid_staff_email_is_refused(app):
     with pytest.raises(emails.InvalidEmail):
         schools.add_staff(school, "sam", role="staff")
     assert count(StaffUser) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "dpo_name"), [("Oak\nPrimary", None), ("Oak Primary", "Pat\r\nBcc: x@example.org")]
+)
+def test_a_school_name_is_one_line(app, name, dpo_name):
+    with pytest.raises(PortalError, match="must be one line"):
+        schools.create("oak-primary", name=name, dpo_name=dpo_name)
+
+
+def test_a_staff_name_from_the_command_line_is_one_line(app):
+    school = make_school()
+    with pytest.raises(PortalError, match="must be one line"):
+        schools.add_staff(school, "sam@oak.example", role="staff", name="Sam\nTaylor")

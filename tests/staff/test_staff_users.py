@@ -163,6 +163,8 @@ def test_an_admin_adds_a_staff_user_who_can_then_sign_in(admin, world, headers):
         ({"email": "", "name": "X", "role": "staff"}, "email", "Enter their email address"),
         ({"email": "x@oak.example", "name": "", "role": "staff"}, "name", "Enter their name"),
         ({"email": "x@oak.example", "name": "X"}, "role", "Choose a role"),
+        ({"email": "x@oak.example", "name": "Sam\nBcc: evil@example.org", "role": "staff"},
+         "name", "The name must be one line"),
         ({"email": "x@oak.example", "name": "X", "role": "owner"}, "role", "Not a valid choice"),
     ],
 )  # fmt: skip
