@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email_validator
 import pytest
 
+from portal import emails
 from portal.extensions import db
 from portal.models import GuardianLink, OutboxMessage
 from portal.types import utcnow
@@ -80,6 +82,29 @@ def test_a_malformed_address_is_a_form_error(smtp_app, smtp_client, smtp_server,
     assert message in response.text
     assert "There is a problem" in response.text
     assert response.text.count("<title>Error: Sign in") == 1
+    assert sign_in_requests() == []
+    smtp_server.assert_no_more(0, settle=0.05)
+
+
+def test_an_over_long_address_is_refused_before_it_is_parsed(
+    smtp_app, smtp_client, smtp_server, monkeypatch
+):
+    """Under the 64 KiB body limit, a 60,000-character address is still no address: the form
+    refuses it on its length alone, before email_validator (or the rate limiter's key, which
+    normalises the address too) reads it."""
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("email_validator was called for a 60,000-character address")
+
+    monkeypatch.setattr(email_validator, "validate_email", must_not_parse)
+    monkeypatch.setattr(emails, "validate_email", must_not_parse)
+    token = csrf_token(smtp_client.get("/sign-in"))
+    address = "a" * (60_000 - len("@example.org")) + "@example.org"
+    response = smtp_client.post("/sign-in", data={"email": address, "csrf_token": token})
+    assert response.status_code == 400
+    assert "Email address must be 254 characters or fewer" in response.text
+    assert "There is a problem" in response.text
+    assert "Enter an email address in the correct format" not in response.text
     assert sign_in_requests() == []
     smtp_server.assert_no_more(0, settle=0.05)
 
