@@ -108,7 +108,9 @@ def test_production_cookies_are_secure_and_host_prefixed(tmp_path):
         str(tmp_path),
     )
     assert config["SESSION_COOKIE_SECURE"] is True
-    assert config["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert config["SEND_HSTS"] is True
 
 

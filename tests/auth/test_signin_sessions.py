@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from portal import config, signin
+from portal import signin
 from portal.extensions import db
 from portal.models import UserSession
 from portal.types import utcnow
@@ -204,19 +204,3 @@ def test_cookie_flags_in_production(make_app, mail_servers):
         assert "path=/" in attributes
         assert not any(a.startswith("domain=") for a in attributes)
         assert client.get("/family").status_code == 200
-
-
-def test_the_secure_defaults_of_production(tmp_path):
-    loaded = config.load(
-        {
-            "PORTAL_ENV": "production",
-            "SECRET_KEY": "6b2f9d4e8a1c3e5f7b9d0a2c4e6f8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e",
-            "BASE_URL": "https://consent.example.org",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-        },
-        str(tmp_path),
-    )
-    assert loaded["SESSION_COOKIE_SECURE"] is True
-    assert loaded["SESSION_COOKIE_NAME"] == "__Host-session"
-    assert loaded["SESSION_COOKIE_HTTPONLY"] is True
-    assert loaded["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -227,20 +227,3 @@ def test_without_a_csrf_token_nothing_is_published(admin, world):
     db.session.expire_all()
     assert versions() == 2
     assert audit_entries("notice.publish") == []
-
-
-@pytest.mark.parametrize("who", ["office", "marketer"])
-def test_only_admins_reach_the_notice_pages(request, world, who):
-    client = request.getfixturevalue(who)
-    page = client.get("/schools/oak-primary/privacy-notice")  # any page: the sign-out form
-    assert client.get("/staff/notice").status_code == 403
-    for endpoint in ("preview", "publish"):
-        response = post_form(client, f"/staff/notice/{endpoint}", DRAFT, page=page)
-        assert response.status_code == 403
-    db.session.expire_all()
-    assert versions() == 2
-
-
-def test_the_views_are_guarded_for_admins_only(app):
-    for endpoint in ("staff.notices", "staff.preview_notice", "staff.publish_notice"):
-        assert app.view_functions[endpoint].allowed_roles == {"admin"}

@@ -451,18 +451,6 @@ def test_another_schools_ids_are_not_found(photo_world, elm_admin):
         assert "PupilA" not in found and "Dodd" not in found and "Evans" not in found, q
 
 
-def test_marketing_may_not_use_the_photo_check(photo_world, marketer):
-    pw = photo_world
-    for url in [
-        "/staff/photo-check",
-        check_url(pw),
-        check_url(pw, path="/staff/photo-check/print"),
-        "/staff/photo-check/search?q=test",
-    ]:
-        assert marketer.get(url).status_code == 403, url
-        assert marketer.get(url, headers=HTMX).status_code == 403, url
-
-
 def test_the_photo_check_is_only_read(photo_world, office):
     pw = photo_world
     from tests.support.world import snapshot

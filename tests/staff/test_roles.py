@@ -3,7 +3,8 @@
 `ROLES` is the specification (issue: staff = photo check, pupil records, paper answers;
 admin = everything; marketing = the marketing exports and nothing about individual children).
 Every staff route must be in it, each view must declare exactly those roles, and a request by
-each role must be refused (403) or let through accordingly.
+each role must be refused (403), changing nothing in any table, or let through accordingly.
+This is the one role matrix: a feature's own tests do not repeat it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import InvitationBatch, StaffUser, TakedownTask
@@ -109,6 +110,15 @@ def path_of(rule: Any, ids: dict[str, int]) -> str:
     return path
 
 
+def footprint() -> dict[str, int]:
+    """How many rows each table holds: a refused request must leave every count as it was."""
+    db.session.expire_all()
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table)) or 0
+        for table in db.metadata.sorted_tables
+    }
+
+
 def ask(client: CheckedClient, method: str, path: str, token: str) -> Any:
     if method == "GET":
         return client.get(path)
@@ -132,12 +142,14 @@ def test_each_role_reaches_exactly_its_routes(app, world, staff_client, role):
     client = staff_client(EMAILS[role])
     token = csrf_token(client.get("/sign-in", follow_redirects=True))
     for endpoint, method, rule in staff_routes(app):
+        before = footprint() if role not in ROLES[endpoint] else None
         response = ask(client, method, path_of(rule, ids), token)
         if role in ROLES[endpoint]:
             assert response.status_code not in {401, 403, 404, 500}, (
                 role, method, rule.rule, response.status_code)  # fmt: skip
         else:
             assert response.status_code == 403, (role, method, rule.rule, response.status_code)
+            assert footprint() == before, (role, method, rule.rule, "changed something")
 
 
 def test_another_schools_ids_answer_404(app, world, staff_client):

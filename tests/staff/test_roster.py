@@ -138,20 +138,6 @@ def test_the_upload_page_plain_and_boosted(admin, headers):
     assert "checked" not in page.text.split('name="mark_missing_as_left"')[1].split(">")[0]
 
 
-@pytest.mark.parametrize("who", ["office", "marketer"])
-def test_other_roles_are_refused_everywhere(request, who):
-    client = request.getfixturevalue(who)
-    assert client.get("/staff/roster").status_code == 403
-    token = csrf_token(client.get("/staff/roster"))  # the 403 page's sign-out form
-    before = state()
-    files = {"file": file_part(FILE), "csrf_token": token}
-    response = post_multipart(client, "/staff/roster/preview", files)
-    assert response.status_code == 403
-    response = client.post("/staff/roster/import", data={"csrf_token": token, "payload": "x"})
-    assert response.status_code == 403
-    assert state() == before
-
-
 # --- preview -------------------------------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ from portal.models import (
     StaffUser,
     TakedownTask,
 )
-from tests.support.client import csrf_token
 from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_staff
 from tests.support.web import HTMX, post_form
 from tests.support.world import T0, World, decide, snapshot
@@ -354,15 +353,6 @@ def test_another_schools_task_answers_404(elm_admin, world):
     assert db.session.scalars(select(StaffAuditEntry)).all() == []
     # Nor can Elm's admin open Oak's pupil from a task.
     assert elm_admin.get(f"/staff/pupils/{older.pupil_id}").status_code == 404
-
-
-def test_marketing_cannot_see_or_do_take_downs(marketer, world):
-    older, _newer = make_tasks(world)
-    assert marketer.get("/staff/take-downs").status_code == 403
-    token = csrf_token(marketer.get("/sign-in", follow_redirects=True))
-    response = marketer.post(f"/staff/take-downs/{older.id}/done", data={"csrf_token": token})
-    assert response.status_code == 403
-    assert tasks()[0].done_at is None
 
 
 def test_the_dashboard_partial_lists_open_tasks(app, world):
