@@ -16,9 +16,9 @@ from sqlalchemy import select
 from portal import notices, purposes
 from portal.extensions import db
 from portal.models import ConsentEvent
-from tests.parent.support import card, child_path, decide_path, events, text_of
 from tests.support.factories import PURPOSES_OF_EVERY_KIND
-from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.parent import card, child_path, decide_path, events
+from tests.support.web import HTMX, PLAIN, post_form, text_of
 from tests.support.world import decide as record
 from tests.support.world import snapshot
 

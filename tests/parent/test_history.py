@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from tests.parent.support import events, text_of
-from tests.support.web import HTMX, PLAIN
+from tests.support.parent import events
+from tests.support.web import HTMX, PLAIN, text_of
 from tests.support.world import decide as record
 
 

@@ -8,8 +8,8 @@ A, Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and
 
 from __future__ import annotations
 
-from tests.parent.support import child_path, decide_path, text_of
-from tests.support.web import HTMX, PLAIN
+from tests.support.parent import child_path, decide_path
+from tests.support.web import HTMX, PLAIN, text_of
 from tests.support.world import snapshot
 
 

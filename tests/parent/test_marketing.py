@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.parent.support import events, text_of
-from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.parent import events
+from tests.support.web import HTMX, PLAIN, post_form, text_of
 from tests.support.world import snapshot
 
 

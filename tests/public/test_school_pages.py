@@ -3,17 +3,12 @@ portal, the privacy notice and its earlier versions, and people's rights. No sig
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from portal import notices, schools
 from portal.extensions import db
 from tests.support.factories import make_notice, make_school
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+from tests.support.web import text_of
 
 
 def test_home_lists_every_school(client):

@@ -19,15 +19,11 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Pupil, Purpose, StaffUser
 from tests.support.client import csrf_token
-from tests.support.web import HTMX, PLAIN, post_form
+from tests.support.web import HTMX, PLAIN, post_form, text_of
 from tests.support.world import T0, World, decide, event_rows, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/pupils"}
 BOOSTED = {**FRAGMENT, "HX-Boosted": "true"}
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def record_path(world: World, key: str = "A", school: str = "oak") -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from portal.extensions import db
 from portal.models import ConsentEvent, Purpose, PurposeVersion, StaffAuditEntry, StaffUser
 from tests.support.client import CheckedClient
-from tests.support.web import post_form, sign_in_as
+from tests.support.web import post_form, sign_in_as, text_of
 from tests.support.world import World, decide
 
 PLAIN: dict[str, str] = {}
@@ -110,10 +110,6 @@ def error_beside(page_text: str, field: str) -> str:
     )
     assert match, f"no error beside {field}"
     return match.group(1).strip()
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def card(page: Any, purpose_id: int) -> str:

@@ -11,7 +11,6 @@ not publishable; the tests add "photos-newsletter", a publishable objection purp
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -30,7 +29,7 @@ from portal.models import (
     TakedownTask,
 )
 from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_staff
-from tests.support.web import HTMX, post_form
+from tests.support.web import HTMX, post_form, text_of
 from tests.support.world import T0, World, decide, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/take-downs"}
@@ -45,10 +44,6 @@ choice = "objection"
 lawful_basis = "public_task"
 publishable = true
 """
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def tasks() -> list[TakedownTask]:

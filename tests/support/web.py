@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -33,3 +34,8 @@ def post_form(client: CheckedClient, path: str, data: dict[str, Any], *,
               page: Any, headers: dict[str, str] | None = None) -> Any:  # fmt: skip
     """POST `data` with the CSRF token of `page`, as the browser would send the form."""
     return client.post(path, data={**data, "csrf_token": csrf_token(page)}, headers=headers or {})
+
+
+def text_of(html: str) -> str:
+    """A page's words as a person reads them: the tags gone, white space folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())

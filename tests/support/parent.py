@@ -1,5 +1,5 @@
-"""What the tests of the parent journey's pages share: their addresses, the ledger's events,
-and reading a page's text and one purpose's card."""
+"""What the tests of the parent journey's pages share: their addresses, the ledger's events
+and one purpose's card."""
 
 from __future__ import annotations
 
@@ -33,7 +33,3 @@ def card(page: Any, purpose_id: int) -> str:
     )
     assert match, f"no card for purpose {purpose_id}"
     return match.group(0)
-
-
-def text_of(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
