@@ -25,6 +25,7 @@ from ..models import Decision
 from ..web.access import guardian_required
 from ..web.forms import strip
 from ..web.hypermedia import page_or_fragment, saved
+from ..web.incoming import MAX_ID
 from . import bp
 from .layout import family, guardian_id
 
@@ -55,8 +56,8 @@ class DecisionForm(FlaskForm):
             AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
         ]
     )
-    purpose_version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
-    notice_version = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    purpose_version = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
+    notice_version = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     note = TextAreaField(
         filters=[strip],
         validators=[

@@ -12,8 +12,6 @@ school's ids must answer 404, not an error message: here they are only parsed as
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import get_flashed_messages, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -27,6 +25,7 @@ from ..web.access import staff_required
 from ..web.filters import channel_words
 from ..web.forms import strip
 from ..web.hypermedia import page_or_fragment, saved, wants_fragment
+from ..web.incoming import parse_id
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 
@@ -46,16 +45,6 @@ SAID = {
 # --- the forms -----------------------------------------------------------------------------
 
 
-def _id(value: Any) -> int | None:
-    """A record id from the form, or None for nothing (or nonsense) chosen."""
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class SearchForm(FlaskForm):
     """Find a pupil (a GET form: no CSRF token)."""
 
@@ -71,13 +60,13 @@ class AnswerForm(FlaskForm):
 
     guardian = RadioField(
         "Who gave the answer",
-        coerce=_id,
+        coerce=parse_id,
         validate_choice=False,
         validators=[DataRequired(message="Choose who gave the answer")],
     )
     purpose = SelectField(
         "Which choice",
-        coerce=_id,
+        coerce=parse_id,
         validate_choice=False,
         validators=[DataRequired(message="Choose which choice the answer is about")],
     )
@@ -155,8 +144,8 @@ def record_answer(pupil_id: int) -> Response:
             pupils.record_answer(
                 current_staff().id,
                 pupil_id,
-                int(form.guardian.data),  # DataRequired: an id
-                int(form.purpose.data),
+                form.guardian.data,  # DataRequired: an id (parse_id)
+                form.purpose.data,
                 form.decision.data or "",
                 form.channel.data or "",
                 form.note.data,

@@ -276,6 +276,17 @@ def test_an_answer_that_does_not_fit_is_an_error_and_records_nothing(ada, world,
     assert snapshot(world.oak.id) == before
 
 
+@pytest.mark.parametrize("field", ["purpose_version", "notice_version"])
+def test_a_version_past_the_column_range_is_an_error_not_a_crash(ada, world, field):
+    page = ada.get(child_path(world, "A"))
+    before = snapshot(world.oak.id)
+    data = {"decision": "grant", "purpose_version": 1, "notice_version": 1, field: 2**31}
+    response = post_form(ada, decide_path(world, "A", "photos-website"), data, page=page)
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert snapshot(world.oak.id) == before
+
+
 @pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
 def test_withdrawing_an_objection_to_a_consent_choice_is_refused_not_confirmed(ada, world, headers):
     """A consent choice has no objection to withdraw: the answer is refused (400), never a

@@ -337,6 +337,16 @@ BAD_ANSWERS = {
         "Choose which choice the answer is about",
     ),
     "no channel chosen": (lambda w: {"channel": ""}, "channel", "Choose how the answer was given"),
+    "a guardian id past the column": (
+        lambda w: {"guardian": "2147483648"},
+        "guardian",
+        "Choose who gave the answer",
+    ),
+    "a purpose id in other digits": (
+        lambda w: {"purpose": "²"},
+        "purpose",
+        "Choose which choice the answer is about",
+    ),
 }
 
 
