@@ -105,7 +105,7 @@ def ask_for_link() -> BaseResponse:
     form = SignInForm()
     if not form.validate_on_submit():
         return whole_page(SIGN_IN_PAGE, status=400, form=form)
-    outcome = signin.request_link(form.email.data or "")
+    outcome = signin.accept_request(form.email.data or "")
     session[PENDING] = outcome.public_id
     response = redirect(url_for("auth.check_email"))
     return deliver_after_response(response, outcome.outbox_ids)

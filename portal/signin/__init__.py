@@ -2,7 +2,7 @@
 
 - `tokens`: the link's token and the code, derived from a nonce with the secret key; only
   their hashes are stored;
-- `links`: asking for a sign-in email (the same answer whether the address is known), and
+- `links`: asking for a sign-in email (the same work whether the address is known), and
   using its link or its code, each once;
 - `sessions`: server-side sessions with idle and absolute lifetimes;
 - `message`: the sign-in email, written when it is sent.
@@ -13,6 +13,7 @@ from .links import (
     LinkState,
     Principal,
     SignInError,
+    accept_request,
     link_state,
     principals_for,
     request_link,
@@ -31,6 +32,7 @@ __all__ = [
     "Principal",
     "SignInError",
     "SignedIn",
+    "accept_request",
     "derive_code",
     "derive_token",
     "email_context",

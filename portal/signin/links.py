@@ -6,7 +6,10 @@
 - The code is bound to the request that made it: the browser that asked for the link keeps
   the request's public id in its session and can type the code there; wrong codes are
   counted, and each count is committed before the refusal (promise 2).
-- Asking answers the same whether the address is known (promise 5).
+- Asking does the same work whether the address is known (promise 5): `accept_request`
+  writes a request and an outbox row for every well-formed address and resolves nobody; the
+  email's builder (`message.email_context`) decides, after the answer has gone, whether
+  there is anyone to write to.
 - Every write is a conditional UPDATE or an INSERT that is right whatever happened since the
   reads that decided it, in a transaction of its own (`writing`).
 """
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from .. import emails
 from ..database import writing
@@ -91,8 +94,32 @@ class LinkRequest:
     outbox_ids: list[int]
 
 
+def outbox_key(public_id: str) -> str:
+    """The outbox row's dedupe key for the email of request `public_id` (unique, indexed: the
+    email's builder finds the row by it when there is nobody to write to)."""
+    return f"sign_in:{public_id}"
+
+
+def accept_request(address: str, *, now: datetime | None = None) -> LinkRequest:
+    """Ask for a sign-in email, as the sign-in page does: the same work whether or not the
+    address is anyone's (docs/security.md, promise 5). Every well-formed address gets a
+    request row (superseding its older ones) and an outbox row; nobody is looked up here.
+    The email's builder decides whether there is anyone to write to, and forgets both rows
+    of an address that is no one's."""
+    now = now or utcnow()
+    public_id = secrets.token_urlsafe(16)
+    try:
+        email = emails.normalise(address)
+    except emails.InvalidEmail:
+        return LinkRequest(public_id, [])
+    return _add_request(email, public_id, now)
+
+
 def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
-    """Ask for a sign-in email. The answer looks the same whether the address is known."""
+    """A sign-in email for an address that is someone's now, and nothing for any other
+    (scripts, benchmarks and tests that sign a known person in). It looks the address up
+    first, so its timing tells whether the address is known: the sign-in page uses
+    `accept_request`."""
     now = now or utcnow()
     public_id = secrets.token_urlsafe(16)
     try:
@@ -102,6 +129,12 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
     if not principals_for(email):
         db.session.rollback()
         return LinkRequest(public_id, [])
+    return _add_request(email, public_id, now)
+
+
+def _add_request(email: str, public_id: str, now: datetime) -> LinkRequest:
+    """Supersede the address's unused requests, add a new one and its email to the outbox,
+    in one transaction."""
     with writing() as session:
         session.execute(
             update(SignInRequest)
@@ -131,6 +164,7 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
             template="sign_in",
             payload={"request": public_id},
             school_id=None,  # one person, who may be known to several schools
+            dedupe_key=outbox_key(public_id),
             now=now,
         )
     return LinkRequest(public_id, [message.id])
@@ -160,19 +194,23 @@ def state_of(row: SignInRequest | None, now: datetime) -> LinkState:
     return LinkState.VALID
 
 
-def _consume(condition: object, now: datetime) -> str | None:
+def _usable(now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions under which a request can still be used at `now` (`state_of` VALID)."""
+    return [
+        SignInRequest.used_at.is_(None),
+        SignInRequest.superseded_at.is_(None),
+        SignInRequest.expires_at > now,
+        SignInRequest.code_attempts < current_app.config["SIGN_IN_CODE_ATTEMPTS"],
+    ]
+
+
+def _consume(condition: ColumnElement[bool], now: datetime) -> str | None:
     """Mark one usable request used, atomically, in a transaction of its own; return its
     email, or None."""
     with writing() as session:
         result = session.execute(
             update(SignInRequest)
-            .where(
-                condition,  # type: ignore[arg-type]
-                SignInRequest.used_at.is_(None),
-                SignInRequest.superseded_at.is_(None),
-                SignInRequest.expires_at > now,
-                SignInRequest.code_attempts < current_app.config["SIGN_IN_CODE_ATTEMPTS"],
-            )
+            .where(condition, *_usable(now))
             .values(used_at=now)
             .returning(SignInRequest.email)
         )
@@ -190,7 +228,12 @@ def use_link(token: str, *, now: datetime | None = None) -> list[Principal]:
 
 
 def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -> list[Principal]:
-    """Use the code typed in the browser that asked for it. Wrong codes are counted."""
+    """Use the code typed in the browser that asked for it. Wrong codes are counted.
+
+    Every refusal in a browser that asked for a link costs the same counting UPDATE, which
+    counts only on a request that can still be used: a browser that asked for an address that
+    is no one's holds the id of a request the mail worker has forgotten, and the time of its
+    answer does not tell it from a known address's (promise 5)."""
     now = now or utcnow()
     code = "".join(code.split())
     row = (
@@ -201,22 +244,28 @@ def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -
         else None
     )
     state = state_of(row, now)
-    if row is None or state != LinkState.VALID:
-        db.session.rollback()
-        raise SignInError(state if row is not None else LinkState.UNKNOWN)
-    if not hmac.compare_digest(row.code_hash, hash_code(row.public_id, code)):
-        # The wrong attempt is committed first: the refusal must not roll it back.
-        with writing() as session:
-            session.execute(
-                update(SignInRequest)
-                .where(SignInRequest.id == row.id)
-                .values(code_attempts=SignInRequest.code_attempts + 1)
-            )
-        raise SignInError(LinkState.UNKNOWN)
+    typed = hash_code(public_id or "", code)
+    if row is None or state != LinkState.VALID or not hmac.compare_digest(row.code_hash, typed):
+        if public_id:
+            _count_wrong_code(public_id, now)
+        else:
+            db.session.rollback()
+        raise SignInError(LinkState.UNKNOWN if state == LinkState.VALID else state)
     email = _consume(SignInRequest.id == row.id, now)
     if email is None:
         raise SignInError(LinkState.USED)
     return _principals_or_fail(email)
+
+
+def _count_wrong_code(public_id: str, now: datetime) -> None:
+    """Count a wrong code on request `public_id` if it can still be used, committed before
+    the refusal (which must not roll it back)."""
+    with writing() as session:
+        session.execute(
+            update(SignInRequest)
+            .where(SignInRequest.public_id == public_id, *_usable(now))
+            .values(code_attempts=SignInRequest.code_attempts + 1)
+        )
 
 
 def _principals_or_fail(email: str) -> list[Principal]:

@@ -1,6 +1,10 @@
 """The sign-in email (registered by portal.wiring): the link and the code are derived when
 the email is written, never stored (docs/security.md, promise 4), and a link that stopped
-working before the email could be sent is not sent at all."""
+working before the email could be sent is not sent at all.
+
+Here, after the answer to the sign-in page has gone, is where the portal first looks the
+address up (promise 5): an address that is no one's gets no email, and its request and
+outbox rows are deleted, so that the portal keeps nothing of a stranger's address."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from ..database import writing
 from ..extensions import db
-from ..models import Guardian, GuardianLink, School, SignInRequest, StaffUser
-from .links import LinkState, state_of
+from ..models import Guardian, GuardianLink, OutboxMessage, School, SignInRequest, StaffUser
+from .links import LinkState, outbox_key, principals_for, state_of
 from .tokens import derive_code, derive_token
 
 TEMPLATE = "sign_in"
@@ -40,6 +45,9 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
     ).first()
     if row is None:
         return None, "the sign-in request no longer exists"
+    if not principals_for(row.email):
+        _forget(row)
+        return None, "no account for this address"
     state = state_of(row, now)
     if state != LinkState.VALID:
         return None, f"not sent: the link was {state.value} before it could be sent"
@@ -55,6 +63,16 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         "schools_text": " and ".join(schools) if len(schools) < 3 else "your schools",
         "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
     }, ""
+
+
+def _forget(row: SignInRequest) -> None:
+    """Delete a request for an address that is no one's, and its outbox row (the worker's
+    later report on that row then finds nothing to mark)."""
+    with writing() as session:
+        session.execute(
+            delete(OutboxMessage).where(OutboxMessage.dedupe_key == outbox_key(row.public_id))
+        )
+        session.execute(delete(SignInRequest).where(SignInRequest.id == row.id))
 
 
 def log_line(context: dict[str, Any]) -> str:
