@@ -693,6 +693,9 @@ def main() -> None:
     env = dict(os.environ)
     env.update(
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Production needs a mail server; none of the pages measured sends mail at once.
+        MAIL_SERVER=os.environ.get("BENCH_MAIL_SERVER", "127.0.0.1"),
+        MAIL_PORT=os.environ.get("BENCH_MAIL_PORT", "2525"),
         PORTAL_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
         BASE_URL=BASE_URL,

@@ -115,6 +115,11 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     database_url = normalise_database_url(environ.get("DATABASE_URL", "").strip() or default_db)
 
     mail_server = environ.get("MAIL_SERVER", "").strip() or None
+    if production and mail_server is None:
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs MAIL_SERVER: without it every email (sign-in links "
+            "included) would be written to a folder on the server and its link to the log."
+        )
 
     return {
         "PORTAL_ENV": env,

@@ -8,7 +8,12 @@ from portal.config import DEVELOPMENT_SECRET, ConfigurationError, load, normalis
 # A key as the README says to make one (secrets.token_hex(32)), fixed for the tests.
 STRONG = "9f1c2b7e4a6d8f0e3b5c7a9d1e2f4a6c8b0d2e4f6a8c0e2b4d6f8a1c3e5b7d9f"
 REDIS = "redis://127.0.0.1:6379/0"
-PRODUCTION = {"PORTAL_ENV": "production", "SECRET_KEY": STRONG, "REDIS_URL": REDIS}
+PRODUCTION = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": STRONG,
+    "REDIS_URL": REDIS,
+    "MAIL_SERVER": "smtp.example.org",
+}
 
 
 def test_defaults_are_the_embedded_development_setup(tmp_path):
@@ -67,8 +72,12 @@ def test_every_documented_variable_is_read(tmp_path):
             "too easy to guess",
         ),
         (
-            {"PORTAL_ENV": "production", "SECRET_KEY": STRONG, "BASE_URL": "https://x.example"},
+            {**PRODUCTION, "REDIS_URL": "", "BASE_URL": "https://x.example"},
             "REDIS_URL",
+        ),
+        (
+            {**PRODUCTION, "MAIL_SERVER": "", "BASE_URL": "https://x.example"},
+            "MAIL_SERVER",
         ),
         (
             {
