@@ -210,7 +210,7 @@ def people(conn: psycopg.Connection, made: list[School], pupils_per_school: int,
     """Pupils, guardians and links with parental responsibility. Returns, per school, the
     (guardian id, pupil id) pairs that may decide."""
     now = datetime.now(UTC).isoformat()
-    pupils, guardians, links = [], [], []
+    pupils, guardians, contacts, links = [], [], [], []
     pairs: dict[int, list[tuple[int, int]]] = {}
     pupil_id = guardian_id = link_id = 0
     years = ("R", "1", "2", "3", "4", "5", "6")
@@ -232,13 +232,14 @@ def people(conn: psycopg.Connection, made: list[School], pupils_per_school: int,
                 family.append(previous_first)
             else:
                 guardian_id += 1
-                guardians.append((guardian_id, f"g{guardian_id}@bench.example.org",
-                                  rng.choice(FORENAMES), surname, now))  # fmt: skip
+                guardians.append((guardian_id, f"g{guardian_id}@bench.example.org", now))
+                contacts.append((school.id, guardian_id, rng.choice(FORENAMES), surname))
                 family.append(guardian_id)
             if rng.random() < 0.5:
                 guardian_id += 1
-                guardians.append((guardian_id, f"g{guardian_id}@bench.example.org",
-                                  rng.choice(FORENAMES), rng.choice(SURNAMES), now))  # fmt: skip
+                guardians.append((guardian_id, f"g{guardian_id}@bench.example.org", now))
+                contacts.append((school.id, guardian_id, rng.choice(FORENAMES),
+                                 rng.choice(SURNAMES)))  # fmt: skip
                 family.append(guardian_id)
             previous_first = family[0]
             for g in family:
@@ -246,7 +247,9 @@ def people(conn: psycopg.Connection, made: list[School], pupils_per_school: int,
                 links.append((link_id, school.id, g, pupil_id, rng.choice(RELATIONSHIPS), True,
                               None, now, now))  # fmt: skip
                 pairs[school.id].append((g, pupil_id))
-    copy_rows(conn, "guardians", "id, email, forename, surname, created_at", guardians)
+    copy_rows(conn, "guardians", "id, email, created_at", guardians)
+    # The name each school holds for its guardians (docs/architecture.md, "Contacts and names").
+    copy_rows(conn, "school_contacts", "school_id, guardian_id, forename, surname", contacts)
     copy_rows(conn, "pupils", "id, school_id, mis_id, forename, surname, year_group, class_name,"
               " on_roll, left_on, created_at, updated_at", pupils)  # fmt: skip
     copy_rows(conn, "guardian_links", "id, school_id, guardian_id, pupil_id, relationship,"

@@ -33,12 +33,12 @@ from .models import (
     CurrentDecision,
     Decision,
     DecisionAxis,
-    Guardian,
     GuardianLink,
     GuardianRule,
     Pupil,
     Purpose,
     Renewal,
+    SchoolContact,
     Scope,
 )
 from .queries import deciding_link
@@ -193,9 +193,9 @@ def _responsible_query(with_purposes: bool) -> Any:
     return (
         select(
             links.pupil_id,
-            Guardian.id.label("guardian_id"),
-            Guardian.forename,
-            Guardian.surname,
+            links.guardian_id,
+            SchoolContact.forename,
+            SchoolContact.surname,
             CurrentDecision.purpose_id,
             CurrentDecision.axis,
             CurrentDecision.decision,
@@ -207,14 +207,20 @@ def _responsible_query(with_purposes: bool) -> Any:
             CurrentDecision.actor_type,
         )
         .select_from(GuardianLink)
-        .join(Guardian, Guardian.id == links.guardian_id)
+        .outerjoin(
+            SchoolContact,  # the name the school holds for the guardian
+            and_(
+                SchoolContact.school_id == links.school_id,
+                SchoolContact.guardian_id == links.guardian_id,
+            ),
+        )
         .outerjoin(CurrentDecision, joined)
         .where(
             links.school_id == bindparam("school_id"),
             links.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
             deciding_link(links),
         )
-        .order_by(links.pupil_id, Guardian.id)
+        .order_by(links.pupil_id, links.guardian_id)
     )
 
 
@@ -249,7 +255,8 @@ def statuses_from(
     guardians: dict[int, dict[int, str]] = defaultdict(dict)
     decisions: dict[tuple[int, int, int, str], Fact] = {}
     for row in rows:
-        guardians[row.pupil_id][row.guardian_id] = f"{row.forename} {row.surname}".strip()
+        name = f"{row.forename or ''} {row.surname or ''}".strip()
+        guardians[row.pupil_id][row.guardian_id] = name
         if row.purpose_id is not None:
             decisions[(row.pupil_id, row.purpose_id, row.guardian_id, row.axis)] = Fact.of(row)
     result: dict[tuple[int, int], EffectiveStatus] = {}

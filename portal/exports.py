@@ -34,6 +34,7 @@ from .models import (
     GuardianLink,
     Purpose,
     School,
+    SchoolContact,
     Scope,
     StaffUser,
 )
@@ -122,7 +123,13 @@ def marketing_recipients(
     last = ""
     while True:
         batch = db.session.execute(
-            select(Guardian.id, Guardian.forename, Guardian.surname, Guardian.email)
+            select(Guardian.id, SchoolContact.forename, SchoolContact.surname, Guardian.email)
+            .outerjoin(  # the name this school holds for the guardian
+                SchoolContact,
+                and_(
+                    SchoolContact.guardian_id == Guardian.id, SchoolContact.school_id == school_id
+                ),
+            )
             .where(
                 Guardian.email.is_not(None),
                 Guardian.email > last,  # unique: a keyset
@@ -140,7 +147,7 @@ def marketing_recipients(
         )
         for guardian in batch:
             if any(found[(guardian.id, p)].status == consent.Status.GRANTED for p in purpose_ids):
-                name = f"{guardian.forename} {guardian.surname}".strip()
+                name = f"{guardian.forename or ''} {guardian.surname or ''}".strip()
                 yield Recipient(name, guardian.email)
         last = batch[-1].email
 

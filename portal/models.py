@@ -2,7 +2,8 @@
 
 Every school-owned row carries `school_id`. Guardians are people, not school records: one
 guardian (one email address) may have children at several schools, so the guardian row has
-no school and the school-owned fact is the link between a guardian and a pupil.
+no school (and no name) and the school-owned facts are the link between a guardian and a
+pupil and the name the school holds for the guardian (`SchoolContact`).
 
 The schema itself is made only by the Alembic migrations in `migrations/`; a test checks that
 these models and the migrations agree.
@@ -249,19 +250,36 @@ class Pupil(Model):
 
 
 class Guardian(Model):
-    """A parent or carer. The email (stored lower-case) is how they sign in; none = paper only."""
+    """A parent or carer: one person, however many schools they have children at. The email
+    (stored lower-case) is how they sign in; none = paper only. The person has no name here:
+    each school holds its own (`SchoolContact`, docs/architecture.md, "Contacts and names")."""
 
     __tablename__ = "guardians"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    forename: Mapped[str] = mapped_column(String(100))
-    surname: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     links: Mapped[list[GuardianLink]] = relationship(back_populates="guardian")
 
     __table_args__ = (CheckConstraint("email IS NULL OR email = lower(email)", name="email_lower"),)
+
+
+class SchoolContact(Model):
+    """The name one school holds for a guardian, as that school's roster gives it. Written by
+    that school's roster import only, so another school's roster never renames the person
+    this school's staff see; every page, file and email that names a contact to a school's
+    staff reads it from here."""
+
+    __tablename__ = "school_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    forename: Mapped[str] = mapped_column(String(100))
+    surname: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("school_id", "guardian_id"),)
 
     @property
     def full_name(self) -> str:

@@ -96,16 +96,26 @@ def staff_add(email: str, slug: str, role: str, name: str | None) -> None:
     is_flag=True,
     help="Mark pupils on roll who are not in the file as having left today.",
 )
-def roster_import(file: Path, slug: str, mark_missing_as_left: bool) -> None:
-    """Import a roster CSV: one row per pupil and contact. Re-importing updates."""
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what the import would do, and every row with a problem; import nothing.",
+)
+def roster_import(file: Path, slug: str, mark_missing_as_left: bool, dry_run: bool) -> None:
+    """Import a roster CSV: one row per pupil and contact. Re-importing updates. Any size of
+    file: the web takes files up to 4 MB."""
     school = _school(slug)
     text = _read_text(file)
     try:
-        report = roster.import_roster(school, text, mark_missing_as_left=mark_missing_as_left)
+        report = roster.import_roster(
+            school, text, mark_missing_as_left=mark_missing_as_left, dry_run=dry_run
+        )
     except roster.RosterFileError as exc:
         raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
     for rejection in report.rejected:
         click.echo(f"{file}:{rejection.line}: rejected: {rejection.reason}", err=True)
+    if dry_run:
+        click.echo("Dry run: nothing was imported. The import would do this:")
     click.echo(report.summary())
     click.echo(
         f"pupils: {report.pupils_created} new, {report.pupils_updated} updated; "

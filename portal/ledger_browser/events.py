@@ -24,7 +24,14 @@ from ..extensions import db
 from ..models import ConsentEvent, Guardian, Pupil, Purpose, PurposeVersion, StaffUser
 from ..queries import wording_at_event
 from ..types import LONDON
-from .names import ActorGuardian, actor_name, person_name, with_actor
+from .names import (
+    ActorContact,
+    GuardianContact,
+    actor_name,
+    guardian_contact,
+    person_name,
+    with_actor,
+)
 
 PAGE_SIZE = 50
 HASH_PREFIX = 12
@@ -209,8 +216,8 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
             Pupil.surname.label("pupil_surname"),
             Pupil.mis_id,
             Pupil.class_name,
-            Guardian.forename.label("guardian_forename"),
-            Guardian.surname.label("guardian_surname"),
+            GuardianContact.forename.label("guardian_forename"),
+            GuardianContact.surname.label("guardian_surname"),
             Guardian.email.label("guardian_email"),
             Purpose.key.label("purpose_key"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose_title"),
@@ -222,13 +229,14 @@ def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tupl
             ConsentEvent.actor_id,
             StaffUser.name.label("staff_name"),
             StaffUser.email.label("staff_email"),
-            ActorGuardian.forename.label("actor_forename"),
-            ActorGuardian.surname.label("actor_surname"),
+            ActorContact.forename.label("actor_forename"),
+            ActorContact.surname.label("actor_surname"),
             ConsentEvent.note,
             ConsentEvent.prev_hash,
             ConsentEvent.hash,
         )
         .join(Guardian, Guardian.id == ConsentEvent.guardian_id)
+        .outerjoin(GuardianContact, guardian_contact(school_id))
         .join(
             Purpose,
             and_(Purpose.id == ConsentEvent.purpose_id, Purpose.school_id == school_id),

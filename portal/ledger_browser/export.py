@@ -39,9 +39,11 @@ from ..models import (
 from ..queries import wording_at_event
 from .events import EventFilter, conditions, describe, stream_rows
 from .names import (
-    ActorGuardian,
+    ActorContact,
+    GuardianContact,
     actor_name,
     actor_name_sql,
+    guardian_contact,
     person_name,
     person_name_sql,
     with_actor,
@@ -145,9 +147,14 @@ def ledger_cells_query() -> Any:
     school_id = bindparam("ledger_school", type_=Integer)
     guardian = _lookup(
         select(
-            safe_sql(person_name_sql(Guardian.forename, Guardian.surname)).label("name"),
+            safe_sql(person_name_sql(GuardianContact.forename, GuardianContact.surname)).label(
+                "name"
+            ),
             safe_sql(Guardian.email).label("email"),
-        ).where(Guardian.id == ConsentEvent.guardian_id),
+        )
+        .select_from(Guardian)
+        .outerjoin(GuardianContact, guardian_contact(school_id))
+        .where(Guardian.id == ConsentEvent.guardian_id),
         "guardian",
     )
     purpose = _lookup(
@@ -177,8 +184,8 @@ def ledger_cells_query() -> Any:
         actor_id=ConsentEvent.actor_id,
         staff_name=StaffUser.name,
         staff_email=StaffUser.email,
-        actor_forename=ActorGuardian.forename,
-        actor_surname=ActorGuardian.surname,
+        actor_forename=ActorContact.forename,
+        actor_surname=ActorContact.surname,
     )
     actor = _lookup(
         with_actor(

@@ -1,6 +1,7 @@
 """Who an event is about and who took it down, in words: each name made in Python (for the
 page and the Python export) and the same name in SQL (PostgreSQL, for the export written by
-COPY), so that both exports write the same cells."""
+COPY), so that both exports write the same cells. A guardian's name is the one the event's
+school holds (`SchoolContact`, docs/architecture.md, "Contacts and names")."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, null
 from sqlalchemy.orm import aliased
 
-from ..models import ActorType, ConsentEvent, Guardian, StaffUser
+from ..models import ActorType, ConsentEvent, SchoolContact, StaffUser
 
-ActorGuardian = aliased(Guardian, name="actor_guardian")
+# The school's name for the guardian who took an event down.
+ActorContact = aliased(SchoolContact, name="actor_contact")
+# The school's name for the guardian an event is about.
+GuardianContact = aliased(SchoolContact, name="guardian_contact")
 
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
@@ -19,7 +23,8 @@ _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 def with_actor(query: _Query, school_id: int | ColumnElement[int]) -> _Query:
     """`query` with who took each event down joined: the staff user (of this school) or the
-    guardian (`ActorGuardian`), whichever the event's actor is; `actor_name_sql` names them."""
+    guardian (`ActorContact`: the name this school holds for them), whichever the event's
+    actor is; `actor_name_sql` names them."""
     return query.outerjoin(
         StaffUser,
         and_(
@@ -28,11 +33,21 @@ def with_actor(query: _Query, school_id: int | ColumnElement[int]) -> _Query:
             StaffUser.school_id == school_id,
         ),
     ).outerjoin(
-        ActorGuardian,
+        ActorContact,
         and_(
             ConsentEvent.actor_type == ActorType.GUARDIAN.value,
-            ActorGuardian.id == ConsentEvent.actor_id,
+            ActorContact.guardian_id == ConsentEvent.actor_id,
+            ActorContact.school_id == school_id,
         ),
+    )
+
+
+def guardian_contact(school_id: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """Join condition: `GuardianContact`, the name this school holds for the event's
+    guardian."""
+    return and_(
+        GuardianContact.guardian_id == ConsentEvent.guardian_id,
+        GuardianContact.school_id == school_id,
     )
 
 

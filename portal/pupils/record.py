@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from .. import consent
 from ..errors import NotFound
@@ -21,6 +21,7 @@ from ..models import (
     Pupil,
     Purpose,
     PurposeVersion,
+    SchoolContact,
     Scope,
     StaffUser,
 )
@@ -118,8 +119,9 @@ def get_pupil(school_id: int, pupil_id: int) -> Pupil:
 def contacts(school_id: int, pupil_id: int) -> list[Contact]:
     """The pupil's current contacts: those with parental responsibility first, then by name."""
     rows = db.session.execute(
-        select(GuardianLink, Guardian)
+        select(GuardianLink, Guardian, SchoolContact.forename, SchoolContact.surname)
         .join(Guardian, Guardian.id == GuardianLink.guardian_id)
+        .outerjoin(SchoolContact, _school_contact(GuardianLink))
         .where(
             GuardianLink.school_id == school_id,
             GuardianLink.pupil_id == pupil_id,
@@ -127,21 +129,29 @@ def contacts(school_id: int, pupil_id: int) -> list[Contact]:
         )
         .order_by(
             GuardianLink.parental_responsibility.desc(),
-            Guardian.surname,
-            Guardian.forename,
+            SchoolContact.surname,
+            SchoolContact.forename,
             Guardian.id,
         )
     ).all()
     return [
         Contact(
             guardian_id=guardian.id,
-            name=guardian.full_name.strip(),
+            name=_name(forename, surname),
             email=guardian.email,
             relationship=link.relationship_label or "",
             parental_responsibility=link.parental_responsibility,
         )
-        for link, guardian in rows
+        for link, guardian, forename, surname in rows
     ]
+
+
+def _school_contact(row: type[GuardianLink] | type[ConsentEvent]) -> ColumnElement[bool]:
+    """The name the row's school holds for the row's guardian (docs/architecture.md,
+    "Contacts and names")."""
+    return and_(
+        SchoolContact.school_id == row.school_id, SchoolContact.guardian_id == row.guardian_id
+    )
 
 
 def _actor(actor_type: str, guardian: str, staff_name: str | None, staff_email: str | None) -> str:
@@ -165,13 +175,13 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
             ConsentEvent.note,
             ConsentEvent.seq,
             ConsentEvent.hash,
-            Guardian.forename,
-            Guardian.surname,
+            SchoolContact.forename,
+            SchoolContact.surname,
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
             StaffUser.name.label("staff_name"),
             StaffUser.email.label("staff_email"),
         )
-        .join(Guardian, Guardian.id == ConsentEvent.guardian_id)
+        .outerjoin(SchoolContact, _school_contact(ConsentEvent))
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
             PurposeVersion,

@@ -10,13 +10,14 @@ from .. import emails
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
+ANSWERS = YES | NO
 LIMITS = {
     "pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
     "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64,
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     line: int
     pupil_id: str
@@ -31,7 +32,7 @@ class Row:
     parental_responsibility: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     line: int
     reason: str
@@ -44,6 +45,7 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
     """Check every record; return the good rows and the reasons for the bad ones."""
     rows: list[Row] = []
     rejected: list[Rejection] = []
+    addresses = _Addresses()
     for line, record in records:
         problems: list[str] = []
         for name in ("pupil_id", "pupil_forename", "pupil_surname", "year_group", "class"):
@@ -56,12 +58,11 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
                 problems.append(f"{name} is longer than {limit} characters")
         email: str | None = None
         if record["contact_email"]:
-            try:
-                email = emails.normalise(record["contact_email"])
-            except emails.InvalidEmail:
+            email = addresses.normalise(record["contact_email"])
+            if email is None:
                 problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
         pr = record["parental_responsibility"].lower()
-        if pr not in YES | NO:
+        if pr not in ANSWERS:
             given = record["parental_responsibility"]
             problems.append(f"parental_responsibility must be yes or no, not {given!r}")
         if problems:
@@ -83,3 +84,18 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
             )
         )
     return rows, rejected
+
+
+class _Addresses(dict[str, str | None]):
+    """Each address of the file checked once (a parent of several pupils is on several
+    rows; checking an address is the dearest part of checking a row)."""
+
+    def normalise(self, address: str) -> str | None:
+        """The address in its normal form, or None when it is not valid."""
+        if address not in self:
+            try:
+                self[address] = emails.normalise(address)
+            except emails.InvalidEmail:
+                self[address] = None
+        return self[address]
+

@@ -1,175 +1,184 @@
-"""Applying the good rows: each row's pupil, contact and link created or brought up to date;
-then the links of a listed pupil that the file no longer lists are ended, and (when asked)
-the pupils on roll that it does not list are marked as left."""
+"""Writing what the rows changed, in bulk: the records `apply` added (no id yet) inserted and
+those it changed updated, BATCH at a time (multi-row INSERTs, executemany UPDATEs), in the
+caller's transaction. In order: pupils and people first (their new ids are read back), then
+the school's names for its contacts and the links that refer to them.
+
+A new person's address may have been added by another school's import since it was looked
+up: the insert then leaves the row that is there (ON CONFLICT DO NOTHING) and the person's
+id is read back by address, so two schools importing the same new parent both succeed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
-from ..models import Guardian, GuardianLink, Pupil
-from .match import Known, guardian_for
-from .report import CREATED, UNCHANGED, UPDATED, ImportReport, LeftPupil, RowOutcome
-from .validate import Rejection, Row
+from ..models import Guardian, GuardianLink, Pupil, SchoolContact
+from .match import BATCH as LOOKUP_BATCH
+from .match import ContactRecord, GuardianRecord, Known, LinkRecord, PupilRecord
 
-# How a changed attribute is named in a preview.
-WORDS = {
-    "forename": "first name", "surname": "surname", "year_group": "year group",
-    "class_name": "class", "on_roll": "back on roll", "relationship_label": "relationship",
-    "parental_responsibility": "parental responsibility", "ended_at": "listed again",
-}  # fmt: skip
-# A row's outcome is the strongest of its parts': created, then updated, then unchanged.
-STRENGTH = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
+BATCH = 1000  # rows per statement
+
+_Item = TypeVar("_Item")
 
 
-@dataclass
-class Listed:
-    """What the file has listed so far: each pupil (by MIS id) and link, with the line that
-    first listed it."""
-
-    pupils: dict[str, int] = field(default_factory=dict)
-    links: dict[tuple[int, int], int] = field(default_factory=dict)
-
-
-def _set(obj: object, values: dict[str, object]) -> list[str]:
-    """Set the attributes that differ; the names of those changed (empty: none)."""
-    changed = []
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed.append(name)
-    return changed
+def save(school_id: int, known: Known, now: datetime) -> None:
+    """Write every record `apply` added or changed."""
+    _pupils(school_id, known, now)
+    _people(known.added, now)
+    _contacts(school_id, known)
+    _links(school_id, known, now)
+    _expire_changed(known)
 
 
-def _words(names: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(WORDS.get(name, name) for name in names if name != "left_on"))
+def _expire_changed(known: Known) -> None:
+    """The statements bypass the ORM: an object the session already holds for a row they
+    changed (a pupil, a link, a name), or whose `links` they added to, is read again when
+    next used, as if the ORM had written it. Other objects keep their state."""
+    stale: list[tuple[Any, int | None, str | None]] = []
+    for pupil in known.pupils.values():
+        if pupil.changed:
+            stale.append((Pupil, pupil.id, None))
+    for contact in known.contacts.values():
+        if contact.changed:
+            stale.append((SchoolContact, contact.id, None))
+    for link in known.links.values():
+        if link.changed:
+            stale.append((GuardianLink, link.id, None))
+        # A new link: the pupil's and the person's loaded `links` lack it.
+        if link.id is None:
+            stale += [(Pupil, link.pupil.id, "links"), (Guardian, link.guardian.id, "links")]
+    for model, row_id, attribute in stale:
+        obj = db.session.identity_map.get(identity_key(model, row_id))
+        if obj is not None:
+            db.session.expire(obj, [attribute] if attribute else None)
 
 
-def _stronger(outcome: str, other: str) -> str:
-    return max(outcome, other, key=STRENGTH.__getitem__)
+def _batches(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
 
 
-def apply_row(
-    row: Row, school_id: int, known: Known, listed: Listed, report: ImportReport, now: datetime
-) -> None:
-    """Create or update the row's pupil, contact and link, and count what it did. A row that
-    repeats a pupil's contact is rejected instead (the pupil it names stays applied)."""
-    pupil, outcome, changes = _pupil(row, school_id, known, listed, report, now)
-    guardian, guardian_created = guardian_for(row, pupil, known)
-    key = (pupil.id, guardian.id)
-    if key in listed.links:
-        # Applying both rows would flip the link between them on every import.
-        first = listed.links[key]
-        report.rejected.append(
-            Rejection(
-                row.line, f"repeats the contact on line {first} for pupil {row.pupil_id}",
-                row.pupil_id,
-            )
-        )  # fmt: skip
-        return
-    listed.links[key] = row.line
-    if guardian_created:
-        report.guardians_created += 1
-    elif changed := _set(guardian, {"forename": row.contact_forename,
-                                    "surname": row.contact_surname}):  # fmt: skip
-        outcome = _stronger(outcome, UPDATED)
-        changes += [f"contact's {WORDS[name]}" for name in changed]
-    link_outcome, link_changes = _link(row, school_id, pupil, guardian, known, now)
-    outcome = _stronger(outcome, link_outcome)
-    changes += link_changes
-    report.count(
-        RowOutcome(
-            line=row.line,
-            outcome=outcome,
-            pupil_id=row.pupil_id,
-            pupil_name=f"{row.pupil_forename} {row.pupil_surname}",
-            class_name=row.class_name,
-            contact_name=f"{row.contact_forename} {row.contact_surname}".strip(),
-            contact_email=row.contact_email,
-            changes=_words(changes) if outcome == UPDATED else (),
-        )
+def _table(model: Any) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+def _update_by_id(table: Table, rows: Iterator[dict[str, Any]]) -> None:
+    """UPDATE each row (`b_id` and the columns to set), BATCH rows per executemany."""
+    statement = update(table).where(table.c.id == bindparam("b_id"))
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            db.session.execute(statement, batch)
+            batch = []
+    if batch:
+        db.session.execute(statement, batch)
+
+
+def _pupils(school_id: int, known: Known, now: datetime) -> None:
+    table = _table(Pupil)
+    added = {pupil.mis_id: pupil for pupil in known.pupils.values() if pupil.id is None}
+    statement = insert(table).returning(table.c.id, table.c.mis_id)  # a school's MIS ids differ
+    for batch in _batches(list(added.values())):
+        values = [{"school_id": school_id, **_pupil(p), "created_at": now} for p in batch]
+        for pupil_id, mis_id in db.session.execute(
+            statement, [{**v, "updated_at": now} for v in values]
+        ):
+            added[mis_id].id = pupil_id
+    changed = (p for p in known.pupils.values() if p.changed and p.id is not None)
+    _update_by_id(table, ({"b_id": p.id, **_pupil(p), "updated_at": now} for p in changed))
+
+
+def _pupil(pupil: PupilRecord) -> dict[str, Any]:
+    return {
+        "mis_id": pupil.mis_id,
+        "forename": pupil.forename,
+        "surname": pupil.surname,
+        "year_group": pupil.year_group,
+        "class_name": pupil.class_name,
+        "on_roll": pupil.on_roll,
+        "left_on": pupil.left_on,
+    }
+
+
+def _people(added: list[GuardianRecord], now: datetime) -> None:
+    table = _table(Guardian)
+    by_email = {g.email: g for g in added if g.email is not None}
+    addresses = sorted(by_email)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(table.c.id, table.c.email)
     )
+    for batch in _batches(addresses):
+        rows = [{"email": email, "created_at": now} for email in batch]
+        for guardian_id, email in db.session.execute(statement, rows):
+            by_email[email].id = guardian_id
+    # Added meanwhile by another school's import: the insert left it, so it is looked up.
+    taken = [email for email in addresses if by_email[email].id is None]
+    for start in range(0, len(taken), LOOKUP_BATCH):
+        chunk = taken[start : start + LOOKUP_BATCH]
+        for guardian_id, email in db.session.execute(
+            select(table.c.id, table.c.email).where(table.c.email.in_(chunk))
+        ):
+            by_email[email].id = guardian_id
+    paper = [g for g in added if g.email is None]
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for people in _batches(paper):
+        ids = db.session.scalars(statement, [{"email": None, "created_at": now} for _ in people])
+        for guardian, guardian_id in zip(people, ids.all(), strict=True):
+            guardian.id = guardian_id
 
 
-def _pupil(
-    row: Row, school_id: int, known: Known, listed: Listed, report: ImportReport, now: datetime
-) -> tuple[Pupil, str, list[str]]:
-    """The row's pupil, created, or updated by the first row that lists them; with the
-    outcome and what changed."""
-    pupil = known.pupils.get(row.pupil_id)
-    values: dict[str, object] = {
-        "forename": row.pupil_forename,
-        "surname": row.pupil_surname,
-        "year_group": row.year_group,
-        "class_name": row.class_name,
-        "on_roll": True,
-        "left_on": None,
+def _contacts(school_id: int, known: Known) -> None:
+    table = _table(SchoolContact)
+    added = [c for c in known.contacts.values() if c.id is None]
+    for batch in _batches(added):
+        db.session.execute(
+            insert(table),
+            [{"school_id": school_id, "guardian_id": c.guardian.id, **_name(c)} for c in batch],
+        )
+    changed = (c for c in known.contacts.values() if c.changed and c.id is not None)
+    _update_by_id(table, ({"b_id": c.id, **_name(c)} for c in changed))
+
+
+def _name(contact: ContactRecord) -> dict[str, Any]:
+    return {"forename": contact.forename, "surname": contact.surname}
+
+
+def _links(school_id: int, known: Known, now: datetime) -> None:
+    table = _table(GuardianLink)
+    added = [link for link in known.links.values() if link.id is None]
+    for batch in _batches(added):
+        db.session.execute(
+            insert(table),
+            [
+                {
+                    "school_id": school_id,
+                    "guardian_id": link.guardian.id,
+                    "pupil_id": link.pupil.id,
+                    **_link(link),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for link in batch
+            ],
+        )
+    changed = (link for link in known.links.values() if link.changed and link.id is not None)
+    _update_by_id(table, ({"b_id": link.id, **_link(link), "updated_at": now} for link in changed))
+
+
+def _link(link: LinkRecord) -> dict[str, Any]:
+    return {
+        "relationship": link.relationship_label,
+        "parental_responsibility": link.parental_responsibility,
+        "ended_at": link.ended_at,
     }
-    outcome, changes = UNCHANGED, []
-    if pupil is None:
-        pupil = Pupil(school_id=school_id, mis_id=row.pupil_id, created_at=now, updated_at=now,
-                      **values)  # fmt: skip
-        db.session.add(pupil)
-        db.session.flush()
-        known.pupils[row.pupil_id] = pupil
-        report.pupils_created += 1
-        outcome = CREATED
-    elif row.pupil_id not in listed.pupils and (changed := _set(pupil, values)):
-        pupil.updated_at = now
-        report.pupils_updated += 1
-        outcome = UPDATED
-        changes = changed
-    listed.pupils.setdefault(row.pupil_id, row.line)
-    return pupil, outcome, changes
-
-
-def _link(
-    row: Row, school_id: int, pupil: Pupil, guardian: Guardian, known: Known, now: datetime
-) -> tuple[str, list[str]]:
-    """The link between the row's pupil and contact, created or updated (listed again if it
-    had ended); the outcome and what changed."""
-    key = (pupil.id, guardian.id)
-    link = known.links.get(key)
-    values: dict[str, object] = {
-        "relationship_label": row.relationship,
-        "parental_responsibility": row.parental_responsibility,
-        "ended_at": None,
-    }
-    if link is None:
-        link = GuardianLink(school_id=school_id, guardian=guardian, pupil=pupil,
-                            created_at=now, updated_at=now, **values)  # fmt: skip
-        db.session.add(link)
-        known.links[key] = link
-        return CREATED, []
-    if changed := _set(link, values):
-        link.updated_at = now
-        return UPDATED, changed
-    return UNCHANGED, []
-
-
-def end_unlisted_links(
-    known: Known, listed: Listed, held: set[str], report: ImportReport, now: datetime
-) -> None:
-    """A pupil in the file whose contact is no longer listed: end that link. Not for a pupil
-    a rejected row names (`held`)."""
-    pupil_ids = {known.pupils[mis_id].id for mis_id in listed.pupils if mis_id not in held}
-    for key, link in known.links.items():
-        if key[0] in pupil_ids and key not in listed.links and link.ended_at is None:
-            link.ended_at = now
-            link.updated_at = now
-            report.links_ended += 1
-
-
-def mark_missing_as_left(
-    known: Known, listed: Listed, held: set[str], report: ImportReport, today: date, now: datetime
-) -> None:
-    """The pupils on roll that the file does not list (nor a rejected row names): left today."""
-    for mis_id, pupil in sorted(known.pupils.items()):
-        if mis_id not in listed.pupils and mis_id not in held and pupil.on_roll:
-            pupil.on_roll = False
-            pupil.left_on = today
-            pupil.updated_at = now
-            report.marked_left += 1
-            report.left.append(LeftPupil(mis_id, pupil.full_name, pupil.class_name))

@@ -1,8 +1,10 @@
 """Roster import from the web, for admins: upload the CSV, see a preview, confirm.
 
-The preview is the import itself, rolled back (`roster.preview_roster`); the confirm runs
-the same import for real (`roster.import_by_staff`, with its audit entry), so the web and
-`flask roster import` follow the very same rules.
+The preview is the import itself, stopped before it writes (`roster.preview_roster`); the
+confirm runs the same import for real (`roster.import_by_staff`, with its audit entry), so the
+web and `flask roster import` follow the very same rules. The pages show the counts and the
+first rows of each kind (`SHOWN_ROWS`), never every row: a file of thousands of rows makes a
+page of the same size as one of ten.
 
 Between preview and confirm the file travels in the confirm form: its text, its name and
 the options, signed with the secret key (itsdangerous, HMAC-SHA256, compressed) together with
@@ -43,11 +45,13 @@ SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 # Zip (xlsx, ods, numbers) and OLE2 (xls) containers: spreadsheets, not text.
 BINARY_STARTS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 SAVE_AS_CSV = "In your spreadsheet program, choose Save As, then the type 'CSV UTF-8'."
-# What to do about a file larger still than the app takes at all (MAX_CONTENT_LENGTH).
+# What to do about a file larger than the web takes: over MAX_UPLOAD_BYTES (the message
+# beside the field), or over MAX_CONTENT_LENGTH (the 413 page, which says the limit too).
 TOO_LARGE = (
-    "Export only the columns the portal needs, or ask your administrator to use "
-    "`flask roster import`."
+    "Export only the columns the portal needs, or ask your administrator to import the file "
+    "with the command `flask roster import FILE --school SLUG`, which takes larger files."
 )
+SHOWN_ROWS = roster.KEPT  # rows of each kind a page lists (rejected, to create, ...)
 UPLOAD_PAGE = "staff/roster/upload.html"
 PREVIEW_PAGE = "staff/roster/preview.html"
 REPORT_PAGE = "staff/roster/report.html"
@@ -207,6 +211,7 @@ def preview_roster() -> Response:
         filename=filename,
         mark_missing_as_left=mark_missing_as_left,
         form=confirm,
+        shown=SHOWN_ROWS,
     )
 
 
@@ -239,4 +244,5 @@ def import_roster() -> Response:
         report=report,
         filename=sealed.filename,
         mark_missing_as_left=sealed.mark_missing_as_left,
+        shown=SHOWN_ROWS,
     )

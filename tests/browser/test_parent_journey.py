@@ -21,7 +21,7 @@ from sqlalchemy import select
 from portal import choices, demo, notices, purposes
 from portal.extensions import db
 from portal.mail.delivery import send_pending
-from portal.models import Guardian, Pupil, Purpose
+from portal.models import Guardian, Pupil, Purpose, SchoolContact
 from portal.types import utcnow
 from tests.support.browser import (
     assert_no_axe_violations,
@@ -48,7 +48,14 @@ def school(app: Any) -> Any:
 
 
 def people(school: Any) -> dict[str, Any]:
-    guardians = {g.forename: g for g in db.session.scalars(select(Guardian))}
+    guardians = {
+        forename: g
+        for forename, g in db.session.execute(
+            select(SchoolContact.forename, Guardian)
+            .join(Guardian, Guardian.id == SchoolContact.guardian_id)
+            .where(SchoolContact.school_id == school.id)
+        )
+    }
     pupils = {
         p.forename: p for p in db.session.scalars(select(Pupil).where(Pupil.school_id == school.id))
     }

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal import choices, demo
 from portal.extensions import db
-from portal.models import Guardian, Pupil, Purpose
+from portal.models import Guardian, Pupil, Purpose, SchoolContact
 from tests.support.browser import (
     assert_no_axe_violations,
     assert_no_sideways_scrolling,
@@ -38,7 +38,11 @@ def school(app: Any) -> Any:
     result = demo.load().school
     db.session.commit()
     # Farah said yes to the website for Amira; nobody has answered for Zoë yet.
-    farah = db.session.scalars(select(Guardian).where(Guardian.forename == "Farah")).one()
+    farah = db.session.scalars(
+        select(Guardian)
+        .join(SchoolContact, SchoolContact.guardian_id == Guardian.id)
+        .where(SchoolContact.school_id == result.id, SchoolContact.forename == "Farah")
+    ).one()
     amira = db.session.scalars(select(Pupil).where(Pupil.forename == "Amira")).one()
     website = db.session.scalars(select(Purpose).where(Purpose.key == "photos-website")).one()
     choices.decide(farah.id, [amira.id], website.id, "grant")

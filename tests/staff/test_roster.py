@@ -3,6 +3,7 @@ CLI), with the previewed file carried back signed."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -13,11 +14,13 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from portal import roster
+from portal import exports, roster
 from portal.extensions import db
-from portal.models import Guardian, GuardianLink, Pupil, StaffAuditEntry
+from portal.models import Guardian, GuardianLink, Pupil, SchoolContact, StaffAuditEntry
 from portal.staff import roster as roster_views
 from tests.support.client import CheckedClient, csrf_token
+from tests.support.web import post_form, sign_in_as
+from tests.support.world import decide
 
 HEADER = ",".join(roster.REQUIRED_COLUMNS)
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
@@ -103,7 +106,18 @@ def state() -> tuple[Any, ...]:
                 select(Pupil.school_id, Pupil.mis_id, Pupil.class_name, Pupil.on_roll)
             ).all()
         ),
-        sorted(db.session.execute(select(Guardian.email, Guardian.forename)).all(), key=str),
+        sorted(db.session.execute(select(Guardian.email)).all(), key=str),
+        sorted(
+            db.session.execute(
+                select(
+                    SchoolContact.school_id,
+                    SchoolContact.guardian_id,
+                    SchoolContact.forename,
+                    SchoolContact.surname,
+                )
+            ).all(),
+            key=str,
+        ),
         sorted(
             db.session.execute(
                 select(
@@ -410,3 +424,142 @@ def test_a_file_too_large_to_carry_back_to_the_confirm_is_refused_at_the_preview
     assert page.status_code == 400
     assert "is too large to import from the web" in page.text
     assert 'name="payload"' not in page.text
+
+
+# --- the name is the school's own -------------------------------------------------------------
+
+
+def read_csv(response: Any) -> list[dict[str, str]]:
+    body = b"".join(response.response).decode("utf-8-sig")
+    response.close()
+    return list(csv.DictReader(io.StringIO(body, newline="")))
+
+
+def test_a_roster_names_a_contact_for_its_own_school_only(world, admin, elm_admin, marketer):
+    """Red team item 3: one person with children at Oak and at Elm, whom each school's roster
+    names differently. Each school's staff see the name their own roster gave, on the pupil's
+    record, the ledger page and its CSV, and the marketing list; the person stays one person,
+    who signs in once and sees both children."""
+    oak, elm = world.oak, world.elm
+    roster.import_roster(
+        oak.school, f"{HEADER}\nL1,Lin,Lace,3,3 Oak,Ada,Lovelace,ada@x.example,Mother,yes\n"
+    )
+    roster.import_roster(
+        elm.school, f"{HEADER}\nK1,Kit,King,9,9X,Ada,King,ADA@x.example,Mother,yes\n"
+    )
+    [ada] = db.session.scalars(select(Guardian).where(Guardian.email == "ada@x.example")).all()
+    lin = db.session.scalars(select(Pupil).where(Pupil.mis_id == "L1")).one()
+    kit = db.session.scalars(select(Pupil).where(Pupil.mis_id == "K1")).one()
+    for school, pupil in ((oak, lin), (elm, kit)):
+        decide(ada, school.purposes["photos-website"], "grant", pupil=pupil)
+        decide(ada, school.purposes["marketing-emails"], "grant")
+    db.session.remove()
+
+    for client, pupil, own, other in ((admin, lin, "Ada Lovelace", "King"),
+                                      (elm_admin, kit, "Ada King", "Lovelace")):  # fmt: skip
+        record = client.get(f"/staff/pupils/{pupil.id}")
+        assert record.status_code == 200
+        assert own in record.text and other not in record.text
+        page = client.get("/staff/ledger")
+        assert own in page.text and other not in page.text
+        rows = read_csv(post_form(client, "/staff/ledger/export", {}, page=page))
+        hers = [row for row in rows if row["guardian_email"] == "ada@x.example"]
+        assert len(hers) == 2
+        assert {row["guardian_name"] for row in hers} == {own}
+        assert {row["actor"] for row in hers} == {own}
+    listed = {
+        row["email"]: row["name"]
+        for row in read_csv(
+            post_form(marketer, "/staff/exports/marketing-list", {"purpose": "any"},
+                      page=marketer.get("/staff/exports"))
+        )
+    }  # fmt: skip
+    assert listed["ada@x.example"] == "Ada Lovelace"
+    with elm_admin.application.app_context():
+        at_elm = {r.email: r.name for r in exports.marketing_recipients(elm.id)}
+    assert at_elm["ada@x.example"] == "Ada King"
+
+    # One person: one sign-in, both children.
+    family = elm_admin.application.test_client()
+    sign_in_as(family, "ada@x.example")
+    page = family.get("/family")
+    assert "Lin" in page.text and "Kit" in page.text
+
+
+# --- one-line fields, large files ---------------------------------------------------------
+
+
+def big_file(rows: int, bad_every: int) -> str:
+    """`rows` rows of new pupils, one contact each; every `bad_every`th row rejected."""
+    lines = [HEADER]
+    for n in range(1, rows + 1):
+        answer = "maybe" if n % bad_every == 0 else "yes"
+        lines.append(f"N{n:05d},Pupil{n},Big,5,5 Elm,Carer{n},Big,c{n}@big.example,Mother,{answer}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_large_files_preview_shows_counts_and_the_first_rows_not_every_row(
+    admin, runner, tmp_path
+):
+    """Red team item 11: the preview of a 35,000-row file was a 15 MB page. A page lists the
+    first 50 rows of each kind and says how many more there are; the command line lists every
+    rejected row (with --dry-run, importing nothing)."""
+    text = big_file(5_000, bad_every=25)  # 200 rejected
+    page = upload(admin, text, filename="big.csv")
+    assert page.status_code == 200
+    assert len(page.data) < 200_000, len(page.data)
+    counts = dict(
+        re.findall(
+            r'<dt class="govuk-summary-list__key">([^<]+)</dt>\s*'
+            r'<dd class="govuk-summary-list__value">(?:<strong[^>]*>)?(\d+)',
+            page.text,
+        )
+    )
+    assert (counts["Rows in the file"], counts["To create"], counts["Rejected"]) == (
+        "5000", "4800", "200",
+    )  # fmt: skip
+    rejected = page.text.split('id="rejected"')[1].split("</table>")[0]
+    assert rejected.count('<tr class="govuk-table__row">') == 1 + 50  # the headings' row
+    assert re.search(r"<td[^>]*>26</td>\s*<td[^>]*>N00025</td>", rejected)  # the first
+    assert ">1251</td>" in rejected and ">1276</td>" not in rejected  # the 50th, the 51st
+    assert "And 150 more rows with a problem" in page.text
+    assert "flask roster import FILE --school oak-primary --dry-run" in page.text
+    creating = page.text.split('id="to-create"')[1]
+    assert "To create (4800)</h2>" in page.text
+    assert creating.split("</table>")[0].count('<tr class="govuk-table__row">') == 1 + 50
+    assert "And 4750 more rows like these" in creating
+    assert "Import 4800 rows" in page.text
+    # Nothing was written; the command line's dry run lists every rejected row.
+    before = state()
+    path = tmp_path / "big.csv"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(
+        args=["roster", "import", str(path), "--school", "oak-primary", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": rejected: parental_responsibility must be yes or no") == 200
+    assert "Dry run: nothing was imported" in result.output
+    assert "5000 rows: 4800 created, 0 updated, 0 unchanged, 200 rejected" in result.output
+    assert state() == before
+
+
+def test_a_body_over_the_apps_limit_gets_a_page_that_says_the_limit_and_the_command(admin, app):
+    """Red team item 11: a file over MAX_CONTENT_LENGTH got a bare 413. The page says the limit
+    and points to the command, which takes larger files."""
+    page = admin.get("/staff/roster")
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = b"x" * (limit + 1)
+    data = {"csrf_token": csrf_token(page), "file": file_part(body, "huge.csv")}
+    before = state()
+    response = post_multipart(admin, "/staff/roster/preview", data)
+    assert response.status_code == 413
+    assert "What you sent is too large" in response.text
+    assert f"at most {limit // (1024 * 1024)} MB" in response.text
+    assert "flask roster import FILE --school SLUG" in response.text
+    assert state() == before
+    # Between our own limit and the app's, the message beside the field says the same.
+    between = b"x" * (roster_views.MAX_UPLOAD_BYTES + 1)
+    response = upload(admin, between, filename="big.csv")
+    assert response.status_code == 400
+    assert "The file is larger than 4 MB" in response.text
+    assert "flask roster import FILE --school SLUG" in response.text
