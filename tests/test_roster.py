@@ -452,6 +452,38 @@ def test_a_contact_listed_twice_for_one_pupil_is_rejected_the_second_time(app):
     assert len(again.rejected) == 3
 
 
+ONE_LINE = "must be one line, without line breaks or other control characters"
+
+
+def test_a_line_break_or_control_character_in_a_one_line_field_rejects_its_row(app):
+    """Red team item 2: a forename "Li\\nne" reached a take-down email's subject. Every field
+    but the relationship is one line: a quoted field with a line break (or a control
+    character) rejects its row, named by the line the row starts on; the good rows import."""
+    school = make_school()
+    text = csv_text(
+        "P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes",  # line 2
+        'P2,"Li\nne",Baker,1,1A,Bella,Baker,bella@example.org,Mother,yes',  # lines 3-4
+        'P3,Cat,Cole,1,"1A\r\n",Carl,"Co\x1ble",carl@example.org,Father,yes',  # lines 5-6
+        "P4,Dan,Dee,1,1A,Dora,Dee,dora@example.org,Mother,yes",  # line 7
+        "P5,Eve,Eden,1,1A,Ed\u2028na,Eden,edna@example.org,Mo\x07ther,yes",  # line 8
+        'P6,Fay,Fox,1,1A,Fred,Fox,"fred@\nexample.org",Father,"ye\ns"',  # lines 9-11
+        "P\x857,Gus,Gray,1,1A,Gina,Gray,gina@example.org,Mother,yes",  # line 12
+    )
+    report = roster.import_roster(school, text)
+
+    assert [(r.line, r.pupil_id, r.reason) for r in report.rejected] == [
+        (3, "P2", f"pupil_forename {ONE_LINE}"),
+        # A line break at the end of a cell is white space around it, stripped as any is.
+        (5, "P3", f"contact_surname {ONE_LINE}"),
+        (8, "P5", f"contact_forename {ONE_LINE}; relationship has a control character that is "
+                  "not a line break or a tab"),
+        (9, "P6", f"contact_email {ONE_LINE}; parental_responsibility {ONE_LINE}"),
+        (12, "P\x857", f"pupil_id {ONE_LINE}"),
+    ]  # fmt: skip
+    assert report.summary() == "7 rows: 2 created, 0 updated, 0 unchanged, 5 rejected"
+    assert sorted(db.session.scalars(select(Pupil.mis_id))) == ["P1", "P4"]
+
+
 def test_the_migration_gives_each_school_the_name_the_guardian_had(app):
     """Migration 0007: every school that links a guardian gets the name the guardian had;
     going back, the guardian gets the name of the lowest-numbered school."""

@@ -1,12 +1,19 @@
 """Checking each record: a good one becomes a `Row`, a bad one a `Rejection` with every
-reason, and changes nothing."""
+reason, and changes nothing.
+
+Every field but the relationship is one line (portal/text.py): a name, a class or an id ends
+up in an email's subject, a CSV cell or a page heading, where a line break splits a header or
+a row, so a value with a line break or another control character rejects its row. The
+relationship is shown only in tables and lists of the pupil's record, and MIS exports do
+carry multi-line relationships ("Mother\nand carer"): it may hold line breaks and tabs, but
+no other control character."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .. import emails
+from .. import emails, text
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
@@ -15,6 +22,11 @@ LIMITS = {
     "pupil_id": 64, "pupil_forename": 100, "pupil_surname": 100, "year_group": 16,
     "class": 64, "contact_forename": 100, "contact_surname": 100, "relationship": 64,
 }  # fmt: skip
+# The columns that must be one line: all but the relationship.
+SINGLE_LINE = (
+    "pupil_id", "pupil_forename", "pupil_surname", "year_group", "class", "contact_forename",
+    "contact_surname", "contact_email", "parental_responsibility",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +59,7 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
     rejected: list[Rejection] = []
     addresses = _Addresses()
     for line, record in records:
-        problems: list[str] = []
+        problems = _text_problems(record)
         for name in ("pupil_id", "pupil_forename", "pupil_surname", "year_group", "class"):
             if not record[name]:
                 problems.append(f"{name} is empty")
@@ -57,12 +69,12 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
             if len(record[name]) > limit:
                 problems.append(f"{name} is longer than {limit} characters")
         email: str | None = None
-        if record["contact_email"]:
+        if record["contact_email"] and not text.single_line_problem(record["contact_email"]):
             email = addresses.normalise(record["contact_email"])
             if email is None:
                 problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
         pr = record["parental_responsibility"].lower()
-        if pr not in ANSWERS:
+        if pr not in ANSWERS and not text.single_line_problem(pr):
             given = record["parental_responsibility"]
             problems.append(f"parental_responsibility must be yes or no, not {given!r}")
         if problems:
@@ -99,3 +111,13 @@ class _Addresses(dict[str, str | None]):
                 self[address] = None
         return self[address]
 
+
+def _text_problems(record: dict[str, str]) -> list[str]:
+    """A line break or another control character where the field cannot hold one."""
+    problems = []
+    for name in SINGLE_LINE:
+        if problem := text.single_line_problem(record[name]):
+            problems.append(f"{name} {problem}")
+    if problem := text.multi_line_problem(record["relationship"]):
+        problems.append(f"relationship {problem}")
+    return problems

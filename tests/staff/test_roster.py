@@ -489,6 +489,27 @@ def test_a_roster_names_a_contact_for_its_own_school_only(world, admin, elm_admi
 # --- one-line fields, large files ---------------------------------------------------------
 
 
+def test_the_preview_names_the_row_with_a_line_break_and_imports_the_others(admin, world):
+    """Red team item 2: a row whose forename holds a line break is rejected, named by the
+    line it starts on; the rows around it import."""
+    text = "\n".join(
+        [HEADER,
+         "E,Eli,New,R,R Willow,Erin,New,erin@example.org,Mother,yes",  # line 2
+         'F,"Li\nne",New,R,R Willow,Fern,New,fern@example.org,Mother,yes',  # lines 3-4
+         "G,Gus,New,R,R Willow,Gail,New,gail@example.org,Mother,yes"]  # line 5
+    )  # fmt: skip
+    page = upload(admin, text)
+    assert page.status_code == 200
+    rejected = page.text.split('id="rejected"')[1].split("</table>")[0]
+    assert re.search(r"<td[^>]*>3</td>\s*<td[^>]*>F</td>", rejected)
+    assert "Pupil_forename must be one line, without line breaks" in rejected
+    response = confirm(admin, page)
+    assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected" in response.text
+    db.session.remove()
+    names = db.session.scalars(select(Pupil.forename).where(Pupil.school_id == world.oak.id))
+    assert sorted(names) == ["Eli", "Gus", "PupilA", "PupilB", "PupilC"]
+
+
 def big_file(rows: int, bad_every: int) -> str:
     """`rows` rows of new pupils, one contact each; every `bad_every`th row rejected."""
     lines = [HEADER]
