@@ -447,14 +447,17 @@ class PrincipalType(enum.StrEnum):
 class SignInRequest(Model):
     """One emailed sign-in link and code. Neither is stored: the link's token and the code are
     derived from `nonce` with the secret key when the email is written, and only their
-    SHA-256 / HMAC digests are kept to check what comes back."""
+    SHA-256 / HMAC digests are kept to check what comes back. The nonce is erased (NULL) once
+    the email is written, and when the request is used, superseded or found expired, so the
+    database and the key together cannot rebuild a link that was sent (docs/security.md,
+    promise 3)."""
 
     __tablename__ = "sign_in_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Which request a browser is waiting on (kept in its session for the code form).
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    nonce: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     code_hash: Mapped[str] = mapped_column(String(64))

@@ -2,7 +2,8 @@
 
 - A link works once, for at most 15 minutes, and a newer link for the same address
   supersedes older ones. Using a link is an atomic UPDATE ... WHERE used_at IS NULL, so two
-  concurrent uses give exactly one session (docs/security.md, promise 3).
+  concurrent uses give exactly one session (docs/security.md, promise 3). Using or
+  superseding a request erases its nonce, if its email has not already done so.
 - The code is bound to the request that made it: the browser that asked for the link keeps
   the request's public id in its session and can type the code there; wrong codes are
   counted, and each count is committed before the refusal (promise 2).
@@ -31,7 +32,7 @@ from ..extensions import db
 from ..mail import outbox
 from ..models import Guardian, GuardianLink, PrincipalType, School, SignInRequest, StaffUser
 from ..types import utcnow
-from .tokens import derive_code, derive_token, hash_code, hash_token
+from .tokens import digests, hash_code, hash_token, new_nonce
 
 
 class LinkState(enum.StrEnum):
@@ -120,16 +121,14 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
     (scripts, benchmarks and tests that sign a known person in). It looks the address up
     first, so its timing tells whether the address is known: the sign-in page uses
     `accept_request`."""
-    now = now or utcnow()
-    public_id = secrets.token_urlsafe(16)
     try:
-        email = emails.normalise(address)
+        known = bool(principals_for(emails.normalise(address)))
     except emails.InvalidEmail:
-        return LinkRequest(public_id, [])
-    if not principals_for(email):
+        known = False
+    if not known:
         db.session.rollback()
-        return LinkRequest(public_id, [])
-    return _add_request(email, public_id, now)
+        return LinkRequest(secrets.token_urlsafe(16), [])
+    return accept_request(address, now=now)
 
 
 def _add_request(email: str, public_id: str, now: datetime) -> LinkRequest:
@@ -143,17 +142,18 @@ def _add_request(email: str, public_id: str, now: datetime) -> LinkRequest:
                 SignInRequest.used_at.is_(None),
                 SignInRequest.superseded_at.is_(None),
             )
-            .values(superseded_at=now)
+            .values(superseded_at=now, nonce=None)
         )
-        nonce = secrets.token_hex(32)
+        nonce = new_nonce()
+        token_hash, code_hash = digests(nonce, public_id)
         minutes = min(15, int(current_app.config["SIGN_IN_LINK_MINUTES"]))
         session.add(
             SignInRequest(
                 public_id=public_id,
-                nonce=nonce,
+                nonce=nonce,  # until the email is written (`message.email_context`)
                 email=email,
-                token_hash=hash_token(derive_token(nonce)),
-                code_hash=hash_code(public_id, derive_code(nonce)),
+                token_hash=token_hash,
+                code_hash=code_hash,
                 created_at=now,
                 expires_at=now + timedelta(minutes=minutes),
                 code_attempts=0,
@@ -211,7 +211,7 @@ def _consume(condition: ColumnElement[bool], now: datetime) -> str | None:
         result = session.execute(
             update(SignInRequest)
             .where(condition, *_usable(now))
-            .values(used_at=now)
+            .values(used_at=now, nonce=None)
             .returning(SignInRequest.email)
         )
         email = result.scalar_one_or_none()

@@ -1,6 +1,8 @@
 """The sign-in email (registered by portal.wiring): the link and the code are derived when
 the email is written, never stored (docs/security.md, promise 4), and a link that stopped
-working before the email could be sent is not sent at all.
+working before the email could be sent is not sent at all. Writing the email erases the
+request's nonce (promise 3): nothing in the database, with the key or without it, rebuilds a
+link that was sent.
 
 Here, after the answer to the sign-in page has gone, is where the portal first looks the
 address up (promise 5): an address that is no one's gets no email, and its request and
@@ -12,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..database import writing
 from ..extensions import db
 from ..models import Guardian, GuardianLink, OutboxMessage, School, SignInRequest, StaffUser
 from .links import LinkState, outbox_key, principals_for, state_of
-from .tokens import derive_code, derive_token
+from .tokens import derive_code, derive_token, digests, new_nonce
 
 TEMPLATE = "sign_in"
 SUBJECT = "Your sign-in link for {schools_text}"
@@ -50,12 +52,18 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         return None, "no account for this address"
     state = state_of(row, now)
     if state != LinkState.VALID:
+        if row.nonce is not None:
+            _erase_nonce(row.id)
         return None, f"not sent: the link was {state.value} before it could be sent"
-    token = derive_token(row.nonce)
+    # No nonce: this email was written before and its send failed (or the worker stopped
+    # before it heard): this one gets a new link and code, and the first email's stop working.
+    nonce = row.nonce or new_nonce()
     schools = _schools_of(row.email)
+    if not _written(row, nonce):
+        return None, "not sent: the request changed while its email was written"
     return {
-        "link": f"{current_app.config['BASE_URL']}/sign-in/link/{token}",
-        "code": derive_code(row.nonce),
+        "link": f"{current_app.config['BASE_URL']}/sign-in/link/{derive_token(nonce)}",
+        "code": derive_code(nonce),
         # To the nearest minute: sent a second after it was asked for, a 15-minute link
         # "works for the next 15 minutes" (not 14), as the check-your-email page says.
         "minutes": max(1, round((row.expires_at - now).total_seconds() / 60)),
@@ -63,6 +71,30 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         "schools_text": " and ".join(schools) if len(schools) < 3 else "your schools",
         "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
     }, ""
+
+
+def _written(row: SignInRequest, nonce: str) -> bool:
+    """Erase the request's nonce now that its email is written, storing the digests of the
+    link and code derived from `nonce` (the same ones, unless the nonce is new). False if the
+    request changed since it was read."""
+    token_hash, code_hash = digests(nonce, row.public_id)
+    with writing() as session:
+        result = session.execute(
+            update(SignInRequest)
+            .where(SignInRequest.id == row.id, SignInRequest.token_hash == row.token_hash)
+            .values(nonce=None, token_hash=token_hash, code_hash=code_hash)
+            .returning(SignInRequest.id)
+        )
+        written = result.scalar_one_or_none() is not None
+    return written
+
+
+def _erase_nonce(request_id: int) -> None:
+    """A request whose email will never be sent needs no nonce."""
+    with writing() as session:
+        session.execute(
+            update(SignInRequest).where(SignInRequest.id == request_id).values(nonce=None)
+        )
 
 
 def _forget(row: SignInRequest) -> None:

@@ -1,15 +1,22 @@
 """The secrets of a sign-in: a link's token and the code are derived from a random nonce with
 the app's secret key when the email is written; only a SHA-256 of the token and an HMAC of the
-code are stored, so the raw token is in no table (docs/security.md, promises 3 and 4). A
-session's token is stored the same way (`hash_token`)."""
+code are stored, so the raw token is in no table, and the nonce is erased once the email is
+written (docs/security.md, promises 3 and 4). A session's token is stored the same way
+(`hash_token`)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import secrets
 
 from flask import current_app
+
+
+def new_nonce() -> str:
+    """256 random bits, as 64 hex digits."""
+    return secrets.token_hex(32)
 
 
 def _secret(purpose: str) -> bytes:
@@ -34,3 +41,9 @@ def hash_token(token: str) -> str:
 def hash_code(public_id: str, code: str) -> str:
     message = f"{public_id}:{code}".encode()
     return hmac.new(_secret("sign-in-code-check"), message, hashlib.sha256).hexdigest()
+
+
+def digests(nonce: str, public_id: str) -> tuple[str, str]:
+    """What request `public_id` stores to check the link and the code derived from `nonce`:
+    (token_hash, code_hash)."""
+    return hash_token(derive_token(nonce)), hash_code(public_id, derive_code(nonce))

@@ -16,6 +16,7 @@ from portal.mail import outbox
 from portal.mail.delivery import send_pending
 from portal.models import OutboxMessage
 from portal.types import utcnow
+from tests.support.client import csrf_token
 from tests.support.factories import make_child
 from tests.support.mail import (
     MailServer,
@@ -25,7 +26,9 @@ from tests.support.mail import (
     fresh,
     make_family,
     race_send_pending,
+    sign_in_code,
     sign_in_path,
+    sign_in_requests,
     sign_in_with_email,
 )
 
@@ -96,6 +99,31 @@ def test_a_link_asked_for_while_the_mail_server_is_down_arrives_later(mail_down)
 
     # The late email's link still works.
     response = sign_in_with_email(client, received)
+    assert response.headers["Location"] == "/family"
+
+
+def test_an_email_written_again_after_a_failed_send_has_a_new_link_and_code(mail_down):
+    """The nonce is erased when the email is written (docs/security.md, promise 3), so an
+    email written again after its send failed gets a new link and code (the first was never
+    delivered); the new ones work."""
+    app, server = mail_down
+    family = make_family()
+    client = app.test_client()
+    ask_for_link(client, family.email)  # written, then the send failed
+    (request,) = sign_in_requests()
+    assert request.nonce is None
+    first_hash = request.token_hash
+
+    server.start()
+    make_due()
+    assert send_pending().sent == 1
+    (received,) = server.wait_for(1)
+    (request,) = sign_in_requests()
+    assert request.nonce is None and request.token_hash != first_hash
+    page = client.get("/sign-in/check-your-email")
+    response = client.post(
+        "/sign-in/code", data={"code": sign_in_code(received), "csrf_token": csrf_token(page)}
+    )
     assert response.headers["Location"] == "/family"
 
 
