@@ -45,6 +45,11 @@ SCRIPTS = [
     ),
     ("lighthouse", "bench/lighthouse.py", "Lighthouse on its mobile preset, on the parent pages"),
     (
+        "roster",
+        "bench/roster.py",
+        "Roster import: 5,000 rows previewed and imported over HTTP, 50,000 by the command",
+    ),
+    (
         "ledger",
         "bench/ledger.py",
         "One school's chain of 1,000,000 events: append latency, verify throughput and memory",
