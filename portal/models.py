@@ -468,6 +468,24 @@ class SignInRequest(Model):
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SignInChoice(Model):
+    """Who a sign-in may act as, while the person chooses (an address that is a parent and
+    staff, or staff at several schools). Held here, not in the cookie: the browser's session
+    keeps a random id whose SHA-256 is `token_hash`, and choosing marks the row used with one
+    conditional UPDATE, so the choice makes one session, within its few minutes
+    (docs/security.md, promise 7)."""
+
+    __tablename__ = "sign_in_choices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The accounts offered, as JSON: [[principal type, id, label], ...].
+    options: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class UserSession(Model):
     """A signed-in session, held on the server so that signing out really ends it."""
 

@@ -24,6 +24,7 @@ def test_every_school_owned_table_carries_school_id(app):
         "guardians",
         "alembic_version",
         "sign_in_requests",
+        "sign_in_choices",
         "user_sessions",
     }
     tables = set(inspect(db.engine).get_table_names())

@@ -8,7 +8,6 @@ scanner that opens it changes nothing; every sign-in starts a new server-side se
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import Response, current_app, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
@@ -18,7 +17,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import emails, signin
 from ..extensions import limiter, login_manager
 from ..mail.delivery import deliver_after_response
-from ..models import PrincipalType
 from ..web.hypermedia import whole_page
 from ..web.incoming import opaque_path
 from . import bp
@@ -32,8 +30,7 @@ CHOOSE_PAGE = "auth/signin/choose.html"
 SIGNED_OUT_PAGE = "auth/signin/signed_out.html"
 
 PENDING = "sign_in_request"
-CHOICES = "sign_in_choices"
-CHOICE_SECONDS = 300
+CHOICE = "sign_in_choice"  # the id of a choice held on the server (signin.offer_choice)
 PROBLEMS = {
     signin.LinkState.EXPIRED: "This sign-in link has expired",
     signin.LinkState.USED: "This sign-in link has already been used",
@@ -171,10 +168,9 @@ def _complete(principals: list[signin.Principal]) -> BaseResponse:
     session.clear()
     if len(principals) == 1:
         return _sign_in_as(principals[0])
-    session[CHOICES] = {
-        "until": time.time() + CHOICE_SECONDS,
-        "options": [[p.type.value, p.id, p.label] for p in principals],
-    }
+    # The choice is held on the server and made once (docs/security.md, promise 7): the
+    # session keeps only its id, so a copy of this cookie cannot make a second session.
+    session[CHOICE] = signin.offer_choice(principals)
     return redirect(url_for("auth.choose"))
 
 
@@ -189,13 +185,6 @@ def _sign_in_as(principal: signin.Principal) -> BaseResponse:
     return redirect(_home_for(user))
 
 
-def _choices() -> list[signin.Principal] | None:
-    pending = session.get(CHOICES)
-    if not pending or pending.get("until", 0) < time.time():
-        return None
-    return [signin.Principal(PrincipalType(t), int(i), label) for t, i, label in pending["options"]]
-
-
 def _choose_form(options: list[signin.Principal]) -> ChooseForm:
     form = ChooseForm()
     form.principal.choices = [(p.key, p.label) for p in options]
@@ -204,21 +193,25 @@ def _choose_form(options: list[signin.Principal]) -> ChooseForm:
 
 @bp.get("/sign-in/choose")
 def choose() -> str | BaseResponse:
-    options = _choices()
+    options = signin.pending_choice(session.get(CHOICE))
     if options is None:
         return redirect(url_for("auth.sign_in"))
     return render_template(CHOOSE_PAGE, form=_choose_form(options))
 
 
 @bp.post("/sign-in/choose")
-def chose() -> BaseResponse:
-    options = _choices()
-    if options is None:
+def chose() -> str | BaseResponse:
+    choice = session.get(CHOICE)
+    options = signin.pending_choice(choice)
+    if choice is None or options is None:  # none, made already, or too late: sign in again
         return redirect(url_for("auth.sign_in"))
     form = _choose_form(options)
     if not form.validate_on_submit():
         return whole_page(CHOOSE_PAGE, status=400, form=form)
-    chosen = next(p for p in options if p.key == form.principal.data)
+    try:
+        chosen = signin.make_choice(choice, form.principal.data or "")
+    except signin.SignInError as exc:  # made a moment ago, by a copy of this cookie
+        return render_template(LINK_PROBLEM_PAGE, title=PROBLEMS[exc.state], state=exc.state)
     return _sign_in_as(chosen)
 
 

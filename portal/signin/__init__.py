@@ -4,10 +4,13 @@
   their hashes are stored;
 - `links`: asking for a sign-in email (the same work whether the address is known), and
   using its link or its code, each once;
+- `choices`: choosing who to act as, when an address is more than one account: held on the
+  server and made once;
 - `sessions`: server-side sessions with idle and absolute lifetimes;
 - `message`: the sign-in email, written when it is sent.
 """
 
+from .choices import CHOICE_SECONDS, make_choice, offer_choice, pending_choice
 from .links import (
     LinkRequest,
     LinkState,
@@ -25,6 +28,7 @@ from .sessions import SignedIn, end_session, load_session, start_session
 from .tokens import derive_code, derive_token, hash_code, hash_token
 
 __all__ = [
+    "CHOICE_SECONDS",
     "SUBJECT",
     "TEMPLATE",
     "LinkRequest",
@@ -42,6 +46,9 @@ __all__ = [
     "link_state",
     "load_session",
     "log_line",
+    "make_choice",
+    "offer_choice",
+    "pending_choice",
     "principals_for",
     "request_link",
     "start_session",

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
-from portal import ledger
+from portal import ledger, signin
 from portal.extensions import db
-from portal.models import StaffUser
+from portal.models import PrincipalType, StaffUser
+from portal.types import utcnow
 from tests.support.client import csrf_token
 from tests.support.factories import make_child, make_purpose_set, make_school, make_staff
-from tests.support.mail import ask_for_link, sign_in, user_sessions
+from tests.support.mail import ask_for_link, session_cookie, sign_in, user_sessions
 
 BOTH = "sam.taylor@example.org"
 
@@ -128,6 +132,83 @@ def test_a_choice_page_without_a_pending_choice_goes_back_to_sign_in(smtp_app, s
     token = csrf_token(smtp_client.get("/sign-in"))
     response = smtp_client.post("/sign-in/choose", data={"principal": "x", "csrf_token": token})
     assert response.headers["Location"] == "/sign-in"
+
+
+def _staff_key(page):
+    return next(k for k, label in _options(page.text).items() if label.startswith("Staff"))
+
+
+def test_a_copied_choice_cannot_be_replayed(smtp_app, smtp_server):
+    """The pending choice is held on the server and used once (docs/security.md, promise 7):
+    a copy of the cookie taken at the choose page makes no second session."""
+    _both_kinds()
+    client, page = _sign_in_as_both(smtp_app, smtp_server)
+    copied = session_cookie(client, smtp_app)
+    data = {"principal": _staff_key(page), "csrf_token": csrf_token(page)}
+    response = client.post("/sign-in/choose", data=data)
+    assert response.headers["Location"] == "/staff"
+    (opened,) = user_sessions()
+
+    for _ in range(4):
+        replay = smtp_app.test_client()
+        replay.set_cookie(smtp_app.config["SESSION_COOKIE_NAME"], copied)
+        response = replay.post("/sign-in/choose", data=data)
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/sign-in"
+        assert replay.get("/sign-in/choose").headers["Location"] == "/sign-in"
+        assert replay.get("/staff").status_code == 302
+    assert [row.id for row in user_sessions()] == [opened.id]
+    assert client.get("/staff").status_code == 200  # the one who chose is still signed in
+
+
+@pytest.mark.parametrize("round_", range(3))  # a race: three tries
+def test_two_choices_at_once_make_exactly_one_session(smtp_app, smtp_server, round_):
+    _both_kinds()
+    client, page = _sign_in_as_both(smtp_app, smtp_server)
+    copied = session_cookie(client, smtp_app)
+    data = {"principal": _staff_key(page), "csrf_token": csrf_token(page)}
+    clients = [client, smtp_app.test_client()]
+    clients[1].set_cookie(smtp_app.config["SESSION_COOKIE_NAME"], copied)
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def choose(index):
+        barrier.wait()
+        response = clients[index].post("/sign-in/choose", data=data)
+        results[index] = (response.status_code, response.headers.get("Location"), response.text)
+
+    threads = [threading.Thread(target=choose, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(result is not None for result in results), "a request did not finish"
+    assert sum(result[:2] == (302, "/staff") for result in results) == 1, results
+    assert len(user_sessions()) == 1
+    assert sum(c.get("/staff").status_code == 200 for c in clients) == 1
+
+
+def test_a_choice_works_for_five_minutes_and_once(smtp_app):
+    _both_kinds()
+    start = utcnow()
+    principals = signin.principals_for(BOTH)
+    assert len(principals) == 2
+    token = signin.offer_choice(principals, now=start)
+    later = start + timedelta(seconds=signin.CHOICE_SECONDS)
+    assert signin.pending_choice(token, now=later - timedelta(seconds=1)) == principals
+    assert signin.pending_choice(token, now=later) is None
+    with pytest.raises(signin.SignInError) as refused:
+        signin.make_choice(token, principals[0].key, now=later)
+    assert refused.value.state == signin.LinkState.EXPIRED
+
+    staff = next(p for p in principals if p.type == PrincipalType.STAFF)
+    assert signin.make_choice(token, staff.key, now=later - timedelta(seconds=1)) == staff
+    with pytest.raises(signin.SignInError) as refused:
+        signin.make_choice(token, staff.key, now=later - timedelta(seconds=1))
+    assert refused.value.state == signin.LinkState.USED
+    assert signin.pending_choice(token, now=start) is None
+    assert signin.pending_choice("forged", now=start) is None
+    assert signin.pending_choice(None, now=start) is None
 
 
 def test_a_deactivated_staff_users_session_stops_working(smtp_app, smtp_client, smtp_server):
