@@ -1,4 +1,5 @@
-"""The ledger table refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL): SECURITY.md 15."""
+"""The ledger table refuses UPDATE and DELETE, and TRUNCATE on PostgreSQL (docs/security.md,
+promise 15)."""
 
 from __future__ import annotations
 

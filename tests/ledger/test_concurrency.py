@@ -1,5 +1,5 @@
-"""Appends to one school's chain are serialised (SECURITY.md 14); schools do not block each
-other; verify reads a consistent snapshot while appends go on.
+"""Appends to one school's chain are serialised (docs/security.md, promise 14); schools do not
+block each other; verify reads a consistent snapshot while appends go on.
 
 Every writer runs in its own thread with its own app context, so its own session and its own
 connection from the pool. Failures are collected and reported, never swallowed.

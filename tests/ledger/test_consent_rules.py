@@ -1,4 +1,4 @@
-"""The consent rules (DESIGN.md, "Effective status of one pupil for one consent purpose").
+"""The consent rules (docs/consent-rules.md, "Effective status of one pupil for one purpose").
 
 `consent.evaluate` is a pure function of a purpose, the pupil's roll status, the latest
 decision of each guardian with parental responsibility, and the time: most tests here need

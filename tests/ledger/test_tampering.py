@@ -1,5 +1,5 @@
 """Tampering is caught: `flask ledger verify` exits 1 and names the first broken seq
-(SECURITY.md 16), while the other school's chain is reported intact.
+(docs/security.md, promise 16), while the other school's chain is reported intact.
 
 Someone with enough rights drops the append-only triggers and edits the tables. Each case
 changes one thing, checks that verify names the right seq, puts the thing back, and checks

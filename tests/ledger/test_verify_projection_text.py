@@ -1,6 +1,6 @@
 """The projection as verify reads it on PostgreSQL: one text value per school, its text
 columns escaped, so that no value, however it was tampered with, can pass for other rows;
-read through the same feed as the events (SECURITY.md 16)."""
+read through the same feed as the events (docs/security.md, promise 16)."""
 
 from __future__ import annotations
 
