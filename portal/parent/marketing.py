@@ -6,7 +6,7 @@ confirmation; htmx sends the same forms and gets the choices region back (`saved
 
 from __future__ import annotations
 
-from flask import get_flashed_messages, render_template, url_for
+from flask import render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField
@@ -17,7 +17,7 @@ from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import guardian_required
 from ..web.forms import optional_id
-from ..web.hypermedia import page_or_fragment, saved
+from ..web.hypermedia import confirmation, page_or_fragment, saved
 from ..web.incoming import parse_id
 from . import bp
 from .layout import guardian_id
@@ -51,8 +51,7 @@ class MarketingForm(FlaskForm):
 def show(slug: str) -> str:
     school = schools.get_by_slug(slug)
     page = marketing.page(guardian_id(), school.id)
-    confirmation = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
-    return render_template(PAGE, page=page, saved=confirmation, problem=None)
+    return render_template(PAGE, page=page, saved=confirmation(SAVED_CATEGORY), problem=None)
 
 
 @bp.post("/schools/<string:slug>/marketing", endpoint="decide_marketing")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, get_flashed_messages, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
 from werkzeug.wrappers import Response
@@ -19,7 +19,7 @@ from .. import notices
 from ..models import NoticeVersion
 from ..web.access import staff_required
 from ..web.forms import strip
-from ..web.hypermedia import whole_page
+from ..web.hypermedia import confirmation, whole_page
 from . import bp
 from .nav import ADMIN, current_school, current_staff
 
@@ -120,7 +120,7 @@ def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) ->
         current=current,
         preview=preview,
         same_as_current=same,
-        published=next(iter(get_flashed_messages(category_filter=[PUBLISHED])), None),
+        published=confirmation(PUBLISHED),
     )
 
 

@@ -12,7 +12,7 @@ school's ids must answer 404, not an error message: here they are only parsed as
 
 from __future__ import annotations
 
-from flask import get_flashed_messages, request, url_for
+from flask import request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -24,7 +24,7 @@ from ..models import Decision
 from ..web.access import staff_required
 from ..web.filters import channel_words
 from ..web.forms import strip
-from ..web.hypermedia import page_or_fragment, saved, wants_fragment
+from ..web.hypermedia import confirmation, page_or_fragment, saved
 from ..web.incoming import parse_id
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
@@ -127,9 +127,7 @@ def _blank_form() -> AnswerForm:
 def pupil(pupil_id: int) -> Response:
     record = pupils.pupil_record(current_school_id(), pupil_id)
     # The whole page shows the confirmation of an answer just recorded without JavaScript.
-    message = None
-    if not wants_fragment():
-        message = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
+    message = confirmation(SAVED_CATEGORY)
     return page_or_fragment(PUPIL_PAGE, RECORD, record=record, form=_blank_form(), saved=message)
 
 

@@ -8,13 +8,13 @@ purposes_forms.py.
 
 from __future__ import annotations
 
-from flask import flash, get_flashed_messages, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import purposes
 from ..models import Purpose
 from ..web.access import staff_required
-from ..web.hypermedia import whole_page
+from ..web.hypermedia import confirmation, whole_page
 from . import bp
 from .nav import ADMIN, current_school, current_school_id, current_staff
 from .purposes_forms import (
@@ -49,7 +49,7 @@ def purpose_list() -> Response:
         "staff/purposes/purposes.html",
         active=[p for p in everything if p.active],
         retired=[p for p in everything if not p.active],
-        saved=next(iter(get_flashed_messages(category_filter=[SAVED])), None),
+        saved=confirmation(SAVED),
         labels=LABELS,
     )
 

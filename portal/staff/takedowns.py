@@ -6,13 +6,13 @@ confirmation for the live region.
 
 from __future__ import annotations
 
-from flask import get_flashed_messages, url_for
+from flask import url_for
 from werkzeug.wrappers import Response
 
 from .. import takedowns
 from ..web.access import staff_required
 from ..web.filters import uk_datetime
-from ..web.hypermedia import page_or_fragment, saved, wants_fragment
+from ..web.hypermedia import confirmation, page_or_fragment, saved
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
 
@@ -26,9 +26,7 @@ SAVED_CATEGORY = "takedowns"
 def takedowns_page() -> Response:
     listing = takedowns.tasks(current_school_id())
     # The whole page shows the confirmation of a task just marked done without JavaScript.
-    message = None
-    if not wants_fragment():
-        message = next(iter(get_flashed_messages(category_filter=[SAVED_CATEGORY])), None)
+    message = confirmation(SAVED_CATEGORY)
     return page_or_fragment(PAGE, LIST, listing=listing, saved=message)
 
 

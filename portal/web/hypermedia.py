@@ -19,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, flash, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    flash,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from werkzeug.wrappers import Response
 
 from ..extensions import htmx
@@ -90,6 +98,16 @@ def saved(
         return response
     flash(message, category)
     return redirect(redirect_to)
+
+
+def confirmation(category: str) -> str | None:
+    """The confirmation `saved` flashed under `category` before its redirect, for the whole
+    page the redirect lands on. None when there is none (the page was opened, not landed on),
+    and for a region's htmx request, which leaves a waiting confirmation to the whole page."""
+    if wants_fragment():
+        return None
+    messages: list[str] = get_flashed_messages(category_filter=[category])  # type: ignore[assignment]
+    return messages[0] if messages else None
 
 
 def keep_the_address_of_boosted_posts(response: Response) -> Response:
