@@ -11,7 +11,7 @@ from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from .. import emails
-from ..web.forms import strip
+from ..web.forms import email_address, strip
 
 
 def _without_spaces(value: Any) -> Any:
@@ -42,17 +42,10 @@ class SignInForm(FlaskForm):
                 message=f"Email address must be {emails.MAX_LENGTH} characters or fewer",
             ),
             DataRequired(message="Enter your email address"),
+            email_address("name@example.com"),
         ],
     )
     submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
-
-    def validate_email(self, field: StringField) -> None:
-        try:
-            emails.normalise(field.data or "")
-        except emails.InvalidEmail as exc:
-            raise ValidationError(
-                "Enter an email address in the correct format, like name@example.com"
-            ) from exc
 
 
 class CodeForm(FlaskForm):

@@ -13,12 +13,12 @@ from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, Go
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
-from .. import emails, staff_users
+from .. import staff_users
 from ..models import StaffUser
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import email_address, strip
 from ..web.hypermedia import whole_page
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
@@ -41,6 +41,7 @@ class AddUserForm(FlaskForm):
         validators=[
             DataRequired(message="Enter their email address"),
             Length(max=254, message="The email address must be 254 characters or fewer"),
+            email_address("name@school.example"),
         ],
     )
     name = StringField(
@@ -62,14 +63,6 @@ class AddUserForm(FlaskForm):
         validators=[DataRequired(message="Choose a role")],
     )
     submit = SubmitField("Add staff user", widget=GovSubmitInput())
-
-    def validate_email(self, field: StringField) -> None:
-        try:
-            emails.normalise(field.data or "")
-        except emails.InvalidEmail as exc:
-            raise ValidationError(
-                "Enter an email address in the correct format, like name@school.example"
-            ) from exc
 
 
 class RoleForm(FlaskForm):

@@ -7,6 +7,7 @@ from typing import Any
 
 from wtforms.validators import ValidationError
 
+from .. import emails
 from .incoming import parse_id
 
 
@@ -22,5 +23,20 @@ def optional_id(message: str) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if field.data not in (None, "") and parse_id(field.data) is None:
             raise ValidationError(message)
+
+    return check
+
+
+def email_address(example: str) -> Callable[[Any, Any], None]:
+    """A validator: the field holds an address `emails.normalise` accepts (the same rule as the
+    roster and the commands); `example` shows the right shape in the message."""
+
+    def check(form: Any, field: Any) -> None:
+        try:
+            emails.normalise(field.data or "")
+        except emails.InvalidEmail as exc:
+            raise ValidationError(
+                f"Enter an email address in the correct format, like {example}"
+            ) from exc
 
     return check
