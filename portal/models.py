@@ -87,6 +87,56 @@ class Decision(enum.StrEnum):
     WITHDRAW = "withdraw"
     OBJECT = "object"
     LIFT_OBJECTION = "lift_objection"
+    # The school's outcome of its review of an objection (not to direct marketing, which is
+    # absolute): recorded by an admin, on the objection axis of the guardian who objected,
+    # naming the objection it answers (`answers_seq`).
+    UPHELD = "upheld"
+    NOT_UPHELD = "not_upheld"
+
+
+class OnLeaving(enum.StrEnum):
+    """What a purpose's data becomes when a pupil leaves (docs/follow-through.md)."""
+
+    KEEP = "keep"  # kept, for `keep_months` after leaving (or the school's retention period)
+    REMOVE = "remove"  # a task at once: remove it within `leaving_days` working days
+    REVIEW = "review"  # a task at once: decide within `leaving_days` working days
+
+
+class TaskKind(enum.StrEnum):
+    TAKEDOWN = "takedown"  # a consent withdrawn or an objection made: take it down
+    LEAVING = "leaving"  # a pupil left: do what the purpose promised
+
+
+class TaskEmails(enum.StrEnum):
+    """Who a school emails about a new take-down or leaving task."""
+
+    ADMINS = "admins"
+    EVERYONE = "everyone"  # admins and staff
+    NONE = "none"
+
+
+class RightsKind(enum.StrEnum):
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+
+
+class RequestChannel(enum.StrEnum):
+    WEB = "web"
+    LETTER = "letter"
+    PHONE = "phone"
+    EMAIL = "email"
+    IN_PERSON = "in_person"
+
+
+class RequestStatus(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"  # the clock is stopped: waiting for proof of identity or clarification
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
 
 
 class Channel(enum.StrEnum):
@@ -118,8 +168,19 @@ class School(Model):
     dpo_name: Mapped[str | None] = mapped_column(String(200))
     dpo_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How long after a pupil leaves the portal keeps the family's details before
+    # `flask retention run` erases them (docs/follow-through.md, "Erasure").
+    retention_months: Mapped[int] = mapped_column(Integer, default=12, server_default=text("12"))
+    # Who is emailed about a new take-down or leaving task.
+    task_emails: Mapped[str] = mapped_column(
+        String(16), default=TaskEmails.ADMINS.value, server_default=TaskEmails.ADMINS.value
+    )
 
-    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
+    __table_args__ = (
+        CheckConstraint("slug <> ''", name="slug_not_empty"),
+        CheckConstraint("retention_months BETWEEN 1 AND 1200", name="retention_months"),
+        CheckConstraint(_in("task_emails", TaskEmails), name="task_emails"),
+    )
 
     def __repr__(self) -> str:
         return f"<School {self.slug}>"
@@ -178,6 +239,17 @@ class Purpose(Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The current wording version; every version's wording is kept in purpose_versions.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Working days within which a take-down is done (publishable purposes; None: the
+    # portal's default, takedowns.DEFAULT_DAYS).
+    takedown_days: Mapped[int | None] = mapped_column(Integer)
+    # What happens to this purpose's data when a pupil leaves, and how fast (working days,
+    # for remove and review) or for how long it is kept (months, for keep; None: until the
+    # school's retention period ends).
+    on_leaving: Mapped[str] = mapped_column(
+        String(16), default=OnLeaving.KEEP.value, server_default=OnLeaving.KEEP.value
+    )
+    leaving_days: Mapped[int | None] = mapped_column(Integer)
+    keep_months: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -199,6 +271,16 @@ class Purpose(Model):
             name="renewal_days",
         ),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(_in("on_leaving", OnLeaving), name="on_leaving"),
+        CheckConstraint(
+            "takedown_days IS NULL OR takedown_days BETWEEN 0 AND 60", name="takedown_days"
+        ),
+        CheckConstraint(
+            "leaving_days IS NULL OR leaving_days BETWEEN 0 AND 60", name="leaving_days"
+        ),
+        CheckConstraint(
+            "keep_months IS NULL OR keep_months BETWEEN 0 AND 1200", name="keep_months"
+        ),
     )
 
 
@@ -232,6 +314,8 @@ class Pupil(Model):
     class_name: Mapped[str] = mapped_column(String(64))
     on_roll: Mapped[bool] = mapped_column(Boolean, default=True)
     left_on: Mapped[date | None] = mapped_column(Date)
+    # When `flask retention run` erased the names (the row stays: the ledger refers to it).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -259,6 +343,8 @@ class Guardian(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When `flask retention run` erased the email address (no school still keeps the person).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     links: Mapped[list[GuardianLink]] = relationship(back_populates="guardian")
 
@@ -278,6 +364,8 @@ class SchoolContact(Model):
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
     forename: Mapped[str] = mapped_column(String(100))
     surname: Mapped[str] = mapped_column(String(100))
+    # When `flask retention run` erased the name this school held.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("school_id", "guardian_id"),)
 
@@ -349,7 +437,10 @@ class LedgerHead(Model):
 
 
 class ConsentEvent(Model):
-    """One decision, appended to the school's hash chain. Never updated, never deleted."""
+    """One decision, appended to the school's hash chain. Never updated, never deleted, with
+    one exception the database allows: the retention run may erase the note (and its salt) of
+    a format-2 event, whose hash covers only the note's salted commitment (docs/ledger.md,
+    "Format 2")."""
 
     __tablename__ = "consent_events"
 
@@ -371,10 +462,21 @@ class ConsentEvent(Model):
     note: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: the note's text is in the hash. 2: the hash covers `note_commitment`, the SHA-256 of
+    # `note_salt` (hex) and the note, so the note can be erased and the chain still verify.
+    format: Mapped[int] = mapped_column(Integer, default=2, server_default=text("1"))
+    note_salt: Mapped[str | None] = mapped_column(String(64))
+    note_commitment: Mapped[str | None] = mapped_column(String(64))
+    # An objection's outcome (upheld / not_upheld) names the objection event it answers.
+    answers_seq: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("school_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
+        CheckConstraint("format IN (1, 2)", name="format"),
+        CheckConstraint(
+            "format = 2 OR (note_commitment IS NULL AND answers_seq IS NULL)", name="format_1"
+        ),
         CheckConstraint(_in("actor_type", ActorType), name="actor_type"),
         CheckConstraint(_in("decision", Decision), name="decision"),
         CheckConstraint(_in("channel", Channel), name="channel"),
@@ -567,16 +669,32 @@ class TakedownTask(Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
     purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
-    event_seq: Mapped[int] = mapped_column(Integer)  # the ledger event that caused it
+    # The ledger event that caused a take-down; none for a task made by a pupil leaving.
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=TaskKind.TAKEDOWN.value, server_default=TaskKind.TAKEDOWN.value
+    )
+    # For a leaving task: what the purpose promised (remove or review).
+    action: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last day to do it (working days from `created_at`, by the purpose's setting).
+    due_on: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # What was removed and where, written by whoever marked it done.
+    done_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("school_id", "event_seq", "purpose_id"),
         Index("ix_takedown_tasks_open", "school_id", "done_at"),
         CheckConstraint(
             "(done_at IS NULL AND done_by_id IS NULL) OR done_at IS NOT NULL", name="done"
+        ),
+        CheckConstraint(_in("kind", TaskKind), name="kind"),
+        CheckConstraint(
+            "(kind = 'takedown' AND event_seq IS NOT NULL)"
+            " OR (kind = 'leaving' AND action IN ('remove', 'review'))",
+            name="kind_fields",
         ),
     )
 
@@ -599,3 +717,102 @@ class InvitationBatch(Model):
     __table_args__ = (
         CheckConstraint("audience IN ('all', 'class', 'needs_answer')", name="audience"),
     )
+
+
+class RightsRequest(Model):
+    """A request by a family to use one of their data protection rights (access, erasure, ...),
+    made on the rights page or logged by staff when it came another way. Its due date follows
+    the ICO's one-month rule (`portal.deadlines`) and moves with pauses and an extension;
+    every change is a `RightsRequestChange`."""
+
+    __tablename__ = "rights_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    # The family in the portal, when known (a letter may come from someone not in it).
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id"), index=True)
+    requester_name: Mapped[str] = mapped_column(String(200), default="")
+    requester_contact: Mapped[str] = mapped_column(String(254), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16))
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.OPEN.value)
+    paused_on: Mapped[date | None] = mapped_column(Date)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_months: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_told_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_rights_requests_school_status_due", "school_id", "status", "due_on"),
+        CheckConstraint(_in("kind", RightsKind), name="kind"),
+        CheckConstraint(_in("channel", RequestChannel), name="channel"),
+        CheckConstraint(_in("status", RequestStatus), name="status"),
+        CheckConstraint("paused_days >= 0", name="paused_days"),
+        CheckConstraint("extension_months BETWEEN 0 AND 2", name="extension_months"),
+        CheckConstraint("(status = 'paused') = (paused_on IS NOT NULL)", name="paused_has_date"),
+    )
+
+
+class RightsRequestChange(Model):
+    """One thing that happened to a rights request: who (a staff user, the family, or the
+    system), when, what, and the details as JSON. Append-only."""
+
+    __tablename__ = "rights_request_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("rights_requests.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Erasure(Model):
+    """What `flask retention run` erased, when, and why: one row per person or record."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # pupil, contact, guardian, event_note, task_note, request
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[str] = mapped_column(String(200))  # which columns, comma-separated
+    reason: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_erasures_school_time", "school_id", "erased_at"),)
+
+
+class BankHoliday(Model):
+    """A day off in England and Wales added by an operator (`flask holidays add`), on top of
+    the list shipped with the portal (portal/data/bank_holidays_england_and_wales.txt)."""
+
+    __tablename__ = "bank_holidays"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DailyRun(Model):
+    """That a once-a-day job (the retention run, the reminders and the digest) has run on a
+    day: the primary key lets exactly one of several workers claim each day."""
+
+    __tablename__ = "daily_runs"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[str | None] = mapped_column(Text)
