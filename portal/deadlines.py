@@ -103,3 +103,15 @@ def shipped_holidays() -> dict[date, str]:
 def bank_holidays(extra: Iterable[date] = ()) -> frozenset[date]:
     """The shipped bank holidays plus a school's own extra closure days."""
     return frozenset(shipped_holidays()) | frozenset(extra)
+
+
+def add_working_days(start: date, days: int, holidays: Collection[date]) -> date:
+    """The working day `days` working days after `start` (a take-down due "within 5 school
+    days" of a Friday is due the Friday after). `days=0` is `start` itself, or the next
+    working day when `start` is not one."""
+    if days < 0:
+        raise ValueError("days cannot be negative")
+    day = next_working_day(start, holidays)
+    for _ in range(days):
+        day = next_working_day(day + timedelta(days=1), holidays)
+    return day

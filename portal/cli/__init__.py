@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import ledger, mail, setup
+from . import daily, ledger, mail, setup
 
 
 def init_app(app: Flask) -> None:
     setup.init_app(app)
     ledger.init_app(app)
     mail.init_app(app)
+    daily.init_app(app)

@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from .. import daily
 from ..mail.delivery import send_pending
 
 mail_cli = AppGroup("mail", help="Deliver the emails waiting in the outbox.")
@@ -25,10 +26,12 @@ def send_pending_command(limit: int) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.option("--batch", default=100, show_default=True, help="Messages per pass.")
 def worker(interval: float, batch: int) -> None:
-    """Keep sending due messages until stopped (Ctrl-C)."""
+    """Keep sending due messages until stopped (Ctrl-C). Runs the daily jobs once a day."""
     click.echo(f"mail worker: a pass every {interval:g}s; Ctrl-C stops")
     try:
         while True:
+            for item in daily.run_due():
+                click.echo(f"daily {item.job}: {item.summary}")
             result = send_pending(limit=batch)
             if result.sent or result.failed or result.skipped:
                 click.echo(f"sent {result.sent}, failed {result.failed}, skipped {result.skipped}")

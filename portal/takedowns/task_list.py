@@ -40,7 +40,7 @@ class Task:
     class_name: str
     purpose_title: str
     wording: str  # "Take down: Photos on the school website — Amira H. (3 Oak)"
-    event_seq: int
+    event_seq: int | None  # none for a task made by a pupil leaving
     created_at: datetime
     decision: str | None  # the decision that caused it (none if the event is not found)
     channel: str | None
