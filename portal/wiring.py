@@ -19,6 +19,8 @@ def init_app(app: Flask) -> None:
     _register_emails(app)
     _register_blueprints(app)
     _register_commands(app)
+    _register_daily_jobs(app)
+    _register_things_to_do(app)
 
 
 def _subscribe_to_the_ledger(app: Flask) -> None:
@@ -59,6 +61,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(parent_bp, url_prefix="/family")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+
+
+def _register_daily_jobs(app: Flask) -> None:
+    # Jobs that run once a day (`flask daily run`, and the mail worker).
+    pass
+
+
+def _register_things_to_do(app: Flask) -> None:
+    # What each feature adds to the staff's queue of things to do.
+    pass
 
 
 def _register_commands(app: Flask) -> None:

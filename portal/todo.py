@@ -1,0 +1,64 @@
+"""Things to do: one queue of the work the portal's promises make for a school's office.
+
+Each feature that makes work (objections to review, take-downs and leaving tasks, rights
+requests, renewals) registers a *source* on the application (`register`, called by
+`portal.wiring`): a function that, for one school, the day, and the staff user's role, returns
+the open items that role can act on. `items` gathers them, oldest first; the staff home page
+shows them with their counts (the counts are the lengths of the lists they head).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask import Flask, current_app
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to do."""
+
+    kind: str  # objection | takedown | leaving | request | renewal
+    title: str  # what to do, in words for staff
+    opened_on: date  # when the work arose (the queue is oldest first)
+    endpoint: str  # where it is done: a url_for endpoint ...
+    values: dict[str, Any] = field(default_factory=dict)  # ... and its values
+    due_on: date | None = None
+    detail: str = ""  # a short second line (who, which purpose, ...)
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.due_on is None else (self.due_on - today).days
+
+    def overdue(self, today: date) -> bool:
+        return self.due_on is not None and self.due_on < today
+
+
+# A source: (school_id, today, role) -> the open items of one kind that the role can act on.
+Source = Callable[[int, date, str], Sequence[Item]]
+_SOURCES = "portal.todo.sources"
+
+# The groups of the queue, in the order the page shows them, with their headings.
+KINDS = {
+    "objection": "Objections to review",
+    "takedown": "Take-downs",
+    "leaving": "Pupils who left",
+    "request": "Rights requests",
+    "renewal": "Renewals due",
+}
+
+
+def register(app: Flask, source: Source) -> None:
+    sources: list[Source] = app.extensions.setdefault(_SOURCES, [])
+    if source not in sources:
+        sources.append(source)
+
+
+def items(school_id: int, today: date, role: str) -> list[Item]:
+    """Every open item for the school that `role` can act on, oldest first (then the one
+    due soonest)."""
+    sources: list[Source] = current_app.extensions.get(_SOURCES, [])
+    found = [item for source in sources for item in source(school_id, today, role)]
+    return sorted(found, key=lambda i: (i.opened_on, i.due_on or date.max, i.title))
