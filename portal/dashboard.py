@@ -69,7 +69,11 @@ class PurposeCoverage:
     @property
     def segments(self) -> list[Segment]:
         if self.purpose.choice == Choice.OBJECTION:
-            labels = [("objected", "Objected"), ("no_objection", "No objection")]
+            labels = [
+                ("objected", "Objected"),
+                ("under_review", "Objection under review"),
+                ("no_objection", "No objection"),
+            ]
         else:
             labels = [
                 ("answered", "Answered"),
@@ -113,6 +117,8 @@ def _purpose_key(status: Status) -> str:
         return "needs_renewal"
     if status == Status.OBJECTED:
         return "objected"
+    if status == Status.UNDER_REVIEW:
+        return "under_review"
     if status == Status.ALLOWED:
         return "no_objection"
     return "not_answered"

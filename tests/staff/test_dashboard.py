@@ -25,7 +25,7 @@ def seeded(world: World) -> World:
     photos-website   yes          no           yes              yes
     local-paper      yes          -            yes 40 days ago  yes   (renewal: 30 days)
     trip-videos      yes          -            no               yes
-    class-photos     objected     -            -                -     (objection)
+    class-photos     objected (under review)  -   -                -     (objection)
     """
     oak = world.oak
     p = oak.purposes
@@ -80,7 +80,11 @@ def test_the_numbers_of_a_seeded_school(seeded):
     # Guardian-level (marketing) and information-only purposes are not per child.
     (objection,) = summary.objection_purposes
     assert objection.purpose.key == "class-photos"
-    assert {s.key: s.count for s in objection.segments} == {"objected": 1, "no_objection": 3}
+    assert {s.key: s.count for s in objection.segments} == {
+        "objected": 0,
+        "under_review": 1,
+        "no_objection": 3,
+    }
 
     classes = {c.class_name: c for c in summary.classes}
     assert list(classes) == ["3 Oak", "4 Ash"]
@@ -100,7 +104,7 @@ def test_the_page_shows_the_numbers_as_text_and_bars(seeded, office):
     assert "Answered: <strong>2</strong> of 4 (50%)" in text  # local-paper
     assert "Needs renewal: <strong>1</strong> of 4 (25%)" in text
     assert "Answered: <strong>4</strong> of 4 (100%), 3 yes, 1 no" in text
-    assert "Objected: <strong>1</strong> of 4 (25%)" in text
+    assert "Objection under review: <strong>1</strong> of 4 (25%)" in text
     assert (
         "Class 3 Oak: 3 children" in text
         and "Some not answered: <strong>1</strong> of 3 (33%)" in text
