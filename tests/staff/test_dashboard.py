@@ -168,3 +168,27 @@ def test_an_empty_school(app, world, staff_client):
     page = staff_client("head@new.example").get("/staff")
     assert page.status_code == 200
     assert "no purposes that ask parents for a choice" in page.text
+
+
+def test_the_home_page_opens_on_things_to_do_with_counts_that_match_the_lists(world, admin, office):
+    import re as _re
+
+    from tests.support.world import decide as _decide
+
+    oak = world.oak
+    first = _decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
+    second = _decide(world.ada, oak.purposes["class-photos"], "object", pupil=oak.pupils["A"])
+    page = admin.get("/staff")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index("Things to do") < text.index("Answers per purpose")
+    section = text[text.index('id="things-to-do"') : text.index("</section>")]
+    assert "Objections to review (2)" in section
+    links = _re.findall(r'href="/staff/objections/(\d+)"', section)
+    assert links == [str(first.seq), str(second.seq)]  # oldest first
+    headed = sum(int(n) for n in _re.findall(r"\((\d+)\)</h3>", section))
+    assert headed == section.count('class="portal-todo__item"')
+    assert f"{headed} things to do" in section
+    # Staff do not review objections: their queue leaves them out.
+    staff_page = office.get("/staff").text
+    assert "Objections to review" not in staff_page
