@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import invitations, ledger, receipts, signin, takedowns
+from . import daily, invitations, ledger, receipts, rights_requests, signin, takedowns, todo
 from .mail import render
 
 
@@ -49,6 +49,18 @@ def _register_emails(app: Flask) -> None:
     render.register(
         app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
     )
+    render.register(
+        app,
+        rights_requests.ADMIN_TEMPLATE,
+        subject=rights_requests.ADMIN_SUBJECT,
+        builder=rights_requests.admin_context,
+    )
+    render.register(
+        app,
+        rights_requests.FAMILY_TEMPLATE,
+        subject=rights_requests.FAMILY_SUBJECT,
+        builder=rights_requests.family_context,
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -65,12 +77,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
-    pass
+    daily.register(app, "rights_reminders", rights_requests.send_reminders)
 
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
-    pass
+    todo.register(app, rights_requests.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:
