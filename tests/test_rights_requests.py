@@ -473,3 +473,41 @@ def test_days_left_are_negative_when_overdue(world):
     assert shown.overdue(date(2025, 4, 6)) and not shown.overdue(date(2025, 4, 3))
     assert shown.days_left_words(date(2025, 4, 6)) == "overdue by 3 days"
     assert shown.due_on - timedelta(days=31) == date(2025, 3, 3)
+
+
+# --- the emails ------------------------------------------------------------------------------
+
+
+def test_the_emails_say_what_happened_and_when_it_is_due(world, admin):
+    from portal.mail import render
+
+    request = made(world, date(2025, 3, 3))
+    rights_requests.refuse(
+        admin.id, request.id, reasons="We hold nothing more.", now=at(date(2025, 3, 4))
+    )
+    reference = rights_requests.reference(request.id)
+    new = render.render(rights_requests.ADMIN_TEMPLATE, {"request_id": request.id, "event": "new"})
+    # The request was refused before the admins' email went: it is not sent.
+    assert isinstance(new, str) and "closed" in new
+    receipt = render.render(
+        rights_requests.FAMILY_TEMPLATE, {"request_id": request.id, "event": "received"}
+    )
+    refused = render.render(
+        rights_requests.FAMILY_TEMPLATE, {"request_id": request.id, "event": "refused"}
+    )
+    assert not isinstance(receipt, str) and not isinstance(refused, str)
+    assert receipt.subject == f"Your request to Oak Primary School ({reference}): received"
+    assert "3 April 2025" in receipt.text and "3 April 2025" in receipt.html
+    assert "We hold nothing more." in refused.text
+    assert "ico.org.uk/make-a-complaint" in refused.text
+    assert "ico.org.uk/make-a-complaint" in refused.html
+
+    open_one = made(world, date(2025, 3, 3), kind="erasure")
+    soon = render.render(
+        rights_requests.ADMIN_TEMPLATE,
+        {"request_id": open_one.id, "event": "soon"},
+        now=at(date(2025, 3, 27)),
+    )
+    assert not isinstance(soon, str)
+    assert soon.subject == "Rights request due in 7 days: Erasure (Oak Primary School)"
+    assert f"/staff/rights-requests/{open_one.id}" in soon.text
