@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import invitations, ledger, objections, receipts, signin, takedowns, todo
+from . import (
+    daily,
+    invitations,
+    ledger,
+    objections,
+    receipts,
+    rights_requests,
+    signin,
+    takedowns,
+    todo,
+)
 from .mail import render
 
 
@@ -63,6 +73,18 @@ def _register_emails(app: Flask) -> None:
         subject=objections.OUTCOME_SUBJECT,
         builder=objections.outcome_email_context,
     )
+    render.register(
+        app,
+        rights_requests.ADMIN_TEMPLATE,
+        subject=rights_requests.ADMIN_SUBJECT,
+        builder=rights_requests.admin_context,
+    )
+    render.register(
+        app,
+        rights_requests.FAMILY_TEMPLATE,
+        subject=rights_requests.FAMILY_SUBJECT,
+        builder=rights_requests.family_context,
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -79,12 +101,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
-    pass
+    daily.register(app, "rights_reminders", rights_requests.send_reminders)
 
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
     todo.register(app, objections.todo_items)
+    todo.register(app, rights_requests.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:
