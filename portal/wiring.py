@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import invitations, ledger, receipts, signin, takedowns
+from . import daily, invitations, ledger, receipts, signin, takedowns, todo
 from .mail import render
 
 
@@ -47,6 +47,12 @@ def _register_emails(app: Flask) -> None:
         app, takedowns.TEMPLATE, subject=takedowns.SUBJECT, builder=takedowns.email_context
     )
     render.register(
+        app,
+        takedowns.digest.TEMPLATE,
+        subject=takedowns.digest.SUBJECT,
+        builder=takedowns.digest.email_context,
+    )
+    render.register(
         app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
     )
 
@@ -65,12 +71,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
-    pass
+    daily.register(app, takedowns.digest.JOB, takedowns.digest.send_digest)
 
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
-    pass
+    todo.register(app, takedowns.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from .. import dashboard, ledger, takedowns
+from .. import daily, dashboard, ledger, takedowns
 from ..web.access import staff_required
 from . import bp
 from .nav import MARKETING, current_school, current_school_id, current_staff
@@ -28,4 +28,5 @@ def home() -> str | Response:
         head=head,
         summary=dashboard.summary(school_id),
         takedown_tasks=takedowns.open_tasks(school_id),
+        today=daily.today(),
     )

@@ -34,6 +34,7 @@ from tests.support.world import T0, World, decide, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/take-downs"}
 WEBSITE_A = "Take down: Photos on the school website — PupilA T. (3 Oak)"
+NOTE = "Deleted from the website gallery"
 
 NEWSLETTER = """
 [[purposes]]
@@ -86,7 +87,7 @@ def test_a_withdrawal_after_a_yes_makes_a_task_and_emails_the_admins(world):
     # One email to each active admin of the school: not staff, not marketing, not Elm.
     [email] = emails()
     assert email.to_address == "admin@oak.example" and email.school_id == oak.id
-    assert json.loads(email.payload) == {"school_id": oak.id, "tasks": [task.id]}
+    assert json.loads(email.payload) == {"school_id": oak.id, "tasks": [task.id], "role": "admin"}
 
     rendered = render.render(takedowns.TEMPLATE, json.loads(email.payload))
     assert not isinstance(rendered, str), rendered
@@ -240,7 +241,7 @@ def test_the_email_is_not_sent_once_the_task_is_done(world):
     decide(world.ada, photos, "grant", pupil=a, now=at(0))
     decide(world.ada, photos, "withdraw", pupil=a, now=at(1))
     [task] = tasks()
-    takedowns.mark_done(staff_named("admin@oak.example").id, task.id)
+    takedowns.mark_done(staff_named("admin@oak.example").id, task.id, "Deleted from the gallery")
     reason = render.render(takedowns.TEMPLATE, json.loads(emails()[0].payload))
     assert isinstance(reason, str) and "marked done" in reason
 
@@ -287,11 +288,12 @@ def test_marking_done_records_who_and_when_once(admin, world):
     _older, newer = make_tasks(world)
     page = admin.get("/staff/take-downs")
     before = snapshot(world.oak.id)
-    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {}, page=page)
+    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {"note": NOTE}, page=page)
     assert response.status_code == 302 and response.headers["Location"] == "/staff/take-downs"
     done = db.session.get(TakedownTask, newer.id)
     dana = staff_named("admin@oak.example")
     assert done.done_by_id == dana.id and done.done_at is not None
+    assert done.done_note == NOTE
     first_done_at = done.done_at
     assert snapshot(world.oak.id) == before  # the ledger is untouched
     [entry] = db.session.scalars(select(StaffAuditEntry)).all()
@@ -303,14 +305,14 @@ def test_marking_done_records_who_and_when_once(admin, world):
     text = text_of(page.text)
     assert f"Marked as done: {WEBSITE_A}." in text
     assert "To do (1)" in text
-    assert f"Done {WEBSITE_A} Dana Okafor" in text
+    assert f"Done {WEBSITE_A} Note: {NOTE} Reopen : {WEBSITE_A} Dana Okafor" in text
     assert text.count("Mark as done") == 1
 
-    # Twice is harmless: the first who and when stand, no second audit entry.
-    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {}, page=page)
+    # Twice is harmless: the first who, when and note stand, no second audit entry.
+    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {"note": "Other"}, page=page)
     assert response.status_code == 302
     done = db.session.get(TakedownTask, newer.id)
-    assert (done.done_by_id, done.done_at) == (dana.id, first_done_at)
+    assert (done.done_by_id, done.done_at, done.done_note) == (dana.id, first_done_at, NOTE)
     assert len(db.session.scalars(select(StaffAuditEntry)).all()) == 1
     assert "Already done:" in text_of(admin.get("/staff/take-downs").text)
 
@@ -318,8 +320,8 @@ def test_marking_done_records_who_and_when_once(admin, world):
 def test_marking_done_by_htmx_gets_the_list_and_a_live_announcement(office, world):
     older, _newer = make_tasks(world)
     page = office.get("/staff/take-downs")
-    response = post_form(office, f"/staff/take-downs/{older.id}/done", {}, page=page,
-                         headers=FRAGMENT)  # fmt: skip
+    response = post_form(office, f"/staff/take-downs/{older.id}/done", {"note": NOTE},
+                         page=page, headers=FRAGMENT)  # fmt: skip
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="takedown-list"')
     saved = "Marked as done: Take down: Photos on the school website — PupilB T. (3 Oak)."
