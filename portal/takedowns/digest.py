@@ -37,7 +37,7 @@ def send_digest(today: date, now: datetime) -> str:
             select(TakedownTask.school_id, TakedownTask.id)
             .where(TakedownTask.done_at.is_(None), TakedownTask.due_on < today)
             .order_by(TakedownTask.school_id, TakedownTask.due_on, TakedownTask.id)
-        ).tuples():
+        ):
             overdue[school_id].append(task_id)
         if not overdue:
             return "no overdue tasks"

@@ -56,7 +56,7 @@ def on_leaving(
                 TakedownTask.done_at.is_(None),
                 TakedownTask.pupil_id.in_([p.id for p in pupils]),
             )
-        ).tuples()
+        )
     )
     days_off = holidays.in_force()
     created: list[TakedownTask] = []
