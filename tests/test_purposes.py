@@ -352,23 +352,37 @@ def test_the_file_says_how_fast_and_what_happens_when_a_pupil_leaves(app):
         ('on_leaving = "shred"', "on_leaving must be one of keep, remove, review"),
         ("takedown_days = 61", "takedown_days must be a whole number from 0 to 60"),
         ('takedown_days = "5"', "takedown_days must be a whole number from 0 to 60"),
-        ('on_leaving = "remove"\nleaving_days = -1', "leaving_days must be a whole number from 0 to 60"),
+        (
+            'on_leaving = "remove"\nleaving_days = -1',
+            "leaving_days must be a whole number from 0 to 60",
+        ),
         ("keep_months = 1201", "keep_months must be a whole number from 0 to 1200"),
         ("leaving_days = 5", 'leaving_days only goes with on_leaving = "remove" or "review"'),
-        ('on_leaving = "review"\nkeep_months = 6', 'keep_months only goes with on_leaving = "keep"'),
-        ("publishable = false\ntakedown_days = 2", "takedown_days only goes with publishable = true"),
+        (
+            'on_leaving = "review"\nkeep_months = 6',
+            'keep_months only goes with on_leaving = "keep"',
+        ),
+        (
+            "publishable = false\ntakedown_days = 2",
+            "takedown_days only goes with publishable = true",
+        ),
     ],
 )
 def test_leaving_and_take_down_settings_are_checked(app, change, problem):
     school = make_school()
-    text = """
+    text = (
+        """
 [[purposes]]
 key = "photos-website"
 title = "Photos on the school website"
 description = "Photos of school life on the school website."
 choice = "consent"
 lawful_basis = "consent"
-""" + ("" if "publishable" in change else "publishable = true\n") + change + "\n"
+"""
+        + ("" if "publishable" in change else "publishable = true\n")
+        + change
+        + "\n"
+    )
     with pytest.raises(purposes.PurposesFileError) as refused:
         purposes.load(school, text)
     assert refused.value.problems == [f"purpose 1 (photos-website): {problem}"]

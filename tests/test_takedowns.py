@@ -150,7 +150,9 @@ def test_a_task_can_be_reopened_the_same_day_only(oak):
     takedowns.mark_done(admin, first.id, NOTE, now=utc(2025, 10, 6, 22, 0))
     again = takedowns.reopen(admin, first.id, now=utc(2025, 10, 6, 22, 50))
     assert again.changed and again.task.done_at is None and again.task.done_note is None
-    actions = [e.action for e in db.session.scalars(select(StaffAuditEntry).order_by(StaffAuditEntry.id))]
+    actions = [
+        e.action for e in db.session.scalars(select(StaffAuditEntry).order_by(StaffAuditEntry.id))
+    ]
     assert actions == ["takedown.done", "takedown.reopened"]
 
     # Done again at 22:55 UTC; at 23:05 UTC it is already the next day in London: refused.

@@ -12,7 +12,7 @@ Staff see the names and email addresses of their own school's contacts.
 from __future__ import annotations
 
 from .answers import MAX_NOTE, STAFF_CHANNELS, AnswerProblem, record_answer
-from .leaving import Left, LeavingProblem, back_on_roll, mark_left
+from .leaving import LeavingProblem, Left, back_on_roll, mark_left
 from .record import Contact, HistoryEntry, PupilRecord, PurposeStatus, Why, pupil_record
 from .search import Search, class_names, find_pupils
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from .. import audit_log, takedowns
 from ..database import writing
@@ -32,11 +33,13 @@ class Left:
     tasks: int  # leaving tasks made (or, putting back on roll, removed)
 
 
-def _admin_and_pupil(session: object, staff_user_id: int, pupil_id: int) -> tuple[StaffUser, Pupil]:
-    staff = session.get(StaffUser, staff_user_id)  # type: ignore[attr-defined]
+def _admin_and_pupil(
+    session: Session, staff_user_id: int, pupil_id: int
+) -> tuple[StaffUser, Pupil]:
+    staff = session.get(StaffUser, staff_user_id)
     if staff is None or not staff.active or staff.role != Role.ADMIN:
         raise NotFound("no such admin")
-    pupil = session.scalars(  # type: ignore[attr-defined]
+    pupil = session.scalars(
         select(Pupil).where(Pupil.id == pupil_id, Pupil.school_id == staff.school_id)
     ).first()
     if pupil is None:

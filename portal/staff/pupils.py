@@ -229,9 +229,12 @@ def pupil_left(pupil_id: int) -> Response:
         except pupils.LeavingProblem as problem:
             problems[problem.field] = str(problem)
         else:
-            made = f"{left.tasks} task{'s' if left.tasks != 1 else ''} for what the school " \
-                "promised when a pupil leaves" if left.tasks else "no tasks: every purpose " \
-                "keeps its data for its set time"
+            made = (
+                f"{left.tasks} task{'s' if left.tasks != 1 else ''} for what the school "
+                "promised when a pupil leaves"
+                if left.tasks
+                else "no tasks: every purpose keeps its data for its set time"
+            )
             return _after_leaving(
                 record,
                 f"Marked {record.pupil.forename} {record.pupil.surname} as left on "

@@ -233,9 +233,7 @@ class PurposeForm(FlaskForm):
             "takedown_days": _number(self.takedown_days.data) if self.publishable.data else None,
             "on_leaving": on_leaving,
             "leaving_days": _number(self.leaving_days.data) if acting else None,
-            "keep_months": _number(self.keep_months.data)
-            if on_leaving == OnLeaving.KEEP
-            else None,
+            "keep_months": _number(self.keep_months.data) if on_leaving == OnLeaving.KEEP else None,
         }
 
     def add_problems(self, problems: list[purposes.Problem]) -> None:

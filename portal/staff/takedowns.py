@@ -100,8 +100,5 @@ def takedown_reopen(task_id: int) -> Response:
              "message": str(refused), "note": ""},
         )  # fmt: skip
     task = outcome.task
-    if outcome.changed:
-        message = f"Reopened: {task.wording}."
-    else:
-        message = f"Still to do: {task.wording}."
+    message = f"Reopened: {task.wording}." if outcome.changed else f"Still to do: {task.wording}."
     return _answer(message, school_id)

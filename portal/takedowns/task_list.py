@@ -39,7 +39,7 @@ def note_problem(note: str) -> str | None:
     """Why `note` cannot be the note of a task done, in words for staff; None when it can."""
     note = note.strip()
     if not note:
-        return "Write what you removed and where, such as \"Deleted from the website gallery\""
+        return 'Write what you removed and where, such as "Deleted from the website gallery"'
     if problem := text.multi_line_problem(note):
         return f"The note {problem}"
     if len(note) > MAX_NOTE:
@@ -229,9 +229,7 @@ def open_tasks(school_id: int) -> list[Task]:
     return [_task(row) for row in rows]
 
 
-def tasks(
-    school_id: int, *, done_shown: int = DONE_SHOWN, today: date | None = None
-) -> TaskList:
+def tasks(school_id: int, *, done_shown: int = DONE_SHOWN, today: date | None = None) -> TaskList:
     """Open tasks (oldest first), then the most recently done ones with who, when and the
     note."""
     done_rows = db.session.execute(
@@ -289,9 +287,7 @@ def _detail(task: TakedownTask) -> dict[str, Any]:
     }
 
 
-def mark_done(
-    staff_user_id: int, task_id: int, note: str, *, now: datetime | None = None
-) -> Done:
+def mark_done(staff_user_id: int, task_id: int, note: str, *, now: datetime | None = None) -> Done:
     """Mark a task of the staff user's school as done, by them, now, with their note of what
     was removed and where, and an entry in the audit log, in one transaction. NoteProblem
     (nothing changes) when the note is missing or cannot be kept. Already done: nothing

@@ -10,7 +10,7 @@ from ..types import LONDON
 
 
 def uk_date(value: datetime | date) -> str:
-    """"3 March 2026": a time's date in London, or a date as it is."""
+    """ "3 March 2026": a time's date in London, or a date as it is."""
     local = value.astimezone(LONDON) if isinstance(value, datetime) else value
     return f"{local.day} {local:%B %Y}"
 

@@ -54,9 +54,7 @@ def _take_down_done(world, pupil_key: str = "A", note: str = "Deleted from Mrs S
     p, pupil = world.oak.purposes["photos-website"], world.oak.pupils[pupil_key]
     record(world.ada, p, "grant", pupil=pupil)
     record(world.ada, p, "withdraw", pupil=pupil)
-    [task] = db.session.scalars(
-        select(TakedownTask).where(TakedownTask.pupil_id == pupil.id)
-    ).all()
+    [task] = db.session.scalars(select(TakedownTask).where(TakedownTask.pupil_id == pupil.id)).all()
     takedowns.mark_done(world.oak.staff.id, task.id, note,
                         now=datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # fmt: skip
 
@@ -89,7 +87,9 @@ def test_a_child_who_left_keeps_their_history_read_only(ada, signed_in, world):
 
     history = text_of(ada.get("/family/history").text)
     assert "For PupilB" in history  # the decisions about B are still there
-    assert "The school removed PupilB&#39;s photos on the school website on 3 March 2026." in history
+    assert (
+        "The school removed PupilB&#39;s photos on the school website on 3 March 2026." in history
+    )
 
     home = ada.get("/family")
     text = text_of(home.text)

@@ -419,7 +419,9 @@ def test_a_task_done_today_can_be_reopened(office, world, headers):
         assert "Reopened:" in text_of(office.get("/staff/take-downs").text)
     task = db.session.get(TakedownTask, older.id)
     assert (task.done_at, task.done_note) == (None, None)
-    actions = [e.action for e in db.session.scalars(select(StaffAuditEntry).order_by(StaffAuditEntry.id))]
+    actions = [
+        e.action for e in db.session.scalars(select(StaffAuditEntry).order_by(StaffAuditEntry.id))
+    ]
     assert actions == ["takedown.done", "takedown.reopened"]
 
 
@@ -437,7 +439,7 @@ def test_a_task_done_on_an_earlier_day_cannot_be_reopened(office, world):
 
 
 def test_the_list_shows_due_dates_and_marks_overdue_tasks(office, world):
-    older, newer = make_tasks(world)  # made on 6 October 2025: due 13 October 2025
+    _older, newer = make_tasks(world)  # made on 6 October 2025: due 13 October 2025
     page = office.get("/staff/take-downs")
     text = text_of(page.text)
     assert "Due 13 October 2025 (overdue)" in text
