@@ -16,7 +16,8 @@ that offer a choice:
   else *all answered* (every consent purpose granted or withdrawn).
   A class's three numbers add up to its pupils on roll. (With no consent purposes, every
   pupil is "all answered": there is nothing to ask.)
-- **Open take-downs**: the school's take-down tasks not yet done.
+- **Open tasks**: the school's take-down and leaving tasks not yet done, and how many of
+  them are past their due date (overdue: due before today in London).
 
 No Flask request state; a fixed number of queries whatever the size of the school.
 """
@@ -33,7 +34,7 @@ from . import consent, todo
 from .consent import Status
 from .extensions import db
 from .models import Choice, Pupil, Purpose, Scope, TakedownTask
-from .types import utcnow
+from .types import LONDON, utcnow
 
 ANSWERED = frozenset({Status.GRANTED, Status.WITHDRAWN})
 
@@ -108,6 +109,7 @@ class Dashboard:
     classes: list[ClassCoverage]
     open_takedowns: int
     counted_at: datetime
+    overdue_takedowns: int = 0
 
 
 def _purpose_key(status: Status) -> str:
@@ -130,6 +132,22 @@ def open_takedowns(school_id: int) -> int:
             select(func.count())
             .select_from(TakedownTask)
             .where(TakedownTask.school_id == school_id, TakedownTask.done_at.is_(None))
+        )
+        or 0
+    )
+
+
+def overdue_takedowns(school_id: int, today: date) -> int:
+    """Open tasks whose due date is before `today`."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(TakedownTask)
+            .where(
+                TakedownTask.school_id == school_id,
+                TakedownTask.done_at.is_(None),
+                TakedownTask.due_on < today,
+            )
         )
         or 0
     )
@@ -184,6 +202,7 @@ def summary(school_id: int, *, now: datetime | None = None) -> Dashboard:
         ],
         open_takedowns=open_takedowns(school_id),
         counted_at=now,
+        overdue_takedowns=overdue_takedowns(school_id, now.astimezone(LONDON).date()),
     )
 
 

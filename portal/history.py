@@ -1,5 +1,6 @@
-"""What you told us: the decisions about a guardian's children (everyone's) and the guardian's
-own guardian-level decisions, newest first, each with its ledger reference.
+"""What you told us: the decisions about a guardian's children (everyone's, children who have
+left included) and the guardian's own guardian-level decisions, newest first, each with its
+ledger reference; and what the school did as a result (`outcomes`).
 
 Another guardian's decision is shown as "another person with parental responsibility": no
 name, email or id of another guardian leaves this module. No Flask request state.
@@ -12,7 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 
-from .choices.family import children_query
+from . import takedowns
+from .choices.family import seen_children_query
 from .extensions import db
 from .models import ActorType, Channel, ConsentEvent, Pupil, Purpose, PurposeVersion, School
 from .queries import wording_at_event
@@ -54,9 +56,9 @@ def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) 
 
 
 def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
-    """Decisions about this guardian's children (everyone's) and this guardian's own
-    guardian-level decisions, newest first. One query."""
-    children = children_query(guardian_id)
+    """Decisions about this guardian's children (everyone's; children who have left too) and
+    this guardian's own guardian-level decisions, newest first. One query."""
+    children = seen_children_query(guardian_id)
     rows = db.session.execute(
         select(
             ConsentEvent.occurred_at,
@@ -107,3 +109,10 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
         )
         for row in rows
     ]
+
+
+def outcomes(guardian_id: int) -> list[takedowns.Outcome]:
+    """What the school did for this guardian's children (those who left too): each
+    take-down or leaving task done, as the fact and the day, newest first. No staff note."""
+    ids = list(db.session.scalars(seen_children_query(guardian_id)))
+    return takedowns.done_for(ids)

@@ -59,6 +59,12 @@ def _register_emails(app: Flask) -> None:
         app, takedowns.TEMPLATE, subject=takedowns.SUBJECT, builder=takedowns.email_context
     )
     render.register(
+        app,
+        takedowns.digest.TEMPLATE,
+        subject=takedowns.digest.SUBJECT,
+        builder=takedowns.digest.email_context,
+    )
+    render.register(
         app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
     )
     render.register(
@@ -102,12 +108,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
     daily.register(app, "rights_reminders", rights_requests.send_reminders)
+    daily.register(app, takedowns.digest.JOB, takedowns.digest.send_digest)
 
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
     todo.register(app, objections.todo_items)
     todo.register(app, rights_requests.things_to_do)
+    todo.register(app, takedowns.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:

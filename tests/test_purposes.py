@@ -303,3 +303,87 @@ def test_changing_the_scope_of_an_existing_purpose_is_refused(app):
         purposes.load(school, ONE + 'scope = "guardian"\n')
     db.session.expire_all()
     assert purpose("photos-website").scope == "pupil"
+
+
+# --- take-down days and what happens when a pupil leaves ------------------------------------
+
+LEAVING = """
+[[purposes]]
+key = "photos-website"
+title = "Photos on the school website"
+description = "Photos of school life on the school website."
+choice = "consent"
+lawful_basis = "consent"
+publishable = true
+takedown_days = 3
+on_leaving = "remove"
+leaving_days = 10
+
+[[purposes]]
+key = "class-photos"
+title = "Class photos on display"
+description = "Class photos on the display boards."
+choice = "objection"
+lawful_basis = "public_task"
+keep_months = 6
+"""
+
+
+def test_the_file_says_how_fast_and_what_happens_when_a_pupil_leaves(app):
+    school = make_school()
+    purposes.load(school, LEAVING)
+    website, display = purpose("photos-website"), purpose("class-photos")
+    assert (website.takedown_days, website.on_leaving, website.leaving_days) == (3, "remove", 10)
+    assert (display.on_leaving, display.keep_months, display.takedown_days) == ("keep", 6, None)
+    example = make_school(slug="ash", name="Ash")
+    purposes.load(example, EXAMPLE)
+    found = {
+        p.key: (p.takedown_days, p.on_leaving, p.leaving_days)
+        for p in db.session.scalars(select(Purpose).where(Purpose.school_id == example.id))
+    }
+    assert found["photos-website"] == (5, "remove", 5)
+    assert found["class-photos-display"] == (None, "review", 10)
+    assert found["school-census"] == (None, "keep", None)
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ('on_leaving = "shred"', "on_leaving must be one of keep, remove, review"),
+        ("takedown_days = 61", "takedown_days must be a whole number from 0 to 60"),
+        ('takedown_days = "5"', "takedown_days must be a whole number from 0 to 60"),
+        (
+            'on_leaving = "remove"\nleaving_days = -1',
+            "leaving_days must be a whole number from 0 to 60",
+        ),
+        ("keep_months = 1201", "keep_months must be a whole number from 0 to 1200"),
+        ("leaving_days = 5", 'leaving_days only goes with on_leaving = "remove" or "review"'),
+        (
+            'on_leaving = "review"\nkeep_months = 6',
+            'keep_months only goes with on_leaving = "keep"',
+        ),
+        (
+            "publishable = false\ntakedown_days = 2",
+            "takedown_days only goes with publishable = true",
+        ),
+    ],
+)
+def test_leaving_and_take_down_settings_are_checked(app, change, problem):
+    school = make_school()
+    text = (
+        """
+[[purposes]]
+key = "photos-website"
+title = "Photos on the school website"
+description = "Photos of school life on the school website."
+choice = "consent"
+lawful_basis = "consent"
+"""
+        + ("" if "publishable" in change else "publishable = true\n")
+        + change
+        + "\n"
+    )
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, text)
+    assert refused.value.problems == [f"purpose 1 (photos-website): {problem}"]
+    assert db.session.scalar(select(func.count()).select_from(Purpose)) == 0

@@ -517,3 +517,73 @@ def test_the_migration_gives_each_school_the_name_the_guardian_had(app):
         (oak.id, "ada@example.org", "Ada", "Lovelace-King"),
         (elm.id, "ada@example.org", "Ada", "Lovelace-King"),
     ]
+
+
+# --- leaving: the leaving_date column -------------------------------------------------------
+
+LEAVING_HEADER = HEADER + ",leaving_date"
+
+
+def test_a_leaving_date_marks_the_pupil_left_and_a_bad_date_is_line_numbered(app):
+    from portal.models import Purpose, TakedownTask
+    from tests.support.factories import make_purpose_set
+
+    school = make_school()
+    make_purpose_set(school)
+    photos = db.session.scalars(select(Purpose).where(Purpose.key == "photos-website")).one()
+    photos.on_leaving = "remove"
+    db.session.commit()
+    roster.import_roster(school, csv_text(
+        "P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes",
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes",
+        "P3,Noor,Ali,6,6 Elm,Aya,Ali,aya@example.org,Mother,yes",
+    ))  # fmt: skip
+    report = roster.import_roster(school, csv_text(
+        "P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes,2025-07-18",  # line 2
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes,18/07/2025",  # line 3: bad
+        "P3,Noor,Ali,6,6 Elm,Aya,Ali,aya@example.org,Mother,yes,",  # line 4: on roll
+        "P4,Omar,Ali,2,2 Oak,Aya,Ali,aya@example.org,Mother,yes,2999-01-01",  # line 5: future
+        header=LEAVING_HEADER,
+    ), today=date(2025, 7, 21))  # fmt: skip
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (3, "leaving_date '18/07/2025' is not a date written YYYY-MM-DD, like 2026-07-21"),
+        (5, "leaving_date 2999-01-01 is in the future: import it once the pupil has left"),
+    ]
+    assert report.marked_left == 1 and [p.pupil_id for p in report.left] == ["P1"]
+    db.session.expire_all()
+    assert (pupil("P1").on_roll, pupil("P1").left_on) == (False, date(2025, 7, 18))
+    assert pupil("P2").on_roll and pupil("P3").on_roll  # the bad row's pupil stays as they were
+    [task] = db.session.scalars(select(TakedownTask)).all()
+    assert (task.pupil_id, task.kind, task.action) == (pupil("P1").id, "leaving", "remove")
+
+    # The same file again: nothing new, no second task.
+    again = roster.import_roster(school, csv_text(
+        "P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes,2025-07-18",
+        header=LEAVING_HEADER,
+    ), today=date(2025, 7, 22))  # fmt: skip
+    assert again.marked_left == 0 and again.unchanged == 1
+    assert len(db.session.scalars(select(TakedownTask)).all()) == 1
+
+
+def test_mark_missing_as_left_makes_the_leaving_tasks_too(app):
+    from portal.models import Purpose, TakedownTask
+    from tests.support.factories import make_purpose_set
+
+    school = make_school()
+    make_purpose_set(school)
+    display = db.session.scalars(select(Purpose).where(Purpose.key == "class-photos")).one()
+    display.on_leaving = "review"
+    db.session.commit()
+    roster.import_roster(school, csv_text(
+        "P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes",
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes",
+    ))  # fmt: skip
+    preview = roster.preview_roster(school, csv_text(
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes",
+    ), mark_missing_as_left=True)  # fmt: skip
+    assert preview.marked_left == 1 and db.session.scalars(select(TakedownTask)).all() == []
+    roster.import_roster(school, csv_text(
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes",
+    ), mark_missing_as_left=True)  # fmt: skip
+    [task] = db.session.scalars(select(TakedownTask)).all()
+    assert (task.pupil_id, task.action, task.purpose_id) == (pupil("P1").id, "review", display.id)

@@ -3,7 +3,7 @@ links say (their schools, their children and the schools' current notices)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
@@ -30,6 +30,22 @@ def responsible_for(guardian_id: int) -> ColumnElement[bool]:
 def children_query(guardian_id: int) -> Select[int]:
     """The ids of the children this guardian may see and decide for (a subquery)."""
     return select(Pupil.id).join(GuardianLink, responsible_for(guardian_id))
+
+
+def seen_children_query(guardian_id: int) -> Select[int]:
+    """The ids of the children whose history this guardian may see (a subquery): those they
+    decide for, and those who have left the school (still linked, not yet erased), whose
+    past decisions and outcomes the family keeps seeing, read-only."""
+    return select(Pupil.id).join(
+        GuardianLink,
+        and_(
+            GuardianLink.guardian_id == guardian_id,
+            GuardianLink.pupil_id == Pupil.id,
+            GuardianLink.school_id == Pupil.school_id,
+            deciding_link(),
+            Pupil.erased_at.is_(None),
+        ),
+    )
 
 
 def schools_of(guardian_id: int) -> list[School]:
@@ -60,11 +76,14 @@ class Family:
     """What a guardian's current links say, from one query: the schools where they are a
     current contact of a pupil (by name, as `schools_of`), the children they have parental
     responsibility for, on roll, grouped by school (schools by name, children by name), and
-    each of those schools' current notice (version, title, date and summary)."""
+    each of those schools' current notice (version, title, date and summary); and the
+    children who have left, the same way (`left`), whom the family sees read-only."""
 
     schools: list[School]
     children: list[SchoolChildren]
     notices: dict[int, NoticeVersion]
+    # Children who have left (not erased), grouped the same way: shown read-only.
+    left: list[SchoolChildren] = field(default_factory=list)
 
     def child(self, pupil_id: int) -> tuple[Pupil, School]:
         """One of their children, with the school; NotFound for any other pupil."""
@@ -124,6 +143,7 @@ def family_of(guardian_id: int) -> Family:
     """This guardian's schools, children and the schools' current notices. One query."""
     schools: dict[int, School] = {}
     children: dict[int, SchoolChildren] = {}
+    left: dict[int, SchoolChildren] = {}
     notices_by_school: dict[int, NoticeVersion] = {}
     for responsible, school, pupil, notice in db.session.execute(
         _FAMILY, {"guardian_id": guardian_id}
@@ -131,6 +151,12 @@ def family_of(guardian_id: int) -> Family:
         schools.setdefault(school.id, school)
         if notice is not None:
             notices_by_school[school.id] = notice
-        if responsible and pupil.on_roll and pupil.school_id == school.id:
+        if not responsible or pupil.school_id != school.id:
+            continue
+        if pupil.on_roll:
             children.setdefault(school.id, SchoolChildren(school, [])).pupils.append(pupil)
-    return Family(list(schools.values()), list(children.values()), notices_by_school)
+        elif pupil.erased_at is None:
+            left.setdefault(school.id, SchoolChildren(school, [])).pupils.append(pupil)
+    return Family(
+        list(schools.values()), list(children.values()), notices_by_school, list(left.values())
+    )

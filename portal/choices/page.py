@@ -3,13 +3,13 @@ effective status (all guardians' decisions counted, none of them named)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from .. import consent, holidays, objections
+from .. import consent, holidays, objections, takedowns
 from ..errors import NotFound
 from ..extensions import db
 from ..models import (
@@ -85,6 +85,8 @@ class ChildPage:
     siblings: list[Pupil]  # this guardian's other children at the same school
     # A notice version newer than the one this guardian last answered under.
     notice_changed: bool
+    # What the school did for this child (take-downs done): the fact and the day.
+    outcomes: list[Any] = field(default_factory=list)
 
     def card(self, purpose_id: int) -> PurposeChoice | None:
         """The consent or objection purpose `purpose_id` of this page, if it is one."""
@@ -140,6 +142,7 @@ def child_page(
         information=[p for p in purposes if p.choice == Choice.NONE],
         siblings=family.siblings(pupil),
         notice_changed=notice_changed,
+        outcomes=takedowns.done_for([pupil.id]),
     )
 
 

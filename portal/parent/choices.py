@@ -77,8 +77,10 @@ class DecisionForm(FlaskForm):
 @bp.get("")
 @guardian_required
 def home() -> str:
-    summary = choices.family_summary(guardian_id(), family=family())
-    return render_template(HOME_PAGE, summary=summary)
+    their_family = family()
+    summary = choices.family_summary(guardian_id(), family=their_family)
+    # Children who have left: listed read-only, with a way to their history.
+    return render_template(HOME_PAGE, summary=summary, left=their_family.left)
 
 
 # --- a child's page ------------------------------------------------------------------------

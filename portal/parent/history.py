@@ -16,4 +16,6 @@ PAGE = "parent/history/page.html"
 @bp.get("/history", endpoint="history")
 @guardian_required
 def show() -> str:
-    return render_template(PAGE, entries=history.entries(guardian_id()))
+    return render_template(
+        PAGE, entries=history.entries(guardian_id()), outcomes=history.outcomes(guardian_id())
+    )

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Choice, GuardianRule, LawfulBasis, Renewal, Scope
+from ..models import Choice, GuardianRule, LawfulBasis, OnLeaving, Renewal, Scope
 from ..text import multi_line_problem, single_line_problem
 
 KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -17,11 +17,16 @@ MAX_KEY = 64
 MAX_TITLE = 200
 # A yes can need renewing after at most ten years (a pupil's whole time at a school).
 MAX_RENEWAL_DAYS = 3650
+# Working days for a take-down or a leaving task (a school term is about 60 working days).
+MAX_TASK_DAYS = 60
+# Months to keep a leaver's data (a hundred years: the column's limit).
+MAX_KEEP_MONTHS = 1200
 # Fields that end up in a subject, a heading or a CSV cell: one line each.
 SINGLE_LINE = frozenset({"key", "title"})
 FIELDS = {
     "key", "title", "description", "choice", "lawful_basis", "scope", "guardian_rule",
     "renewal", "renewal_days", "shared_with", "retention", "publishable", "marketing",
+    "takedown_days", "on_leaving", "leaving_days", "keep_months",
 }  # fmt: skip
 
 
@@ -50,6 +55,10 @@ class PurposeSpec:
     retention: str | None
     publishable: bool
     marketing: bool
+    takedown_days: int | None = None  # None: the portal's default (takedowns.DEFAULT_DAYS)
+    on_leaving: str = OnLeaving.KEEP.value
+    leaving_days: int | None = None  # remove/review only; None: the portal's default
+    keep_months: int | None = None  # keep only; None: until the school's retention period
 
 
 # The fields chosen from a list: their values, the value when none is given (None: one must
@@ -64,6 +73,7 @@ CHOSEN: dict[str, tuple[type[Any], str | None, str]] = {
         "Choose what happens when guardians disagree",
     ),
     "renewal": (Renewal, Renewal.NEVER.value, "Choose when a yes needs renewing"),
+    "on_leaving": (OnLeaving, OnLeaving.KEEP.value, "Choose what happens when a pupil leaves"),
 }
 FLAGS = ("publishable", "marketing")
 
@@ -80,6 +90,7 @@ def check(entry: Mapping[str, Any]) -> tuple[PurposeSpec | None, list[Problem]]:
     chosen = {name: _chosen(entry, name, problems) for name in CHOSEN}
     renewal_days = _renewal_days(entry, chosen["renewal"], problems)
     flags = {name: _flag(entry, name, problems) for name in FLAGS}
+    when = _leaving_and_takedown(entry, chosen["on_leaving"], flags["publishable"], problems)
     _rules_between_fields(chosen, flags, problems)
     if problems:
         return None, problems
@@ -97,6 +108,10 @@ def check(entry: Mapping[str, Any]) -> tuple[PurposeSpec | None, list[Problem]]:
         retention=retention,
         publishable=flags["publishable"],
         marketing=flags["marketing"],
+        takedown_days=when["takedown_days"],
+        on_leaving=chosen["on_leaving"],
+        leaving_days=when["leaving_days"],
+        keep_months=when["keep_months"],
     )
     return spec, []
 
@@ -209,6 +224,69 @@ def _renewal_days(entry: Mapping[str, Any], renewal: str, problems: list[Problem
             )
         )
     return None
+
+
+# The whole numbers of the leaving and take-down settings: the words of the file and the
+# form for a number out of range, and the highest allowed.
+NUMBERS = {
+    "takedown_days": (MAX_TASK_DAYS, "the number of working days for a take-down"),
+    "leaving_days": (MAX_TASK_DAYS, "the number of working days after a pupil leaves"),
+    "keep_months": (MAX_KEEP_MONTHS, "the number of months to keep it after a pupil leaves"),
+}
+
+
+def _whole_number(entry: Mapping[str, Any], name: str, problems: list[Problem]) -> int | None:
+    """An optional whole number from 0 to its maximum (NUMBERS)."""
+    value = entry.get(name)
+    if value is None:
+        return None
+    highest, words = NUMBERS[name]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= highest:
+        problems.append(
+            Problem(
+                name,
+                f"{name} must be a whole number from 0 to {highest}",
+                f"Enter {words} as a whole number from 0 to {highest}",
+            )
+        )
+        return None
+    return value
+
+
+def _leaving_and_takedown(
+    entry: Mapping[str, Any], on_leaving: str, publishable: bool, problems: list[Problem]
+) -> dict[str, int | None]:
+    """How fast a take-down is done (publishable purposes only), and what happens when a
+    pupil leaves: working days for remove and review, months for keep."""
+    found = {name: _whole_number(entry, name, problems) for name in NUMBERS}
+    if entry.get("takedown_days") is not None and not publishable:
+        problems.append(
+            Problem(
+                "takedown_days",
+                "takedown_days only goes with publishable = true",
+                "Leave the working days for a take-down empty unless it is offered in the "
+                "photo check (published)",
+            )
+        )
+    acting = on_leaving in {OnLeaving.REMOVE, OnLeaving.REVIEW}
+    if entry.get("leaving_days") is not None and not acting:
+        problems.append(
+            Problem(
+                "leaving_days",
+                'leaving_days only goes with on_leaving = "remove" or "review"',
+                "Leave the working days after a pupil leaves empty unless it is removed or "
+                "reviewed when a pupil leaves",
+            )
+        )
+    if entry.get("keep_months") is not None and on_leaving != OnLeaving.KEEP:
+        problems.append(
+            Problem(
+                "keep_months",
+                'keep_months only goes with on_leaving = "keep"',
+                "Leave the months to keep it empty unless it is kept when a pupil leaves",
+            )
+        )
+    return found
 
 
 def _flag(entry: Mapping[str, Any], name: str, problems: list[Problem]) -> bool:

@@ -19,7 +19,8 @@ from .lookup import grants_to_renew
 WORDING = ("title", "description")
 # What `save` sets from a spec besides the wording (and the key, which never changes).
 SETTINGS = ("choice", "lawful_basis", "scope", "guardian_rule", "renewal", "renewal_days",
-            "shared_with", "retention", "publishable", "marketing")  # fmt: skip
+            "shared_with", "retention", "publishable", "marketing", "takedown_days",
+            "on_leaving", "leaving_days", "keep_months")  # fmt: skip
 
 
 @dataclass(frozen=True)

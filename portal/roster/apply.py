@@ -19,6 +19,7 @@ WORDS = {
     "forename": "first name", "surname": "surname", "year_group": "year group",
     "class_name": "class", "on_roll": "back on roll", "relationship_label": "relationship",
     "parental_responsibility": "parental responsibility", "ended_at": "listed again",
+    "left": "left",
 }  # fmt: skip
 # A row's outcome is the strongest of its parts': created, then updated, then unchanged.
 STRENGTH = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
@@ -86,22 +87,29 @@ def _pupil(
     outcome and what changed."""
     pupil = known.pupils.get(row.pupil_id)
     outcome, changes = UNCHANGED, []
+    leaving = row.leaving_date
     if pupil is None:
         pupil = PupilRecord(None, row.pupil_id, row.pupil_forename, row.pupil_surname,
-                            row.year_group, row.class_name, on_roll=True, left_on=None)  # fmt: skip
+                            row.year_group, row.class_name, on_roll=leaving is None,
+                            left_on=leaving)  # fmt: skip
         known.pupils[row.pupil_id] = pupil
         report.pupils_created += 1
         outcome = CREATED
     elif row.pupil_id not in listed.pupils:
+        was_on_roll = pupil.on_roll
         values: dict[str, object] = {
             "forename": row.pupil_forename,
             "surname": row.pupil_surname,
             "year_group": row.year_group,
             "class_name": row.class_name,
-            "on_roll": True,
-            "left_on": None,
+            "on_roll": leaving is None,
+            "left_on": leaving,
         }
         if changed := _set(pupil, values):
+            if was_on_roll and leaving is not None:  # the file says they left
+                changed = ["left" if name == "on_roll" else name for name in changed]
+                report.marked_left += 1
+                report.left.append(LeftPupil(row.pupil_id, pupil.full_name, pupil.class_name))
             pupil.changed = True
             report.pupils_updated += 1
             outcome = UPDATED

@@ -3,6 +3,10 @@ read what the school has (`match`), apply the rows to it in memory (`apply`), wr
 changed (`write`), and say what it did (`report`); and the two ways it is run: a preview,
 which stops before writing, and an import by staff, with its audit entry.
 
+Pupils the import marks as left (a leaving date in the file, or not in a full file with
+`mark_missing_as_left`) get the tasks their school's purposes promise
+(`takedowns.on_leaving`) in the same transaction.
+
 An import is one transaction: a crash or an error half-way leaves the school as it was
 before the import (nothing of the file is kept), and the import can simply be run again.
 Roster imports of one school wait for each other (`match.lock`).
@@ -13,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from .. import audit_log
+from .. import audit_log, takedowns
 from ..database import writing
 from ..models import School, StaffUser
 from ..types import utcnow
@@ -36,22 +40,25 @@ def import_roster(
     the report says what the import would do. `before_commit` is called with the report in
     the import's transaction (for an audit entry), and not on a dry run.
     """
-    rows, rejected = validate.check(parse.records(text))
+    now = utcnow()
+    today = today or now.date()
+    rows, rejected = validate.check(parse.records(text), today=today)
     if mark_missing_as_left and not rows:
         raise parse.RosterFileError(
             "the file has no pupils that could be imported, so it cannot show who has left"
         )
     report = ImportReport(rows=len(rows) + len(rejected), rejected=rejected, dry_run=dry_run)
-    now = utcnow()
-    today = today or now.date()
     if dry_run:
         _apply(school.id, rows, report, mark_missing_as_left, today, now)
         return report
     # Reads decide the writes: on SQLite the write lock is taken first (see begin_write).
-    with writing():
+    with writing() as session:
         match.lock(school.id)
         known = _apply(school.id, rows, report, mark_missing_as_left, today, now)
         write.save(school.id, known, now)
+        # Pupils who left (the file's leaving dates, or not in a full file): their tasks.
+        left = [known.pupils[p.pupil_id].id for p in report.left]
+        takedowns.on_leaving(session, school.id, [i for i in left if i is not None], now=now)
         if before_commit is not None:
             before_commit(report)
     return report

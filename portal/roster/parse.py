@@ -1,5 +1,6 @@
-"""Reading a roster file: the header (every required column, in any order and any case) and
-then each non-blank line's cells by column name, with the line it starts on."""
+"""Reading a roster file: the header (every required column, in any order and any case, and
+the optional ones when present) and then each non-blank line's cells by column name, with the
+line it starts on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ REQUIRED_COLUMNS = (
     "contact_forename", "contact_surname", "contact_email", "relationship",
     "parental_responsibility",
 )  # fmt: skip
+# Columns a file may have: a pupil's leaving date (YYYY-MM-DD) marks them as left that day.
+OPTIONAL_COLUMNS = ("leaving_date",)
 
 
 class RosterFileError(ValueError):
@@ -19,8 +22,9 @@ class RosterFileError(ValueError):
 
 
 def records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Each record of the file: its line number and its required cells, stripped. A byte
-    order mark at the start is ignored; RosterFileError when the file cannot be read."""
+    """Each record of the file: its line number and its cells (required, and optional ones
+    as "" when the file has no such column), stripped. A byte order mark at the start is
+    ignored; RosterFileError when the file cannot be read."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         header = next(reader)
@@ -33,6 +37,7 @@ def records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if missing:
         raise RosterFileError(f"the header is missing the column(s): {', '.join(missing)}")
     index = {name: columns.index(name) for name in REQUIRED_COLUMNS}
+    index.update({name: columns.index(name) for name in OPTIONAL_COLUMNS if name in columns})
     line = reader.line_num + 1
     while True:
         try:
@@ -47,4 +52,6 @@ def records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         if not any(v.strip() for v in values):
             continue
         record = {name: (values[i].strip() if i < len(values) else "") for name, i in index.items()}
+        for name in OPTIONAL_COLUMNS:
+            record.setdefault(name, "")
         yield start, record

@@ -33,7 +33,8 @@ class RowOutcome:
 
 @dataclass(frozen=True)
 class LeftPupil:
-    """A pupil on roll who is not in the file, marked (or to be marked) as left."""
+    """A pupil on roll whom the file gives a leaving date, or does not list (with
+    `mark_missing_as_left`), marked (or to be marked) as left."""
 
     pupil_id: str
     name: str

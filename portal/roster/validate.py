@@ -10,8 +10,10 @@ no other control character."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from .. import emails, text
 
@@ -25,8 +27,9 @@ LIMITS = {
 # The columns that must be one line: all but the relationship.
 SINGLE_LINE = (
     "pupil_id", "pupil_forename", "pupil_surname", "year_group", "class", "contact_forename",
-    "contact_surname", "contact_email", "parental_responsibility",
+    "contact_surname", "contact_email", "parental_responsibility", "leaving_date",
 )  # fmt: skip
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class Row:
     contact_email: str | None
     relationship: str
     parental_responsibility: bool
+    leaving_date: date | None = None  # the pupil left that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +57,11 @@ class Rejection:
     pupil_id: str = ""
 
 
-def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], list[Rejection]]:
-    """Check every record; return the good rows and the reasons for the bad ones."""
+def check(
+    records: Iterable[tuple[int, dict[str, str]]], *, today: date | None = None
+) -> tuple[list[Row], list[Rejection]]:
+    """Check every record; return the good rows and the reasons for the bad ones. A leaving
+    date after `today` is refused (a pupil is marked as left once they have left)."""
     rows: list[Row] = []
     rejected: list[Rejection] = []
     addresses = _Addresses()
@@ -77,6 +84,7 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
         if pr not in ANSWERS and not text.single_line_problem(pr):
             given = record["parental_responsibility"]
             problems.append(f"parental_responsibility must be yes or no, not {given!r}")
+        leaving = _leaving_date(record.get("leaving_date", ""), today, problems)
         if problems:
             rejected.append(Rejection(line, "; ".join(problems), record["pupil_id"]))
             continue
@@ -93,9 +101,26 @@ def check(records: Iterable[tuple[int, dict[str, str]]]) -> tuple[list[Row], lis
                 contact_email=email,
                 relationship=record["relationship"],
                 parental_responsibility=pr in YES,
+                leaving_date=leaving,
             )
         )
     return rows, rejected
+
+
+def _leaving_date(value: str, today: date | None, problems: list[str]) -> date | None:
+    """The pupil's leaving date (YYYY-MM-DD), none when the cell is empty."""
+    if not value or text.single_line_problem(value):
+        return None
+    try:
+        found = date.fromisoformat(value) if ISO_DATE.match(value) else None
+    except ValueError:
+        found = None
+    if found is None:
+        problems.append(f"leaving_date {value!r} is not a date written YYYY-MM-DD, like 2026-07-21")
+    elif today is not None and found > today:
+        problems.append(f"leaving_date {value} is in the future: import it once the pupil has left")
+        found = None
+    return found
 
 
 class _Addresses(dict[str, str | None]):

@@ -12,19 +12,21 @@ school's ids must answer 404, not an error message: here they are only parsed as
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from .. import pupils
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import staff_required
-from ..web.filters import channel_words
+from ..web.filters import channel_words, uk_date
 from ..web.forms import strip
-from ..web.hypermedia import confirmation, page_or_fragment, saved
+from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
 from ..web.incoming import parse_id
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
@@ -101,6 +103,32 @@ class AnswerForm(FlaskForm):
     )
 
 
+class LeftForm(FlaskForm):
+    """The day a pupil left (a GOV.UK date input), and the admin's confirmation."""
+
+    day = StringField(filters=[strip])
+    month = StringField(filters=[strip])
+    year = StringField(filters=[strip])
+    confirm = BooleanField()
+
+    def left_on(self) -> date | None:
+        """The date given, or None with the problem added to `errors_found`."""
+        self.errors_found: dict[str, str] = {}
+        parts = (self.day.data or "", self.month.data or "", self.year.data or "")
+        if not all(parts):
+            self.errors_found["left_on"] = "Enter the date they left, as day, month and year"
+            found = None
+        else:
+            try:
+                found = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            except ValueError:
+                self.errors_found["left_on"] = "Enter a real date, like 21 7 2026"
+                found = None
+        if not self.confirm.data:
+            self.errors_found["confirm"] = "Tick the box to confirm they have left"
+        return found if not self.errors_found else None
+
+
 # --- finding a pupil -----------------------------------------------------------------------
 
 
@@ -130,7 +158,10 @@ def pupil(pupil_id: int) -> Response:
     record = pupils.pupil_record(current_school_id(), pupil_id)
     # The whole page shows the confirmation of an answer just recorded without JavaScript.
     message = confirmation(SAVED_CATEGORY)
-    return page_or_fragment(PUPIL_PAGE, RECORD, record=record, form=_blank_form(), saved=message)
+    return page_or_fragment(
+        PUPIL_PAGE, RECORD, record=record, form=_blank_form(), saved=message,
+        left_form=LeftForm(formdata=None), left_problems={},
+    )  # fmt: skip
 
 
 @bp.post("/pupils/<int:pupil_id>/answers")
@@ -157,7 +188,10 @@ def record_answer(pupil_id: int) -> Response:
             form.decision.errors.append(f"The answer could not be recorded: {refused}")
         else:
             return _after_saving(record, form)
-    return page_or_fragment(PUPIL_PAGE, RECORD, status=400, record=record, form=form, saved=None)
+    return page_or_fragment(
+        PUPIL_PAGE, RECORD, status=400, record=record, form=form, saved=None,
+        left_form=LeftForm(formdata=None), left_problems={},
+    )  # fmt: skip
 
 
 def _after_saving(record: pupils.PupilRecord, form: AnswerForm) -> Response:
@@ -175,6 +209,73 @@ def _after_saving(record: pupils.PupilRecord, form: AnswerForm) -> Response:
         fragment=RECORD,
         redirect_to=url_for(".pupil", pupil_id=pupil_id),
         category=SAVED_CATEGORY,
+        form=_blank_form(),
+        fragment_context=lambda: {"record": pupils.pupil_record(current_school_id(), pupil_id)},
+    )
+
+
+# --- leaving -------------------------------------------------------------------------------
+
+
+@bp.post("/pupils/<int:pupil_id>/left")
+@staff_required(ADMIN)
+def pupil_left(pupil_id: int) -> Response:
+    school_id = current_school_id()
+    record = pupils.pupil_record(school_id, pupil_id)  # 404 unless a pupil of this school
+    form = LeftForm()
+    left_on = form.left_on()
+    problems = dict(form.errors_found)
+    if left_on is not None:
+        try:
+            left = pupils.mark_left(current_staff().id, pupil_id, left_on)
+        except pupils.LeavingProblem as problem:
+            problems[problem.field] = str(problem)
+        else:
+            made = (
+                f"{left.tasks} task{'s' if left.tasks != 1 else ''} for what the school "
+                "promised when a pupil leaves"
+                if left.tasks
+                else "no tasks: every purpose keeps its data for its set time"
+            )
+            return _after_leaving(
+                record,
+                f"Marked {record.pupil.forename} {record.pupil.surname} as left on "
+                f"{uk_date(left_on)}: {made}.",
+            )
+    return whole_page(
+        PUPIL_PAGE, status=400, record=record, form=_blank_form(), saved=None,
+        left_form=form, left_problems=problems,
+    )  # fmt: skip
+
+
+@bp.post("/pupils/<int:pupil_id>/back-on-roll")
+@staff_required(ADMIN)
+def pupil_back_on_roll(pupil_id: int) -> Response:
+    school_id = current_school_id()
+    record = pupils.pupil_record(school_id, pupil_id)
+    try:
+        back = pupils.back_on_roll(current_staff().id, pupil_id)
+    except pupils.LeavingProblem as problem:
+        return whole_page(
+            PUPIL_PAGE, status=400, record=record, form=_blank_form(), saved=None,
+            left_form=LeftForm(formdata=None), left_problems={problem.field: str(problem)},
+        )  # fmt: skip
+    removed = f" ({back.tasks} open leaving task{'s' if back.tasks != 1 else ''} removed)"
+    return _after_leaving(
+        record,
+        f"{record.pupil.forename} {record.pupil.surname} is on roll again"
+        f"{removed if back.tasks else ''}.",
+    )
+
+
+def _after_leaving(record: pupils.PupilRecord, message: str) -> Response:
+    pupil_id = record.pupil.id
+    return saved(
+        message,
+        fragment=RECORD,
+        redirect_to=url_for(".pupil", pupil_id=pupil_id),
+        category=SAVED_CATEGORY,
+        trigger=None,
         form=_blank_form(),
         fragment_context=lambda: {"record": pupils.pupil_record(current_school_id(), pupil_id)},
     )

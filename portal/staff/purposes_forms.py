@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from .. import purposes
-from ..models import Renewal
+from ..models import OnLeaving, Renewal
 from ..web.forms import strip
 
 MAX_TEXT = 5000
@@ -55,6 +55,21 @@ RENEWALS = {
     "academic_year": "Every school year: a yes runs out on 1 September",
     "days": "After a number of days",
 }
+
+ON_LEAVING = {
+    "keep": "Keep it for a set time, then the portal's retention run removes it",
+    "remove": "Remove it: a task at once, to be done within a number of working days",
+    "review": "Review it: a task at once, to decide what to keep",
+}
+
+
+def _number(given: Any) -> Any:
+    """A typed whole number as a number; anything else as typed, for `purposes.check` to
+    refuse; empty as None."""
+    value = "" if given is None else str(given).strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() and len(value) < 10 else value
 
 
 def _choices(labels: dict[str, str]) -> list[SelectChoice]:
@@ -140,6 +155,37 @@ class PurposeForm(FlaskForm):
         widget=GovCheckboxInput(),
         description="Only for a consent choice that each guardian makes for themselves.",
     )
+    takedown_days = StringField(
+        "Working days to take it down (optional)",
+        widget=GovTextInput(),
+        filters=[strip],
+        description=(
+            "Only for a purpose offered in the photo check. When a family says no, staff "
+            "take down what was published within this many working days. Empty: 5."
+        ),
+    )
+    on_leaving = RadioField(
+        "When a pupil leaves",
+        widget=GovRadioInput(),
+        description="What the school does with this when a pupil leaves.",
+        choices=_choices(ON_LEAVING),
+        default="keep",
+        validate_choice=False,
+    )
+    leaving_days = StringField(
+        "Working days to remove or review it (optional)",
+        widget=GovTextInput(),
+        filters=[strip],
+        description="Only when it is removed or reviewed when a pupil leaves. Empty: 5.",
+    )
+    keep_months = StringField(
+        "Months to keep it after a pupil leaves (optional)",
+        widget=GovTextInput(),
+        filters=[strip],
+        description=(
+            "Only when it is kept. Empty: until the school's retention period for leavers ends."
+        ),
+    )
     shared_with = TextAreaField(
         "Who sees it (optional)",
         widget=GovTextArea(),
@@ -167,6 +213,8 @@ class PurposeForm(FlaskForm):
             days = None  # only asked for with "after a number of days"
         elif days is not None and days.isdigit():
             days = int(days)
+        on_leaving = self.on_leaving.data
+        acting = on_leaving in {OnLeaving.REMOVE, OnLeaving.REVIEW}
         return {
             "key": self.key.data if self.key is not None else None,
             "title": self.title.data,
@@ -181,6 +229,11 @@ class PurposeForm(FlaskForm):
             "marketing": bool(self.marketing.data),
             "shared_with": self.shared_with.data,
             "retention": self.retention.data,
+            # Each number only where it applies (as renewal_days above).
+            "takedown_days": _number(self.takedown_days.data) if self.publishable.data else None,
+            "on_leaving": on_leaving,
+            "leaving_days": _number(self.leaving_days.data) if acting else None,
+            "keep_months": _number(self.keep_months.data) if on_leaving == OnLeaving.KEEP else None,
         }
 
     def add_problems(self, problems: list[purposes.Problem]) -> None:

@@ -16,10 +16,19 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from .. import consent, ledger
-from ..models import ConsentEvent, Decision, GuardianLink, Pupil, Purpose, TakedownTask
+from .. import consent, holidays, ledger
+from ..models import (
+    ConsentEvent,
+    Decision,
+    GuardianLink,
+    Pupil,
+    Purpose,
+    TakedownTask,
+    TaskKind,
+)
 from ..queries import deciding_link
 from .admin_email import email_admins
+from .due import takedown_due
 
 # The decisions that can stop something the school was allowed to do.
 STOPPING = frozenset({Decision.WITHDRAW.value, Decision.OBJECT.value})
@@ -125,9 +134,11 @@ def _status_around(
 
 
 def on_append(session: Session, events: list[ConsentEvent]) -> None:
-    """The ledger hook: a take-down task (and the admins' email) for each event that stops a
-    publishable purpose that was permitted for a pupil."""
+    """The ledger hook: a take-down task, due by the purpose's `takedown_days` (and the email
+    the school's `task_emails` asks for), for each event that stops a publishable purpose that
+    was permitted for a pupil."""
     created: dict[int, list[TakedownTask]] = defaultdict(list)
+    days_off: frozenset[Any] | None = None  # the bank holidays, read once when needed
     for event in events:
         if event.pupil_id is None or event.decision not in STOPPING:
             continue
@@ -142,12 +153,16 @@ def on_append(session: Session, events: list[ConsentEvent]) -> None:
         before, after = _status_around(session, event, purpose, pupil)
         if before not in consent.PERMITTING or after in consent.PERMITTING:
             continue
+        if days_off is None:
+            days_off = holidays.in_force()
         task = TakedownTask(
             school_id=event.school_id,
             pupil_id=pupil.id,
             purpose_id=purpose.id,
             event_seq=event.seq,
+            kind=TaskKind.TAKEDOWN.value,
             created_at=event.occurred_at,
+            due_on=takedown_due(purpose, event.occurred_at, days_off),
         )
         session.add(task)
         created[event.school_id].append(task)

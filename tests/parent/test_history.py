@@ -37,3 +37,70 @@ def test_history_newest_first_with_who_and_references(ada, world, headers):
     for seq, text in zip((3, 2, 1), texts, strict=True):
         assert f"Reference {seq}-{rows[seq][:12]}" in text
     assert "ben@example.org" not in page.text and "PupilC" not in page.text
+
+
+# --- what the school did, and children who have left ---------------------------------------
+
+
+def _take_down_done(world, pupil_key: str = "A", note: str = "Deleted from Mrs Smith's page"):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from portal import takedowns
+    from portal.extensions import db
+    from portal.models import TakedownTask
+
+    p, pupil = world.oak.purposes["photos-website"], world.oak.pupils[pupil_key]
+    record(world.ada, p, "grant", pupil=pupil)
+    record(world.ada, p, "withdraw", pupil=pupil)
+    [task] = db.session.scalars(select(TakedownTask).where(TakedownTask.pupil_id == pupil.id)).all()
+    takedowns.mark_done(world.oak.staff.id, task.id, note,
+                        now=datetime(2026, 3, 3, 10, 0, tzinfo=UTC))  # fmt: skip
+
+
+def test_the_family_sees_that_the_school_removed_it_but_not_the_note(ada, signed_in, world):
+    _take_down_done(world)
+    page = ada.get("/family/history")
+    text = text_of(page.text)
+    assert "What the school did" in text
+    assert "The school removed PupilA&#39;s photos on the school website on 3 March 2026." in text
+    assert "Smith" not in page.text
+    child = text_of(ada.get(f"/family/children/{world.oak.pupils['A'].id}").text)
+    assert "The school removed PupilA&#39;s photos on the school website on 3 March 2026." in child
+    assert "Smith" not in child
+    # Eve (pupil C's parent) is not told about Ada's child.
+    eve = text_of(signed_in("eve").get("/family/history").text)
+    assert "What the school did" not in eve and "PupilA" not in eve
+
+
+def test_a_child_who_left_keeps_their_history_read_only(ada, signed_in, world):
+    from datetime import date
+
+    from portal.extensions import db
+    from portal.models import Pupil
+
+    _take_down_done(world, "B")
+    b = db.session.get(Pupil, world.oak.pupils["B"].id)
+    b.on_roll, b.left_on = False, date(2026, 3, 4)
+    db.session.commit()
+
+    history = text_of(ada.get("/family/history").text)
+    assert "For PupilB" in history  # the decisions about B are still there
+    assert (
+        "The school removed PupilB&#39;s photos on the school website on 3 March 2026." in history
+    )
+
+    home = ada.get("/family")
+    text = text_of(home.text)
+    left = text.split("Children who have left")[1].split("What you told us")[0]
+    assert "PupilB Test" in left and "Left on 4 March 2026" in left
+    assert "See what you told us about PupilB" in left
+    assert "Answer for PupilB" not in text and "See or change PupilB" not in text
+    # No choices for a child who left: the child's page is not there.
+    assert ada.get(f"/family/children/{b.id}").status_code == 404
+    # Dan also decides for B; Eve does not see B at all.
+    assert "PupilB" in text_of(signed_in("dan").get("/family/history").text)
+    eve = signed_in("eve")
+    assert "PupilB" not in eve.get("/family/history").text
+    assert "PupilB" not in eve.get("/family").text

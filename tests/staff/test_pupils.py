@@ -460,3 +460,70 @@ def test_marketing_sees_nothing_about_individual_children(marketer, world):
                              data={**answer(world), "csrf_token": token})  # fmt: skip
     assert response.status_code == 403
     assert snapshot(world.oak.id) == before
+
+
+# --- marking a pupil as left (admins) ------------------------------------------------------
+
+
+def left_form(day: str = "6", month: str = "10", year: str = "2025", **extra: str) -> dict:
+    return {"day": day, "month": month, "year": year, "confirm": "y", **extra}
+
+
+def test_an_admin_marks_a_pupil_as_left_with_the_purposes_tasks(admin, world):
+    from portal.models import StaffAuditEntry, TakedownTask
+
+    website = db.session.get(Purpose, world.oak.purposes["photos-website"].id)
+    website.on_leaving = "remove"
+    db.session.commit()
+    path = record_path(world)
+    page = admin.get(path)
+    assert "Mark as left" in text_of(page.text)
+    response = post_form(admin, f"{path}/left", left_form(), page=page)
+    assert response.status_code == 302 and response.headers["Location"] == path
+    a = db.session.get(Pupil, world.oak.pupils["A"].id)
+    db.session.refresh(a)
+    assert (a.on_roll, a.left_on) == (False, date(2025, 10, 6))
+    [task] = db.session.scalars(select(TakedownTask)).all()
+    assert (task.kind, task.action, task.pupil_id) == ("leaving", "remove", a.id)
+    [entry] = db.session.scalars(select(StaffAuditEntry)).all()
+    assert entry.action == "pupil.left"
+    text = text_of(admin.get(path).text)
+    assert "Marked PupilA Test as left on 6 October 2025: 1 task for what the school" in text
+    assert "Put back on roll" in text
+
+    # A mistake: back on roll, and the open leaving task goes.
+    page = admin.get(path)
+    response = post_form(admin, f"{path}/back-on-roll", {}, page=page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    a = db.session.get(Pupil, world.oak.pupils["A"].id)
+    assert (a.on_roll, a.left_on) == (True, None)
+    assert db.session.scalars(select(TakedownTask)).all() == []
+    assert "is on roll again (1 open leaving task removed)" in text_of(admin.get(path).text)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (left_form(day=""), "Enter the date they left, as day, month and year"),
+        (left_form(day="31", month="2"), "Enter a real date"),
+        ({"day": "6", "month": "10", "year": "2025"}, "Tick the box to confirm they have left"),
+        (left_form(year="2999"), "The date they left must be today or in the past"),
+    ],
+)
+def test_marking_as_left_with_a_problem_says_so_and_changes_nothing(admin, world, data, message):
+    path = record_path(world)
+    page = admin.get(path)
+    before = snapshot(world.oak.id)
+    response = post_form(admin, f"{path}/left", data, page=page)
+    assert response.status_code == 400
+    text = text_of(response.text)
+    assert "There is a problem" in text and message in text
+    assert "<title>Error:" in response.text
+    db.session.expire_all()
+    assert db.session.get(Pupil, world.oak.pupils["A"].id).on_roll
+    assert snapshot(world.oak.id) == before
+
+
+def test_staff_do_not_see_the_leaving_form(office, world):
+    assert "Mark as left" not in text_of(office.get(record_path(world)).text)

@@ -539,3 +539,39 @@ def test_a_change_reads_the_purpose_afresh_not_as_the_page_loaded_it(app, world)
     assert [v.title for v in purpose("photos-website", world.oak.id).versions] == [
         "Photos on the school website", "Their title", "My title",
     ]  # fmt: skip
+
+
+# --- take-down days and leaving ------------------------------------------------------------
+
+
+def test_the_form_sets_what_happens_when_a_pupil_leaves(admin, world):
+    page = admin.get("/staff/purposes/new")
+    assert 'name="on_leaving"' in page.text and 'name="takedown_days"' in page.text
+    data = {**NEW, "takedown_days": "3", "on_leaving": "remove", "leaving_days": "7",
+            "keep_months": "12"}  # keep_months is ignored: it goes with "keep" only  # fmt: skip
+    response = post_form(admin, "/staff/purposes/new", data, page=page)
+    assert response.status_code == 302, response.text
+    made = purpose("sports-day-videos", world.oak.id)
+    assert (made.takedown_days, made.on_leaving, made.leaving_days, made.keep_months) == (
+        3, "remove", 7, None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"leaving_days": "many", "on_leaving": "review"}, "leaving_days",
+         "Enter the number of working days after a pupil leaves as a whole number from 0 to 60"),
+        ({"takedown_days": "99"}, "takedown_days",
+         "Enter the number of working days for a take-down as a whole number from 0 to 60"),
+        ({"on_leaving": "shred"}, "on_leaving", "Choose what happens when a pupil leaves"),
+    ],
+)  # fmt: skip
+def test_the_form_refuses_a_bad_leaving_setting_beside_its_field(admin, world, changes, field,
+                                                                 message):  # fmt: skip
+    page = admin.get("/staff/purposes/new")
+    response = post_form(admin, "/staff/purposes/new", {**NEW, **changes}, page=page)
+    assert response.status_code == 400
+    assert message in text_of(response.text)
+    assert f'href="#{field}"' in response.text
+    assert db.session.scalars(select(Purpose).where(Purpose.key == "sports-day-videos")).all() == []

@@ -584,3 +584,33 @@ def test_a_body_over_the_apps_limit_gets_a_page_that_says_the_limit_and_the_comm
     assert response.status_code == 400
     assert "The file is larger than 4 MB" in response.text
     assert "flask roster import FILE --school SLUG" in response.text
+
+
+def test_a_leaving_date_in_the_upload_marks_the_pupil_left_and_makes_the_task(admin, world):
+    from portal.models import Purpose, TakedownTask
+
+    photos = db.session.get(Purpose, world.oak.purposes["photos-website"].id)
+    photos.on_leaving = "remove"
+    db.session.commit()
+    text = "\n".join([
+        HEADER + ",leaving_date",
+        "A,PupilA,Test,3,3 Oak,ada,Test,ada@example.org,Parent,yes,",
+        "C,PupilC,Test,3,3 Oak,eve,Test,eve@example.org,Parent,yes,2025-10-03",
+        "B,PupilB,Test,3,3 Oak,ada,Test,ada@example.org,Parent,yes,3 Oct 2025",  # line 4
+    ])  # fmt: skip
+    page = upload(admin, text)
+    assert page.status_code == 200
+    assert "Pupils to mark as left (1)" in page.text
+    rejected = page.text.split('id="rejected"')[1].split("</table>")[0]
+    assert re.search(r"<td[^>]*>4</td>\s*<td[^>]*>B</td>", rejected)
+    assert "is not a date written YYYY-MM-DD" in rejected
+    assert db.session.scalars(select(TakedownTask)).all() == []  # a preview writes nothing
+
+    response = confirm(admin, page)
+    assert response.status_code == 200 and "Pupils marked as left (1)" in response.text
+    db.session.remove()
+    c = db.session.get(Pupil, world.oak.pupils["C"].id)
+    assert not c.on_roll and str(c.left_on) == "2025-10-03"
+    [task] = db.session.scalars(select(TakedownTask)).all()
+    assert (task.pupil_id, task.kind, task.action) == (c.id, "leaving", "remove")
+    assert "Remove PupilC T." in admin.get("/staff/take-downs").text

@@ -10,6 +10,7 @@ not publishable; the tests add "photos-newsletter", a publishable objection purp
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -34,6 +35,7 @@ from tests.support.world import T0, World, decide, snapshot
 
 FRAGMENT = {**HTMX, "HX-Current-URL": "http://localhost/staff/take-downs"}
 WEBSITE_A = "Take down: Photos on the school website — PupilA T. (3 Oak)"
+NOTE = "Deleted from the website gallery"
 
 NEWSLETTER = """
 [[purposes]]
@@ -86,7 +88,7 @@ def test_a_withdrawal_after_a_yes_makes_a_task_and_emails_the_admins(world):
     # One email to each active admin of the school: not staff, not marketing, not Elm.
     [email] = emails()
     assert email.to_address == "admin@oak.example" and email.school_id == oak.id
-    assert json.loads(email.payload) == {"school_id": oak.id, "tasks": [task.id]}
+    assert json.loads(email.payload) == {"school_id": oak.id, "tasks": [task.id], "role": "admin"}
 
     rendered = render.render(takedowns.TEMPLATE, json.loads(email.payload))
     assert not isinstance(rendered, str), rendered
@@ -240,7 +242,7 @@ def test_the_email_is_not_sent_once_the_task_is_done(world):
     decide(world.ada, photos, "grant", pupil=a, now=at(0))
     decide(world.ada, photos, "withdraw", pupil=a, now=at(1))
     [task] = tasks()
-    takedowns.mark_done(staff_named("admin@oak.example").id, task.id)
+    takedowns.mark_done(staff_named("admin@oak.example").id, task.id, "Deleted from the gallery")
     reason = render.render(takedowns.TEMPLATE, json.loads(emails()[0].payload))
     assert isinstance(reason, str) and "marked done" in reason
 
@@ -287,11 +289,12 @@ def test_marking_done_records_who_and_when_once(admin, world):
     _older, newer = make_tasks(world)
     page = admin.get("/staff/take-downs")
     before = snapshot(world.oak.id)
-    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {}, page=page)
+    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {"note": NOTE}, page=page)
     assert response.status_code == 302 and response.headers["Location"] == "/staff/take-downs"
     done = db.session.get(TakedownTask, newer.id)
     dana = staff_named("admin@oak.example")
     assert done.done_by_id == dana.id and done.done_at is not None
+    assert done.done_note == NOTE
     first_done_at = done.done_at
     assert snapshot(world.oak.id) == before  # the ledger is untouched
     [entry] = db.session.scalars(select(StaffAuditEntry)).all()
@@ -303,14 +306,14 @@ def test_marking_done_records_who_and_when_once(admin, world):
     text = text_of(page.text)
     assert f"Marked as done: {WEBSITE_A}." in text
     assert "To do (1)" in text
-    assert f"Done {WEBSITE_A} Dana Okafor" in text
+    assert f"Done {WEBSITE_A} Note: {NOTE} Reopen : {WEBSITE_A} Dana Okafor" in text
     assert text.count("Mark as done") == 1
 
-    # Twice is harmless: the first who and when stand, no second audit entry.
-    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {}, page=page)
+    # Twice is harmless: the first who, when and note stand, no second audit entry.
+    response = post_form(admin, f"/staff/take-downs/{newer.id}/done", {"note": "Other"}, page=page)
     assert response.status_code == 302
     done = db.session.get(TakedownTask, newer.id)
-    assert (done.done_by_id, done.done_at) == (dana.id, first_done_at)
+    assert (done.done_by_id, done.done_at, done.done_note) == (dana.id, first_done_at, NOTE)
     assert len(db.session.scalars(select(StaffAuditEntry)).all()) == 1
     assert "Already done:" in text_of(admin.get("/staff/take-downs").text)
 
@@ -318,8 +321,8 @@ def test_marking_done_records_who_and_when_once(admin, world):
 def test_marking_done_by_htmx_gets_the_list_and_a_live_announcement(office, world):
     older, _newer = make_tasks(world)
     page = office.get("/staff/take-downs")
-    response = post_form(office, f"/staff/take-downs/{older.id}/done", {}, page=page,
-                         headers=FRAGMENT)  # fmt: skip
+    response = post_form(office, f"/staff/take-downs/{older.id}/done", {"note": NOTE},
+                         page=page, headers=FRAGMENT)  # fmt: skip
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="takedown-list"')
     saved = "Marked as done: Take down: Photos on the school website — PupilB T. (3 Oak)."
@@ -363,3 +366,118 @@ def test_the_dashboard_partial_lists_open_tasks(app, world):
         )
     assert "2 things must come down" in text_of(html) and WEBSITE_A in html
     assert "Nothing to take down." in text_of(empty)
+
+
+# --- the note, reopening, due dates and leaving tasks on the list --------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, FRAGMENT], ids=["plain", "htmx"])
+def test_a_missing_note_is_refused_with_a_message_and_nothing_changes(admin, world, headers):
+    older, _newer = make_tasks(world)
+    page = admin.get("/staff/take-downs")
+    response = post_form(admin, f"/staff/take-downs/{older.id}/done", {"note": "  "},
+                         page=page, headers=headers)  # fmt: skip
+    assert response.status_code == 400
+    text = text_of(response.text)
+    assert "There is a problem" in text and "Write what you removed and where" in text
+    assert f'href="#note-{older.id}"' in response.text
+    assert f'id="note-{older.id}-error"' in response.text
+    if headers:
+        assert response.text.lstrip().startswith('<div id="takedown-list"')
+        assert "<h1" not in response.text
+    else:
+        assert "<title>Error: Take-downs" in response.text
+    assert all(t.done_at is None and t.done_note is None for t in tasks())
+    assert db.session.scalars(select(StaffAuditEntry)).all() == []
+
+
+def test_a_note_with_a_control_character_is_refused_and_kept_for_correcting(office, world):
+    older, _newer = make_tasks(world)
+    page = office.get("/staff/take-downs")
+    response = post_form(office, f"/staff/take-downs/{older.id}/done",
+                         {"note": "Deleted\x0bfrom the gallery"}, page=page)  # fmt: skip
+    assert response.status_code == 400
+    assert "control character" in text_of(response.text)
+    assert tasks()[0].done_at is None
+
+
+@pytest.mark.parametrize("headers", [{}, FRAGMENT], ids=["plain", "htmx"])
+def test_a_task_done_today_can_be_reopened(office, world, headers):
+    older, _newer = make_tasks(world)
+    page = office.get("/staff/take-downs")
+    post_form(office, f"/staff/take-downs/{older.id}/done", {"note": NOTE}, page=page)
+    page = office.get("/staff/take-downs")
+    assert "Reopen" in text_of(page.text)
+    response = post_form(office, f"/staff/take-downs/{older.id}/reopen", {}, page=page,
+                         headers=headers)  # fmt: skip
+    if headers:
+        assert response.status_code == 200
+        assert response.text.lstrip().startswith('<div id="takedown-list"')
+        assert "Reopened: Take down: Photos on the school website — PupilB T." in response.text
+    else:
+        assert response.status_code == 302
+        assert "Reopened:" in text_of(office.get("/staff/take-downs").text)
+    task = db.session.get(TakedownTask, older.id)
+    assert (task.done_at, task.done_note) == (None, None)
+    actions = [
+        e.action for e in db.session.scalars(select(StaffAuditEntry).order_by(StaffAuditEntry.id))
+    ]
+    assert actions == ["takedown.done", "takedown.reopened"]
+
+
+def test_a_task_done_on_an_earlier_day_cannot_be_reopened(office, world):
+    older, _newer = make_tasks(world)
+    takedowns.mark_done(staff_named("office@oak.example").id, older.id, NOTE,
+                        now=datetime.now(UTC) - timedelta(days=2))  # fmt: skip
+    page = office.get("/staff/take-downs")
+    assert "Reopen" not in text_of(page.text)  # no button on a later day
+    response = post_form(office, f"/staff/take-downs/{older.id}/reopen", {}, page=page)
+    assert response.status_code == 400
+    assert "can be reopened only on the day it was marked done" in text_of(response.text)
+    task = db.session.get(TakedownTask, older.id)
+    assert task.done_at is not None and task.done_note == NOTE
+
+
+def test_the_list_shows_due_dates_and_marks_overdue_tasks(office, world):
+    _older, newer = make_tasks(world)  # made on 6 October 2025: due 13 October 2025
+    page = office.get("/staff/take-downs")
+    text = text_of(page.text)
+    assert "Due 13 October 2025 (overdue)" in text
+    assert "2 tasks are overdue." in text
+    assert text.count("Overdue") == 2
+    assert 'class="portal-takedown portal-takedown--overdue"' in page.text
+    # A task not yet due is not marked.
+    task = db.session.get(TakedownTask, newer.id)
+    task.due_on = date.today() + timedelta(days=30)
+    db.session.commit()
+    text = text_of(office.get("/staff/take-downs").text)
+    assert "1 task is overdue." in text and text.count("Overdue") == 1
+
+
+def test_the_dashboard_shows_how_many_tasks_are_overdue(office, world):
+    make_tasks(world)
+    text = text_of(office.get("/staff").text)
+    assert "2 things must come down" in text and "2 are overdue." in text
+    assert text.count("Overdue") == 2
+
+
+def test_leaving_tasks_are_listed_apart_and_done_with_a_note(admin, world):
+    purpose = db.session.get(Purpose, world.oak.purposes["class-photos"].id)
+    purpose.on_leaving, purpose.retention = "review", "Kept for the school year"
+    db.session.commit()
+    c = world.oak.pupils["C"]
+    page = admin.get(f"/staff/pupils/{c.id}")
+    response = post_form(admin, f"/staff/pupils/{c.id}/left",
+                         {"day": "6", "month": "10", "year": "2025", "confirm": "y"},
+                         page=page)  # fmt: skip
+    assert response.status_code == 302
+    page = admin.get("/staff/take-downs")
+    text = html.unescape(text_of(page.text))
+    wording_c = "Review PupilC T.'s class photos on display in school — Kept for the school year"
+    assert "Pupils who left (1)" in text and wording_c in text
+    assert "PupilC Test (3 Oak) left on 6 October 2025; the purpose says to review it." in text
+    [task] = tasks()
+    response = post_form(admin, f"/staff/take-downs/{task.id}/done",
+                         {"note": "Took C's photo off the display board"}, page=page)  # fmt: skip
+    assert response.status_code == 302
+    assert db.session.get(TakedownTask, task.id).done_note == "Took C's photo off the display board"

@@ -1,0 +1,70 @@
+"""What a family is told about the tasks done for their child: the fact and the day ("The
+school removed Aisha's photos on the school website on 3 March 2026"), never the staff's note
+(it may name places or people). Callers pass only the guardian's own children."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, select
+
+from ..extensions import db
+from ..models import OnLeaving, Pupil, Purpose, TakedownTask, TaskKind
+from ..types import LONDON
+from .task_list import lower_first
+
+
+@dataclass(frozen=True)
+class Outcome:
+    pupil_id: int
+    child: str  # the child's first name
+    purpose_id: int
+    purpose: str  # the purpose's title
+    kind: str
+    action: str | None
+    done_on: date  # London
+
+    @property
+    def sentence(self) -> str:
+        when = f"{self.done_on.day} {self.done_on:%B %Y}"
+        what = lower_first(self.purpose)
+        if self.kind == TaskKind.LEAVING and self.action == OnLeaving.REVIEW:
+            return f"After {self.child} left, the school reviewed {self.child}'s {what} on {when}."
+        return f"The school removed {self.child}'s {what} on {when}."
+
+
+def done_for(pupil_ids: Iterable[int]) -> list[Outcome]:
+    """The tasks done for these pupils, newest first."""
+    wanted = sorted(set(pupil_ids))
+    if not wanted:
+        return []
+    rows = db.session.execute(
+        select(TakedownTask, Pupil.forename, Purpose.title)
+        .join(
+            Pupil,
+            and_(Pupil.id == TakedownTask.pupil_id, Pupil.school_id == TakedownTask.school_id),
+        )
+        .join(
+            Purpose,
+            and_(
+                Purpose.id == TakedownTask.purpose_id, Purpose.school_id == TakedownTask.school_id
+            ),
+        )
+        .where(TakedownTask.pupil_id.in_(wanted), TakedownTask.done_at.is_not(None))
+        .order_by(TakedownTask.done_at.desc(), TakedownTask.id.desc())
+    ).all()
+    return [
+        Outcome(
+            pupil_id=task.pupil_id,
+            child=forename,
+            purpose_id=task.purpose_id,
+            purpose=title,
+            kind=task.kind,
+            action=task.action,
+            done_on=task.done_at.astimezone(LONDON).date(),
+        )
+        for task, forename, title in rows
+        if task.done_at is not None
+    ]
