@@ -337,11 +337,12 @@ def test_open_tasks_are_things_to_do_for_admins_and_staff_not_marketing(oak, app
         assert [i.title for i in todo.items(oak.oak.id, date(2025, 10, 20), "admin")] == [
             i.title for i in items
         ]
-    # The queue's order: oldest first, then due soonest, then by title.
+    # The queue's order: oldest first, then due soonest; on the same day and due date, the
+    # source's own order (the take-down, made at 10:00, before the leaving task, at 12:00).
     assert [(i.kind, i.endpoint, i.opened_on, i.due_on, i.title) for i in items] == [
-        ("leaving", "staff.takedowns", date(2025, 10, 6), date(2025, 10, 13),
-         "Review PupilB T.'s class photos on display in school"),
         ("takedown", "staff.takedowns", date(2025, 10, 6), date(2025, 10, 13),
          "Take down: Photos on the school website — PupilA T. (3 Oak)"),
+        ("leaving", "staff.takedowns", date(2025, 10, 6), date(2025, 10, 13),
+         "Review PupilB T.'s class photos on display in school"),
     ]  # fmt: skip
     assert all(i.overdue(date(2025, 10, 20)) for i in items)
