@@ -68,11 +68,36 @@ def items(school_id: int, today: date, role: str, *, extra: Sequence[Item] = ())
     return sorted(found, key=lambda i: (i.opened_on, i.due_on or date.max))
 
 
+# Where each kind's whole list is, for a group longer than the home page shows.
+LIST_ENDPOINTS = {
+    "objection": "staff.objections",
+    "takedown": "staff.takedowns",
+    "leaving": "staff.takedowns",
+    "request": "staff.rights_requests",
+    "renewal": "staff.home",
+}
+SHOWN = 10  # items of a group the home page lists; the rest are on the feature's own page
+
+
 @dataclass(frozen=True)
 class Group:
     kind: str
     heading: str
     items: list[Item]
+
+    @property
+    def shown(self) -> list[Item]:
+        """The oldest `SHOWN` items (a school that moved its paper objections into the
+        portal may have hundreds waiting: the page names the count and links to them all)."""
+        return self.items[:SHOWN]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.items) - SHOWN)
+
+    @property
+    def list_endpoint(self) -> str:
+        return LIST_ENDPOINTS.get(self.kind, "staff.home")
 
 
 def grouped(found: Sequence[Item]) -> list[Group]:

@@ -33,3 +33,18 @@ def test_items_are_oldest_first_then_due_soonest_and_grouped_in_order(app):
     assert found[1].overdue(date(2026, 3, 10)) is False  # no due date
     assert found[2].days_left(date(2026, 3, 10)) == 22 and not found[2].overdue(date(2026, 3, 10))
     assert found[3].overdue(date(2026, 4, 3))
+
+
+def test_a_long_group_shows_the_oldest_and_counts_them_all(app):
+    many = [
+        todo.Item(
+            "objection", f"Objection {n}", date(2026, 1, 1 + n), "staff.objection", {"seq": n}
+        )  # fmt: skip
+        for n in range(25)
+    ]
+    [group] = todo.grouped(many)
+    assert len(group.items) == 25 and group.more == 25 - todo.SHOWN
+    assert [i.title for i in group.shown] == [f"Objection {n}" for n in range(todo.SHOWN)]
+    assert group.list_endpoint == "staff.objections"
+    for kind in todo.KINDS:
+        assert kind in todo.LIST_ENDPOINTS

@@ -192,3 +192,18 @@ def test_the_home_page_opens_on_things_to_do_with_counts_that_match_the_lists(wo
     # Staff do not review objections: their queue leaves them out.
     staff_page = office.get("/staff").text
     assert "Objections to review" not in staff_page
+
+
+def test_a_long_queue_links_to_the_whole_list(world, admin, monkeypatch):
+    from portal import todo as _todo
+    from tests.support.world import decide as _decide
+
+    monkeypatch.setattr(_todo, "SHOWN", 1)
+    oak = world.oak
+    _decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
+    _decide(world.ada, oak.purposes["class-photos"], "object", pupil=oak.pupils["A"])
+    text = admin.get("/staff").text
+    section = text[text.index('id="things-to-do"') : text.index("</section>")]
+    assert "Objections to review (2)" in section
+    assert section.count('class="portal-todo__item"') == 1
+    assert 'href="/staff/objections">See all 2: 1 more objections to review</a>' in section
