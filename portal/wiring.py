@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import invitations, ledger, receipts, signin, takedowns
+from . import daily, invitations, ledger, receipts, retention, signin, takedowns
 from .mail import render
 
 
@@ -65,7 +65,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
-    pass
+    daily.register(app, "retention", retention.daily)
 
 
 def _register_things_to_do(app: Flask) -> None:

@@ -328,3 +328,47 @@ def test_the_period_counts_calendar_months_from_the_day_they_left(world: World):
     assert retention.run(datetime(2025, 2, 28, 12, tzinfo=UTC)).erased == 0
     assert retention.run(datetime(2025, 3, 1, 12, tzinfo=UTC)).erased > 0
     assert db.session.get(School, oak.id).retention_months == 1
+
+
+def test_the_command_says_what_it_erased_and_kept_and_a_dry_run_erases_nothing(world, runner):
+    oak = world.oak
+    open_request = rights_request(oak.id, world.ben, "open")
+    leave(oak.pupils["A"], LONG_AGO)
+
+    dry = runner.invoke(args=["retention", "run", "--school", "oak-primary", "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert "oak-primary (retention 12 months): would erase 1 pupil" in dry.output
+    assert "Dry run: nothing was erased." in dry.output
+    assert "elm-academy" not in dry.output
+    assert reload(oak.pupils["A"]).erased_at is None
+    assert erasures() == []
+
+    done = runner.invoke(args=["retention", "run"])
+
+    assert done.exit_code == 0, done.output
+    assert "oak-primary (retention 12 months): erased 1 pupil, 2 contacts' names" in done.output
+    assert f"still open (ids {open_request.id})" in done.output
+    assert "elm-academy (retention 12 months): erased nothing" in done.output
+    assert reload(oak.pupils["A"]).erased_at is not None
+
+
+def test_the_command_refuses_an_unknown_school(world, runner):
+    result = runner.invoke(args=["retention", "run", "--school", "no-such-school"])
+    assert result.exit_code != 0
+    assert "no-such-school" in result.output
+    assert erasures() == []
+
+
+def test_the_daily_job_runs_the_retention_run_once_a_day(world):
+    from portal import daily
+
+    leave(world.oak.pupils["A"], LONG_AGO)
+    assert "retention" in daily.jobs()
+
+    ran = daily.run_due(NOW, only="retention")
+
+    assert [item.job for item in ran] == ["retention"]
+    assert ran[0].summary.startswith("erased 5 record(s) in 1 of 2 school(s)")
+    assert reload(world.oak.pupils["A"]).erased_at == NOW
+    assert daily.run_due(NOW + timedelta(hours=1), only="retention") == []

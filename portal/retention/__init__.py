@@ -23,8 +23,9 @@ from .erase import (
     ERASED_NAME,
     Report,
     SchoolReport,
+    daily,
     due_before,
     run,
 )
 
-__all__ = ["ERASED_NAME", "Report", "SchoolReport", "due_before", "run"]
+__all__ = ["ERASED_NAME", "Report", "SchoolReport", "daily", "due_before", "run"]

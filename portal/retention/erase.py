@@ -182,6 +182,11 @@ def run(
     return Report(reports, dry_run=dry_run)
 
 
+def daily(today: date, now: datetime) -> str:
+    """The once-a-day run (`portal.daily`, registered by `portal.wiring`): its summary."""
+    return run(now).summary()
+
+
 def _record(
     session: Session,
     report: SchoolReport,
