@@ -21,6 +21,7 @@ from . import (  # noqa: E402,F401
     pupils,
     purposes,
     roster,
+    school_settings,
     staff_users,
     takedowns,
 )

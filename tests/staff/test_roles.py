@@ -61,6 +61,8 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.add_user": ADMIN_ONLY,
     "staff.change_role": ADMIN_ONLY,
     "staff.deactivate_user": ADMIN_ONLY,
+    "staff.school_settings": ADMIN_ONLY,
+    "staff.save_school_settings": ADMIN_ONLY,
 }
 EMAILS = {
     ADMIN: "admin@oak.example",
