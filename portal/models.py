@@ -464,7 +464,7 @@ class ConsentEvent(Model):
     hash: Mapped[str] = mapped_column(String(64))
     # 1: the note's text is in the hash. 2: the hash covers `note_commitment`, the SHA-256 of
     # `note_salt` (hex) and the note, so the note can be erased and the chain still verify.
-    format: Mapped[int] = mapped_column(Integer, default=2, server_default=text("1"))
+    format: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     note_salt: Mapped[str | None] = mapped_column(String(64))
     note_commitment: Mapped[str | None] = mapped_column(String(64))
     # An objection's outcome (upheld / not_upheld) names the objection event it answers.

@@ -33,7 +33,8 @@ def verify(slug: str | None) -> None:
     elapsed = time.perf_counter() - began
     for check in result.schools:
         if check.ok:
-            click.echo(f"{check.slug}: ok, {check.events} events")
+            erased = f" ({check.erased_notes} notes erased)" if check.erased_notes else ""
+            click.echo(f"{check.slug}: ok, {check.events} events{erased}")
         else:
             where = f"seq {check.seq}" if check.seq is not None else "the chain"
             click.echo(f"{check.slug}: BROKEN at {where}: {check.problem}", err=True)

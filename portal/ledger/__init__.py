@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from .append import (
     ANSWERS,
+    FORMAT,
     OBJECTIONS,
+    OUTCOMES,
     Actor,
     BeforeCommit,
     DecisionRequest,
@@ -42,7 +44,15 @@ from .append import (
     record_many,
     subscribe,
 )
-from .encoding import canonical, chain_hash, event_canonical, format_time
+from .encoding import (
+    canonical,
+    chain_hash,
+    event_canonical,
+    format_time,
+    new_salt,
+    note_commitment,
+)
+from .erasure import NoteErasure, erase_notes
 from .verify import (
     Head,
     SchoolVerification,
@@ -57,12 +67,15 @@ from .verify import (
 
 __all__ = [
     "ANSWERS",
+    "FORMAT",
     "OBJECTIONS",
+    "OUTCOMES",
     "Actor",
     "BeforeCommit",
     "DecisionRequest",
     "Head",
     "LedgerError",
+    "NoteErasure",
     "SchoolVerification",
     "SkipRule",
     "Verification",
@@ -70,10 +83,13 @@ __all__ = [
     "axis_of",
     "canonical",
     "chain_hash",
+    "erase_notes",
     "event_canonical",
     "events_for",
     "format_time",
     "heads",
+    "new_salt",
+    "note_commitment",
     "rebuild_projection",
     "record",
     "record_many",

@@ -35,10 +35,14 @@ from ..models import (
 )
 from ..queries import deciding_link
 from ..types import utcnow
-from .encoding import canonical, chain_hash
+from .encoding import canonical, chain_hash, new_salt, note_commitment
 
 ANSWERS = frozenset({Decision.GRANT, Decision.WITHDRAW})
 OBJECTIONS = frozenset({Decision.OBJECT, Decision.LIFT_OBJECTION})
+# The school's outcome of its review of an objection (never of one to direct marketing).
+OUTCOMES = frozenset({Decision.UPHELD, Decision.NOT_UPHELD})
+# The format every event is written in now (docs/ledger.md, "Format 2").
+FORMAT = 2
 
 
 class LedgerError(PortalError):
@@ -54,7 +58,9 @@ def allowed_decisions(purpose: Purpose) -> frozenset[str]:
     if purpose.choice == Choice.NONE:
         return frozenset()
     if purpose.choice == Choice.OBJECTION:
-        return OBJECTIONS
+        # An objection to a public task or a legitimate interest is reviewed by the school,
+        # whose outcome is recorded on the same axis.
+        return OBJECTIONS if purpose.marketing else OBJECTIONS | OUTCOMES
     if purpose.marketing:
         # Consent to marketing, and the absolute right to object to direct marketing.
         return ANSWERS | OBJECTIONS
@@ -92,6 +98,7 @@ class DecisionRequest:
     note: str | None = None
     purpose_version: int | None = None  # the wording the person saw; default: current
     notice_version: int | None = None  # the notice the person saw; default: current
+    answers_seq: int | None = None  # an outcome: the seq of the objection it answers
 
 
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
@@ -136,6 +143,7 @@ def record(
     note: str | None = None,
     purpose_version: int | None = None,
     notice_version: int | None = None,
+    answers_seq: int | None = None,
     before_commit: BeforeCommit | None = None,
     now: datetime | None = None,
 ) -> ConsentEvent:
@@ -152,6 +160,7 @@ def record(
         note=note,
         purpose_version=purpose_version,
         notice_version=notice_version,
+        answers_seq=answers_seq,
     )
     return record_many(
         [request], actor=actor, channel=channel, before_commit=before_commit, now=now
@@ -196,6 +205,7 @@ def record_many(
         school_ids = sorted({item.school_id for item in prepared})
         heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
         occurred_at = (now or utcnow()).astimezone(UTC)
+        _check_answered_objections(session, [item.request for item in prepared])
         if skip_if is not None:
             standing = _standing(session, [item.request for item in prepared])
             prepared = [
@@ -223,9 +233,17 @@ def record_many(
                 "decision": str(item.request.decision),
                 "channel": channel,
                 "note": item.note,
+                "format": FORMAT,
+                "note_commitment": None,
+                "answers_seq": item.request.answers_seq,
             }
+            salt = None
+            if item.note is not None:
+                salt = new_salt()
+                fields["note_commitment"] = note_commitment(salt, item.note)
             row = {
                 **fields,
+                "note_salt": salt,
                 "prev_hash": head.hash,
                 "hash": chain_hash(head.hash, canonical(**fields)),
             }
@@ -267,7 +285,7 @@ class _Head:
 EVENT_FIELDS = (
     "school_id", "seq", "occurred_at", "actor_type", "actor_id", "guardian_id", "pupil_id",
     "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note",
-    "prev_hash", "hash",
+    "prev_hash", "hash", "format", "note_salt", "note_commitment", "answers_seq",
 )  # fmt: skip
 _INSERT_EVENT = (
     insert(ConsentEvent)
@@ -441,6 +459,14 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
         if not purpose.any_links:
             raise LedgerError("this person is not a contact of a pupil at this school")
 
+    if request.decision in OUTCOMES:
+        if actor.type != ActorType.STAFF:
+            raise LedgerError("only the school's staff record the outcome of an objection")
+        if request.answers_seq is None:
+            raise LedgerError("an outcome names the objection it answers")
+    elif request.answers_seq is not None:
+        raise LedgerError("only an objection's outcome answers another event")
+
     if actor.type == ActorType.GUARDIAN:
         if actor.id != request.guardian_id:
             raise LedgerError("a guardian can only record their own decisions")
@@ -449,7 +475,10 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
     elif actor.type == ActorType.STAFF:
         if purpose.staff_school_id != school_id or not purpose.staff_active:
             raise LedgerError("only active staff of this school can record its decisions")
-        if channel == Channel.WEB:
+        if request.decision in OUTCOMES:
+            if channel != Channel.WEB:
+                raise LedgerError("an objection's outcome is recorded in the portal (web)")
+        elif channel == Channel.WEB:
             raise LedgerError("staff record decisions given on paper, by phone or by email")
         if purpose.marketing and request.decision == Decision.LIFT_OBJECTION:
             raise LedgerError("only the person who objected to direct marketing can lift it")
@@ -470,6 +499,22 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
         # refuse both here, the same way on every database, instead of failing at the insert.
         raise LedgerError("the note has a character that cannot be stored (NUL, lone surrogate)")
     return _Prepared(request, school_id, version, notice_version, note)
+
+
+def _check_answered_objections(session: Session, requests: Sequence[DecisionRequest]) -> None:
+    """An outcome must answer the objection that stands, read under the chain lock: the
+    guardian's latest decision on the objection axis for this subject and purpose is that
+    objection (not lifted, not already answered, not superseded by a later objection)."""
+    outcomes = [r for r in requests if r.answers_seq is not None]
+    if not outcomes:
+        return
+    standing = _standing(session, outcomes)
+    for request in outcomes:
+        row = standing.get(_subject(request))
+        if row is None or row.seq != request.answers_seq or row.decision != Decision.OBJECT:
+            raise LedgerError(
+                "that objection is no longer open: it was answered, lifted or made again"
+            )
 
 
 def _encodable(value: str) -> bool:

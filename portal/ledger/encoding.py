@@ -1,9 +1,13 @@
-"""The canonical encoding of a ledger event and its chained hash (see portal/ledger/__init__)."""
+"""The canonical encoding of a ledger event and its chained hash (see portal/ledger/__init__
+and docs/ledger.md). Two formats: 1, whose hash covers the note's text, and 2 (every event
+written since), whose hash covers a salted commitment to the note and the seq of the
+objection an outcome answers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 
 from ..models import ActorType, Channel, ConsentEvent, Decision
@@ -39,6 +43,66 @@ _TEMPLATE = (
     '"notice_version":%s,"occurred_at":%s,"pupil_id":%s,"purpose_id":%s,"purpose_version":%s,'
     '"school_id":%s,"seq":%s}'
 )
+
+
+_TEMPLATE_2 = (
+    '{"actor_id":%s,"actor_type":%s,"answers_seq":%s,"channel":%s,"decision":%s,"format":2,'
+    '"guardian_id":%s,"note_commitment":%s,"notice_version":%s,"occurred_at":%s,"pupil_id":%s,'
+    '"purpose_id":%s,"purpose_version":%s,"school_id":%s,"seq":%s}'
+)
+
+SALT_BYTES = 32
+
+
+def new_salt() -> str:
+    """A fresh random salt for a note's commitment: 64 lower-case hex characters."""
+    return secrets.token_hex(SALT_BYTES)
+
+
+def note_commitment(salt: str, note: str) -> str:
+    """The commitment a format-2 event's hash covers instead of its note:
+    sha256(salt + note) over UTF-8, as 64 lower-case hex characters. The salt keeps a short
+    note ("yes", a name) from being guessed from the commitment once the note is erased."""
+    return hashlib.sha256((salt + note).encode("utf-8")).hexdigest()
+
+
+def canonical_text_2(
+    school_id: int | str,
+    seq: int | str,
+    occurred_at: str,
+    actor_type: str,
+    actor_id: int | str | None,
+    guardian_id: int | str,
+    pupil_id: int | str | None,
+    purpose_id: int | str,
+    purpose_version: int | str,
+    notice_version: int | str | None,
+    decision: str,
+    channel: str,
+    note_commitment: str | None,
+    answers_seq: int | str | None,
+) -> str:
+    """The canonical encoding of a format-2 event, from already formatted parts: exactly
+    what json.dumps with sorted keys, compact separators and ensure_ascii writes for its 15
+    keys (the 13 of format 1 without `note`, with `answers_seq`, `format` = 2 and
+    `note_commitment`)."""
+    plain = _PLAIN_WORDS
+    return _TEMPLATE_2 % (
+        "null" if actor_id is None else actor_id,
+        '"' + actor_type + '"' if actor_type in plain else _string(actor_type),
+        "null" if answers_seq is None else answers_seq,
+        '"' + channel + '"' if channel in plain else _string(channel),
+        '"' + decision + '"' if decision in plain else _string(decision),
+        guardian_id,
+        "null" if note_commitment is None else _string(note_commitment),
+        "null" if notice_version is None else notice_version,
+        _string(occurred_at),
+        "null" if pupil_id is None else pupil_id,
+        purpose_id,
+        purpose_version,
+        school_id,
+        seq,
+    )
 
 
 def canonical_text(
@@ -94,8 +158,31 @@ def canonical(
     decision: str,
     channel: str,
     note: str | None,
+    format: int = 1,
+    note_commitment: str | None = None,
+    answers_seq: int | None = None,
 ) -> str:
-    """The canonical JSON encoding of one event (see the package documentation)."""
+    """The canonical JSON encoding of one event (see the package documentation). Format 1
+    encodes `note`; format 2 encodes `note_commitment` and `answers_seq` instead."""
+    if format == 2:
+        return canonical_text_2(
+            school_id,
+            seq,
+            occurred_at if isinstance(occurred_at, str) else format_time(occurred_at),
+            str(actor_type),
+            actor_id,
+            guardian_id,
+            pupil_id,
+            purpose_id,
+            purpose_version,
+            notice_version,
+            str(decision),
+            str(channel),
+            note_commitment,
+            answers_seq,
+        )
+    if format != 1:
+        raise ValueError(f"unknown ledger format {format!r}")
     return canonical_text(
         school_id,
         seq,
@@ -132,4 +219,7 @@ def event_canonical(event: ConsentEvent) -> str:
         decision=event.decision,
         channel=event.channel,
         note=event.note,
+        format=event.format,
+        note_commitment=event.note_commitment,
+        answers_seq=event.answers_seq,
     )

@@ -27,7 +27,8 @@ from ..models import (
 from .append import LedgerError, axis_of, lock_head
 from .encoding import _PLAIN_WORDS as PLAIN_WORDS
 from .encoding import _TEMPLATE as CANONICAL_TEMPLATE
-from .encoding import canonical_text, format_time
+from .encoding import _TEMPLATE_2 as CANONICAL_TEMPLATE_2
+from .encoding import canonical_text, canonical_text_2, format_time
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ EVENT_COLUMNS = (
     ConsentEvent.note,
     ConsentEvent.prev_hash,
     ConsentEvent.hash,
+    ConsentEvent.format,
+    ConsentEvent.note_salt,
+    ConsentEvent.note_commitment,
+    ConsentEvent.answers_seq,
 )
 
 
@@ -87,6 +92,8 @@ ProjectionKey = tuple[int, int | None, int, str]  # guardian, pupil, purpose, ax
 class SchoolVerification:
     slug: str
     events: int = 0
+    # Format-2 events whose note was erased (their commitment is still checked by the hash).
+    erased_notes: int = 0
     ok: bool = True
     seq: int | None = None  # the first bad seq, when there is one
     problem: str | None = None
@@ -145,8 +152,9 @@ def verify(school: School | None = None) -> Verification:
 # One event as text, in the order of EVENT_COLUMNS: numbers as decimal text, the time as
 # format_time writes it, None for NULL. Both databases are read into this one shape.
 EventText = tuple[
-    str, str, str, str | None, str, str | None, str, str, str | None, str, str, str | None, str, str
-]
+    str, str, str, str | None, str, str | None, str, str, str | None, str, str, str | None, str,
+    str, str, str | None, str | None, str | None,
+]  # fmt: skip
 AXES = {d.value: axis_of(d.value).value for d in Decision}
 # PostgreSQL hands back a batch of events as one text value (a line per event, tab between
 # fields, \N for NULL, the note hex-encoded): one round trip per 20,000 events instead of a
@@ -160,12 +168,14 @@ BATCH_EVENTS = (
     " actor_type, coalesce(actor_id::text, '\\N'), guardian_id,"
     " coalesce(pupil_id::text, '\\N'), purpose_id, purpose_version,"
     " coalesce(notice_version::text, '\\N'), decision, channel,"
-    " coalesce(encode(convert_to(note, 'UTF8'), 'hex'), '\\N'), prev_hash, hash),"
+    " coalesce(encode(convert_to(note, 'UTF8'), 'hex'), '\\N'), prev_hash, hash, format,"
+    " coalesce(note_salt, '\\N'), coalesce(note_commitment, '\\N'),"
+    " coalesce(answers_seq::text, '\\N')),"
     " E'\\n' ORDER BY seq)"
     " FROM consent_events WHERE school_id = %s AND seq >= %s AND seq < %s"
 )
 BATCH = 20_000
-FIELDS = 14
+FIELDS = 18
 
 
 def _parse_batch(data: str) -> Iterator[EventText]:
@@ -182,6 +192,12 @@ def _parse_batch(data: str) -> Iterator[EventText]:
             fields[5] = None
         if fields[8] == null:
             fields[8] = None
+        if fields[15] == null:
+            fields[15] = None
+        if fields[16] == null:
+            fields[16] = None
+        if fields[17] == null:
+            fields[17] = None
         note = fields[11]
         if note == null:
             fields[11] = None
@@ -254,7 +270,8 @@ def _events_as_text_generic(school_id: int) -> Iterator[EventText]:
             str(row.seq), format_time(row.occurred_at), row.actor_type, text(row.actor_id),
             str(row.guardian_id), text(row.pupil_id), str(row.purpose_id),
             str(row.purpose_version), text(row.notice_version), row.decision, row.channel,
-            row.note, row.prev_hash, row.hash,
+            row.note, row.prev_hash, row.hash, str(row.format), row.note_salt,
+            row.note_commitment, text(row.answers_seq),
         )  # fmt: skip
 
 
@@ -394,6 +411,13 @@ _FEED: contextvars.ContextVar[_Feed | None] = contextvars.ContextVar("ledger_fee
 _QUOTED = {word: '"' + word + '"' for word in PLAIN_WORDS}
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_hex_digest(value: str) -> bool:
+    return len(value) == 64 and _HEX.issuperset(value)
+
+
 def verify_school(school_id: int, slug: str) -> SchoolVerification:
     """Recompute one school's chain from its events, in seq order, in constant memory (but
     for the replayed projection, which grows with decisions in force, not with events)."""
@@ -404,7 +428,9 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
     prev = GENESIS_HASH
     sha256 = hashlib.sha256
     quoted, template, dumps, axes = _QUOTED, CANONICAL_TEMPLATE, json.dumps, AXES
+    template_2 = CANONICAL_TEMPLATE_2
     events = 0
+    erased = 0
     intact = True  # check.ok, kept in a local for the loop
     for fields in events_as_text(school_id):
         events += 1
@@ -418,7 +444,8 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
             intact = False
             continue
         (seq, occurred, actor_type, actor_id, guardian_id, pupil_id, purpose_id,
-         purpose_version, notice_version, decision, channel, note, prev_hash, digest
+         purpose_version, notice_version, decision, channel, note, prev_hash, digest,
+         form, salt, commitment, answers_seq,
          ) = fields  # fmt: skip
         number = int(seq)
         if intact:
@@ -428,6 +455,47 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
                 intact = False
             elif prev_hash != prev:
                 check.fail(number, "prev_hash does not match the previous event's hash")
+                intact = False
+            elif form == "2":
+                a, c, d = quoted.get(actor_type), quoted.get(channel), quoted.get(decision)
+                if (
+                    a is None or c is None or d is None
+                    or (commitment is not None and not _is_hex_digest(commitment))
+                ):  # fmt: skip
+                    text = canonical_text_2(
+                        school_text, seq, occurred, actor_type, actor_id, guardian_id,
+                        pupil_id, purpose_id, purpose_version, notice_version, decision,
+                        channel, commitment, answers_seq,
+                    )  # fmt: skip
+                else:
+                    text = template_2 % (
+                        "null" if actor_id is None else actor_id, a,
+                        "null" if answers_seq is None else answers_seq, c, d, guardian_id,
+                        "null" if commitment is None else '"' + commitment + '"',
+                        "null" if notice_version is None else notice_version,
+                        '"' + occurred + '"', "null" if pupil_id is None else pupil_id,
+                        purpose_id, purpose_version, school_text, seq,
+                    )  # fmt: skip
+                if sha256((prev + text).encode("utf-8")).hexdigest() != digest:
+                    check.fail(number, "the event's content does not match its hash")
+                    intact = False
+                elif note is not None:
+                    if (
+                        commitment is None
+                        or salt is None
+                        or sha256((salt + note).encode("utf-8")).hexdigest() != commitment
+                    ):
+                        check.fail(number, "the event's note does not match its commitment")
+                        intact = False
+                elif salt is not None:
+                    # An erasure clears the note and its salt together (the triggers allow
+                    # nothing else): a note gone with its salt left was removed another way.
+                    check.fail(number, "the event's note was removed but not by an erasure")
+                    intact = False
+                elif commitment is not None:
+                    erased += 1
+            elif form != "1":
+                check.fail(number, f"the event has an unknown format {form!r}")
                 intact = False
             else:
                 # canonical_text, inlined for the usual event, whose words are the ones the
@@ -458,6 +526,7 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
             decision, purpose_version, notice_version, channel, seq, actor_type, occurred,
         )  # fmt: skip
     check.events += events
+    check.erased_notes += erased
     head = head_of(school_id)
     last_seq = expected - 1
     if head is None:

@@ -91,6 +91,60 @@ def test_canonical_is_json_dumps_sorted_compact_ascii(**fields: Any):
     assert json.loads(encoded) == plain
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    school_id=ids,
+    seq=ids,
+    occurred_at=times,
+    actor_type=st.sampled_from(list(ActorType)),
+    actor_id=st.none() | ids,
+    guardian_id=ids,
+    pupil_id=st.none() | ids,
+    purpose_id=ids,
+    purpose_version=ids,
+    notice_version=st.none() | ids,
+    decision=st.sampled_from(list(Decision)),
+    channel=st.sampled_from(list(Channel)),
+    note_commitment=st.none() | st.text(max_size=70),
+    answers_seq=st.none() | ids,
+)
+def test_format_2_is_json_dumps_of_its_fifteen_keys(**fields: Any):
+    encoded = ledger.canonical(**fields, note="never encoded in format 2", format=2)
+
+    plain = {
+        **fields,
+        "format": 2,
+        "occurred_at": independent_time(fields["occurred_at"]),
+        "actor_type": fields["actor_type"].value,
+        "decision": fields["decision"].value,
+        "channel": fields["channel"].value,
+    }
+    assert encoded == json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert list(json.loads(encoded)) == sorted(
+        [key for key in KEYS if key != "note"] + ["answers_seq", "format", "note_commitment"]
+    )
+
+
+@given(salt=st.text(max_size=70), note=notes.filter(lambda n: n is not None))
+def test_a_note_commitment_is_sha256_of_salt_and_note(salt: str, note: str):
+    try:
+        salted = (salt + note).encode("utf-8")
+    except UnicodeEncodeError:
+        return  # a lone surrogate: the ledger refuses such a note before it is committed
+    assert ledger.note_commitment(salt, note) == hashlib.sha256(salted).hexdigest()
+
+
+def test_every_new_event_is_format_2_with_a_fresh_salt_per_note(world):
+    photos, a = world.oak.purposes["photos-website"], world.oak.pupils["A"]
+    first = decide(world.ada, photos, "withdraw", pupil=a, staff=world.oak.staff, note="Same")
+    second = decide(world.ada, photos, "grant", pupil=a, staff=world.oak.staff, note="Same")
+    bare = decide(world.ada, photos, "withdraw", pupil=a)
+    assert (first.format, second.format, bare.format) == (2, 2, 2)
+    assert first.note_salt != second.note_salt and len(first.note_salt) == 64
+    assert first.note_commitment != second.note_commitment
+    assert (bare.note, bare.note_salt, bare.note_commitment) == (None, None, None)
+
+
 @given(value=times)
 def test_times_are_utc_with_six_fractional_digits(value: datetime):
     assert ledger.format_time(value) == independent_time(value)
@@ -148,13 +202,21 @@ TRICKY_NOTES = [
 ]
 
 
+# Format 2 (docs/ledger.md): the note's salted commitment instead of the note, the objection
+# an outcome answers, and the format itself.
+KEYS_2 = [key for key in KEYS if key != "note"] + ["answers_seq", "format", "note_commitment"]
+
+
 def outside_program_hashes() -> list[tuple[int, int, str, str, str]]:
-    """(school, seq, prev_hash, stored hash, recomputed hash) for every event, from plain SQL."""
+    """(school, seq, prev_hash, stored hash, recomputed hash) for every event, from plain SQL.
+    A format-2 event's note must also match its commitment (else the recomputed hash is
+    reported as "note does not match")."""
     rows = db.session.execute(
         text(
             "SELECT school_id, seq, occurred_at, actor_type, actor_id, guardian_id, pupil_id,"
             " purpose_id, purpose_version, notice_version, decision, channel, note, prev_hash,"
-            " hash FROM consent_events ORDER BY school_id, seq"
+            " hash, format, note_salt, note_commitment, answers_seq"
+            " FROM consent_events ORDER BY school_id, seq"
         )
     ).mappings()
     out = []
@@ -163,8 +225,14 @@ def outside_program_hashes() -> list[tuple[int, int, str, str, str]]:
         if isinstance(occurred, str):  # SQLite keeps UTC as text
             occurred = datetime.fromisoformat(occurred).replace(tzinfo=UTC)
         occurred = occurred.astimezone(UTC)
-        fields = {key: row[key] for key in KEYS if key != "occurred_at"}
+        keys = KEYS_2 if row["format"] == 2 else KEYS
+        fields = {key: row[key] for key in keys if key != "occurred_at"}
         fields["occurred_at"] = occurred.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if row["format"] == 2 and row["note"] is not None:
+            salted = (row["note_salt"] + row["note"]).encode("utf-8")
+            if hashlib.sha256(salted).hexdigest() != row["note_commitment"]:
+                out.append((row["school_id"], row["seq"], row["prev_hash"], row["hash"], "note"))
+                continue
         body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         digest = hashlib.sha256((row["prev_hash"] + body).encode("utf-8")).hexdigest()
         out.append((row["school_id"], row["seq"], row["prev_hash"], row["hash"], digest))

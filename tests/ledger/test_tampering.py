@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
-from portal import consent
+from portal import consent, ledger
 from portal.extensions import db
 from portal.models import ConsentEvent, CurrentDecision, LedgerHead
 from tests.support.world import T0, decide, head_row
@@ -139,6 +140,15 @@ def test_changing_any_field_of_a_past_event_names_that_event(unprotected, runner
         "the previous hash": {"prev_hash": flip(original["prev_hash"])},
         "the hash": {"hash": flip(original["hash"])},
         "the hash, with a tab and a newline": {"hash": "ab\tcd\nef"},
+        # Format 2 (docs/ledger.md): the hash covers the note's salted commitment.
+        "the note's commitment": {"note_commitment": flip(original["note_commitment"])},
+        "the note's salt": {"note_salt": flip(original["note_salt"])},
+        "the format, as if written before": {
+            "format": 1,
+            "note_commitment": None,
+            "note_salt": None,
+        },
+        "an answered objection added": {"answers_seq": 1},
     }
     for name, values in changes.items():
         with subtests.test(msg=name):
@@ -148,6 +158,73 @@ def test_changing_any_field_of_a_past_event_names_that_event(unprotected, runner
             finally:
                 set_event(world, 3, **{key: original[key] for key in values})
             assert_holds(runner)
+
+
+def test_an_erased_note_still_verifies_and_is_counted(chain, runner, is_postgres):
+    # The one UPDATE the append-only triggers allow: clearing a format-2 note and its salt.
+    world = chain
+    assert event(world, 3)["format"] == 2 and event(world, 3)["note"] is not None
+    erased = ledger.erase_notes(db.session(), world.oak.id, [1, 2, 3])
+    db.session.commit()
+    assert (erased.erased, erased.kept_format_1) == (1, [])
+    row = event(world, 3)
+    assert (row["note"], row["note_salt"]) == (None, None)
+    assert row["note_commitment"] is not None
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "oak-primary: ok, 6 events (1 notes erased)" in result.stdout
+
+
+def test_the_triggers_allow_no_other_update(chain, subtests):
+    world = chain
+    for name, values in {
+        "the note changed": {"note": "Something else"},
+        "the note erased but the salt kept": {"note": None},
+        "the note erased and the decision changed": {
+            "note": None,
+            "note_salt": None,
+            "decision": "grant",
+        },
+        "the note erased and the commitment cleared": {
+            "note": None,
+            "note_salt": None,
+            "note_commitment": None,
+        },
+    }.items():
+        with subtests.test(msg=name):
+            with pytest.raises(DBAPIError, match="append-only"):
+                set_event(world, 3, **values)
+            db.session.rollback()
+            assert event(world, 3)["note"] == "Form handed in at the office"
+
+
+def test_a_format_1_note_is_kept_and_reported(chain, runner):
+    # Events written before format 2 carry the note's text in their hash: erasing it would
+    # break the chain, so erase_notes keeps it and says so.
+    world = chain
+    row = event(world, 3)
+    body = ledger.canonical(
+        school_id=world.oak.id, seq=7, occurred_at=row["occurred_at"] + timedelta(seconds=1),
+        actor_type=row["actor_type"], actor_id=row["actor_id"], guardian_id=row["guardian_id"],
+        pupil_id=row["pupil_id"], purpose_id=row["purpose_id"],
+        purpose_version=row["purpose_version"], notice_version=row["notice_version"],
+        decision="withdraw", channel="paper", note="An old note",
+    )  # fmt: skip
+    head = head_row(world.oak.id)
+    digest = ledger.chain_hash(head[1], body)
+    values = {key: row[key] for key in row if key not in ("id",)}
+    values.update(seq=7, occurred_at=row["occurred_at"] + timedelta(seconds=1), format=1,
+                  note="An old note", note_salt=None, note_commitment=None,
+                  prev_hash=head[1], hash=digest)  # fmt: skip
+    run(insert(EVENTS).values(**values))
+    run(update(HEADS).where(HEADS.c.school_id == world.oak.id).values(seq=7, hash=digest))
+    ledger.rebuild_projection()
+    assert ledger.verify().ok
+    erased = ledger.erase_notes(db.session(), world.oak.id, [3, 7])
+    db.session.commit()
+    assert (erased.erased, erased.kept_format_1) == (1, [7])
+    assert event(world, 7)["note"] == "An old note"
+    assert ledger.verify().ok
 
 
 def test_deleting_an_event_names_it(unprotected, runner, subtests):
