@@ -372,3 +372,52 @@ def test_the_daily_job_runs_the_retention_run_once_a_day(world):
     assert ran[0].summary.startswith("erased 5 record(s) in 1 of 2 school(s)")
     assert reload(world.oak.pupils["A"]).erased_at == NOW
     assert daily.run_due(NOW + timedelta(hours=1), only="retention") == []
+
+
+def append_format_1(school_id: int, like: ConsentEvent, note: str) -> int:
+    """Append an event as the portal wrote them before format 2: the note's text in the hash."""
+    events = db.metadata.tables["consent_events"]
+    heads = db.metadata.tables["ledger_heads"]
+    seq, prev = db.session.execute(
+        select(heads.c.seq, heads.c.hash).where(heads.c.school_id == school_id)
+    ).one()
+    occurred_at = like.occurred_at + timedelta(seconds=1)
+    fields = {
+        "school_id": school_id, "seq": seq + 1, "occurred_at": occurred_at,
+        "actor_type": like.actor_type, "actor_id": like.actor_id,
+        "guardian_id": like.guardian_id, "pupil_id": like.pupil_id,
+        "purpose_id": like.purpose_id, "purpose_version": like.purpose_version,
+        "notice_version": like.notice_version, "decision": "withdraw", "channel": "paper",
+        "note": note,
+    }  # fmt: skip
+    digest = ledger.chain_hash(prev, ledger.canonical(**fields))
+    db.session.execute(events.insert().values(**fields, format=1, prev_hash=prev, hash=digest))
+    db.session.execute(
+        heads.update().where(heads.c.school_id == school_id).values(seq=seq + 1, hash=digest)
+    )
+    db.session.commit()
+    ledger.rebuild_projection()
+    return int(seq + 1)
+
+
+def test_a_format_1_note_is_kept_and_reported_once(world: World, runner):
+    oak = world.oak
+    a = oak.pupils["A"]
+    newer = decide(world.ben, oak.purposes["photos-website"], "grant", pupil=a, staff=oak.staff,
+                   note="Signed form")  # fmt: skip
+    old = append_format_1(oak.id, newer, "Told us at the gate, before the portal changed")
+    assert ledger.verify().ok
+    leave(a, LONG_AGO)
+
+    result = runner.invoke(args=["retention", "run", "--school", "oak-primary"])
+
+    assert result.exit_code == 0, result.output
+    assert f"written in format 1, whose text is part of the chain's hash (entries {old})" in (
+        result.output
+    )
+    assert note_of(oak.id, newer.seq) is None
+    assert note_of(oak.id, old) == "Told us at the gate, before the portal changed"
+    assert ("event_note", old) not in erasures() and ("event_note", newer.seq) in erasures()
+    assert ledger.verify().ok
+    again = retention.run(NOW + timedelta(days=1))
+    assert again.erased == 0 and all(s.kept_format_1 == [] for s in again.schools)

@@ -141,3 +141,46 @@ def test_the_page_lists_the_latest_erasures_of_this_school_only(admin, world: Wo
     assert "left 2024-01-10; retention 12 months" in words
     assert f"A pupil's names and MIS id {world.elm.pupils['X'].id} " not in words
     assert words.count("A pupil's names and MIS id") == 1
+
+
+def test_staff_pages_and_exports_work_after_a_pupil_is_erased(admin, world: World):
+    """What the retention run leaves (names and MIS id erased, ids kept) shows as "Name
+    erased" on the pupil's record and in the list of pupils, and every page and file that
+    names pupils or contacts still answers."""
+    from tests.support.world import decide
+
+    oak = world.oak
+    a = oak.pupils["A"]
+    decide(world.ben, oak.purposes["photos-website"], "grant", pupil=a, staff=oak.staff,
+           note="Signed form")  # fmt: skip
+    decide(world.ben, oak.purposes["photos-website"], "withdraw", pupil=a, staff=oak.staff)
+    decide(world.gran, oak.purposes["marketing-emails"], "grant", staff=oak.staff)
+    db.session.execute(
+        text("UPDATE pupils SET on_roll = :f, left_on = :d WHERE id = :p"),
+        {"f": False, "d": date(2024, 1, 10), "p": a.id},
+    )
+    db.session.commit()
+    assert retention.run(datetime(2026, 3, 2, tzinfo=UTC)).erased > 0
+
+    record = admin.get(f"/staff/pupils/{a.id}")
+    assert record.status_code == 200
+    assert '<h1 class="govuk-heading-l">Name erased</h1>' in record.text
+    assert f"erased-{a.id}" in record.text
+    assert "PupilA" not in record.text and "Signed form" not in record.text
+    listing = admin.get("/staff/pupils?class_name=3+Oak")
+    assert listing.status_code == 200 and "Name erased" in listing.text
+    assert "PupilA" not in listing.text
+    for path in ("/staff/ledger", "/staff/take-downs", "/staff/photo-check", "/staff/exports"):
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        assert "PupilA" not in response.text, path
+    page = admin.get("/staff/ledger")
+    export = post_form(admin, "/staff/ledger/export", {}, page=page)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "PupilA" not in export.text
+    assert "gran Test" not in export.text and "gran@example.org" not in export.text
+    page = admin.get("/staff/exports")
+    for path in ("/staff/exports/marketing-list", "/staff/exports/suppression-list"):
+        response = post_form(admin, path, {"purpose": "any"}, page=page)
+        assert response.status_code == 200 and response.mimetype == "text/csv", path
+        assert "gran@example.org" not in response.text, path
