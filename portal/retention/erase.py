@@ -8,8 +8,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from .. import ledger
@@ -187,6 +188,12 @@ def daily(today: date, now: datetime) -> str:
     return run(now).summary()
 
 
+def _count(session: Session, statement: Any) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    result = session.execute(statement)
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
 def _record(
     session: Session,
     report: SchoolReport,
@@ -234,7 +241,8 @@ def _erase_pupil(
 ) -> None:
     school_id, months = report.school_id, report.retention_months
     reason = _reason(left_on, months)
-    session.execute(
+    _count(
+        session,
         update(Pupil)
         .where(Pupil.id == pupil_id, Pupil.school_id == school_id)
         .values(
@@ -243,7 +251,7 @@ def _erase_pupil(
             mis_id=f"erased-{pupil_id}",
             erased_at=now,
             updated_at=now,
-        )
+        ),
     )
     _record(session, report, now, "pupil", pupil_id, ("forename", "surname", "mis_id"), reason)
     report.pupils += 1
@@ -263,8 +271,8 @@ def _erase_pupil(
         )
     ).all()
     if tasks:
-        session.execute(
-            update(TakedownTask).where(TakedownTask.id.in_(tasks)).values(done_note=None)
+        _count(
+            session, update(TakedownTask).where(TakedownTask.id.in_(tasks)).values(done_note=None)
         )
         for task_id in tasks:
             _record(session, report, now, "task_note", task_id, ("done_note",), reason)
@@ -373,10 +381,11 @@ def _erase_at_school(
         )
     )
     if contact_id is not None:
-        session.execute(
+        _count(
+            session,
             update(SchoolContact)
             .where(SchoolContact.id == contact_id)
-            .values(forename=PLACEHOLDER, surname=PLACEHOLDER, erased_at=now)
+            .values(forename=PLACEHOLDER, surname=PLACEHOLDER, erased_at=now),
         )
         _record(session, report, now, "contact", contact_id, ("forename", "surname"), reason)
         report.contacts += 1
@@ -401,7 +410,8 @@ def _erase_at_school(
     closed = [row.id for row in requests if row.status not in OPEN_REQUESTS]
     report.kept_open_requests.extend(row.id for row in requests if row.status in OPEN_REQUESTS)
     if closed:
-        session.execute(
+        _count(
+            session,
             update(RightsRequest)
             .where(RightsRequest.id.in_(closed))
             .values(
@@ -411,7 +421,7 @@ def _erase_at_school(
                 outcome=None,
                 extension_reason=None,
                 erased_at=now,
-            )
+            ),
         )
         fields = ("requester_name", "requester_contact", "details", "outcome", "extension_reason")
         for request_id in closed:
@@ -432,19 +442,22 @@ def _erase_guardian(
     address = guardian.email
     if address is not None:
         fields.append("email")
-        requests = session.execute(
-            delete(SignInRequest).where(SignInRequest.email == address)
-        ).rowcount
-        sent = session.execute(
+        requests = _count(
+            session,
+            delete(SignInRequest).where(SignInRequest.email == address),
+        )
+        sent = _count(
+            session,
             update(OutboxMessage)
             .where(OutboxMessage.to_address == address, OutboxMessage.sent_at.is_not(None))
-            .values(to_address="", payload="{}")
-        ).rowcount
-        unsent = session.execute(
+            .values(to_address="", payload="{}"),
+        )
+        unsent = _count(
+            session,
             delete(OutboxMessage).where(
                 OutboxMessage.to_address == address, OutboxMessage.sent_at.is_(None)
-            )
-        ).rowcount
+            ),
+        )
         report.sign_ins += requests or 0
         report.outbox += (sent or 0) + (unsent or 0)
         if requests:
@@ -464,16 +477,18 @@ def _erase_guardian(
         session.execute(delete(SignInChoice).where(SignInChoice.id.in_(choices)))
         report.sign_ins += len(choices)
         fields.append("sign_in_choices")
-    ended = session.execute(
+    ended = _count(
+        session,
         update(UserSession)
         .where(UserSession.guardian_id == guardian_id, UserSession.ended_at.is_(None))
-        .values(ended_at=now)
-    ).rowcount
+        .values(ended_at=now),
+    )
     if ended:
         report.sessions += ended
         fields.append("sessions")
-    session.execute(
-        update(Guardian).where(Guardian.id == guardian_id).values(email=None, erased_at=now)
+    _count(
+        session,
+        update(Guardian).where(Guardian.id == guardian_id).values(email=None, erased_at=now),
     )
     if fields:  # a paper-only contact with nothing to erase is only marked
         _record(session, report, now, "guardian", guardian_id, fields, reason)
