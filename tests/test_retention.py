@@ -301,14 +301,14 @@ def test_a_school_that_fails_leaves_the_others_done(world: World, monkeypatch):
     oak, elm = world.oak, world.elm
     leave(oak.pupils["A"], LONG_AGO)
     leave(elm.pupils["X"], LONG_AGO)
-    real = module._erase_pupil
+    real = module._erase_pupils
 
-    def failing(session, report, pupil_id, *args):
-        real(session, report, pupil_id, *args)
+    def failing(session, report, *args):
+        real(session, report, *args)
         if report.school_id == oak.id:
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(module, "_erase_pupil", failing)
+    monkeypatch.setattr(module, "_erase_pupils", failing)
     report = retention.run(NOW)
 
     assert [s.slug for s in report.failed] == [oak.school.slug]

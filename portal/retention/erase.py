@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import ledger
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ERASED_NAME = "Name erased"
 # What an erased name becomes in the database.
 PLACEHOLDER = ""
+CHUNK = 500  # ids per IN (...), well within SQLite's and PostgreSQL's limits
 OPEN_REQUESTS = frozenset({RequestStatus.OPEN.value, RequestStatus.PAUSED.value})
 
 
@@ -194,25 +195,35 @@ def _count(session: Session, statement: Any) -> int:
     return result.rowcount if isinstance(result, CursorResult) else 0
 
 
-def _record(
-    session: Session,
-    report: SchoolReport,
-    now: datetime,
-    subject_type: str,
-    subject_id: int,
-    fields: Iterable[str],
-    reason: str,
-) -> None:
-    session.add(
-        Erasure(
-            school_id=report.school_id,
-            erased_at=now,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            fields=",".join(fields)[:200],
-            reason=reason[:200],
+def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterable[list[int]]:
+    """Ids a few hundred at a time, within every database's limit of bound parameters."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+class _Records:
+    """The erasure records of one school's run, written in one statement at its end."""
+
+    def __init__(self, report: SchoolReport, now: datetime):
+        self.report, self.now = report, now
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, subject_type: str, subject_id: int, fields: Iterable[str], reason: str) -> None:
+        self.rows.append(
+            {
+                "school_id": self.report.school_id,
+                "erased_at": self.now,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "fields": ",".join(fields)[:200],
+                "reason": reason[:200],
+            }
         )
-    )
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.execute(insert(Erasure), self.rows)
 
 
 def _reason(left_on: date | None, months: int) -> str:
@@ -228,69 +239,79 @@ def _erase_school(session: Session, report: SchoolReport, *, today: date, now: d
         )
     ).all()
     past = {row.id: row.left_on for row in left if _past(False, row.left_on, months, today)}
-    for row in sorted(left, key=lambda r: r.id):
-        if row.id in past and row.erased_at is None:
-            _erase_pupil(session, report, row.id, row.left_on, now)
+    due = {row.id: row.left_on for row in left if row.id in past and row.erased_at is None}
+    records = _Records(report, now)
+    if due:
+        _erase_pupils(session, report, records, due)
     if past:
-        _erase_contacts(session, report, past, today=today, now=now)
-    session.flush()
+        _erase_contacts(session, report, records, past, today=today)
+    records.write(session)
 
 
-def _erase_pupil(
-    session: Session, report: SchoolReport, pupil_id: int, left_on: date, now: datetime
+def _erase_pupils(
+    session: Session, report: SchoolReport, records: _Records, due: dict[int, date]
 ) -> None:
-    school_id, months = report.school_id, report.retention_months
-    reason = _reason(left_on, months)
-    _count(
-        session,
-        update(Pupil)
-        .where(Pupil.id == pupil_id, Pupil.school_id == school_id)
-        .values(
-            forename=PLACEHOLDER,
-            surname=PLACEHOLDER,
-            mis_id=f"erased-{pupil_id}",
-            erased_at=now,
-            updated_at=now,
-        ),
+    """The pupils' names and MIS ids, the notes of their ledger events and of their tasks."""
+    school_id, months, now = report.school_id, report.retention_months, records.now
+    reasons = {pupil_id: _reason(left_on, months) for pupil_id, left_on in due.items()}
+    session.execute(
+        update(Pupil),
+        [
+            {
+                "id": pupil_id,
+                "forename": PLACEHOLDER,
+                "surname": PLACEHOLDER,
+                "mis_id": f"erased-{pupil_id}",
+                "erased_at": now,
+                "updated_at": now,
+            }
+            for pupil_id in sorted(due)
+        ],
     )
-    _record(session, report, now, "pupil", pupil_id, ("forename", "surname", "mis_id"), reason)
-    report.pupils += 1
-    seqs = session.scalars(
-        select(ConsentEvent.seq).where(
-            ConsentEvent.school_id == school_id,
-            ConsentEvent.pupil_id == pupil_id,
-            ConsentEvent.note.is_not(None),
+    for pupil_id in sorted(due):
+        records.add("pupil", pupil_id, ("forename", "surname", "mis_id"), reasons[pupil_id])
+    report.pupils += len(due)
+    notes: dict[int, str] = {}
+    tasks: dict[int, str] = {}
+    for chunk in _chunks(due):
+        for seq, subject in session.execute(
+            select(ConsentEvent.seq, ConsentEvent.pupil_id).where(
+                ConsentEvent.school_id == school_id,
+                ConsentEvent.pupil_id.in_(chunk),
+                ConsentEvent.note.is_not(None),
+            )
+        ):
+            if subject is not None:
+                notes[seq] = reasons[subject]
+        for task_id, pupil_id in session.execute(
+            select(TakedownTask.id, TakedownTask.pupil_id).where(
+                TakedownTask.school_id == school_id,
+                TakedownTask.pupil_id.in_(chunk),
+                TakedownTask.done_note.is_not(None),
+            )
+        ):
+            tasks[task_id] = reasons[pupil_id]
+    _erase_notes(session, report, records, notes)
+    for chunk in _chunks(tasks):
+        session.execute(
+            update(TakedownTask).where(TakedownTask.id.in_(chunk)).values(done_note=None)
         )
-    ).all()
-    _erase_notes(session, report, seqs, now, reason)
-    tasks = session.scalars(
-        select(TakedownTask.id).where(
-            TakedownTask.school_id == school_id,
-            TakedownTask.pupil_id == pupil_id,
-            TakedownTask.done_note.is_not(None),
-        )
-    ).all()
-    if tasks:
-        _count(
-            session, update(TakedownTask).where(TakedownTask.id.in_(tasks)).values(done_note=None)
-        )
-        for task_id in tasks:
-            _record(session, report, now, "task_note", task_id, ("done_note",), reason)
-        report.task_notes += len(tasks)
+    for task_id in sorted(tasks):
+        records.add("task_note", task_id, ("done_note",), tasks[task_id])
+    report.task_notes += len(tasks)
 
 
 def _erase_notes(
-    session: Session, report: SchoolReport, seqs: Iterable[int], now: datetime, reason: str
+    session: Session, report: SchoolReport, records: _Records, reasons: dict[int, str]
 ) -> None:
-    seqs = sorted(set(seqs))
-    if not seqs:
+    """Clear the notes of these events (seq: why) through the ledger; format 1 is kept."""
+    if not reasons:
         return
-    erased = ledger.erase_notes(session, report.school_id, seqs)
+    erased = ledger.erase_notes(session, report.school_id, sorted(reasons))
     kept = set(erased.kept_format_1)
     report.kept_format_1.extend(sorted(kept))
-    done = [seq for seq in seqs if seq not in kept]
-    for seq in done:
-        _record(session, report, now, "event_note", seq, ("note", "note_salt"), reason)
+    for seq in sorted(set(reasons) - kept):
+        records.add("event_note", seq, ("note", "note_salt"), reasons[seq])
     report.event_notes += erased.erased
 
 
@@ -305,115 +326,140 @@ def _in_force(rows: Iterable[tuple[bool, date | None, datetime | None, int]], to
 def _erase_contacts(
     session: Session,
     report: SchoolReport,
+    records: _Records,
     past: dict[int, date | None],
     *,
     today: date,
-    now: datetime,
 ) -> None:
-    """The contacts of the school's past pupils whom the school keeps for no other pupil."""
+    """The contacts of the school's past pupils whom the school keeps for no other pupil;
+    and, of those, the people no school keeps any more."""
     school_id, months = report.school_id, report.retention_months
-    links = session.execute(
-        select(GuardianLink.guardian_id, GuardianLink.pupil_id).where(
-            GuardianLink.school_id == school_id, GuardianLink.pupil_id.in_(list(past))
-        )
-    ).all()
     latest: dict[int, date | None] = {}
-    for guardian_id, pupil_id in links:
-        left_on = past[pupil_id]
-        if guardian_id not in latest or (left_on or date.min) > (latest[guardian_id] or date.min):
-            latest[guardian_id] = left_on
+    for chunk in _chunks(past):
+        for guardian_id, pupil_id in session.execute(
+            select(GuardianLink.guardian_id, GuardianLink.pupil_id).where(
+                GuardianLink.school_id == school_id, GuardianLink.pupil_id.in_(chunk)
+            )
+        ):
+            left_on = past[pupil_id]
+            if guardian_id not in latest or (left_on or date.min) > (
+                latest[guardian_id] or date.min
+            ):
+                latest[guardian_id] = left_on
     # Only those with something left to erase: a name, a rights request, an email address.
-    pending = set(
-        session.scalars(
-            select(SchoolContact.guardian_id).where(
-                SchoolContact.school_id == school_id,
-                SchoolContact.guardian_id.in_(list(latest)),
-                SchoolContact.erased_at.is_(None),
+    pending: set[int] = set()
+    for chunk in _chunks(latest):
+        pending.update(
+            session.scalars(
+                select(SchoolContact.guardian_id).where(
+                    SchoolContact.school_id == school_id,
+                    SchoolContact.guardian_id.in_(chunk),
+                    SchoolContact.erased_at.is_(None),
+                )
             )
         )
-    )
-    pending |= set(
-        session.scalars(
-            select(RightsRequest.guardian_id).where(
-                RightsRequest.school_id == school_id,
-                RightsRequest.guardian_id.in_(list(latest)),
-                RightsRequest.erased_at.is_(None),
+        pending.update(
+            guardian_id
+            for guardian_id in session.scalars(
+                select(RightsRequest.guardian_id).where(
+                    RightsRequest.school_id == school_id,
+                    RightsRequest.guardian_id.in_(chunk),
+                    RightsRequest.erased_at.is_(None),
+                )
+            )
+            if guardian_id is not None
+        )
+        pending.update(
+            session.scalars(
+                select(Guardian.id).where(Guardian.id.in_(chunk), Guardian.erased_at.is_(None))
             )
         )
-    )
-    pending |= set(
-        session.scalars(
-            select(Guardian.id).where(Guardian.id.in_(list(latest)), Guardian.erased_at.is_(None))
-        )
-    )
-    for guardian_id in sorted(pending):
-        everywhere = session.execute(
+    here: dict[int, list[tuple[bool, date | None, datetime | None, int]]] = {}
+    everywhere: dict[int, list[tuple[bool, date | None, datetime | None, int]]] = {}
+    for chunk in _chunks(pending):
+        for row in session.execute(
             select(
-                Pupil.on_roll, Pupil.left_on, Pupil.erased_at, School.retention_months,
-                Pupil.school_id,
+                GuardianLink.guardian_id, Pupil.school_id, Pupil.on_roll, Pupil.left_on,
+                Pupil.erased_at, School.retention_months,
             )
-            .join(GuardianLink, GuardianLink.pupil_id == Pupil.id)
+            .join(Pupil, GuardianLink.pupil_id == Pupil.id)
             .join(School, School.id == Pupil.school_id)
-            .where(GuardianLink.guardian_id == guardian_id)
-        ).all()  # fmt: skip
-        here = [tuple(row[:4]) for row in everywhere if row.school_id == school_id]
-        if _in_force(here, today):  # type: ignore[arg-type]
-            continue  # another pupil of this school keeps them
-        reason = _reason(latest[guardian_id], months)
-        _erase_at_school(session, report, guardian_id, now, reason)
-        if _in_force((tuple(row[:4]) for row in everywhere), today):  # type: ignore[misc]
-            report.kept_elsewhere += 1
-        else:
-            _erase_guardian(session, report, guardian_id, now, reason)
+            .where(GuardianLink.guardian_id.in_(chunk))
+        ):  # fmt: skip
+            keeps = (row.on_roll, row.left_on, row.erased_at, row.retention_months)
+            everywhere.setdefault(row.guardian_id, []).append(keeps)
+            if row.school_id == school_id:
+                here.setdefault(row.guardian_id, []).append(keeps)
+    # Kept while another pupil of this school keeps them.
+    gone_here = {g for g in pending if not _in_force(here.get(g, []), today)}
+    reasons = {g: _reason(latest[g], months) for g in gone_here}
+    if not gone_here:
+        return
+    _erase_at_school(session, report, records, reasons)
+    gone = {g for g in gone_here if not _in_force(everywhere.get(g, []), today)}
+    report.kept_elsewhere += len(gone_here - gone)
+    if gone:
+        _erase_guardians(session, report, records, {g: reasons[g] for g in gone})
 
 
 def _erase_at_school(
-    session: Session, report: SchoolReport, guardian_id: int, now: datetime, reason: str
+    session: Session, report: SchoolReport, records: _Records, reasons: dict[int, str]
 ) -> None:
-    """The name the school holds, the notes of the guardian's own decisions at the school,
+    """The name the school holds, the notes of the guardians' own decisions at the school,
     and their closed rights requests there."""
-    school_id = report.school_id
-    contact_id = session.scalar(
-        select(SchoolContact.id).where(
-            SchoolContact.school_id == school_id,
-            SchoolContact.guardian_id == guardian_id,
-            SchoolContact.erased_at.is_(None),
+    school_id, now = report.school_id, records.now
+    contacts: dict[int, int] = {}  # guardian: contact
+    for chunk in _chunks(reasons):
+        contacts.update(
+            (guardian_id, contact_id)
+            for contact_id, guardian_id in session.execute(
+                select(SchoolContact.id, SchoolContact.guardian_id).where(
+                    SchoolContact.school_id == school_id,
+                    SchoolContact.guardian_id.in_(chunk),
+                    SchoolContact.erased_at.is_(None),
+                )
+            )
         )
-    )
-    if contact_id is not None:
-        _count(
-            session,
+    for chunk in _chunks(contacts.values()):
+        session.execute(
             update(SchoolContact)
-            .where(SchoolContact.id == contact_id)
-            .values(forename=PLACEHOLDER, surname=PLACEHOLDER, erased_at=now),
+            .where(SchoolContact.id.in_(chunk))
+            .values(forename=PLACEHOLDER, surname=PLACEHOLDER, erased_at=now)
         )
-        _record(session, report, now, "contact", contact_id, ("forename", "surname"), reason)
-        report.contacts += 1
-    # Format-1 notes cannot be erased: ask again only the first time (the name erased now),
-    # so a later run does not report the same kept notes again.
-    notes = select(ConsentEvent.seq).where(
-        ConsentEvent.school_id == school_id,
-        ConsentEvent.guardian_id == guardian_id,
-        ConsentEvent.pupil_id.is_(None),
-        ConsentEvent.note.is_not(None),
-    )
-    if contact_id is None:
-        notes = notes.where(ConsentEvent.format == 2)
-    _erase_notes(session, report, session.scalars(notes).all(), now, reason)
-    requests = session.execute(
-        select(RightsRequest.id, RightsRequest.status).where(
-            RightsRequest.school_id == school_id,
-            RightsRequest.guardian_id == guardian_id,
-            RightsRequest.erased_at.is_(None),
-        )
-    ).all()
-    closed = [row.id for row in requests if row.status not in OPEN_REQUESTS]
-    report.kept_open_requests.extend(row.id for row in requests if row.status in OPEN_REQUESTS)
-    if closed:
-        _count(
-            session,
+    for guardian_id, contact_id in sorted(contacts.items()):
+        records.add("contact", contact_id, ("forename", "surname"), reasons[guardian_id])
+    report.contacts += len(contacts)
+    # Format-1 notes cannot be erased: they are asked about only the first time (when the
+    # name is erased), so that a later run does not report the same kept notes again.
+    notes: dict[int, str] = {}
+    requests: dict[int, str] = {}
+    for chunk in _chunks(reasons):
+        for seq, guardian_id, format_ in session.execute(
+            select(ConsentEvent.seq, ConsentEvent.guardian_id, ConsentEvent.format).where(
+                ConsentEvent.school_id == school_id,
+                ConsentEvent.guardian_id.in_(chunk),
+                ConsentEvent.pupil_id.is_(None),
+                ConsentEvent.note.is_not(None),
+            )
+        ):
+            if format_ == 2 or guardian_id in contacts:
+                notes[seq] = reasons[guardian_id]
+        for request_id, requester, status in session.execute(
+            select(RightsRequest.id, RightsRequest.guardian_id, RightsRequest.status).where(
+                RightsRequest.school_id == school_id,
+                RightsRequest.guardian_id.in_(chunk),
+                RightsRequest.erased_at.is_(None),
+            )
+        ):
+            if status in OPEN_REQUESTS:
+                report.kept_open_requests.append(request_id)
+            elif requester is not None:
+                requests[request_id] = reasons[requester]
+    _erase_notes(session, report, records, notes)
+    for chunk in _chunks(requests):
+        session.execute(
             update(RightsRequest)
-            .where(RightsRequest.id.in_(closed))
+            .where(RightsRequest.id.in_(chunk))
             .values(
                 requester_name="",
                 requester_contact="",
@@ -421,76 +467,104 @@ def _erase_at_school(
                 outcome=None,
                 extension_reason=None,
                 erased_at=now,
-            ),
-        )
-        fields = ("requester_name", "requester_contact", "details", "outcome", "extension_reason")
-        for request_id in closed:
-            _record(session, report, now, "request", request_id, fields, reason)
-        report.requests += len(closed)
-
-
-def _erase_guardian(
-    session: Session, report: SchoolReport, guardian_id: int, now: datetime, reason: str
-) -> None:
-    """No school keeps the person: their email address, sign-ins, sessions and emails."""
-    guardian = session.execute(
-        select(Guardian.email, Guardian.erased_at).where(Guardian.id == guardian_id)
-    ).one()
-    if guardian.erased_at is not None:
-        return
-    fields = []
-    address = guardian.email
-    if address is not None:
-        fields.append("email")
-        requests = _count(
-            session,
-            delete(SignInRequest).where(SignInRequest.email == address),
-        )
-        sent = _count(
-            session,
-            update(OutboxMessage)
-            .where(OutboxMessage.to_address == address, OutboxMessage.sent_at.is_not(None))
-            .values(to_address="", payload="{}"),
-        )
-        unsent = _count(
-            session,
-            delete(OutboxMessage).where(
-                OutboxMessage.to_address == address, OutboxMessage.sent_at.is_(None)
-            ),
-        )
-        report.sign_ins += requests or 0
-        report.outbox += (sent or 0) + (unsent or 0)
-        if requests:
-            fields.append("sign_in_requests")
-        if sent or unsent:
-            fields.append("outbox")
-    choices = [
-        row.id
-        for row in session.execute(
-            select(SignInChoice.id, SignInChoice.options).where(
-                SignInChoice.options.contains(f'"guardian", {guardian_id},')
             )
         )
-        if any(o[0] == "guardian" and o[1] == guardian_id for o in json.loads(row.options))
-    ]
-    if choices:
-        session.execute(delete(SignInChoice).where(SignInChoice.id.in_(choices)))
-        report.sign_ins += len(choices)
-        fields.append("sign_in_choices")
-    ended = _count(
-        session,
-        update(UserSession)
-        .where(UserSession.guardian_id == guardian_id, UserSession.ended_at.is_(None))
-        .values(ended_at=now),
-    )
-    if ended:
-        report.sessions += ended
-        fields.append("sessions")
-    _count(
-        session,
-        update(Guardian).where(Guardian.id == guardian_id).values(email=None, erased_at=now),
-    )
-    if fields:  # a paper-only contact with nothing to erase is only marked
-        _record(session, report, now, "guardian", guardian_id, fields, reason)
-    if address is not None:
-        report.guardians += 1
+    fields = ("requester_name", "requester_contact", "details", "outcome", "extension_reason")
+    for request_id in sorted(requests):
+        records.add("request", request_id, fields, requests[request_id])
+    report.requests += len(requests)
+    report.kept_open_requests.sort()
+
+
+def _erase_guardians(
+    session: Session, report: SchoolReport, records: _Records, reasons: dict[int, str]
+) -> None:
+    """No school keeps these people: their email addresses, sign-ins, sessions and emails."""
+    now = records.now
+    addresses: dict[int, str | None] = {}
+    for chunk in _chunks(reasons):
+        addresses.update(
+            (guardian_id, email)
+            for guardian_id, email in session.execute(
+                select(Guardian.id, Guardian.email).where(
+                    Guardian.id.in_(chunk), Guardian.erased_at.is_(None)
+                )
+            )
+        )
+    if not addresses:
+        return
+    fields: dict[int, list[str]] = {
+        g: ([] if a is None else ["email"]) for g, a in addresses.items()
+    }
+    owner = {address: g for g, address in addresses.items() if address is not None}
+    for chunk_addresses in _address_chunks(owner):
+        for (address,) in session.execute(
+            select(SignInRequest.email).where(SignInRequest.email.in_(chunk_addresses)).distinct()
+        ):
+            fields[owner[address]].append("sign_in_requests")
+        for (address,) in session.execute(
+            select(OutboxMessage.to_address)
+            .where(OutboxMessage.to_address.in_(chunk_addresses))
+            .distinct()
+        ):
+            fields[owner[address]].append("outbox")
+        report.sign_ins += _count(
+            session, delete(SignInRequest).where(SignInRequest.email.in_(chunk_addresses))
+        )
+        report.outbox += _count(
+            session,
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.to_address.in_(chunk_addresses), OutboxMessage.sent_at.is_not(None)
+            )
+            .values(to_address="", payload="{}"),
+        )
+        report.outbox += _count(
+            session,
+            delete(OutboxMessage).where(
+                OutboxMessage.to_address.in_(chunk_addresses), OutboxMessage.sent_at.is_(None)
+            ),
+        )
+    choices: list[int] = []
+    for choice_id, options in session.execute(
+        select(SignInChoice.id, SignInChoice.options).where(
+            SignInChoice.options.contains('"guardian", ')
+        )
+    ):
+        offered = {o[1] for o in json.loads(options) if o[0] == "guardian"} & set(addresses)
+        if offered:
+            choices.append(choice_id)
+            for guardian_id in offered:
+                fields[guardian_id].append("sign_in_choices")
+    for chunk in _chunks(choices):
+        session.execute(delete(SignInChoice).where(SignInChoice.id.in_(chunk)))
+    report.sign_ins += len(choices)
+    for chunk in _chunks(addresses):
+        for (signed_in,) in session.execute(
+            select(UserSession.guardian_id)
+            .where(UserSession.guardian_id.in_(chunk), UserSession.ended_at.is_(None))
+            .distinct()
+        ):
+            if signed_in is not None:
+                fields[signed_in].append("sessions")
+        report.sessions += _count(
+            session,
+            update(UserSession)
+            .where(UserSession.guardian_id.in_(chunk), UserSession.ended_at.is_(None))
+            .values(ended_at=now),
+        )
+        session.execute(
+            update(Guardian).where(Guardian.id.in_(chunk)).values(email=None, erased_at=now)
+        )
+    for guardian_id in sorted(addresses):
+        if fields[guardian_id]:  # a paper-only contact with nothing to erase is only marked
+            records.add(
+                "guardian", guardian_id, sorted(set(fields[guardian_id])), reasons[guardian_id]
+            )
+    report.guardians += len(owner)
+
+
+def _address_chunks(owner: dict[str, int], size: int = CHUNK) -> Iterable[list[str]]:
+    ordered = sorted(owner)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
