@@ -55,6 +55,8 @@ class Status(enum.StrEnum):
     NOT_ON_ROLL = "not_on_roll"
     ALLOWED = "allowed"
     OBJECTED = "objected"
+    # An objection the school has not yet answered: stopped for this pupil meanwhile.
+    UNDER_REVIEW = "under_review"
     INFORMATION = "information"  # a purpose that offers no choice
 
 
@@ -145,9 +147,7 @@ def evaluate(
     if purpose.choice == Choice.NONE:
         return Status.INFORMATION, False
     if purpose.choice == Choice.OBJECTION:
-        if any(f.decision == Decision.OBJECT for f in facts):
-            return Status.OBJECTED, conflict
-        return Status.ALLOWED, conflict
+        return objection_status(f.decision for f in facts), conflict
     if not facts:
         return Status.NO_RESPONSE, False
     if purpose.guardian_rule == GuardianRule.LATEST_WINS:
@@ -164,6 +164,19 @@ def evaluate(
     if grants:
         return Status.NEEDS_RENEWAL, conflict
     return Status.NO_RESPONSE, conflict
+
+
+def objection_status(decisions: Iterable[str]) -> Status:
+    """An objection purpose, from each guardian's latest decision on the objection axis: an
+    objection the school upheld stops it (`objected`); one it has not answered yet stops it
+    while it is reviewed (`under_review`); otherwise (no objection, one lifted, or one the
+    school did not uphold) it goes ahead (`allowed`)."""
+    found = set(decisions)
+    if Decision.UPHELD in found:
+        return Status.OBJECTED
+    if Decision.OBJECT in found:
+        return Status.UNDER_REVIEW
+    return Status.ALLOWED
 
 
 def axis_for(purpose: Purpose) -> DecisionAxis:
@@ -405,7 +418,10 @@ def person_statuses(
             if purpose.choice == Choice.NONE:
                 status = Status.INFORMATION
             elif purpose.choice == Choice.OBJECTION:
-                status = Status.OBJECTED if objected else Status.ALLOWED
+                if purpose.marketing:  # absolute: no review
+                    status = Status.OBJECTED if objected else Status.ALLOWED
+                else:
+                    status = objection_status([objection.decision] if objection else [])
             elif objected:
                 status = Status.OBJECTED
             elif answer is None:

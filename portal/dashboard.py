@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from . import consent
+from . import consent, todo
 from .consent import Status
 from .extensions import db
 from .models import Choice, Pupil, Purpose, Scope, TakedownTask
@@ -69,7 +69,11 @@ class PurposeCoverage:
     @property
     def segments(self) -> list[Segment]:
         if self.purpose.choice == Choice.OBJECTION:
-            labels = [("objected", "Objected"), ("no_objection", "No objection")]
+            labels = [
+                ("objected", "Objected"),
+                ("under_review", "Objection under review"),
+                ("no_objection", "No objection"),
+            ]
         else:
             labels = [
                 ("answered", "Answered"),
@@ -113,6 +117,8 @@ def _purpose_key(status: Status) -> str:
         return "needs_renewal"
     if status == Status.OBJECTED:
         return "objected"
+    if status == Status.UNDER_REVIEW:
+        return "under_review"
     if status == Status.ALLOWED:
         return "no_objection"
     return "not_answered"
@@ -179,3 +185,27 @@ def summary(school_id: int, *, now: datetime | None = None) -> Dashboard:
         open_takedowns=open_takedowns(school_id),
         counted_at=now,
     )
+
+
+def renewal_items(board: Dashboard, today: date, role: str) -> list[todo.Item]:
+    """Things to do: each consent purpose with answers that need renewing (a yes to an older
+    wording, or past its renewal period), from the dashboard's own counts. Admins are sent to
+    the invitations (to ask those families again), staff to the pupils."""
+    found = []
+    for coverage in board.consent_purposes:
+        count = coverage.count("needs_renewal")
+        if not count:
+            continue
+        children = "child's answer" if count == 1 else "children's answers"
+        found.append(
+            todo.Item(
+                kind="renewal",
+                title=f"{count} {children} to {coverage.purpose.title} need renewing",
+                opened_on=today,
+                endpoint="staff.invitations" if role == "admin" else "staff.pupils",
+                detail="Ask their families to answer again"
+                if role == "admin"
+                else "Their families need to answer again",
+            )
+        )
+    return found

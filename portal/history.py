@@ -36,6 +36,7 @@ class HistoryEntry:
     channel: str
     who: str
     yours: bool  # the decision is this guardian's own (perhaps taken down by staff)
+    reasons: str | None
     seq: int
     hash_prefix: str
 
@@ -66,6 +67,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             ConsentEvent.guardian_id,
             ConsentEvent.decision,
             ConsentEvent.channel,
+            ConsentEvent.note,
             School.name.label("school"),
             Pupil.forename.label("child"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
@@ -96,6 +98,10 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             channel=row.channel,
             who=_who(row.actor_type, row.actor_id, row.channel, guardian_id),
             yours=row.guardian_id == guardian_id,
+            # The school's reasons for the outcome of this guardian's own objection.
+            reasons=row.note
+            if row.guardian_id == guardian_id and row.decision in ("upheld", "not_upheld")
+            else None,
             seq=row.seq,
             hash_prefix=row.hash[:12],
         )

@@ -38,7 +38,8 @@ REASONS: dict[Status, str] = {
     Status.NO_RESPONSE: "no response",
     Status.WITHDRAWN: "said no",
     Status.NEEDS_RENEWAL: "needs renewal",
-    Status.OBJECTED: "objected",
+    Status.OBJECTED: "objected",  # an objection the school upheld
+    Status.UNDER_REVIEW: "objection under review",
     Status.NOT_ON_ROLL: "left the school",
     Status.INFORMATION: "no choice recorded",  # never offered here; kept for completeness
 }

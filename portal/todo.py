@@ -56,9 +56,30 @@ def register(app: Flask, source: Source) -> None:
         sources.append(source)
 
 
-def items(school_id: int, today: date, role: str) -> list[Item]:
-    """Every open item for the school that `role` can act on, oldest first (then the one
-    due soonest)."""
+def items(school_id: int, today: date, role: str, *, extra: Sequence[Item] = ()) -> list[Item]:
+    """Every open item for the school that `role` can act on (and `extra` ones the caller
+    worked out already, such as renewals from the dashboard's counts), oldest first, then
+    the one due soonest."""
     sources: list[Source] = current_app.extensions.get(_SOURCES, [])
     found = [item for source in sources for item in source(school_id, today, role)]
-    return sorted(found, key=lambda i: (i.opened_on, i.due_on or date.max, i.title))
+    found.extend(extra)
+    # A stable sort: items of one day keep their source's order (each source lists its own
+    # oldest first).
+    return sorted(found, key=lambda i: (i.opened_on, i.due_on or date.max))
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: str
+    heading: str
+    items: list[Item]
+
+
+def grouped(found: Sequence[Item]) -> list[Group]:
+    """The queue as the page shows it: one group per kind that has items, in `KINDS` order,
+    each oldest first; a group's count is the length of its list."""
+    return [
+        Group(kind, heading, [i for i in found if i.kind == kind])
+        for kind, heading in KINDS.items()
+        if any(i.kind == kind for i in found)
+    ]

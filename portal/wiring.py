@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import daily, invitations, ledger, receipts, retention, signin, takedowns
+from . import (
+    daily,
+    invitations,
+    ledger,
+    objections,
+    receipts,
+    retention,
+    signin,
+    takedowns,
+    todo,
+)
 from .mail import render
 
 
@@ -26,6 +36,8 @@ def init_app(app: Flask) -> None:
 def _subscribe_to_the_ledger(app: Flask) -> None:
     # A withdrawal or objection that stops a published use makes a take-down task.
     ledger.subscribe(app, takedowns.on_append)
+    # An objection the school must review emails its admins.
+    ledger.subscribe(app, objections.on_append)
 
 
 def _register_emails(app: Flask) -> None:
@@ -49,6 +61,18 @@ def _register_emails(app: Flask) -> None:
     render.register(
         app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
     )
+    render.register(
+        app,
+        objections.REVIEW_TEMPLATE,
+        subject=objections.REVIEW_SUBJECT,
+        builder=objections.review_email_context,
+    )
+    render.register(
+        app,
+        objections.OUTCOME_TEMPLATE,
+        subject=objections.OUTCOME_SUBJECT,
+        builder=objections.outcome_email_context,
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -70,7 +94,7 @@ def _register_daily_jobs(app: Flask) -> None:
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
-    pass
+    todo.register(app, objections.todo_items)
 
 
 def _register_commands(app: Flask) -> None:

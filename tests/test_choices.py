@@ -176,7 +176,7 @@ def test_child_page_groups_and_others_differ_without_revealing_the_other_parent(
     assert paper.own is None and paper.status == Status.NO_RESPONSE and not paper.others_differ
     assert paper.needs_answer
     objection = page.objection[0]
-    assert objection.own is None and objection.status == Status.OBJECTED
+    assert objection.own is None and objection.status == Status.UNDER_REVIEW
     assert objection.others_differ
 
     # Ben sees his own answer, which is the effective one.

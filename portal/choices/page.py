@@ -3,16 +3,26 @@ effective status (all guardians' decisions counted, none of them named)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from .. import consent
+from .. import consent, holidays, objections
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Choice, Decision, NoticeVersion, Pupil, Purpose, PurposeVersion, School, Scope
+from ..models import (
+    Choice,
+    ConsentEvent,
+    Decision,
+    NoticeVersion,
+    Pupil,
+    Purpose,
+    PurposeVersion,
+    School,
+    Scope,
+)
 from ..types import utcnow
 from .family import Family, family_of
 
@@ -37,6 +47,16 @@ class OwnDecision:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Where this guardian's objection stands with the school: under review until `due_on`,
+    or answered (the outcome is `own.decision`) with the school's `reasons`."""
+
+    objected_at: datetime | None
+    due_on: date | None = None  # while under review
+    reasons: str | None = None  # the school's, once answered
+
+
+@dataclass(frozen=True)
 class PurposeChoice:
     purpose: Purpose
     own: OwnDecision | None
@@ -44,6 +64,7 @@ class PurposeChoice:
     others_differ: bool  # the effective status is not what this guardian's answer alone gives
     # The wording this guardian last answered, when the purpose has been reworded since.
     answered_wording: str | None = None
+    review: Review | None = None
 
     @property
     def needs_answer(self) -> bool:
@@ -79,7 +100,8 @@ def child_page(
 ) -> ChildPage:
     """One child's purposes in three groups, with this guardian's answers and the effective
     status. A fixed number of queries: three (two when the caller passes the guardian's
-    `family`), and one more when a purpose has been reworded since this guardian answered."""
+    `family`), one more when a purpose has been reworded since this guardian answered, and
+    one or two more when the school reviews or has answered an objection of theirs."""
     now = now or utcnow()
     family = family or family_of(guardian_id)
     pupil, school = family.child(pupil_id)
@@ -104,6 +126,7 @@ def child_page(
         item = _purpose_choice(purpose, pupil, row, found[(pupil.id, purpose.id)], wordings, now)
         (consent_group if purpose.choice == Choice.CONSENT else objection_group).append(item)
 
+    objection_group = _with_reviews(school.id, objection_group)
     answered_under = [r.notice_version for r in own_rows.values() if r.notice_version is not None]
     notice_changed = bool(
         notice is not None and answered_under and max(answered_under) < notice.version
@@ -172,6 +195,57 @@ def _purpose_choice(
     if row is not None and row.purpose_version < purpose.version:
         answered = wordings.get((purpose.id, row.purpose_version))
     return PurposeChoice(purpose, own, status.status, alone != status.status, answered)
+
+
+def _with_reviews(school_id: int, items: list[PurposeChoice]) -> list[PurposeChoice]:
+    """Each objection of this guardian's that the school reviews, with its due date (under
+    review) or the school's reasons (answered): one query when there is any."""
+    reviewed = [
+        i
+        for i in items
+        if i.own is not None
+        and objections.reviewed(i.purpose)
+        and i.own.decision in (Decision.OBJECT, Decision.UPHELD, Decision.NOT_UPHELD)
+    ]
+    if not reviewed:
+        return items
+    outcome_seqs = [i.own.seq for i in reviewed if i.own and i.own.decision != Decision.OBJECT]
+    events: dict[int, ConsentEvent] = {}
+    if outcome_seqs:
+        outcomes = list(
+            db.session.scalars(
+                select(ConsentEvent).where(
+                    ConsentEvent.school_id == school_id, ConsentEvent.seq.in_(outcome_seqs)
+                )
+            )
+        )
+        answered = [e.answers_seq for e in outcomes if e.answers_seq is not None]
+        events = {e.seq: e for e in outcomes}
+        events.update(
+            (e.seq, e)
+            for e in db.session.scalars(
+                select(ConsentEvent).where(
+                    ConsentEvent.school_id == school_id, ConsentEvent.seq.in_(answered)
+                )
+            )
+        )
+    days_off = holidays.in_force() if len(outcome_seqs) < len(reviewed) else frozenset()
+    result = []
+    for item in items:
+        own = item.own
+        if item not in reviewed or own is None:
+            result.append(item)
+        elif own.decision == Decision.OBJECT:
+            review = Review(own.decided_at, due_on=objections.due_on(own.decided_at, days_off))
+            result.append(replace(item, review=review))
+        else:
+            outcome = events.get(own.seq)
+            asked = events.get(outcome.answers_seq) if outcome and outcome.answers_seq else None
+            review = Review(
+                asked.occurred_at if asked else None, reasons=outcome.note if outcome else None
+            )
+            result.append(replace(item, review=review))
+    return result
 
 
 _ALL_ACTIVE = (

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .. import choices
+from .. import choices, ledger
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import guardian_required
@@ -53,7 +53,10 @@ class DecisionForm(FlaskForm):
     decision = StringField(
         validators=[
             DataRequired(message="Choose an answer"),
-            AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
+            AnyOf(
+                [d.value for d in Decision if d not in ledger.OUTCOMES],
+                message="Choose one of the answers shown",
+            ),
         ]
     )
     purpose_version = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])

@@ -85,7 +85,7 @@ def record_answer(
             f"That person does not have parental responsibility for {pupil.forename}, "
             "so cannot decide"
         )
-    allowed = ledger.allowed_decisions(purpose)
+    allowed = ledger.allowed_decisions(purpose) - ledger.OUTCOMES  # outcomes: an admin, online
     if not purpose.active:
         problems["purpose"] = f"{purpose.title} is no longer in use at the school"
     elif purpose.scope != Scope.PUPIL or purpose.choice == Choice.NONE:

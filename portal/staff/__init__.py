@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401
     ledger_browser,
     nav,
     notices,
+    objections,
     photo_check,
     pupils,
     purposes,

@@ -48,6 +48,8 @@ DECISION_CHOICES = [
     SelectChoice(Decision.WITHDRAW.value, "No (consent refused or withdrawn)"),
     SelectChoice(Decision.OBJECT.value, "Objected"),
     SelectChoice(Decision.LIFT_OBJECTION.value, "Objection withdrawn"),
+    SelectChoice(Decision.UPHELD.value, "Objection upheld"),
+    SelectChoice(Decision.NOT_UPHELD.value, "Objection not upheld"),
 ]
 CHANNEL_CHOICES = [
     SelectChoice("", "Any channel"),

@@ -27,6 +27,7 @@ MENU = (
     Item("staff.photo_check", "Photo check", (ADMIN, STAFF)),
     Item("staff.pupils", "Pupils", (ADMIN, STAFF)),
     Item("staff.takedowns", "Take-downs", (ADMIN, STAFF)),
+    Item("staff.objections", "Objections", (ADMIN,)),
     Item("staff.ledger", "Ledger", (ADMIN,)),
     Item("staff.notices", "Privacy notice", (ADMIN,)),
     Item("staff.purposes", "Purposes", (ADMIN,)),

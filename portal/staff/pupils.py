@@ -39,6 +39,8 @@ SAID = {
     Decision.WITHDRAW.value: "no to",
     Decision.OBJECT.value: "an objection to",
     Decision.LIFT_OBJECTION.value: "the withdrawal of their objection to",
+    Decision.UPHELD.value: "the school's upholding of their objection to",
+    Decision.NOT_UPHELD.value: "the school's not upholding their objection to",
 }
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask
 
 from ..types import LONDON
 
 
-def uk_date(value: datetime) -> str:
-    local = value.astimezone(LONDON)
+def uk_date(value: datetime | date) -> str:
+    """ "3 March 2026": a time in London, or a calendar date (a due date) as it is."""
+    local = value.astimezone(LONDON) if isinstance(value, datetime) else value
     return f"{local.day} {local:%B %Y}"
 
 
@@ -36,6 +37,8 @@ DECISIONS = {
     "withdraw": "No",
     "object": "Objected",
     "lift_objection": "Objection withdrawn",
+    "upheld": "Objection upheld",
+    "not_upheld": "Objection not upheld",
 }
 CHANNELS = {
     "web": "online",

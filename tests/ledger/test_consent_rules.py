@@ -151,13 +151,30 @@ def test_latest_wins_a_latest_grant_to_an_old_wording_needs_renewal():
     ("facts", "expected"),
     [
         ((), (Status.ALLOWED, False)),
-        ((fact(1, "object", 1),), (Status.OBJECTED, False)),
-        # The school closed the objection: the guardian's latest decision is the lift.
+        # An objection the school has not answered stops it while it is reviewed.
+        ((fact(1, "object", 1),), (Status.UNDER_REVIEW, False)),
         ((fact(1, "lift_objection", 2),), (Status.ALLOWED, False)),
-        ((fact(1, "object", 1), fact(2, "lift_objection", 3)), (Status.OBJECTED, True)),
+        ((fact(1, "object", 1), fact(2, "lift_objection", 3)), (Status.UNDER_REVIEW, True)),
         ((fact(1, "lift_objection", 3), fact(2, "lift_objection", 4)), (Status.ALLOWED, False)),
+        # The school's outcome: upheld stops it for good; not upheld lets it go ahead.
+        ((fact(1, "upheld", 2),), (Status.OBJECTED, False)),
+        ((fact(1, "not_upheld", 2),), (Status.ALLOWED, False)),
+        ((fact(1, "upheld", 2), fact(2, "object", 3)), (Status.OBJECTED, True)),
+        ((fact(1, "not_upheld", 2), fact(2, "object", 3)), (Status.UNDER_REVIEW, True)),
+        ((fact(1, "not_upheld", 2), fact(2, "lift_objection", 3)), (Status.ALLOWED, True)),
     ],
-    ids=["nobody", "objected", "lifted", "one-objects-one-lifted", "both-lifted"],
+    ids=[
+        "nobody",
+        "under-review",
+        "lifted",
+        "one-under-review-one-lifted",
+        "both-lifted",
+        "upheld",
+        "not-upheld",
+        "upheld-and-another-under-review",
+        "not-upheld-and-another-under-review",
+        "not-upheld-and-another-lifted",
+    ],
 )
 def test_objection_purpose(facts, expected):
     assert evaluate(purpose("objection"), *facts) == expected
@@ -167,7 +184,8 @@ def test_an_objection_purpose_ignores_renewal_and_wording_versions():
     p = purpose("objection", renewal="days", days=1, version=3)
     old = NOW - timedelta(days=400)
     assert evaluate(p, fact(1, "lift_objection", 1, at=old)) == (Status.ALLOWED, False)
-    assert evaluate(p, fact(1, "object", 1, at=old)) == (Status.OBJECTED, False)
+    assert evaluate(p, fact(1, "object", 1, at=old)) == (Status.UNDER_REVIEW, False)
+    assert evaluate(p, fact(1, "upheld", 1, at=old)) == (Status.OBJECTED, False)
 
 
 # --- needs renewal ----------------------------------------------------------------------------

@@ -446,8 +446,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if choice == "none":
             return "information", False
         if choice == "objection":
+            # No outcome is recorded here: an objection stands under review.
             objected = any(f.decision == "object" for f in facts)
-            return ("objected" if objected else "allowed"), conflict
+            return ("under_review" if objected else "allowed"), conflict
         if not facts:
             return "no_response", False
         if rule_ == "latest":
@@ -468,7 +469,8 @@ class LedgerMachine(RuleBasedStateMachine):
         objection = self.decided.get((guardian_id, None, key, "objection"))
         objected = objection is not None and objection.decision == "object"
         if choice == "objection":
-            return "objected" if objected else "allowed"
+            # Not direct marketing (whose objection is a consent purpose's): reviewed.
+            return "under_review" if objected else "allowed"
         if marketing and objected:
             return "objected"
         if answer is None:

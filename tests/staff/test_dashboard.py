@@ -25,7 +25,7 @@ def seeded(world: World) -> World:
     photos-website   yes          no           yes              yes
     local-paper      yes          -            yes 40 days ago  yes   (renewal: 30 days)
     trip-videos      yes          -            no               yes
-    class-photos     objected     -            -                -     (objection)
+    class-photos     objected (under review)  -   -                -     (objection)
     """
     oak = world.oak
     p = oak.purposes
@@ -80,7 +80,11 @@ def test_the_numbers_of_a_seeded_school(seeded):
     # Guardian-level (marketing) and information-only purposes are not per child.
     (objection,) = summary.objection_purposes
     assert objection.purpose.key == "class-photos"
-    assert {s.key: s.count for s in objection.segments} == {"objected": 1, "no_objection": 3}
+    assert {s.key: s.count for s in objection.segments} == {
+        "objected": 0,
+        "under_review": 1,
+        "no_objection": 3,
+    }
 
     classes = {c.class_name: c for c in summary.classes}
     assert list(classes) == ["3 Oak", "4 Ash"]
@@ -100,7 +104,7 @@ def test_the_page_shows_the_numbers_as_text_and_bars(seeded, office):
     assert "Answered: <strong>2</strong> of 4 (50%)" in text  # local-paper
     assert "Needs renewal: <strong>1</strong> of 4 (25%)" in text
     assert "Answered: <strong>4</strong> of 4 (100%), 3 yes, 1 no" in text
-    assert "Objected: <strong>1</strong> of 4 (25%)" in text
+    assert "Objection under review: <strong>1</strong> of 4 (25%)" in text
     assert (
         "Class 3 Oak: 3 children" in text
         and "Some not answered: <strong>1</strong> of 3 (33%)" in text
@@ -164,3 +168,27 @@ def test_an_empty_school(app, world, staff_client):
     page = staff_client("head@new.example").get("/staff")
     assert page.status_code == 200
     assert "no purposes that ask parents for a choice" in page.text
+
+
+def test_the_home_page_opens_on_things_to_do_with_counts_that_match_the_lists(world, admin, office):
+    import re as _re
+
+    from tests.support.world import decide as _decide
+
+    oak = world.oak
+    first = _decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
+    second = _decide(world.ada, oak.purposes["class-photos"], "object", pupil=oak.pupils["A"])
+    page = admin.get("/staff")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index("Things to do") < text.index("Answers per purpose")
+    section = text[text.index('id="things-to-do"') : text.index("</section>")]
+    assert "Objections to review (2)" in section
+    links = _re.findall(r'href="/staff/objections/(\d+)"', section)
+    assert links == [str(first.seq), str(second.seq)]  # oldest first
+    headed = sum(int(n) for n in _re.findall(r"\((\d+)\)</h3>", section))
+    assert headed == section.count('class="portal-todo__item"')
+    assert f"{headed} things to do" in section
+    # Staff do not review objections: their queue leaves them out.
+    staff_page = office.get("/staff").text
+    assert "Objections to review" not in staff_page

@@ -317,7 +317,7 @@ def test_verify_now_names_the_first_broken_seq(unprotected, admin):
     page = admin.get("/staff/ledger")
     response = post_form(admin, "/staff/ledger/verify", {}, page=page, headers=HTMX)
     assert "Broken" in response.text
-    assert "The chain is broken at seq 3: the event&#39;s content does not match its hash" in (
+    assert "The chain is broken at seq 3: the event&#39;s note does not match its commitment" in (
         response.text
     )
     assert "The ledger is broken." in response.text

@@ -59,7 +59,7 @@ def photo_world(world: World) -> PhotoWorld:
     C  PupilC Test   nobody answered             must not: no response
     D  Dara Ahmed    said no                     must not: said no
     E  Ellis Brown   yes to the old wording      must not: needs renewal
-    F  Finn Clarke   yes, but objected to press  must not: objected (press only)
+    F  Finn Clarke   yes, but objected to press  must not: objection under review (press only)
     G  Gina Dodd     yes, then left the school   must not: left the school (off roll)
     H  Hana Evans    yes                         may appear
     """
@@ -125,7 +125,7 @@ def check_url(pw: PhotoWorld, *, path: str = "/staff/photo-check", **params: Any
 EXPECTED = [  # must-not first, then by surname and forename
     ("Dara Ahmed", ["said no"], False),
     ("Ellis Brown", ["needs renewal"], False),
-    ("Finn Clarke", ["objected"], False),
+    ("Finn Clarke", ["objection under review"], False),
     ("Gina Dodd", ["left the school"], False),
     ("PupilA Test", ["said no (guardians disagree)"], False),
     ("PupilC Test", ["no response"], False),
@@ -150,7 +150,10 @@ def test_every_reason_with_the_children_who_must_not_appear_first(photo_world):
     assert len(result.must_not) == 6 and len(result.may) == 2
     assert result.who == "class 3 Oak and 1 chosen pupil"
     finn = next(c for c in result.children if c.pupil.name == "Finn Clarke")
-    assert [m.words for m in finn.marks] == ["May appear", "Must not appear: objected"]
+    assert [m.words for m in finn.marks] == [
+        "May appear",
+        "Must not appear: objection under review",
+    ]
     ada = next(c for c in result.children if c.pupil.name == "PupilA Test")
     assert ada.marks[0].status == Status.WITHDRAWN and ada.marks[0].conflict
     assert ada.marks[1].words == "May appear"  # no objection: allowed
@@ -163,6 +166,7 @@ def test_the_reasons_are_the_agreed_words():
     assert photo_check.REASONS[Status.WITHDRAWN] == "said no"
     assert photo_check.REASONS[Status.NEEDS_RENEWAL] == "needs renewal"
     assert photo_check.REASONS[Status.OBJECTED] == "objected"
+    assert photo_check.REASONS[Status.UNDER_REVIEW] == "objection under review"
     assert photo_check.REASONS[Status.NOT_ON_ROLL] == "left the school"
 
 
@@ -273,7 +277,7 @@ def test_the_answer_on_the_page_and_as_a_fragment(photo_world, office, admin):
         "Must not appear: no response",
         "Must not appear: said no",
         "Must not appear: needs renewal",
-        "Must not appear: objected",
+        "Must not appear: objection under review",
         "Must not appear: left the school",
         "May appear",
     ]:
@@ -290,7 +294,8 @@ def test_the_answer_on_the_page_and_as_a_fragment(photo_world, office, admin):
     assert fragment.status_code == 200
     body = fragment.text
     assert "<html" not in body and body.lstrip().startswith('<div id="photo-check-results"')
-    assert "6 of 8 must not appear" in body and "Must not appear: objected" in body
+    assert "6 of 8 must not appear" in body
+    assert "Must not appear: objection under review" in body
     assert 'hx-swap-oob="innerHTML">6 of 8 must not appear.' in body
     assert "Vary" in fragment.headers and "HX-Request" in fragment.headers["Vary"]
     # Admins check photos too.
@@ -329,7 +334,7 @@ def test_the_print_view_is_a_class_sheet_with_marks_in_words(photo_world, office
     assert "Check again before publishing: answers can change." in text
     assert "✓ Yes" in text
     for reason in ["said no (guardians disagree)", "no response", "needs renewal",
-                   "objected", "left the school"]:  # fmt: skip
+                   "objection under review", "left the school"]:  # fmt: skip
         assert f"✗ NO — {reason}" in text, reason
     assert "6 of 8 must not appear" in text
     # One row per child, must-not first.

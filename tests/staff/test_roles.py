@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import InvitationBatch, StaffUser, TakedownTask
 from tests.support.client import CheckedClient, csrf_token
-from tests.support.world import World
+from tests.support.world import World, decide
 
 ADMIN, STAFF, MARKETING = "admin", "staff", "marketing"
 EVERYONE = frozenset({ADMIN, STAFF, MARKETING})
@@ -38,6 +38,9 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.record_answer": CHILDREN,
     "staff.takedowns": CHILDREN,
     "staff.takedown_done": CHILDREN,
+    "staff.objections": ADMIN_ONLY,  # admins record the outcome of an objection
+    "staff.objection": ADMIN_ONLY,
+    "staff.record_outcome": ADMIN_ONLY,
     "staff.exports": MARKETING_LISTS,
     "staff.export_marketing": MARKETING_LISTS,
     "staff.export_suppression": MARKETING_LISTS,
@@ -95,7 +98,9 @@ def oak_ids(world: World) -> dict[str, int]:
                             audience="all", total=0)  # fmt: skip
     db.session.add_all([task, batch])
     db.session.commit()
+    objection = decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
     return {
+        "seq": objection.seq,
         "pupil_id": oak.pupils["A"].id,
         "purpose_id": oak.purposes["photos-website"].id,
         "task_id": task.id,
