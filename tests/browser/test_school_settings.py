@@ -43,7 +43,7 @@ def test_an_admin_changes_the_retention_period(school, live_server, smtp_server,
             assert_no_axe_violations(page)
             assert_no_sideways_scrolling(page)
 
-    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Dashboard")
+    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Things to do")
     page.goto(live_server + "/staff/school-settings")
     expect(h1(page, "School settings")).to_be_visible()
     expect(page.get_by_text("Nothing has been erased yet.")).to_be_visible()
