@@ -7,7 +7,7 @@ Seeds the chain with real hashes (bulk COPY), then prints:
   verify over a tenth of the events, to show that memory does not grow with the chain.
 
 Usage:  .venv/bin/python bench/ledger.py [--events 1000000] [--appends 300] [--runs 3]
-                                        [--json PATH]
+                                        [--json PATH] [--format 1|2]
 Database: its own, beside the trust's: BENCH_DATABASE_URL's database name (default
 consent_bench) with `_ledger` (and `_ledger_small`) added, dropped and recreated; the trust
 that bench/seed.py seeded stays as it is.
@@ -52,8 +52,13 @@ from portal.models import (  # noqa: E402
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
 COLUMNS = (
     "school_id, seq, occurred_at, actor_type, actor_id, guardian_id, pupil_id, purpose_id,"
-    " purpose_version, notice_version, decision, channel, note, prev_hash, hash"
+    " purpose_version, notice_version, decision, channel, note, prev_hash, hash, format,"
+    " note_salt, note_commitment"
 )
+# Format 2 (what the portal writes now): one event in twenty carries a note, committed with
+# its own salt; format 1 (events written before): no notes, as before.
+NOTE = "Paper form handed in at the office"
+NOTE_SHARE = 0.05
 
 
 def recreate_database(url: str) -> None:
@@ -126,17 +131,24 @@ def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
                     decision = "grant" if rng.random() < 0.7 else "withdraw"
                 subject = None if purpose.scope == Scope.GUARDIAN else pupil_id
                 occurred = start + step * seq
+                note = salt = commitment = None
+                if ARGS.format == 2 and rng.random() < NOTE_SHARE:
+                    note, salt = NOTE, ledger_module.new_salt()
+                    commitment = ledger_module.note_commitment(salt, note)
                 text = ledger_module.canonical(
                     school_id=school_id, seq=seq, occurred_at=occurred,
                     actor_type="guardian", actor_id=guardian_id, guardian_id=guardian_id,
                     pupil_id=subject, purpose_id=purpose.id, purpose_version=1,
-                    notice_version=None, decision=decision, channel="web", note=None,
+                    notice_version=None, decision=decision, channel="web", note=note,
+                    format=ARGS.format, note_commitment=commitment,
                 )  # fmt: skip
                 digest = ledger_module.chain_hash(prev, text)
+                null = chr(92) + "N"
                 buffer.write(
                     f"{school_id}\t{seq}\t{occurred.isoformat()}\tguardian\t{guardian_id}\t"
-                    f"{guardian_id}\t{subject if subject is not None else chr(92) + 'N'}\t"
-                    f"{purpose.id}\t1\t\\N\t{decision}\tweb\t\\N\t{prev}\t{digest}\n"
+                    f"{guardian_id}\t{subject if subject is not None else null}\t"
+                    f"{purpose.id}\t1\t{null}\t{decision}\tweb\t{note or null}\t{prev}\t"
+                    f"{digest}\t{ARGS.format}\t{salt or null}\t{commitment or null}\n"
                 )
                 prev = digest
                 if seq % 20_000 == 0:
@@ -233,7 +245,10 @@ def main() -> None:
     trust = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     url = own_database(trust)
     rng = random.Random(ARGS.seed)
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {url}")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {url}, "
+        f"ledger format {ARGS.format}"
+    )
 
     small_url = url + "_small"
     recreate_database(small_url)
@@ -299,5 +314,9 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--format", type=int, choices=(1, 2), default=2,
+        help="the ledger format of the seeded events (2: what the portal writes now)",
+    )  # fmt: skip
     ARGS = parser.parse_args()
     main()

@@ -17,6 +17,7 @@ from . import (
     objections,
     receipts,
     retention,
+    rights_requests,
     signin,
     takedowns,
     todo,
@@ -73,6 +74,18 @@ def _register_emails(app: Flask) -> None:
         subject=objections.OUTCOME_SUBJECT,
         builder=objections.outcome_email_context,
     )
+    render.register(
+        app,
+        rights_requests.ADMIN_TEMPLATE,
+        subject=rights_requests.ADMIN_SUBJECT,
+        builder=rights_requests.admin_context,
+    )
+    render.register(
+        app,
+        rights_requests.FAMILY_TEMPLATE,
+        subject=rights_requests.FAMILY_SUBJECT,
+        builder=rights_requests.family_context,
+    )
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -89,12 +102,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
+    daily.register(app, "rights_reminders", rights_requests.send_reminders)
     daily.register(app, "retention", retention.daily)
 
 
 def _register_things_to_do(app: Flask) -> None:
     # What each feature adds to the staff's queue of things to do.
     todo.register(app, objections.todo_items)
+    todo.register(app, rights_requests.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask import redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from .. import school_pages
+from ..parent import rights_requests
 from . import bp
 
 HOME_PAGE = "public/school_pages/home.html"
@@ -43,4 +44,8 @@ def _notice_context(page: school_pages.NoticePage) -> dict[str, object]:
 
 @bp.get("/schools/<string:slug>/your-rights")
 def rights(slug: str) -> str:
-    return render_template(RIGHTS_PAGE, school=school_pages.rights(slug))
+    school = school_pages.rights(slug)
+    # A signed-in parent or carer of this school also gets the form to make a request.
+    return render_template(
+        RIGHTS_PAGE, school=school, request_form=rights_requests.form_context(school)
+    )

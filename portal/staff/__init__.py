@@ -21,6 +21,7 @@ from . import (  # noqa: E402,F401
     photo_check,
     pupils,
     purposes,
+    rights_requests,
     roster,
     school_settings,
     staff_users,

@@ -28,6 +28,7 @@ MENU = (
     Item("staff.pupils", "Pupils", (ADMIN, STAFF)),
     Item("staff.takedowns", "Take-downs", (ADMIN, STAFF)),
     Item("staff.objections", "Objections", (ADMIN,)),
+    Item("staff.rights_requests", "Rights requests", (ADMIN,)),
     Item("staff.ledger", "Ledger", (ADMIN,)),
     Item("staff.notices", "Privacy notice", (ADMIN,)),
     Item("staff.purposes", "Purposes", (ADMIN,)),

@@ -129,6 +129,11 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
     page = get(marketing, 200)
     post(marketing, {"decision": "object"}, answered, token_from=page)
     assert "Photos on the school website" in get("/family/history", 200).text
+    page = get("/family/schools/oak-primary/rights-requests/new", 200)
+    made = post("/family/schools/oak-primary/rights-requests", {"kind": "access"}, 302,
+                token_from=page)  # fmt: skip
+    assert "See what the school holds" in get(made.headers["Location"], 200).text
+    assert "See what the school holds" in get("/family/rights-requests", 200).text
     get("/staff", 403)
     get("/sign-in", 302, "/family")
 

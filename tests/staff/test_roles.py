@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from portal import rights_requests
 from portal.extensions import db
 from portal.models import InvitationBatch, StaffUser, TakedownTask
 from tests.support.client import CheckedClient, csrf_token
@@ -64,6 +65,19 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.add_user": ADMIN_ONLY,
     "staff.change_role": ADMIN_ONLY,
     "staff.deactivate_user": ADMIN_ONLY,
+    # Rights requests are the admins' work, all of it (docs/rights-requests.md).
+    "staff.rights_requests": ADMIN_ONLY,
+    "staff.new_rights_request": ADMIN_ONLY,
+    "staff.log_rights_request": ADMIN_ONLY,
+    "staff.rights_request": ADMIN_ONLY,
+    "staff.pause_rights_request": ADMIN_ONLY,
+    "staff.resume_rights_request": ADMIN_ONLY,
+    "staff.extend_rights_request": ADMIN_ONLY,
+    "staff.answer_rights_request": ADMIN_ONLY,
+    "staff.refuse_rights_request": ADMIN_ONLY,
+    "staff.withdraw_rights_request": ADMIN_ONLY,
+    "staff.rights_request_file": ADMIN_ONLY,
+    "staff.rights_request_file_download": ADMIN_ONLY,
     "staff.school_settings": ADMIN_ONLY,
     "staff.save_school_settings": ADMIN_ONLY,
 }
@@ -99,8 +113,10 @@ def oak_ids(world: World) -> dict[str, int]:
     db.session.add_all([task, batch])
     db.session.commit()
     objection = decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
+    request = rights_requests.make(world.ada.id, oak.id, kind="access", details="")
     return {
         "seq": objection.seq,
+        "request_id": request.id,
         "pupil_id": oak.pupils["A"].id,
         "purpose_id": oak.purposes["photos-website"].id,
         "task_id": task.id,
