@@ -8,6 +8,7 @@ The world (tests/support/world.py): Oak has pupils A (ada, ben, gran), B (ada, d
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -21,6 +22,7 @@ from portal.models import (
     OutboxMessage,
     Pupil,
     RightsRequest,
+    RightsRequestChange,
     School,
     SchoolContact,
     SignInRequest,
@@ -241,6 +243,17 @@ def test_an_open_rights_request_is_kept_until_it_is_closed(world: World):
     oak = world.oak
     open_request = rights_request(oak.id, world.ben, "open")
     closed_request = rights_request(oak.id, world.ben, "answered")
+    answered = {"outcome": "Sent Ben a copy by post", "closed_on": "2024-06-20"}
+    made = {"kind": "access", "child": "PupilA Test", "pupil_id": oak.pupils["A"].id}
+    for request, action, detail in (
+        (closed_request, "made", made), (closed_request, "answered", answered),
+        (open_request, "made", made),
+    ):  # fmt: skip
+        db.session.add(
+            RightsRequestChange(school_id=oak.id, request_id=request.id, action=action,
+                                occurred_at=NOW - timedelta(days=600), detail=json.dumps(detail))
+        )  # fmt: skip
+    db.session.commit()
     leave(oak.pupils["A"], LONG_AGO)
 
     report = retention.run(NOW)
@@ -253,6 +266,14 @@ def test_an_open_rights_request_is_kept_until_it_is_closed(world: World):
     assert closed.outcome is None and closed.erased_at == NOW
     still = reload(open_request)
     assert still.requester_name == "Ben Test" and still.erased_at is None
+    history = {
+        (change.request_id, change.action): json.loads(change.detail)
+        for change in db.session.scalars(select(RightsRequestChange))
+    }
+    assert history[(closed_request.id, "answered")] == {"outcome": None, "closed_on": "2024-06-20"}
+    assert history[(closed_request.id, "made")]["child"] is None
+    assert history[(closed_request.id, "made")]["pupil_id"] == oak.pupils["A"].id
+    assert history[(open_request.id, "made")]["child"] == "PupilA Test"
     assert any("still open" in line for line in oak_report.kept())
 
     still.status, still.closed_on, still.outcome = "answered", date(2026, 3, 10), "Sent"

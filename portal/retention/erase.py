@@ -26,6 +26,7 @@ from ..models import (
     Pupil,
     RequestStatus,
     RightsRequest,
+    RightsRequestChange,
     School,
     SchoolContact,
     SignInChoice,
@@ -42,6 +43,8 @@ ERASED_NAME = "Name erased"
 # What an erased name becomes in the database.
 PLACEHOLDER = ""
 CHUNK = 500  # ids per IN (...), well within SQLite's and PostgreSQL's limits
+# What a rights request's history may hold as typed text or a name (portal/rights_requests/).
+CHANGE_TEXT = ("child", "reason", "outcome")
 OPEN_REQUESTS = frozenset({RequestStatus.OPEN.value, RequestStatus.PAUSED.value})
 
 
@@ -469,11 +472,33 @@ def _erase_at_school(
                 erased_at=now,
             )
         )
-    fields = ("requester_name", "requester_contact", "details", "outcome", "extension_reason")
+    _scrub_request_changes(session, requests)
+    fields = (
+        "requester_name", "requester_contact", "details", "outcome", "extension_reason",
+        "changes",
+    )  # fmt: skip
     for request_id in sorted(requests):
         records.add("request", request_id, fields, requests[request_id])
     report.requests += len(requests)
     report.kept_open_requests.sort()
+
+
+def _scrub_request_changes(session: Session, requests: Iterable[int]) -> None:
+    """The history of each erased request keeps what happened and when, without the text
+    typed about it (a pause's or an extension's reason, the outcome) or the child's name."""
+    scrubbed = []
+    for chunk in _chunks(requests):
+        for change_id, detail in session.execute(
+            select(RightsRequestChange.id, RightsRequestChange.detail).where(
+                RightsRequestChange.request_id.in_(chunk)
+            )
+        ):
+            values = json.loads(detail or "{}")
+            if isinstance(values, dict) and any(values.get(k) for k in CHANGE_TEXT):
+                values.update({k: None for k in CHANGE_TEXT if values.get(k)})
+                scrubbed.append({"id": change_id, "detail": json.dumps(values, sort_keys=True)})
+    if scrubbed:
+        session.execute(update(RightsRequestChange), scrubbed)
 
 
 def _erase_guardians(

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from portal import retention
 from portal.extensions import db
-from portal.models import School, StaffAuditEntry
+from portal.models import RightsRequest, School, StaffAuditEntry
 from tests.support.web import HTMX, post_form
 from tests.support.web import text_of as words_of
 from tests.support.world import World
@@ -155,11 +155,20 @@ def test_staff_pages_and_exports_work_after_a_pupil_is_erased(admin, world: Worl
            note="Signed form")  # fmt: skip
     decide(world.ben, oak.purposes["photos-website"], "withdraw", pupil=a, staff=oak.staff)
     decide(world.gran, oak.purposes["marketing-emails"], "grant", staff=oak.staff)
+    request = RightsRequest(
+        school_id=oak.id, guardian_id=world.ben.id, requester_name="Ben Test",
+        requester_contact="ben@example.org", kind="access", details="All about my son",
+        channel="letter", received_on=date(2024, 2, 1), due_on=date(2024, 3, 1),
+        status="answered", outcome="Sent by post", closed_on=date(2024, 2, 20),
+        created_at=datetime(2024, 2, 1, tzinfo=UTC),
+    )  # fmt: skip
+    db.session.add(request)
     db.session.execute(
         text("UPDATE pupils SET on_roll = :f, left_on = :d WHERE id = :p"),
         {"f": False, "d": date(2024, 1, 10), "p": a.id},
     )
     db.session.commit()
+    request_id = request.id
     assert retention.run(datetime(2026, 3, 2, tzinfo=UTC)).erased > 0
 
     record = admin.get(f"/staff/pupils/{a.id}")
@@ -170,10 +179,14 @@ def test_staff_pages_and_exports_work_after_a_pupil_is_erased(admin, world: Worl
     listing = admin.get("/staff/pupils?class_name=3+Oak")
     assert listing.status_code == 200 and "Name erased" in listing.text
     assert "PupilA" not in listing.text
-    for path in ("/staff/ledger", "/staff/take-downs", "/staff/photo-check", "/staff/exports"):
+    pages = (
+        "/staff/ledger", "/staff/take-downs", "/staff/photo-check", "/staff/exports",
+        "/staff/rights-requests", f"/staff/rights-requests/{request_id}", "/staff",
+    )  # fmt: skip
+    for path in pages:
         response = admin.get(path)
         assert response.status_code == 200, path
-        assert "PupilA" not in response.text, path
+        assert "PupilA" not in response.text and "Ben Test" not in response.text, path
     page = admin.get("/staff/ledger")
     export = post_form(admin, "/staff/ledger/export", {}, page=page)
     assert export.status_code == 200 and export.mimetype == "text/csv"
