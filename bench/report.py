@@ -50,6 +50,11 @@ SCRIPTS = [
         "Roster import: 5,000 rows previewed and imported over HTTP, 50,000 by the command",
     ),
     (
+        "retention",
+        "bench/retention.py",
+        "The retention run over a trust of 100 schools with a share of pupils who left long ago",
+    ),
+    (
         "ledger",
         "bench/ledger.py",
         "One school's chain of 1,000,000 events: append latency, verify throughput and memory",

@@ -16,6 +16,7 @@ from . import (
     ledger,
     objections,
     receipts,
+    retention,
     rights_requests,
     signin,
     takedowns,
@@ -109,6 +110,7 @@ def _register_daily_jobs(app: Flask) -> None:
     # Jobs that run once a day (`flask daily run`, and the mail worker).
     daily.register(app, "rights_reminders", rights_requests.send_reminders)
     daily.register(app, takedowns.digest.JOB, takedowns.digest.send_digest)
+    daily.register(app, "retention", retention.daily)
 
 
 def _register_things_to_do(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import daily, ledger, mail, setup
+from . import daily, ledger, mail, retention, setup
 
 
 def init_app(app: Flask) -> None:
@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     ledger.init_app(app)
     mail.init_app(app)
     daily.init_app(app)
+    retention.init_app(app)

@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401
     purposes,
     rights_requests,
     roster,
+    school_settings,
     staff_users,
     takedowns,
 )

@@ -37,6 +37,7 @@ MENU = (
     Item("staff.users", "Staff users", (ADMIN,)),
     Item("staff.exports", "Marketing exports", (ADMIN, MARKETING)),
     Item("staff.audit_log", "Audit log", (ADMIN,)),
+    Item("staff.school_settings", "School settings", (ADMIN,)),
 )
 
 

@@ -81,6 +81,8 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.withdraw_rights_request": ADMIN_ONLY,
     "staff.rights_request_file": ADMIN_ONLY,
     "staff.rights_request_file_download": ADMIN_ONLY,
+    "staff.school_settings": ADMIN_ONLY,
+    "staff.save_school_settings": ADMIN_ONLY,
 }
 EMAILS = {
     ADMIN: "admin@oak.example",
