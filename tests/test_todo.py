@@ -39,7 +39,7 @@ def test_a_long_group_shows_the_oldest_and_counts_them_all(app):
     many = [
         todo.Item(
             "objection", f"Objection {n}", date(2026, 1, 1 + n), "staff.objection", {"seq": n}
-        )  # fmt: skip
+        )
         for n in range(25)
     ]
     [group] = todo.grouped(many)

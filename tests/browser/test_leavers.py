@@ -52,7 +52,7 @@ def test_a_roster_marks_a_pupil_left_and_the_promised_task_is_done(
             assert_no_axe_violations(page)
             assert_no_sideways_scrolling(page)
 
-    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Dashboard")
+    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Things to do")
 
     page.goto(live_server + "/staff/roster")
     page.locator("input[type=file]").set_input_files(str(EXAMPLES / "roster-leavers.csv"))

@@ -73,7 +73,7 @@ def test_a_parent_asks_and_the_school_answers(school, live_server, smtp_server, 
     assert {message.rcpt_tos[0] for message in sent[1:]} == {ADMIN, FARAH}
 
     staff = new_page(java_script_enabled=js)
-    sign_in(staff, live_server, smtp_server, ADMIN, home="Dashboard")
+    sign_in(staff, live_server, smtp_server, ADMIN, home="Things to do")
     staff.get_by_role("navigation", name="Staff menu").get_by_role(
         "link", name="Rights requests"
     ).click()

@@ -52,7 +52,7 @@ def school(app: Any) -> Any:
 def test_the_office_checks_a_class_and_records_a_paper_answer(
     school, live_server, smtp_server, page, runner
 ):
-    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.STAFF][0], home="Dashboard")
+    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.STAFF][0], home="Things to do")
     expect(page).to_have_url(live_server + "/staff")
     assert_no_axe_violations(page)
     assert_no_sideways_scrolling(page)
@@ -110,11 +110,11 @@ def test_the_office_checks_a_class_and_records_a_paper_answer(
 def test_every_staff_page_is_accessible(school, live_server, smtp_server, new_page, page_problems):
     page_problems.allow("the server responded with a status of 400 (BAD REQUEST)")
     page = new_page(**DESK)
-    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Dashboard")
+    sign_in(page, live_server, smtp_server, demo.STAFF[demo.Role.ADMIN][0], home="Things to do")
     pupil = db.session.scalars(select(Pupil).where(Pupil.forename == "Amira")).one()
     purpose = db.session.scalars(select(Purpose).where(Purpose.key == "photos-press")).one()
     pages = {
-        "/staff": "Dashboard",
+        "/staff": "Things to do",
         "/staff/photo-check": "Photo check",
         "/staff/pupils": "Pupils",
         f"/staff/pupils/{pupil.id}": "Amira Hussain",
