@@ -59,6 +59,7 @@ from portal.models import (  # noqa: E402
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MARK = "bench-todo"  # in the rows this script adds, so that the next run removes them
+FIRST_SEQ = 10_000_000  # the take-downs it adds name seqs from here, far beyond any real one
 
 
 def signed_in(app: Any, email: str) -> Any:
@@ -84,7 +85,7 @@ def add_work(rng: random.Random, now: datetime) -> dict[str, int]:
     """Each school's open and done tasks and rights requests (what an office has waiting)."""
     today = daily.today(now)
     counts = {"takedowns": 0, "leaving": 0, "requests": 0}
-    db.session.execute(delete(TakedownTask).where(TakedownTask.done_note == MARK))
+    db.session.execute(delete(TakedownTask).where(TakedownTask.event_seq >= FIRST_SEQ))
     db.session.execute(
         delete(TakedownTask).where(TakedownTask.kind == "leaving", TakedownTask.event_seq.is_(None))
     )
@@ -112,7 +113,7 @@ def add_work(rng: random.Random, now: datetime) -> dict[str, int]:
             done = n >= 6  # six open, twenty done
             tasks.append({
                 "school_id": school.id, "pupil_id": rng.choice(pupils),
-                "purpose_id": rng.choice(purposes), "event_seq": 10_000_000 + n,
+                "purpose_id": rng.choice(purposes), "event_seq": FIRST_SEQ + n,
                 "kind": "takedown", "created_at": created,
                 "due_on": created.date() + timedelta(days=7 if n % 3 else -1),
                 "done_at": now if done else None, "done_by_id": admin if done else None,

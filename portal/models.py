@@ -482,6 +482,14 @@ class ConsentEvent(Model):
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_consent_events_school_occurred", "school_id", "occurred_at"),
         Index("ix_consent_events_pupil_purpose_seq", "pupil_id", "purpose_id", "seq"),
+        # The outcome that answers an objection (objection review finds it by answers_seq).
+        Index(
+            "ix_consent_events_answers",
+            "school_id",
+            "answers_seq",
+            sqlite_where=text("answers_seq IS NOT NULL"),
+            postgresql_where=text("answers_seq IS NOT NULL"),
+        ),
     )
 
 

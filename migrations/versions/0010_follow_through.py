@@ -107,6 +107,11 @@ def upgrade():
         op.execute(SQLITE_TRIGGERS["DELETE"])
     else:
         op.execute(PG_FUNCTION)
+    op.create_index(
+        'ix_consent_events_answers', 'consent_events', ['school_id', 'answers_seq'],
+        unique=False, sqlite_where=sa.text('answers_seq IS NOT NULL'),
+        postgresql_where=sa.text('answers_seq IS NOT NULL'),
+    )
 
     with op.batch_alter_table('current_decisions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_current_decisions_decision'), type_='check')
@@ -277,6 +282,7 @@ def downgrade():
     with op.batch_alter_table('current_decisions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_current_decisions_decision'), type_='check')
         batch_op.create_check_constraint('decision', OLD_DECISIONS)
+    op.drop_index('ix_consent_events_answers', table_name='consent_events')
     if _sqlite():
         op.execute("DROP TRIGGER IF EXISTS consent_events_no_update")
         op.execute("DROP TRIGGER IF EXISTS consent_events_no_delete")
