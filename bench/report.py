@@ -50,6 +50,11 @@ SCRIPTS = [
         "Roster import: 5,000 rows previewed and imported over HTTP, 50,000 by the command",
     ),
     (
+        "todo",
+        "bench/todo.py",
+        "The staff home page (Things to do, then the dashboard) on a trust of 100 schools",
+    ),
+    (
         "retention",
         "bench/retention.py",
         "The retention run over a trust of 100 schools with a share of pupils who left long ago",
