@@ -51,10 +51,17 @@ class Ran:
 
 
 def _claim(name: str, day: date, now: datetime) -> bool:
+    """Claim today's run of a job: True for exactly one caller, however many ask at once.
+    A quick read first, so that a worker asking on every pass does not try an insert that
+    fails (and that PostgreSQL would log) all day long."""
+    seen = db.session.scalar(select(DailyRun.job).where(DailyRun.job == name, DailyRun.day == day))
+    db.session.rollback()
+    if seen is not None:
+        return False
     try:
         with writing() as session:
             session.execute(insert(DailyRun).values(job=name, day=day, started_at=now))
-    except IntegrityError:
+    except IntegrityError:  # another worker claimed it between the read and the insert
         return False
     return True
 
