@@ -346,3 +346,9 @@ def test_open_tasks_are_things_to_do_for_admins_and_staff_not_marketing(oak, app
          "Review PupilB T.'s class photos on display in school"),
     ]  # fmt: skip
     assert all(i.overdue(date(2025, 10, 20)) for i in items)
+
+
+def test_a_pupil_whose_names_were_erased_is_named_so_in_a_task():
+    assert takedowns.short_name("", "") == "Name erased"
+    assert takedowns.wording("Photos", "", "", "3 Oak") == "Take down: Photos — Name erased (3 Oak)"
+    assert takedowns.short_name("Amira", "Hussain") == "Amira H."

@@ -62,9 +62,14 @@ def lower_first(title: str) -> str:
     return title
 
 
+ERASED_NAME = "Name erased"  # the retention run erased the pupil's names
+
+
 def short_name(forename: str, surname: str) -> str:
     """A pupil as a take-down names them: "Amira H."."""
     initial = surname.strip()[:1]
+    if not forename.strip() and not initial:
+        return ERASED_NAME
     return f"{forename.strip()} {initial}." if initial else forename.strip()
 
 
@@ -201,7 +206,7 @@ def _task(row: Any) -> Task:
         id=task.id,
         pupil_id=task.pupil_id,
         purpose_id=task.purpose_id,
-        pupil_name=f"{row.forename} {row.surname}".strip(),
+        pupil_name=f"{row.forename} {row.surname}".strip() or ERASED_NAME,
         class_name=row.class_name,
         purpose_title=row.title,
         wording=said,
