@@ -469,13 +469,17 @@ class ConsentEvent(Model):
     note_commitment: Mapped[str | None] = mapped_column(String(64))
     # An objection's outcome (upheld / not_upheld) names the objection event it answers.
     answers_seq: Mapped[int | None] = mapped_column(Integer)
+    # The language (BCP 47) of the wording and notice the person saw when they decided on the
+    # web ("en" while the portal's pages are in English); none when staff took it down.
+    language: Mapped[str | None] = mapped_column(String(35))
 
     __table_args__ = (
         UniqueConstraint("school_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("format IN (1, 2)", name="format"),
         CheckConstraint(
-            "format = 2 OR (note_commitment IS NULL AND answers_seq IS NULL)", name="format_1"
+            "format = 2 OR (note_commitment IS NULL AND answers_seq IS NULL AND language IS NULL)",
+            name="format_1",
         ),
         CheckConstraint(_in("actor_type", ActorType), name="actor_type"),
         CheckConstraint(_in("decision", Decision), name="decision"),

@@ -2,7 +2,8 @@
 
 - consent_events gets format 2: the hash covers a salted commitment to the note
   (note_salt, note_commitment) instead of its text, so a note can be erased and the chain
-  still verify; events written before keep format 1. An objection's outcome (decisions
+  still verify; events written before keep format 1. Format 2 also records the language
+  of the wording the person saw (`language`). An objection's outcome (decisions
   `upheld` and `not_upheld`) names the objection it answers (answers_seq). The append-only
   triggers now allow exactly one UPDATE: erasing the note and salt of a format-2 event,
   every other column unchanged.
@@ -38,7 +39,7 @@ OLD_DECISIONS = "decision IN ('grant', 'withdraw', 'object', 'lift_objection')"
 KEPT_COLUMNS = (
     "id", "school_id", "seq", "occurred_at", "actor_type", "actor_id", "guardian_id",
     "pupil_id", "purpose_id", "purpose_version", "notice_version", "decision", "channel",
-    "prev_hash", "hash", "format", "note_commitment", "answers_seq",
+    "prev_hash", "hash", "format", "note_commitment", "answers_seq", "language",
 )
 
 PG_FUNCTION = """
@@ -96,11 +97,13 @@ def upgrade():
         batch_op.add_column(sa.Column('note_salt', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('note_commitment', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('answers_seq', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('language', sa.String(length=35), nullable=True))
         batch_op.drop_constraint(batch_op.f('ck_consent_events_decision'), type_='check')
         batch_op.create_check_constraint('decision', DECISIONS)
         batch_op.create_check_constraint('format', 'format IN (1, 2)')
         batch_op.create_check_constraint(
-            'format_1', 'format = 2 OR (note_commitment IS NULL AND answers_seq IS NULL)'
+            'format_1',
+            'format = 2 OR (note_commitment IS NULL AND answers_seq IS NULL AND language IS NULL)',
         )
     if _sqlite():
         op.execute(SQLITE_ERASE_ONLY)
@@ -291,6 +294,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('ck_consent_events_format'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_consent_events_decision'), type_='check')
         batch_op.create_check_constraint('decision', OLD_DECISIONS)
+        batch_op.drop_column('language')
         batch_op.drop_column('answers_seq')
         batch_op.drop_column('note_commitment')
         batch_op.drop_column('note_salt')

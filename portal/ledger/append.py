@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,10 @@ OBJECTIONS = frozenset({Decision.OBJECT, Decision.LIFT_OBJECTION})
 OUTCOMES = frozenset({Decision.UPHELD, Decision.NOT_UPHELD})
 # The format every event is written in now (docs/ledger.md, "Format 2").
 FORMAT = 2
+DEFAULT_LANGUAGE = "en"
+# A BCP 47 language tag as the portal uses them: a language and optional subtags ("en",
+# "pl", "pa-Guru", "zh-Hant-HK"), at most 35 characters.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
 
 
 class LedgerError(PortalError):
@@ -99,6 +104,9 @@ class DecisionRequest:
     purpose_version: int | None = None  # the wording the person saw; default: current
     notice_version: int | None = None  # the notice the person saw; default: current
     answers_seq: int | None = None  # an outcome: the seq of the objection it answers
+    # The language (BCP 47) of what the person read; default: English for a decision made
+    # on the web (the portal's pages), none for one staff took down.
+    language: str | None = None
 
 
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
@@ -144,6 +152,7 @@ def record(
     purpose_version: int | None = None,
     notice_version: int | None = None,
     answers_seq: int | None = None,
+    language: str | None = None,
     before_commit: BeforeCommit | None = None,
     now: datetime | None = None,
 ) -> ConsentEvent:
@@ -161,6 +170,7 @@ def record(
         purpose_version=purpose_version,
         notice_version=notice_version,
         answers_seq=answers_seq,
+        language=language,
     )
     return record_many(
         [request], actor=actor, channel=channel, before_commit=before_commit, now=now
@@ -236,6 +246,7 @@ def record_many(
                 "format": FORMAT,
                 "note_commitment": None,
                 "answers_seq": item.request.answers_seq,
+                "language": item.language,
             }
             salt = None
             if item.note is not None:
@@ -274,6 +285,7 @@ class _Prepared:
     purpose_version: int
     notice_version: int | None
     note: str | None
+    language: str | None = None
 
 
 @dataclass
@@ -285,7 +297,7 @@ class _Head:
 EVENT_FIELDS = (
     "school_id", "seq", "occurred_at", "actor_type", "actor_id", "guardian_id", "pupil_id",
     "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note",
-    "prev_hash", "hash", "format", "note_salt", "note_commitment", "answers_seq",
+    "prev_hash", "hash", "format", "note_salt", "note_commitment", "answers_seq", "language",
 )  # fmt: skip
 _INSERT_EVENT = (
     insert(ConsentEvent)
@@ -498,7 +510,12 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
         # PostgreSQL cannot store NUL and neither database can store a lone surrogate:
         # refuse both here, the same way on every database, instead of failing at the insert.
         raise LedgerError("the note has a character that cannot be stored (NUL, lone surrogate)")
-    return _Prepared(request, school_id, version, notice_version, note)
+    language = request.language
+    if language is None and actor.type == ActorType.GUARDIAN:
+        language = DEFAULT_LANGUAGE  # what the portal's pages are written in
+    if language is not None and not LANGUAGE_TAG.fullmatch(language):
+        raise LedgerError(f"{language!r} is not a language tag such as en, pl or pa-Guru")
+    return _Prepared(request, school_id, version, notice_version, note, language)
 
 
 def _check_answered_objections(session: Session, requests: Sequence[DecisionRequest]) -> None:

@@ -47,8 +47,8 @@ _TEMPLATE = (
 
 _TEMPLATE_2 = (
     '{"actor_id":%s,"actor_type":%s,"answers_seq":%s,"channel":%s,"decision":%s,"format":2,'
-    '"guardian_id":%s,"note_commitment":%s,"notice_version":%s,"occurred_at":%s,"pupil_id":%s,'
-    '"purpose_id":%s,"purpose_version":%s,"school_id":%s,"seq":%s}'
+    '"guardian_id":%s,"language":%s,"note_commitment":%s,"notice_version":%s,"occurred_at":%s,'
+    '"pupil_id":%s,"purpose_id":%s,"purpose_version":%s,"school_id":%s,"seq":%s}'
 )
 
 SALT_BYTES = 32
@@ -81,11 +81,12 @@ def canonical_text_2(
     channel: str,
     note_commitment: str | None,
     answers_seq: int | str | None,
+    language: str | None = None,
 ) -> str:
     """The canonical encoding of a format-2 event, from already formatted parts: exactly
-    what json.dumps with sorted keys, compact separators and ensure_ascii writes for its 15
-    keys (the 13 of format 1 without `note`, with `answers_seq`, `format` = 2 and
-    `note_commitment`)."""
+    what json.dumps with sorted keys, compact separators and ensure_ascii writes for its 16
+    keys (the 13 of format 1 without `note`, with `answers_seq`, `format` = 2, `language`
+    and `note_commitment`)."""
     plain = _PLAIN_WORDS
     return _TEMPLATE_2 % (
         "null" if actor_id is None else actor_id,
@@ -94,6 +95,7 @@ def canonical_text_2(
         '"' + channel + '"' if channel in plain else _string(channel),
         '"' + decision + '"' if decision in plain else _string(decision),
         guardian_id,
+        _string(language),
         "null" if note_commitment is None else _string(note_commitment),
         "null" if notice_version is None else notice_version,
         _string(occurred_at),
@@ -161,6 +163,7 @@ def canonical(
     format: int = 1,
     note_commitment: str | None = None,
     answers_seq: int | None = None,
+    language: str | None = None,
 ) -> str:
     """The canonical JSON encoding of one event (see the package documentation). Format 1
     encodes `note`; format 2 encodes `note_commitment` and `answers_seq` instead."""
@@ -180,6 +183,7 @@ def canonical(
             str(channel),
             note_commitment,
             answers_seq,
+            language,
         )
     if format != 1:
         raise ValueError(f"unknown ledger format {format!r}")
@@ -222,4 +226,5 @@ def event_canonical(event: ConsentEvent) -> str:
         format=event.format,
         note_commitment=event.note_commitment,
         answers_seq=event.answers_seq,
+        language=event.language,
     )

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import queue
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ EVENT_COLUMNS = (
     ConsentEvent.note_salt,
     ConsentEvent.note_commitment,
     ConsentEvent.answers_seq,
+    ConsentEvent.language,
 )
 
 
@@ -153,7 +155,7 @@ def verify(school: School | None = None) -> Verification:
 # format_time writes it, None for NULL. Both databases are read into this one shape.
 EventText = tuple[
     str, str, str, str | None, str, str | None, str, str, str | None, str, str, str | None, str,
-    str, str, str | None, str | None, str | None,
+    str, str, str | None, str | None, str | None, str | None,
 ]  # fmt: skip
 AXES = {d.value: axis_of(d.value).value for d in Decision}
 # PostgreSQL hands back a batch of events as one text value (a line per event, tab between
@@ -170,12 +172,12 @@ BATCH_EVENTS = (
     " coalesce(notice_version::text, '\\N'), decision, channel,"
     " coalesce(encode(convert_to(note, 'UTF8'), 'hex'), '\\N'), prev_hash, hash, format,"
     " coalesce(note_salt, '\\N'), coalesce(note_commitment, '\\N'),"
-    " coalesce(answers_seq::text, '\\N')),"
+    " coalesce(answers_seq::text, '\\N'), coalesce(language, '\\N')),"
     " E'\\n' ORDER BY seq)"
     " FROM consent_events WHERE school_id = %s AND seq >= %s AND seq < %s"
 )
 BATCH = 20_000
-FIELDS = 18
+FIELDS = 19
 
 
 def _parse_batch(data: str) -> Iterator[EventText]:
@@ -198,6 +200,8 @@ def _parse_batch(data: str) -> Iterator[EventText]:
             fields[16] = None
         if fields[17] == null:
             fields[17] = None
+        if fields[18] == null:
+            fields[18] = None
         note = fields[11]
         if note == null:
             fields[11] = None
@@ -271,7 +275,7 @@ def _events_as_text_generic(school_id: int) -> Iterator[EventText]:
             str(row.guardian_id), text(row.pupil_id), str(row.purpose_id),
             str(row.purpose_version), text(row.notice_version), row.decision, row.channel,
             row.note, row.prev_hash, row.hash, str(row.format), row.note_salt,
-            row.note_commitment, text(row.answers_seq),
+            row.note_commitment, text(row.answers_seq), row.language,
         )  # fmt: skip
 
 
@@ -412,6 +416,9 @@ _QUOTED = {word: '"' + word + '"' for word in PLAIN_WORDS}
 
 
 _HEX = frozenset("0123456789abcdef")
+# A language tag that JSON writes as it is (letters, digits, hyphens): anything else, such as
+# a tampered value, goes through canonical_text_2 and json.dumps.
+_PLAIN_TAG = re.compile(r"[A-Za-z0-9-]{1,35}")
 
 
 def _is_hex_digest(value: str) -> bool:
@@ -445,7 +452,7 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
             continue
         (seq, occurred, actor_type, actor_id, guardian_id, pupil_id, purpose_id,
          purpose_version, notice_version, decision, channel, note, prev_hash, digest,
-         form, salt, commitment, answers_seq,
+         form, salt, commitment, answers_seq, language,
          ) = fields  # fmt: skip
         number = int(seq)
         if intact:
@@ -461,16 +468,18 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
                 if (
                     a is None or c is None or d is None
                     or (commitment is not None and not _is_hex_digest(commitment))
+                    or (language is not None and not _PLAIN_TAG.fullmatch(language))
                 ):  # fmt: skip
                     text = canonical_text_2(
                         school_text, seq, occurred, actor_type, actor_id, guardian_id,
                         pupil_id, purpose_id, purpose_version, notice_version, decision,
-                        channel, commitment, answers_seq,
+                        channel, commitment, answers_seq, language,
                     )  # fmt: skip
                 else:
                     text = template_2 % (
                         "null" if actor_id is None else actor_id, a,
                         "null" if answers_seq is None else answers_seq, c, d, guardian_id,
+                        "null" if language is None else '"' + language + '"',
                         "null" if commitment is None else '"' + commitment + '"',
                         "null" if notice_version is None else notice_version,
                         '"' + occurred + '"', "null" if pupil_id is None else pupil_id,

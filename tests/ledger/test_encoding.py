@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -107,8 +108,9 @@ def test_canonical_is_json_dumps_sorted_compact_ascii(**fields: Any):
     channel=st.sampled_from(list(Channel)),
     note_commitment=st.none() | st.text(max_size=70),
     answers_seq=st.none() | ids,
+    language=st.none() | st.sampled_from(["en", "pl", "pa-Guru", "cy"]) | st.text(max_size=40),
 )
-def test_format_2_is_json_dumps_of_its_fifteen_keys(**fields: Any):
+def test_format_2_is_json_dumps_of_its_sixteen_keys(**fields: Any):
     encoded = ledger.canonical(**fields, note="never encoded in format 2", format=2)
 
     plain = {
@@ -120,9 +122,7 @@ def test_format_2_is_json_dumps_of_its_fifteen_keys(**fields: Any):
         "channel": fields["channel"].value,
     }
     assert encoded == json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    assert list(json.loads(encoded)) == sorted(
-        [key for key in KEYS if key != "note"] + ["answers_seq", "format", "note_commitment"]
-    )
+    assert list(json.loads(encoded)) == sorted(KEYS_2)
 
 
 @given(salt=st.text(max_size=70), note=notes.filter(lambda n: n is not None))
@@ -143,6 +143,11 @@ def test_every_new_event_is_format_2_with_a_fresh_salt_per_note(world):
     assert first.note_salt != second.note_salt and len(first.note_salt) == 64
     assert first.note_commitment != second.note_commitment
     assert (bare.note, bare.note_salt, bare.note_commitment) == (None, None, None)
+    # The language of what the person read: the portal's English pages for their own
+    # decision; unknown for one staff took down from a form.
+    assert (bare.language, first.language) == ("en", None)
+    with pytest.raises(ledger.LedgerError, match="not a language tag"):
+        decide(world.ada, photos, "grant", pupil=a, language="english please")
 
 
 @given(value=times)
@@ -204,7 +209,12 @@ TRICKY_NOTES = [
 
 # Format 2 (docs/ledger.md): the note's salted commitment instead of the note, the objection
 # an outcome answers, and the format itself.
-KEYS_2 = [key for key in KEYS if key != "note"] + ["answers_seq", "format", "note_commitment"]
+KEYS_2 = [key for key in KEYS if key != "note"] + [
+    "answers_seq",
+    "format",
+    "language",
+    "note_commitment",
+]
 
 
 def outside_program_hashes() -> list[tuple[int, int, str, str, str]]:
@@ -215,7 +225,7 @@ def outside_program_hashes() -> list[tuple[int, int, str, str, str]]:
         text(
             "SELECT school_id, seq, occurred_at, actor_type, actor_id, guardian_id, pupil_id,"
             " purpose_id, purpose_version, notice_version, decision, channel, note, prev_hash,"
-            " hash, format, note_salt, note_commitment, answers_seq"
+            " hash, format, note_salt, note_commitment, answers_seq, language"
             " FROM consent_events ORDER BY school_id, seq"
         )
     ).mappings()

@@ -149,6 +149,8 @@ def test_changing_any_field_of_a_past_event_names_that_event(unprotected, runner
             "note_salt": None,
         },
         "an answered objection added": {"answers_seq": 1},
+        "the language": {"language": "pl"},
+        "the language, with a quote": {"language": 'e"n'},
     }
     for name, values in changes.items():
         with subtests.test(msg=name):
