@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -217,7 +218,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.tally["recorded"] += 1
         self.seq += 1
         assert recorded.seq == self.seq
-        axis = "objection" if decision in ("object", "lift_objection") else "answer"
+        axis = "answer" if decision in ("grant", "withdraw") else "objection"
         self.decided[(guardian_id, pupil_id, key, axis)] = Decided(
             decision, recorded.seq, self.now, self.versions[key]
         )
@@ -328,6 +329,44 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         """Anything at all: refused unless the reference rules allow it."""
         self.attempt(guardian, pupil, key, decision, actor, channel, note)
+
+    @rule(data=st.data(), upheld=st.booleans())
+    def the_school_answers_an_objection(self, data: st.DataObject, upheld: bool) -> None:
+        """An admin records the outcome of an objection that stands (reviewed purposes only,
+        never direct marketing); answering one that no longer stands is refused."""
+        standing = sorted(
+            (fact.seq, subject)
+            for subject, fact in self.decided.items()
+            if subject[3] == "objection"
+            and fact.decision == "object"
+            and KINDS[subject[2]][0] == "objection"
+            and not KINDS[subject[2]][4]
+        )
+        if not standing:
+            return
+        seq, (guardian_id, pupil_id, key, _axis) = data.draw(st.sampled_from(standing))
+        answer_older = data.draw(st.booleans())
+        before = snapshot(self.school.id)
+        if answer_older and seq > 1:
+            with pytest.raises(ledger.LedgerError):
+                ledger.record(actor=ledger.Actor.staff(self.staff.id), guardian=guardian_id,
+                              pupil=pupil_id, purpose=self.purposes[key], decision="upheld",
+                              channel="web", answers_seq=seq - 1, now=self.now)  # fmt: skip
+            assert snapshot(self.school.id) == before
+            self.tally["refused"] += 1
+            return
+        decision = "upheld" if upheld else "not_upheld"
+        recorded = ledger.record(actor=ledger.Actor.staff(self.staff.id), guardian=guardian_id,
+                                 pupil=pupil_id, purpose=self.purposes[key], decision=decision,
+                                 channel="web", note="The school's reasons", answers_seq=seq,
+                                 now=self.now)  # fmt: skip
+        self.tally["recorded"] += 1
+        self.tally["outcomes"] += 1
+        self.seq += 1
+        assert recorded.seq == self.seq and recorded.answers_seq == seq
+        self.decided[(guardian_id, pupil_id, key, "objection")] = Decided(
+            decision, recorded.seq, self.now, self.versions[key]
+        )
 
     @rule(pupil=st.sampled_from(["A", "B", "C"]))
     def a_pupil_leaves_or_comes_back(self, pupil: str) -> None:
@@ -446,7 +485,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if choice == "none":
             return "information", False
         if choice == "objection":
-            # No outcome is recorded here: an objection stands under review.
+            # Upheld stops it; one not yet answered stops it while under review.
+            if any(f.decision == "upheld" for f in facts):
+                return "objected", conflict
             objected = any(f.decision == "object" for f in facts)
             return ("under_review" if objected else "allowed"), conflict
         if not facts:
@@ -470,6 +511,8 @@ class LedgerMachine(RuleBasedStateMachine):
         objected = objection is not None and objection.decision == "object"
         if choice == "objection":
             # Not direct marketing (whose objection is a consent purpose's): reviewed.
+            if objection is not None and objection.decision == "upheld":
+                return "objected"
             return "under_review" if objected else "allowed"
         if marketing and objected:
             return "objected"
@@ -485,7 +528,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def the_projection_is_a_replay_of_the_ledger(self) -> None:
         replay: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         for row in event_rows(self.school.id):
-            axis = "objection" if row.decision in ("object", "lift_objection") else "answer"
+            axis = "answer" if row.decision in ("grant", "withdraw") else "objection"
             replay[(row.guardian_id, row.pupil_id, row.purpose_id, axis)] = (
                 row.decision,
                 row.purpose_version,
@@ -561,3 +604,4 @@ def test_random_histories_keep_the_ledger_projection_and_statuses_consistent(app
     # The histories did exercise both sides (hundreds of steps; these bounds are far below).
     tally = LedgerMachine.tally
     assert tally["recorded"] >= 20 and tally["refused"] >= 20, tally
+    assert tally["outcomes"] >= 1, tally  # the school answered some objections
