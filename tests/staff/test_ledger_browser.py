@@ -130,7 +130,8 @@ def test_newest_first_with_every_column(events, admin):
     third = event_rows(events.oak.id)[2]
     for shown in ("PupilB Test", "B, 3 Oak", "dan Test", "Photos on the school website",
                   "wording v1, notice v1", "No", "From a paper form", "Sam Taylor", "staff",
-                  "Form handed in at the office", third.hash[:12]):  # fmt: skip
+                  "Form handed in at the office", f"OP-3-{third.hash[:4].upper()}",
+                  third.hash):  # fmt: skip
         assert shown in row, shown
     head = event_rows(events.oak.id)[-1]
     assert head.hash in page.text  # the chain head, in full
