@@ -25,7 +25,8 @@ from dataclasses import dataclass
 CHECK_LENGTH = 4
 MAX_CODE = 4
 MAX_SEQ_DIGITS = 9  # a billion events a school: an int4 column, on every database
-SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.·]+")
+SPACES = re.compile(r"\s+")
+DASHES = re.compile(r"[\-\u2010-\u2015.·]+")  # a hyphen, an en or em dash, a dot
 SHAPE = re.compile(
     rf"([A-Z]{{1,{MAX_CODE}}})?(\d{{1,{MAX_SEQ_DIGITS}}})([0-9A-F]{{{CHECK_LENGTH}}})"
 )
@@ -66,9 +67,13 @@ class BadReference(ValueError):
 
 def parse(text: str) -> Parsed:
     """A reference as typed: `RP-1042-7F3A`, `rp 1042 7f3a`, `RP10427F3A` or `1042-7F3A`.
-    Raises BadReference for anything else."""
-    squeezed = SEPARATORS.sub("", text or "").upper()
-    match = SHAPE.fullmatch(squeezed)
+    Spaces are ignored wherever they are; dashes, when there are any, must set the check
+    apart as written (`RP-1042-7F3` is refused, not read as `RP-104-27F3`). Raises
+    BadReference for anything else."""
+    parts = [part for part in DASHES.split(SPACES.sub("", text or "").upper()) if part]
+    if len(parts) > 1 and len(parts[-1]) != CHECK_LENGTH:
+        raise BadReference(text)
+    match = SHAPE.fullmatch("".join(parts))
     if match is None:
         raise BadReference(text)
     code, seq, check = match.groups()
