@@ -1,6 +1,6 @@
 """What you told us: the decisions about a guardian's children (everyone's, children who have
 left included) and the guardian's own guardian-level decisions, newest first, each with its
-ledger reference; and what the school did as a result (`outcomes`).
+reference (portal/references.py) and full hash; and what the school did as a result (`outcomes`).
 
 Another guardian's decision is shown as "another person with parental responsibility": no
 name, email or id of another guardian leaves this module. No Flask request state.
@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 
-from . import takedowns
+from . import references, takedowns
 from .choices.family import seen_children_query
 from .extensions import db
 from .models import ActorType, Channel, ConsentEvent, Pupil, Purpose, PurposeVersion, School
@@ -40,11 +40,8 @@ class HistoryEntry:
     yours: bool  # the decision is this guardian's own (perhaps taken down by staff)
     reasons: str | None
     seq: int
-    hash_prefix: str
-
-    @property
-    def reference(self) -> str:
-        return f"{self.seq}-{self.hash_prefix}"
+    hash: str  # in full, one click away from the reference ("Full fingerprint")
+    reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
 
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
@@ -71,6 +68,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             ConsentEvent.channel,
             ConsentEvent.note,
             School.name.label("school"),
+            School.slug.label("school_slug"),
             Pupil.forename.label("child"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
         )
@@ -105,7 +103,8 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             if row.guardian_id == guardian_id and row.decision in ("upheld", "not_upheld")
             else None,
             seq=row.seq,
-            hash_prefix=row.hash[:12],
+            hash=row.hash,
+            reference=references.reference(row.school_slug, row.seq, row.hash),
         )
         for row in rows
     ]

@@ -5,7 +5,8 @@ writes the events, it adds one outbox message per school for the decisions the g
 made themself, due RECEIPT_DELAY_SECONDS later, with the coalesce key
 `receipt:{guardian}:{school}`. The mail worker sends the messages that share a key as one
 email, so several changes within a few minutes make one receipt. Each line carries its
-event's seq and full hash, so families hold witnesses of the chain (docs/ledger.md,
+event's short reference (`RP-1042-7F3A`, portal/references.py), which a family can read
+out over the phone, and its full hash, so families hold witnesses of the chain (docs/ledger.md,
 "Witnesses outside the database").
 
 No Flask request state; the default delay is read from the app's config.
@@ -23,6 +24,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import references
 from .extensions import db
 from .ledger import BeforeCommit
 from .mail import outbox
@@ -113,7 +115,8 @@ class ReceiptLine:
     purpose: str  # the purpose's title in the wording version decided on
     decision: str
     seq: int
-    hash: str
+    hash: str  # in full: the family's witness of the chain
+    reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
 
     @property
     def who(self) -> str:
@@ -135,7 +138,9 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             ConsentEvent.decision,
             Pupil.forename.label("child"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
+            School.slug.label("school_slug"),
         )
+        .join(School, School.id == ConsentEvent.school_id)
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
             PurposeVersion,
@@ -159,6 +164,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             decision=row.decision,
             seq=row.seq,
             hash=row.hash,
+            reference=references.reference(row.school_slug, row.seq, row.hash),
         )
         for row in rows
     ]

@@ -57,8 +57,8 @@ def test_history_wording_and_newest_first(world: World) -> None:
     assert times == sorted(times, reverse=True)
     assert {e.school for e in entries} == {"Oak Primary School"}
     for entry in entries:
-        assert len(entry.hash_prefix) == 12
-        assert entry.reference == f"{entry.seq}-{entry.hash_prefix}"
+        assert len(entry.hash) == 64  # in full, for "Full fingerprint"
+        assert entry.reference == f"OP-{entry.seq}-{entry.hash[:4].upper()}"
     assert len(history.entries(world.ada.id, limit=2)) == 2
 
     # Ben sees Ada's decision as another person's, and not Ada's marketing choice.

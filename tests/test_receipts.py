@@ -154,15 +154,21 @@ def stored_event(school_id: int, seq: int) -> ConsentEvent:
     ).one()
 
 
-def reference(event: ConsentEvent) -> str:
-    return f"Reference: {event.seq} · {event.hash}"
+def reference(event: ConsentEvent, code: str = "OP") -> str:
+    """The event's lines in the text email: the short reference (Oak Primary's "OP"), then
+    the full hash."""
+    return f"Reference: {code}-{event.seq}-{event.hash[:4].upper()}\nFull fingerprint: {event.hash}"
 
 
 def references(received: Received) -> list[tuple[int, str]]:
-    return [
-        (int(seq), digest)
-        for seq, digest in re.findall(r"Reference: (\d+) · ([0-9a-f]+)", received.text())
-    ]
+    """(seq, full hash) of each line of the text email; each short reference's check is the
+    start of the full hash shown under it."""
+    found = re.findall(
+        r"Reference: ([A-Z]{2,4})-(\d+)-([0-9A-F]{4})\r?\nFull fingerprint: ([0-9a-f]{64})\b",
+        received.text(),
+    )
+    assert all(digest[:4].upper() == check for _, _, check, digest in found)
+    return [(int(seq), digest) for _, seq, _, digest in found]
 
 
 def pass_at(at: datetime) -> Delivery:
@@ -214,7 +220,8 @@ def test_three_quick_changes_make_one_email_with_three_references(world, mail_se
     text, html = received.text(), received.html()
     for event in stored:
         assert len(event.hash) == 64
-        assert reference(event) in text
+        assert reference(event) in text.replace("\r\n", "\n")
+        assert f">OP-{event.seq}-{event.hash[:4].upper()}</strong>" in html
         assert event.hash in html
     assert "6 October 2025 at 10:30am" in text and "6 October 2025 at 10:31am" in text
     assert "PupilA: Photos on the school website" in text
@@ -465,6 +472,9 @@ def test_the_receipt_shows_only_the_guardians_own_decisions(world, mail_server):
     assert reference(own) in rendered.text
     assert bens.hash not in rendered.text and staffs.hash not in rendered.text
     assert bens.hash not in rendered.html and staffs.hash not in rendered.html
+    for other in (bens, staffs):
+        short = f"OP-{other.seq}-{other.hash[:4].upper()}"
+        assert short not in rendered.text and short not in rendered.html
     assert "Videos of school trips" not in rendered.text
 
     nothing = render("receipt", {**payload, "events": [bens.seq, staffs.seq]})

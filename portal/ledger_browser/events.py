@@ -34,7 +34,6 @@ from .names import (
 )
 
 PAGE_SIZE = 50
-HASH_PREFIX = 12
 
 
 # --- the filter ----------------------------------------------------------------------------
@@ -198,10 +197,6 @@ class EventRow:
     note: str | None
     prev_hash: str
     hash: str
-
-    @property
-    def hash_prefix(self) -> str:
-        return self.hash[:HASH_PREFIX]
 
 
 def rows_query(school_id: int, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from .. import consent
+from .. import consent, references
 from ..errors import NotFound
 from ..extensions import db
 from ..models import (
@@ -21,6 +21,7 @@ from ..models import (
     Pupil,
     Purpose,
     PurposeVersion,
+    School,
     SchoolContact,
     Scope,
     StaffUser,
@@ -77,11 +78,8 @@ class HistoryEntry:
     actor: str  # who recorded it
     note: str | None
     seq: int
-    hash: str
-
-    @property
-    def hash_prefix(self) -> str:
-        return self.hash[:12]
+    hash: str  # in full: the record shows it one click away from the reference
+    reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,9 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
             StaffUser.name.label("staff_name"),
             StaffUser.email.label("staff_email"),
+            School.slug.label("school_slug"),
         )
+        .join(School, School.id == ConsentEvent.school_id)
         .outerjoin(SchoolContact, _school_contact(ConsentEvent))
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .outerjoin(
@@ -215,6 +215,7 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
                 note=row.note,
                 seq=row.seq,
                 hash=row.hash,
+                reference=references.reference(row.school_slug, row.seq, row.hash),
             )
         )
     return entries

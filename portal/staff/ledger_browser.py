@@ -3,10 +3,11 @@
 
 The filter is a GET form (no CSRF: it changes nothing): a plain request gets the whole page,
 the form's own htmx request gets just the results (and pushes the URL, so the address bar
-and the back button keep the filter). Verify now and the export are POSTs: each writes an
-audit entry. The export posts the same filter (`LedgerExportForm`, with a CSRF token);
-"verify now" is a button with nothing to parse, whose POST needs only the CSRF token, which
-CSRFProtect checks for every POST.
+and the back button keep the filter). "Find a reference" is a GET form too (`?reference=`):
+the whole page, with the event a family's reference names, or why there is none. Verify
+now and the export are POSTs: each writes an audit entry. The export posts the same filter
+(`LedgerExportForm`, with a CSRF token); "verify now" is a button with nothing to parse,
+whose POST needs only the CSRF token, which CSRFProtect checks for every POST.
 """
 
 from __future__ import annotations
@@ -234,6 +235,15 @@ def _address(filter_args: dict[str, str]) -> str:
     return url_for("staff.ledger", **shown)
 
 
+def _lookup() -> ledger_browser.Lookup | None:
+    """ "Find a reference" (`?reference=RP-1042-7F3A`): the event it names in this school's
+    ledger, or why there is none; None when nothing was asked."""
+    typed = request.args.get("reference")
+    if typed is None:
+        return None
+    return ledger_browser.find_reference(current_school(), typed)
+
+
 @bp.get("/ledger")
 @staff_required(ADMIN)
 def ledger() -> Response:
@@ -244,7 +254,12 @@ def ledger() -> Response:
     if wants_fragment():
         headers = {"HX-Push-Url": _address(context["filter_args"])}
         return page_or_fragment(PAGE, RESULTS, status=status, headers=headers, **context)
-    return page_or_fragment(PAGE, RESULTS, status=status, **context, **_head_and_check())
+    lookup = _lookup()
+    if lookup is not None and lookup.malformed:
+        status = 400
+    return page_or_fragment(
+        PAGE, RESULTS, status=status, lookup=lookup, **context, **_head_and_check()
+    )
 
 
 @bp.post("/ledger/verify")

@@ -1,4 +1,5 @@
-"""Template filters: dates and times as people in the UK read them."""
+"""Template filters: dates and times as people in the UK read them; and the template global
+`reference(slug, seq, hash)`, an event's short reference."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date, datetime
 
 from flask import Flask
 
+from ..references import reference
 from ..types import LONDON
 
 
@@ -75,3 +77,5 @@ def init_app(app: Flask) -> None:
         capitalize_first,
     ):
         app.add_template_filter(function)
+    # An event's reference (portal/references.py), where a row does not carry its own.
+    app.add_template_global(reference, "reference")

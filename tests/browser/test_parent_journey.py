@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import choices, demo, notices, purposes
+from portal import choices, demo, notices, purposes, references
 from portal.extensions import db
 from portal.mail.delivery import send_pending
 from portal.models import Guardian, Pupil, Purpose, SchoolContact
@@ -199,7 +199,8 @@ def test_the_parent_journey(school, live_server, smtp_server, new_page, runner, 
         (farah.id, None, p["marketing-emails"].id, "object", "web", "guardian"),
     ]  # fmt: skip
     for row in rows:
-        expect(page.get_by_text(f"{row.seq}-{row.hash[:12]}", exact=True)).to_be_visible()
+        reference = references.reference(school.slug, row.seq, row.hash)
+        expect(page.get_by_text(reference, exact=True)).to_be_visible()
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
 

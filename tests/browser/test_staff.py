@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import choices, demo
+from portal import choices, demo, references
 from portal.extensions import db
 from portal.models import Guardian, Pupil, Purpose, SchoolContact
 from tests.support.browser import (
@@ -171,4 +171,18 @@ def test_every_staff_page_is_accessible(school, live_server, smtp_server, new_pa
     page.goto(live_server + "/staff/ledger")
     page.get_by_role("button", name=re.compile("^Verify")).click()
     expect(page.locator("#verify")).to_contain_text("Intact")
+    assert_no_axe_violations(page)
+
+    # Find a reference, as a family reads it out: found, then with a wrong check.
+    first = event_rows(school.id)[0]
+    said = references.reference(school.slug, first.seq, first.hash).lower().replace("-", " ")
+    page.goto(live_server + "/staff/ledger")
+    page.get_by_label("Reference", exact=True).fill(said)
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.locator("#reference-found")).to_contain_text(first.hash)
+    assert_no_axe_violations(page)
+    wrong = "0000" if first.hash[:4] != "0000" else "1111"
+    page.get_by_label("Reference", exact=True).fill(f"{first.seq}-{wrong}")
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.locator("#reference-error")).to_contain_text("check the last four characters")
     assert_no_axe_violations(page)

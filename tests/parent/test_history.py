@@ -35,7 +35,10 @@ def test_history_newest_first_with_who_and_references(ada, world, headers):
     assert "You, online" in texts[2] and "Answer Yes" in texts[2]
     rows = {e.seq: e.hash for e in events(world)}
     for seq, text in zip((3, 2, 1), texts, strict=True):
-        assert f"Reference {seq}-{rows[seq][:12]}" in text
+        # The short reference a family can read out (Oak Primary: "OP"), the full hash a
+        # click away.
+        short = f"OP-{seq}-{rows[seq][:4].upper()}"
+        assert f"Reference {short} Full fingerprint of {short} {rows[seq]}" in text
     assert "ben@example.org" not in page.text and "PupilC" not in page.text
 
 

@@ -45,7 +45,8 @@ def test_three_quick_changes_make_one_receipt_with_three_references(make_app, ap
         rows = event_rows(world.oak.id)
         assert len(rows) == 3
         for row in rows:
-            assert f"Reference: {row.seq} · {row.hash}" in text
+            assert f"Reference: OP-{row.seq}-{row.hash[:4].upper()}" in text
+            assert f"Full fingerprint: {row.hash}" in text
         assert "ben@example.org" not in text and "dan@example.org" not in text
     finally:
         server.stop()

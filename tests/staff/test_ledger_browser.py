@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.models import GENESIS_HASH, SchoolContact, StaffAuditEntry
 from portal.types import LONDON
 from tests.support.client import csrf_token
-from tests.support.web import post_form
+from tests.support.web import post_form, text_of
 from tests.support.world import T0, decide, event_rows
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff/ledger"}
@@ -130,7 +130,8 @@ def test_newest_first_with_every_column(events, admin):
     third = event_rows(events.oak.id)[2]
     for shown in ("PupilB Test", "B, 3 Oak", "dan Test", "Photos on the school website",
                   "wording v1, notice v1", "No", "From a paper form", "Sam Taylor", "staff",
-                  "Form handed in at the office", third.hash[:12]):  # fmt: skip
+                  "Form handed in at the office", f"OP-3-{third.hash[:4].upper()}",
+                  third.hash):  # fmt: skip
         assert shown in row, shown
     head = event_rows(events.oak.id)[-1]
     assert head.hash in page.text  # the chain head, in full
@@ -253,6 +254,155 @@ def test_free_text_is_escaped(events, admin):
     page = admin.get("/staff/ledger")
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+# --- find a reference ----------------------------------------------------------------------
+
+
+def found_section(response) -> str | None:
+    """The text of the event a reference found, or None."""
+    body = response.get_data(as_text=True)
+    match = re.search(
+        r'<div class="portal-ledger-found" id="reference-found">(.*?)</dl>', body, re.S
+    )
+    return html.unescape(text_of(match.group(1))) if match else None
+
+
+def reference_error(response) -> str:
+    body = response.get_data(as_text=True)
+    match = re.search(r'<p class="govuk-error-message" id="reference-error">(.*?)</p>', body, re.S)
+    assert match, "no error message on the reference field"
+    assert 'href="#reference"' in body  # the error summary links to the field
+    return html.unescape(text_of(match.group(1))).removeprefix("Error: ")
+
+
+def short(row, code: str = "OP") -> str:
+    return f"{code}-{row.seq}-{row.hash[:4].upper()}"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["{ref}", "{lower}", "  {spaced}  ", "{squeezed}", "{without_code}"],
+)
+def test_find_a_reference_however_it_is_typed(events, admin, typed):
+    third = event_rows(events.oak.id)[2]
+    ref = short(third)
+    typed = typed.format(ref=ref, lower=ref.lower(), spaced=ref.replace("-", " "),
+                         squeezed=ref.replace("-", ""), without_code=ref[3:])  # fmt: skip
+    page = admin.get("/staff/ledger", query_string={"reference": typed})
+    assert page.status_code == 200
+    found = found_section(page)
+    assert found is not None
+    assert found.startswith(f"{ref}: event 3")
+    for shown in ("PupilB Test", "dan Test", "Photos on the school website", "No",
+                  "From a paper form", "Sam Taylor", "Form handed in at the office",
+                  f"Full fingerprint {third.hash}",
+                  f"Previous fingerprint {third.prev_hash}"):  # fmt: skip
+        assert shown in found, shown
+    assert 'id="reference-error"' not in page.text
+    assert f'value="{typed.strip()}"' in page.text  # the field keeps what was typed
+
+
+def test_the_page_offers_the_field_and_shows_this_schools_example(events, admin):
+    page = admin.get("/staff/ledger")
+    assert page.status_code == 200
+    assert 'id="find-reference"' in page.text and 'name="reference"' in page.text
+    assert "like OP-1042-7F3A" in page.text
+    assert found_section(page) is None and 'id="reference-error"' not in page.text
+
+
+def test_a_wrong_check_says_which_characters_to_look_at(events, admin):
+    third = event_rows(events.oak.id)[2]
+    wrong = "0000" if third.hash[:4].upper() != "0000" else "1111"
+    page = admin.get("/staff/ledger", query_string={"reference": f"OP-3-{wrong}"})
+    assert page.status_code == 200
+    assert reference_error(page) == (
+        "That reference does not match the event 3: check the last four characters"
+    )
+    assert found_section(page) is None
+    assert "<title>Error: " in page.text
+
+
+def test_no_such_event_at_this_school(events, admin):
+    page = admin.get("/staff/ledger", query_string={"reference": "OP-99-7F3A"})
+    assert page.status_code == 200
+    assert reference_error(page) == "No event with that reference at Oak Primary School"
+    assert found_section(page) is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["", "   ", "hello", "OP-3", "OP-3-7F3", "OP-3-7F3G", "<script>alert(1)</script>", "9" * 500],
+)
+def test_a_bad_reference_is_explained_and_changes_nothing(events, admin, typed):
+    before = (len(event_rows(events.oak.id)),
+              db.session.scalar(select(func.count()).select_from(StaffAuditEntry)))  # fmt: skip
+    page = admin.get("/staff/ledger", query_string={"reference": typed})
+    assert page.status_code == 400
+    assert reference_error(page) == (
+        "Enter a reference like OP-1042-7F3A: the school's letters, the event's number and "
+        "the four characters after it"
+    )
+    assert found_section(page) is None
+    assert "<script>alert(1)</script>" not in page.text
+    db.session.remove()
+    after = (len(event_rows(events.oak.id)),
+             db.session.scalar(select(func.count()).select_from(StaffAuditEntry)))  # fmt: skip
+    assert after == before
+    # The filter's results still show below.
+    assert seqs(page) == [6, 5, 4, 3, 2, 1]
+
+
+def test_another_schools_reference_never_shows_its_event(events, admin, elm_admin):
+    oak_rows, elm_rows = event_rows(events.oak.id), event_rows(events.elm.id)
+    elm_first, oak_first = elm_rows[0], oak_rows[0]
+    assert elm_first.seq == oak_first.seq == 1
+    assert elm_first.hash[:4] != oak_first.hash[:4]  # the fixture's hashes differ
+
+    # Elm's reference at Oak: Elm's code is not Oak's.
+    page = admin.get("/staff/ledger", query_string={"reference": short(elm_first, "EA")})
+    assert page.status_code == 200
+    assert reference_error(page) == (
+        "No event with that reference at Oak Primary School: its references start with OP-"
+    )
+    assert found_section(page) is None
+    assert elm_first.hash not in page.text
+
+    # Elm's number and check with Oak's code (or none): Oak's event 1 does not match.
+    for typed in (short(elm_first, "OP"), short(elm_first)[3:]):
+        page = admin.get("/staff/ledger", query_string={"reference": typed})
+        assert reference_error(page) == (
+            "That reference does not match the event 1: check the last four characters"
+        )
+        assert found_section(page) is None and elm_first.hash not in page.text
+
+    # And the other way round: Oak's references at Elm.
+    at_elm = "No event with that reference at Elm Academy"
+    for typed, message in (
+        (short(oak_first), f"{at_elm}: its references start with EA-"),
+        (short(oak_first, "EA"), "That reference does not match the event 1: "
+                                 "check the last four characters"),
+        (short(oak_rows[5], "EA"), at_elm),  # Elm has no event 6
+    ):  # fmt: skip
+        page = elm_admin.get("/staff/ledger", query_string={"reference": typed})
+        assert page.status_code == 200
+        assert found_section(page) is None
+        assert reference_error(page) == message
+        for row in oak_rows:
+            assert row.hash not in page.text
+
+    # Elm's own reference at Elm is found.
+    page = elm_admin.get("/staff/ledger", query_string={"reference": short(elm_first, "ea")})
+    found = found_section(page)
+    assert found is not None and f"Full fingerprint {elm_first.hash}" in found
+
+
+def test_only_admins_can_look_up_a_reference(events, office, marketer):
+    ref = short(event_rows(events.oak.id)[2])
+    for client in (office, marketer):
+        page = client.get("/staff/ledger", query_string={"reference": ref})
+        assert page.status_code == 403
+        assert event_rows(events.oak.id)[2].hash not in page.text
 
 
 # --- verify now ----------------------------------------------------------------------------

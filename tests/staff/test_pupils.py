@@ -195,7 +195,8 @@ def test_the_history_lists_every_event_about_the_pupil_newest_first(office, worl
     newest = events[-1]
     assert rows[0] == (
         "6 October 2025 at 10:40am ben Test Photos on the school website (wording 1) No "
-        f"Paper form Sam Taylor Form in file 3 {newest.seq}-{newest.hash[:12]}"
+        f"Paper form Sam Taylor Form in file 3 OP-{newest.seq}-{newest.hash[:4].upper()} "
+        f"Full fingerprint of OP-{newest.seq}-{newest.hash[:4].upper()} {newest.hash}"
     )
     assert rows[1].startswith("6 October 2025 at 10:35am ben Test Class photos on display")
     assert "Objected Online ben Test, online" in rows[1]
