@@ -275,7 +275,7 @@ def test_notice_publish_uses_markdown_for_md_and_says_when_nothing_changed(runne
     assert first.stdout == "Published version 1 of oak-primary's notice\n"
     notice = notices.current(school)
     assert notice.source_format == "markdown"
-    assert '<h3 class="govuk-heading-s">Who we are</h3>' in notice.body_html
+    assert '<h3 class="govuk-heading-s" id="who-we-are">Who we are</h3>' in notice.body_html
 
     again = runner.invoke(args=args)
     assert again.exit_code == 0, again.output

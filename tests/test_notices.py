@@ -43,8 +43,8 @@ def test_markdown_renders_to_the_notice_styles_with_headings_below_the_page_titl
         "\n\n## Rights\n\n- access\n- erasure\n\n1. one\n2. two\n",
         "markdown",
     )
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in html
-    assert '<h3 class="govuk-heading-s">Rights</h3>' in html
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in html
+    assert '<h3 class="govuk-heading-s" id="rights">Rights</h3>' in html
     assert "<strong>Oak</strong>" in html and "<em>you</em>" in html
     assert (
         '<a class="govuk-link" href="mailto:dpo@oak.example.org" rel="noopener noreferrer">'
@@ -63,11 +63,11 @@ def test_every_heading_level_stays_a_heading_and_none_is_an_h1():
     )
     tags = Elements(html).names()
     assert "h1" not in tags
-    assert tags.count("h2") == 2  # the underlined heading and "# One"
+    assert tags.count("h2") == 3  # Contents (seven headings), the underlined one and "# One"
     assert tags.count("h3") == 1
     assert tags.count("h4") == 4
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in html
-    assert '<h4 class="govuk-heading-s">Six</h4>' in html
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in html
+    assert '<h4 class="govuk-heading-s" id="six">Six</h4>' in html
 
 
 def test_a_hash_inside_a_code_block_is_left_as_written():
@@ -78,7 +78,9 @@ def test_a_hash_inside_a_code_block_is_left_as_written():
 def test_the_example_notice_renders():
     html = notices.render(EXAMPLE, "markdown")
     tags = Elements(html)
-    assert (tags.names().count("h2"), tags.names().count("h3")) == (1, 5)  # title, sections
+    # Contents (six headings: a long notice), the title and the sections.
+    assert (tags.names().count("h2"), tags.names().count("h3")) == (2, 5)
+    assert html.startswith('<nav class="portal-notice-contents"')
     assert "https://ico.org.uk/make-a-complaint/" in tags.hrefs()
 
 
@@ -173,8 +175,11 @@ def test_plain_text_keeps_line_breaks_inside_a_paragraph_and_a_list_ends_at_text
 
 def test_plain_text_is_not_read_as_markdown():
     html = notices.render("# Not a heading\n\n**not bold** [not](https://a.example)", "text")
-    assert "<h2" not in html and "<strong>" not in html and "<a " not in html
+    assert "<h2" not in html and "<strong>" not in html
     assert "# Not a heading" in html
+    # The address is a link whose text is the address as written, not the Markdown words.
+    assert Elements(html).hrefs() == ["https://a.example"]
+    assert "[not](<a " in html and ">https://a.example</a>)" in html
 
 
 def test_an_unknown_format_is_refused():

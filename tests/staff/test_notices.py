@@ -89,7 +89,7 @@ def test_a_preview_renders_the_draft_as_families_see_it_and_saves_nothing(admin,
     assert "Preview of version 2: not published yet" in text
     # Rendered by notices.render, the safe subset: headings, lists, links; no script.
     assert notices.render(DRAFT["source"], "markdown") in text
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in text
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in text
     assert "<script>alert" not in text
     # The form again, filled, now with a Publish button.
     assert 'value="Privacy notice for families"' in text
@@ -139,7 +139,7 @@ def test_publishing_makes_a_new_version_with_its_summary_publisher_and_audit_ent
     public = client.get("/schools/oak-primary/privacy-notice")
     assert public.status_code == 200
     assert "Privacy notice for families" in public.text
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in public.text
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in public.text
 
 
 def test_publishing_the_same_title_and_text_again_is_refused_politely(admin, world):
