@@ -133,9 +133,10 @@ def _with_anchors(html: str, prefix: str = "") -> tuple[str, list[tuple[str, str
 
 
 def _contents(headings: list[tuple[str, str, str]]) -> str:
-    """The "Contents" list: links to the notice's top-level headings (h2, or h3 when the
-    notice has no h2)."""
-    top = "h2" if any(tag == "h2" for tag, _, _ in headings) else "h3"
+    """The "Contents" list: links to the notice's sections, the highest level of heading
+    that has more than one (a Markdown notice often has one "#" title above "##" sections)."""
+    tags = [tag for tag, _, _ in headings]
+    top = next((t for t in ("h2", "h3", "h4") if tags.count(t) > 1), tags[0])
     items = "".join(
         f'<li><a class="govuk-link" href="#{ident}">{escape(text)}</a></li>'
         for tag, ident, text in headings

@@ -401,6 +401,14 @@ def test_a_long_markdown_notice_gets_a_contents_list_of_its_headings():
     assert all(f'id="part-{n}"' in html for n in range(1, 6))
 
 
+def test_the_contents_of_a_markdown_notice_with_one_title_list_its_sections():
+    contents = notices.render(EXAMPLE, "markdown").split("</nav>")[0]
+    entries = re.findall(r'href="#([^"]+)">([^<]+)<', contents)
+    assert len(entries) == 5
+    assert ("who-we-are", "Who we are") in entries
+    assert "how-riverside" not in contents  # the one "#" heading is the notice's title
+
+
 def test_a_notice_of_many_words_gets_a_contents_list_with_few_headings():
     html = notices.render("Who we are\n\n" + "We hold names. " * 500, "text")
     assert 'href="#who-we-are"' in html.split("</nav>")[0]
