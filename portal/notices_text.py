@@ -28,6 +28,8 @@ _LINK = re.compile(
     r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
     re.IGNORECASE,
 )
+# A word of three letters or more: a heading has one ("SK9 5AF" is a postcode, not a title).
+_WORD = re.compile(r"[^\W\d_]{3}")
 # Punctuation that ends a sentence rather than the address it follows.
 _TRAILING = ".,;:!?)]}'\"’”"
 
@@ -74,18 +76,16 @@ def _bullet_text(line: str) -> str | None:
     return None
 
 
-def _has_letters(line: str) -> bool:
-    return any(c.isalpha() for c in line)
-
-
 def _capitals(line: str) -> bool:
+    """A line in capitals, with a word of three letters or more ("YOUR RIGHTS"; a postcode
+    such as "SK9 5AF" is not one)."""
     letters = [c for c in line if c.isalpha()]
-    return len(letters) >= 3 and all(c.isupper() for c in letters)
+    return all(c.isupper() for c in letters) and _WORD.search(line) is not None
 
 
 def _could_be_heading(line: str) -> bool:
     """Short, no sentence punctuation at its end, no address in it, starts with a capital."""
-    if len(line) > MAX_HEADING or not _has_letters(line) or _LINK.search(line):
+    if len(line) > MAX_HEADING or not _WORD.search(line) or _LINK.search(line):
         return False
     if line[-1] in ".,;:!?":
         return False

@@ -328,6 +328,12 @@ def test_lines_that_are_not_headings_stay_in_their_paragraph():
     assert '<p class="govuk-body">Oak Primary School<br>Lower Fold<br>Stockport</p>' in html
 
 
+def test_a_postcode_on_its_own_line_is_not_a_heading():
+    html = notices.render("Write to us.\n\nSK9 5AF\n\nWe answer within a month.", "text")
+    assert "<h2" not in html
+    assert '<p class="govuk-body">SK9 5AF</p>' in html
+
+
 @pytest.mark.parametrize("bullet", ["•", "-", "*", "o", "·"])
 def test_each_kind_of_bullet_makes_a_list(bullet):
     html = notices.render(f"We hold:\n{bullet} names\n{bullet} addresses", "text")
