@@ -52,7 +52,9 @@ MAX_BRIEF_WORDS = 300
 CONTENTS_HEADINGS = 4
 CONTENTS_WORDS = 1200
 # Ids the page around a notice uses itself; a heading never takes one of them.
-_PAGE_IDS = frozenset({"main-content", "contents", "contents-title", "brief", "brief-title"})
+_PAGE_IDS = frozenset(
+    {"main-content", "contents", "contents-title", "brief", "brief-title", "new-version"}
+)
 
 
 class NoticeError(ValueError):
@@ -140,7 +142,7 @@ def _contents(headings: list[tuple[str, str, str]]) -> str:
     items = "".join(
         f'<li><a class="govuk-link" href="#{ident}">{escape(text)}</a></li>'
         for tag, ident, text in headings
-        if tag == top
+        if tag == top and text  # a heading with no words ("#" alone) makes no entry
     )
     return (
         '<nav class="portal-notice-contents" aria-labelledby="contents-title">'
@@ -178,9 +180,9 @@ def render(source: str, source_format: str) -> str:
 
 
 def render_brief(text: str) -> str:
-    """ "The notice in brief": plain text structured as a notice is, its headings one level
-    down (they sit below the page's "The notice in brief" heading), their ids starting
-    "brief-" so that they never clash with the full notice's."""
+    """The HTML of the notice in brief: plain text structured as a notice is, its headings
+    one level down (they sit below the page's "The notice in brief" heading), their ids
+    starting "brief-" so that they never clash with the full notice's."""
     html = re.sub(
         r"<(/?)h([23])>",
         lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>",

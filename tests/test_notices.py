@@ -415,6 +415,14 @@ def test_the_contents_of_a_markdown_notice_with_one_title_list_its_sections():
     assert "how-riverside" not in contents  # the one "#" heading is the notice's title
 
 
+def test_a_heading_without_words_makes_no_empty_contents_entry():
+    html = notices.render(
+        "#\n\n" + "".join(f"# Part {n}\n\nText.\n\n" for n in range(5)), "markdown"
+    )
+    contents = html.split("</nav>")[0]
+    assert contents.count("<li>") == 5 and "></a>" not in contents
+
+
 def test_a_notice_of_many_words_gets_a_contents_list_with_few_headings():
     html = notices.render("Who we are\n\n" + "We hold names. " * 500, "text")
     assert 'href="#who-we-are"' in html.split("</nav>")[0]
