@@ -203,6 +203,10 @@ class NoticeVersion(Model):
     summary: Mapped[str | None] = mapped_column(Text)
     # The staff user who published it (none when an operator used the CLI).
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # "The notice in brief": a short plain-text summary families read first, and its HTML,
+    # rendered once when published as body_html is (none for versions without one).
+    brief: Mapped[str | None] = mapped_column(Text)
+    brief_html: Mapped[str | None] = mapped_column(Text)
 
     school: Mapped[School] = relationship()
 

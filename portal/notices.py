@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 
-from . import audit_log
+from . import audit_log, notices_text
 from .database import writing
 from .extensions import db
 from .models import NoticeVersion, School, StaffUser
-from .text import single_line_problem
+from .text import multi_line_problem, single_line_problem
 from .types import utcnow
 
 FORMATS = ("markdown", "text")
@@ -47,6 +47,14 @@ _CLASSES = {
 
 
 MAX_TITLE = 200
+MAX_BRIEF_WORDS = 300
+# A notice with more headings than this, or more words, starts with a list of its contents.
+CONTENTS_HEADINGS = 4
+CONTENTS_WORDS = 1200
+# Ids the page around a notice uses itself; a heading never takes one of them.
+_PAGE_IDS = frozenset(
+    {"main-content", "contents", "contents-title", "brief", "brief-title", "new-version"}
+)
 
 
 class NoticeError(ValueError):
@@ -86,26 +94,60 @@ def _style(html: str) -> str:
 
 
 def _text_to_html(source: str) -> str:
-    """Plain text: blank lines separate paragraphs; lines starting with a bullet make a list."""
-    # Consecutive lines of one kind form a run: a paragraph, or a list of bullet items.
-    runs: list[tuple[bool, list[str]]] = []
-    for block in re.split(r"\n\s*\n", source.strip()):
-        previous: bool | None = None
-        for line in (line.strip() for line in block.splitlines()):
-            if not line:
-                continue
-            bullet = next((b for b in BULLETS if line.startswith(b + " ") or line == b), None)
-            is_item = bullet is not None
-            text = line[len(bullet) :].strip() if bullet is not None else line
-            if is_item != previous:
-                runs.append((is_item, []))
-                previous = is_item
-            runs[-1][1].append(text)
-    return "\n".join(
-        "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
-        if is_list
-        else "<p>" + "<br>".join(escape(x) for x in lines) + "</p>"
-        for is_list, lines in runs
+    """Plain text, structured into headings, lists, paragraphs and links (portal.notices_text)."""
+    return notices_text.to_html(source)
+
+
+def slug(text: str) -> str:
+    """A heading's anchor: its words in lower case joined by hyphens ("2.1 Who we are" ->
+    "2-1-who-we-are"), at most 60 characters; "section" when it has no letters or digits."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return "-".join(words)[:60].strip("-") or "section"
+
+
+_HEADING = re.compile(r"<(h[234])>(.*?)</\1>", re.DOTALL)
+
+
+def _plain(html: str) -> str:
+    """The text of a fragment of sanitised HTML, for a contents entry or an anchor."""
+    return unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def _with_anchors(html: str, prefix: str = "") -> tuple[str, list[tuple[str, str, str]]]:
+    """Give every heading a stable id from its words (the second of the same words gets
+    "-2"); returns the HTML and its headings as (tag, id, text)."""
+    seen: set[str] = set(_PAGE_IDS)
+    headings: list[tuple[str, str, str]] = []
+
+    def anchor(match: re.Match[str]) -> str:
+        tag, inner = match.group(1), match.group(2)
+        text = _plain(inner)
+        base = prefix + slug(text)
+        ident, n = base, 1
+        while ident in seen:
+            n += 1
+            ident = f"{base}-{n}"
+        seen.add(ident)
+        headings.append((tag, ident, text))
+        return f'<{tag} id="{ident}">{inner}</{tag}>'
+
+    return _HEADING.sub(anchor, html), headings
+
+
+def _contents(headings: list[tuple[str, str, str]]) -> str:
+    """The "Contents" list: links to the notice's sections, the highest level of heading
+    that has more than one (a Markdown notice often has one "#" title above "##" sections)."""
+    tags = [tag for tag, _, _ in headings]
+    top = next((t for t in ("h2", "h3", "h4") if tags.count(t) > 1), tags[0])
+    items = "".join(
+        f'<li><a class="govuk-link" href="#{ident}">{escape(text)}</a></li>'
+        for tag, ident, text in headings
+        if tag == top and text  # a heading with no words ("#" alone) makes no entry
+    )
+    return (
+        '<nav class="portal-notice-contents" aria-labelledby="contents-title">'
+        '<h2 class="govuk-heading-s" id="contents-title">Contents</h2>'
+        f'<ol class="govuk-list portal-notice-contents__list">{items}</ol></nav>\n'
     )
 
 
@@ -132,7 +174,25 @@ def render(source: str, source_format: str) -> str:
             f"unknown notice format {source_format!r}; use markdown or text", field="source_format"
         )
     html = _markdown_to_html(source) if source_format == "markdown" else _text_to_html(source)
-    clean = nh3.clean(
+    anchored, headings = _with_anchors(_clean(html))
+    long = len(headings) > CONTENTS_HEADINGS or len(source.split()) > CONTENTS_WORDS
+    return (_contents(headings) if long and headings else "") + _style(anchored)
+
+
+def render_brief(text: str) -> str:
+    """The HTML of the notice in brief: plain text structured as a notice is, its headings
+    one level down (they sit below the page's "The notice in brief" heading), their ids
+    starting "brief-" so that they never clash with the full notice's."""
+    html = re.sub(
+        r"<(/?)h([23])>",
+        lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>",
+        _clean(_text_to_html(text)),
+    )
+    return _style(_with_anchors(html, prefix="brief-")[0])
+
+
+def _clean(html: str) -> str:
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -140,7 +200,16 @@ def render(source: str, source_format: str) -> str:
         link_rel="noopener noreferrer",
         attribute_filter=_only_absolute_links,
     )
-    return _style(clean)
+
+
+def brief_problem(brief: str) -> str | None:
+    """Why `brief` cannot be the notice in brief, or None when it can."""
+    if wrong := multi_line_problem(brief):
+        return f"the notice in brief {wrong}"
+    words = len(brief.split())
+    if words > MAX_BRIEF_WORDS:
+        return f"the notice in brief has {words} words; keep it to {MAX_BRIEF_WORDS} or fewer"
+    return None
 
 
 def newlines(text: str) -> str:
@@ -203,6 +272,7 @@ def publish(
     source: str,
     source_format: str,
     summary: str | None = None,
+    brief: str | None = None,
     published_by: StaffUser | None = None,
     require_summary: bool = False,
 ) -> PublishResult:
@@ -211,11 +281,13 @@ def publish(
     `summary` says what changed since the version before; with `require_summary` it must be
     given for every version but the first. `published_by` is the staff user who published
     it (none for an operator): the version records them and the staff audit log gets a
-    `notice.publish` entry in the same transaction.
+    `notice.publish` entry in the same transaction. `brief` is "the notice in brief", plain
+    text of at most MAX_BRIEF_WORDS words that families read before the full notice.
     """
     title = title.strip()
     source = newlines(source)
     summary = newlines(summary or "").strip() or None
+    brief = newlines(brief or "").strip() or None
     if not title:
         raise NoticeError("a notice needs a title", field="title")
     if not source.strip():
@@ -224,7 +296,10 @@ def publish(
         raise NoticeError(f"the title is longer than {MAX_TITLE} characters", field="title")
     if wrong := single_line_problem(title):
         raise NoticeError(f"the title {wrong}", field="title")
+    if brief is not None and (wrong := brief_problem(brief)):
+        raise NoticeError(wrong, field="brief")
     body_html = render(source, source_format)
+    brief_html = render_brief(brief) if brief is not None else None
     # Publications of one school are serialised (SQLite: its write lock, taken first;
     # PostgreSQL: a lock on the school's row that does not hold up inserts referring to it),
     # so two admins cannot both take the next version number.
@@ -238,6 +313,7 @@ def publish(
             and latest.title == title
             and latest.source == source
             and latest.source_format == source_format
+            and latest.brief == brief
         ):
             return PublishResult(latest, created=False)  # the commit ends the lock
         if require_summary and latest is not None and summary is None:
@@ -257,6 +333,8 @@ def publish(
             body_html=body_html,
             published_at=utcnow(),
             summary=summary,
+            brief=brief,
+            brief_html=brief_html,
             published_by_id=published_by.id if published_by is not None else None,
         )
         session.add(notice)

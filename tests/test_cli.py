@@ -275,11 +275,11 @@ def test_notice_publish_uses_markdown_for_md_and_says_when_nothing_changed(runne
     assert first.stdout == "Published version 1 of oak-primary's notice\n"
     notice = notices.current(school)
     assert notice.source_format == "markdown"
-    assert '<h3 class="govuk-heading-s">Who we are</h3>' in notice.body_html
+    assert '<h3 class="govuk-heading-s" id="who-we-are">Who we are</h3>' in notice.body_html
 
     again = runner.invoke(args=args)
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith("Unchanged: version 1 already has this title and text")
+    assert again.stdout.startswith("Unchanged: version 1 already has this title, text and brief")
     assert len(notices.versions(school)) == 1
 
 
@@ -293,6 +293,29 @@ def test_notice_publish_picks_the_text_format_for_a_txt_file(runner, tmp_path):
     notice = notices.current(school)
     assert notice.source_format == "text"
     assert "<li>names</li><li>classes</li>" in notice.body_html
+
+
+def test_notice_publish_with_a_brief_keeps_it_before_the_full_notice(runner):
+    school = make_school(slug="oak-primary")
+    args = ["notice", "publish", str(EXAMPLES / "notice.md"), "--school", "oak-primary"]
+    args += ["--title", "Privacy notice", "--brief", str(EXAMPLES / "notice-brief.txt")]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    notice = notices.current(school)
+    assert notice.brief == (EXAMPLES / "notice-brief.txt").read_text(encoding="utf-8").strip()
+    assert (notice.brief_html or "").startswith('<p class="govuk-body">We hold your child')
+    assert 'href="mailto:dpo@riverside-primary.example.org"' in (notice.brief_html or "")
+
+
+def test_notice_publish_refuses_a_brief_of_more_than_300_words(runner, tmp_path):
+    school = make_school(slug="oak-primary")
+    brief = write(tmp_path, "brief.txt", "We hold names. " * 101)
+    notice = write(tmp_path, "notice.txt", "We hold names.")
+    args = ["notice", "publish", notice, "--school", "oak-primary", "--title", "Notice"]
+    result = runner.invoke(args=[*args, "--brief", brief])
+    assert result.exit_code == 1
+    assert "the notice in brief has 303 words; keep it to 300 or fewer" in result.output
+    assert notices.versions(school) == []
 
 
 def test_notice_publish_format_option_overrides_the_file_name(runner, tmp_path):

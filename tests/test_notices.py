@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def test_markdown_renders_to_the_notice_styles_with_headings_below_the_page_titl
         "\n\n## Rights\n\n- access\n- erasure\n\n1. one\n2. two\n",
         "markdown",
     )
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in html
-    assert '<h3 class="govuk-heading-s">Rights</h3>' in html
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in html
+    assert '<h3 class="govuk-heading-s" id="rights">Rights</h3>' in html
     assert "<strong>Oak</strong>" in html and "<em>you</em>" in html
     assert (
         '<a class="govuk-link" href="mailto:dpo@oak.example.org" rel="noopener noreferrer">'
@@ -63,11 +64,11 @@ def test_every_heading_level_stays_a_heading_and_none_is_an_h1():
     )
     tags = Elements(html).names()
     assert "h1" not in tags
-    assert tags.count("h2") == 2  # the underlined heading and "# One"
+    assert tags.count("h2") == 3  # Contents (seven headings), the underlined one and "# One"
     assert tags.count("h3") == 1
     assert tags.count("h4") == 4
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in html
-    assert '<h4 class="govuk-heading-s">Six</h4>' in html
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in html
+    assert '<h4 class="govuk-heading-s" id="six">Six</h4>' in html
 
 
 def test_a_hash_inside_a_code_block_is_left_as_written():
@@ -78,7 +79,9 @@ def test_a_hash_inside_a_code_block_is_left_as_written():
 def test_the_example_notice_renders():
     html = notices.render(EXAMPLE, "markdown")
     tags = Elements(html)
-    assert (tags.names().count("h2"), tags.names().count("h3")) == (1, 5)  # title, sections
+    # Contents (six headings: a long notice), the title and the sections.
+    assert (tags.names().count("h2"), tags.names().count("h3")) == (2, 5)
+    assert html.startswith('<nav class="portal-notice-contents"')
     assert "https://ico.org.uk/make-a-complaint/" in tags.hrefs()
 
 
@@ -173,8 +176,11 @@ def test_plain_text_keeps_line_breaks_inside_a_paragraph_and_a_list_ends_at_text
 
 def test_plain_text_is_not_read_as_markdown():
     html = notices.render("# Not a heading\n\n**not bold** [not](https://a.example)", "text")
-    assert "<h2" not in html and "<strong>" not in html and "<a " not in html
+    assert "<h2" not in html and "<strong>" not in html
     assert "# Not a heading" in html
+    # The address is a link whose text is the address as written, not the Markdown words.
+    assert Elements(html).hrefs() == ["https://a.example"]
+    assert "[not](<a " in html and ">https://a.example</a>)" in html
 
 
 def test_an_unknown_format_is_refused():
@@ -266,3 +272,238 @@ def test_a_link_that_goes_nowhere_outside_the_portal_loses_its_href(target):
     )
     hrefs = Elements(html).hrefs()
     assert hrefs == ["", "#contents", "https://a.example"]  # the first link keeps its text only
+
+
+# --- Plain text structured for a phone ---------------------------------------------------
+
+LUDWORTH = (Path(__file__).resolve().parent / "data" / "notice-ludworth.txt").read_text(
+    encoding="utf-8"
+)
+
+
+def headings(html: str) -> list[tuple[str, str | None, str]]:
+    """(tag, id, text) of every h2-h4 outside the contents list."""
+    body = html.split("</nav>", 1)[-1]
+    return [
+        (tag, ident, notices._plain(inner))
+        for tag, ident, inner in re.findall(r'<(h[234])[^>]*?id="([^"]*)"[^>]*>(.*?)</\1>', body)
+    ]
+
+
+def test_a_short_line_without_a_full_stop_above_body_text_is_a_heading():
+    html = notices.render(
+        "Who we are\n\nWe are Oak Primary School.\n\nWhy we hold it\nTo teach your child.", "text"
+    )
+    assert headings(html) == [
+        ("h2", "who-we-are", "Who we are"),
+        ("h2", "why-we-hold-it", "Why we hold it"),
+    ]
+    assert '<p class="govuk-body">To teach your child.</p>' in html
+
+
+def test_numbered_and_capital_headings_and_a_numbered_sentence_that_is_a_list_item():
+    html = notices.render(
+        "1. Who we are\n\nWe are Oak.\n\n2.1 Photos\n\nWe take photos.\n\nYOUR RIGHTS\n\n"
+        "You can ask us.\n\n1. We will answer within a month.\n2. We will not charge you.",
+        "text",
+    )
+    assert headings(html) == [
+        ("h2", "1-who-we-are", "1. Who we are"),
+        ("h3", "2-1-photos", "2.1 Photos"),
+        ("h2", "your-rights", "YOUR RIGHTS"),
+    ]
+    assert (
+        '<ol class="govuk-list govuk-list--number"><li>We will answer within a month.</li>'
+        "<li>We will not charge you.</li></ol>"
+    ) in html
+
+
+def test_lines_that_are_not_headings_stay_in_their_paragraph():
+    html = notices.render(
+        "We collect your information to:\n· teach\n\nPersonal information such as;\n"
+        "· names\n\nOak Primary School\nLower Fold\nStockport\n\nWe are the controller.",
+        "text",
+    )
+    assert "<h2" not in html and "<h3" not in html
+    assert '<p class="govuk-body">Oak Primary School<br>Lower Fold<br>Stockport</p>' in html
+
+
+def test_a_postcode_on_its_own_line_is_not_a_heading():
+    html = notices.render("Write to us.\n\nSK9 5AF\n\nWe answer within a month.", "text")
+    assert "<h2" not in html
+    assert '<p class="govuk-body">SK9 5AF</p>' in html
+
+
+@pytest.mark.parametrize("bullet", ["•", "-", "*", "o", "·"])
+def test_each_kind_of_bullet_makes_a_list(bullet):
+    html = notices.render(f"We hold:\n{bullet} names\n{bullet} addresses", "text")
+    assert '<ul class="govuk-list govuk-list--bullet"><li>names</li><li>addresses</li></ul>' in html
+
+
+def test_web_and_email_addresses_become_links_with_the_text_as_written():
+    html = notices.render(
+        "See https://www.gov.uk/contact-dfe. Or www.oak.example.org, or write to "
+        "dpo@oak.example.org (the officer) or http://old.example.org/a?b=1&c=2",
+        "text",
+    )
+    links = re.findall(r'<a class="govuk-link" href="([^"]*)"[^>]*>([^<]*)</a>', html)
+    assert links == [
+        ("https://www.gov.uk/contact-dfe", "https://www.gov.uk/contact-dfe"),
+        ("https://www.oak.example.org", "www.oak.example.org"),
+        ("mailto:dpo@oak.example.org", "dpo@oak.example.org"),
+        ("http://old.example.org/a?b=1&amp;c=2", "http://old.example.org/a?b=1&amp;c=2"),
+    ]
+    assert "contact-dfe</a>. Or" in html
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(document.cookie)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "ftp://files.example.org/notice",
+    ],
+)
+def test_an_address_that_is_not_web_or_email_stays_text(address):
+    html = notices.render(f"Read it at {address} today.", "text")
+    assert "<a " not in html
+    assert Elements(html).hrefs() == []
+
+
+def test_markup_in_plain_text_is_shown_escaped_in_every_structure():
+    html = notices.render(
+        '<script>alert(1)</script>\n\nWe hold "names" & <b>more</b>.\n\n'
+        "• <img src=x onerror=alert(1)>\n\n1. <script>x</script>",
+        "text",
+    )
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert {tag for tag, _ in Elements(html).tags} <= notices.ALLOWED_TAGS
+
+
+def test_a_heading_written_twice_gets_a_second_anchor():
+    html = notices.render("Contact\n\nWrite to us.\n\nContact\n\nOr call.", "text")
+    assert [ident for _, ident, _ in headings(html)] == ["contact", "contact-2"]
+
+
+def test_a_short_notice_has_no_contents_list():
+    html = notices.render("Who we are\n\nWe are Oak.", "text")
+    assert "Contents" not in html and "<nav" not in html
+
+
+def test_a_long_markdown_notice_gets_a_contents_list_of_its_headings():
+    html = notices.render("".join(f"## Part {n}\n\nText {n}.\n\n" for n in range(1, 6)), "markdown")
+    assert html.startswith(
+        '<nav class="portal-notice-contents" aria-labelledby="contents-title">'
+        '<h2 class="govuk-heading-s" id="contents-title">Contents</h2>'
+    )
+    contents = html.split("</nav>")[0]
+    assert re.findall(r'href="#([^"]+)">([^<]+)<', contents) == [
+        (f"part-{n}", f"Part {n}") for n in range(1, 6)
+    ]
+    assert all(f'id="part-{n}"' in html for n in range(1, 6))
+
+
+def test_the_contents_of_a_markdown_notice_with_one_title_list_its_sections():
+    contents = notices.render(EXAMPLE, "markdown").split("</nav>")[0]
+    entries = re.findall(r'href="#([^"]+)">([^<]+)<', contents)
+    assert len(entries) == 5
+    assert ("who-we-are", "Who we are") in entries
+    assert "how-riverside" not in contents  # the one "#" heading is the notice's title
+
+
+def test_a_heading_without_words_makes_no_empty_contents_entry():
+    html = notices.render(
+        "#\n\n" + "".join(f"# Part {n}\n\nText.\n\n" for n in range(5)), "markdown"
+    )
+    contents = html.split("</nav>")[0]
+    assert contents.count("<li>") == 5 and "></a>" not in contents
+
+
+def test_a_notice_of_many_words_gets_a_contents_list_with_few_headings():
+    html = notices.render("Who we are\n\n" + "We hold names. " * 500, "text")
+    assert 'href="#who-we-are"' in html.split("</nav>")[0]
+
+
+def test_the_ludworth_notice_gets_headings_links_and_contents():
+    html = notices.render(LUDWORTH, "text")
+    texts = [text for _, _, text in headings(html)]
+    for heading in (
+        "Collecting this information",
+        "Storing this information",
+        "Who we share this information with",
+        "The National Pupil Database (NPD)",
+        "Requesting access to your personal data",
+        "Complaints",
+    ):
+        assert heading in texts
+    # Sentences and lead-ins to lists are not headings.
+    assert "We collect your information to:" not in texts
+    assert "Wycliffe House" not in texts
+    hrefs = Elements(html).hrefs()
+    for href in (
+        "mailto:admin@ludworth.stockport.sch.uk",
+        "mailto:IGschoolsupport@stockport.gov.uk",
+        "https://www.gov.uk/contact-dfe",
+        "https://www.gov.uk/data-protection-how-we-collect-and-share-research-data",
+        "https://ico.org.uk/concerns/",
+    ):
+        assert href in hrefs
+    contents = html.split("</nav>")[0]
+    assert 'href="#complaints">Complaints</a>' in contents
+    assert contents.count("<li>") == len(headings(html))
+    assert "<li>Support children and monitor their progress</li>" in html
+
+
+def test_a_brief_is_structured_with_headings_below_the_notice_in_brief():
+    html = notices.render_brief("What we hold\n\nYour child's name.\n\n• photos\n• marks")
+    assert '<h3 class="govuk-heading-s" id="brief-what-we-hold">What we hold</h3>' in html
+    assert '<ul class="govuk-list govuk-list--bullet"><li>photos</li>' in html
+    assert "<nav" not in html
+
+
+def test_publishing_with_a_brief_keeps_it_and_its_html(app):
+    school = make_school()
+    notice = make_notice(school, source=LUDWORTH, source_format="text", brief="We hold names.")
+    assert notice.brief == "We hold names."
+    assert notice.brief_html == '<p class="govuk-body">We hold names.</p>'
+    again = notices.publish(
+        school, title=notice.title, source=LUDWORTH, source_format="text", brief="We hold names."
+    )
+    assert not again.created
+    changed = notices.publish(
+        school, title=notice.title, source=LUDWORTH, source_format="text", brief="Names only."
+    )
+    assert changed.created and changed.notice.version == 2
+
+
+@pytest.mark.parametrize(
+    ("brief", "message"),
+    [
+        ("word " * 301, "has 301 words; keep it to 300 or fewer"),
+        ("Names\x07 only.", "has a control character"),
+    ],
+)
+def test_a_brief_too_long_or_with_a_control_character_is_refused(app, brief, message):
+    school = make_school()
+    with pytest.raises(notices.NoticeError, match=message) as refused:
+        notices.publish(school, title="Notice", source="Text.", source_format="text", brief=brief)
+    assert refused.value.field == "brief"
+    assert db.session.scalar(select(func.count()).select_from(NoticeVersion)) == 0
+
+
+def test_a_version_published_before_keeps_its_html(app):
+    """Versions are immutable: the new rendering applies to new publications only."""
+    school = make_school()
+    old = make_notice(school, source="Who we are\n\nWe are Oak.", source_format="text")
+    stored = "<p>Who we are</p>\n<p>We are Oak.</p>"
+    db.session.execute(
+        NoticeVersion.__table__.update().where(NoticeVersion.id == old.id).values(body_html=stored)
+    )
+    db.session.commit()
+    make_notice(school, source="Who we are\n\nWe are Oak Primary.", source_format="text")
+    db.session.expire_all()
+    assert db.session.get(NoticeVersion, old.id).body_html == stored

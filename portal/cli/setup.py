@@ -134,16 +134,26 @@ def roster_import(file: Path, slug: str, mark_missing_as_left: bool, dry_run: bo
     type=click.Choice(["markdown", "text"]),
     help="Markdown (the default) or plain text (the default for .txt files).",
 )
-def notice_publish(file: Path, slug: str, title: str, source_format: str | None) -> None:
+@click.option(
+    "--brief",
+    "brief_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A plain-text file: the notice in brief, shown before the full notice.",
+)
+def notice_publish(
+    file: Path, slug: str, title: str, source_format: str | None, brief_file: Path | None
+) -> None:
     """Publish FILE as the school's new privacy notice version."""
     school = _school(slug)
     source = _read_text(file)
+    brief = _read_text(brief_file) if brief_file is not None else None
     try:
         result = notices.publish(
             school,
             title=title,
             source=source,
             source_format=source_format or notices.format_for_filename(file.name),
+            brief=brief,
         )
     except notices.NoticeError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -151,7 +161,8 @@ def notice_publish(file: Path, slug: str, title: str, source_format: str | None)
         click.echo(f"Published version {result.notice.version} of {school.slug}'s notice")
     else:
         click.echo(
-            f"Unchanged: version {result.notice.version} already has this title and text; "
+            f"Unchanged: version {result.notice.version} already has this title, text and "
+            "brief; "
             "nothing published"
         )
 

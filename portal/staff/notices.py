@@ -27,6 +27,7 @@ FORMAT = "markdown"  # what the form takes; the command line also publishes plai
 PUBLISHED = "notice-published"  # the flash category of the confirmation
 MAX_SUMMARY = 1000
 MAX_SOURCE = 100_000
+MAX_BRIEF = 3000  # characters; notices.MAX_BRIEF_WORDS words is the rule families notice
 
 
 def _newlines(value: Any) -> Any:
@@ -76,6 +77,23 @@ class NoticeForm(FlaskForm):
             ),
         ],
     )
+    brief = TextAreaField(
+        "The notice in brief (optional)",
+        widget=GovTextArea(),
+        filters=[_newlines, strip],
+        description=(
+            f"Up to {notices.MAX_BRIEF_WORDS} words of plain text that families read first, "
+            "above the full notice: what you hold, why, who you share it with and their "
+            "rights. Start a line with • or - for a list."
+        ),
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_BRIEF,
+                message=f"The notice in brief must be {MAX_BRIEF:,} characters or fewer",
+            ),
+        ],
+    )
     preview = SubmitField("Preview", widget=GovSubmitInput())
     publish = SubmitField("Publish", widget=GovSubmitInput())
 
@@ -88,6 +106,13 @@ class NoticeForm(FlaskForm):
         if self.summary_required and not self.summary.errors and not self.summary.data:
             self.summary.errors = [*self.summary.errors, "Say what changed in this version"]
             valid = False
+        if (
+            self.brief.data
+            and not self.brief.errors
+            and (wrong := notices.brief_problem(self.brief.data))
+        ):
+            self.brief.errors = [*self.brief.errors, wrong[0].upper() + wrong[1:]]
+            valid = False
         return valid
 
 
@@ -99,10 +124,17 @@ def _form(current: NoticeVersion | None, *, posted: bool) -> NoticeForm:
     if not posted and current is not None:
         form.title.data = current.title
         form.source.data = current.source
+        form.brief.data = current.brief
     return form
 
 
-def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) -> Response:
+def _page(
+    form: NoticeForm,
+    *,
+    preview: str | None = None,
+    preview_brief: str | None = None,
+    status: int = 200,
+) -> Response:
     school = current_school()
     history = notices.history(school)
     current = history[0][0] if history else None
@@ -111,6 +143,7 @@ def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) ->
         and form.title.data == current.title
         and form.source.data == current.source
         and current.source_format == FORMAT
+        and (form.brief.data or None) == current.brief
     )
     return whole_page(
         "staff/notices/notice.html",
@@ -119,6 +152,7 @@ def _page(form: NoticeForm, *, preview: str | None = None, status: int = 200) ->
         history=history,
         current=current,
         preview=preview,
+        preview_brief=preview_brief,
         same_as_current=same,
         published=confirmation(PUBLISHED),
     )
@@ -137,7 +171,8 @@ def preview_notice() -> Response:
     form = _form(notices.current(current_school()), posted=True)
     if not form.validate_on_submit():
         return _page(form, status=400)
-    return _page(form, preview=notices.render(form.source.data or "", FORMAT))
+    brief = notices.render_brief(form.brief.data) if form.brief.data else None
+    return _page(form, preview=notices.render(form.source.data or "", FORMAT), preview_brief=brief)
 
 
 @bp.post("/notice/publish")
@@ -154,6 +189,7 @@ def publish_notice() -> Response:
             source=form.source.data or "",
             source_format=FORMAT,
             summary=form.summary.data,
+            brief=form.brief.data,
             published_by=current_staff(),
             require_summary=True,
         )
@@ -164,7 +200,7 @@ def publish_notice() -> Response:
     if not result.created:
         form.source.errors = [
             *form.source.errors,
-            f"Nothing was published: the title and text are the same as version "
+            f"Nothing was published: the title, text and brief are the same as version "
             f"{result.notice.version}, the current notice. Change the notice first.",
         ]
         return _page(form, status=400)

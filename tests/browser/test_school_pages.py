@@ -3,13 +3,15 @@
 Each page is checked for what a person sees (headings, the school's name in the header),
 that its links work when tapped, that the skip link works from the keyboard, that it does
 not scroll sideways at 390px or 320px, that axe-core finds nothing against WCAG 2.2 AA, that
-htmx loaded, and that the page reads the same with JavaScript switched off.
+htmx loaded, and that the page reads the same with JavaScript switched off. A plain-text
+notice with a brief is also read at 360x800: the brief and the contents on the first screen.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +183,63 @@ def test_a_long_email_address_wraps_on_a_narrow_phone(site, live_server, page):
     expect(header(page).get_by_role("link", name="Ash Academy")).to_be_visible()
     expect(page.get_by_role("link", name=LONG_EMAIL)).to_be_visible()
     assert_no_sideways_scrolling(page)
+
+
+# --- a plain-text notice with a brief, on a small phone ------------------------------------
+
+LUDWORTH = Path(__file__).resolve().parent.parent / "data" / "notice-ludworth.txt"
+LUDWORTH_BRIEF = (
+    "We hold your child's name, attendance, health and safeguarding information, to keep "
+    "your child safe and to meet the law.\n\n"
+    "We share it with:\n• the Department for Education\n• Stockport Council\n\n"
+    "You can ask to see it."
+)
+
+
+@pytest.fixture
+def ludworth(app: Any) -> str:
+    school = make_school(slug="ludworth", name="Ludworth Primary School")
+    make_notice(
+        school,
+        title="Privacy notice",
+        source=LUDWORTH.read_text(encoding="utf-8"),
+        source_format="text",
+        brief=LUDWORTH_BRIEF,
+    )
+    return "/schools/ludworth/privacy-notice"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_plain_text_notice_starts_with_its_brief_and_contents_on_a_small_phone(
+    ludworth, live_server, new_page, javascript
+):
+    page = new_page(java_script_enabled=javascript, viewport={"width": 360, "height": 800})
+    response = page.goto(live_server + ludworth)
+    assert response is not None and response.status == 200
+    expect(h1(page, "Privacy notice")).to_be_visible()
+
+    brief = page.get_by_role("heading", level=2, name="The notice in brief")
+    contents = page.get_by_role("navigation", name="Contents")
+    expect(brief).to_be_visible()
+    expect(contents).to_be_visible()
+    for element in (brief, contents):
+        box = element.bounding_box()
+        assert box is not None and box["y"] < 800, f"{box} is below the first screen"
+    expect(
+        page.get_by_role("region", name="The notice in brief").get_by_role("listitem")
+    ).to_have_text(["the Department for Education", "Stockport Council"])
+    assert_no_sideways_scrolling(page)
+    if javascript:
+        assert_no_axe_violations(page)
+
+    # A tap on a contents entry goes to its heading; the addresses in the notice are links.
+    contents.get_by_role("link", name="Complaints").click()
+    expect(page).to_have_url(live_server + ludworth + "#complaints")
+    complaints = page.get_by_role("heading", level=2, name="Complaints", exact=True)
+    expect(complaints).to_be_in_viewport()
+    expect(
+        page.get_by_role("link", name="IGSchoolSupport@stockport.gov.uk", exact=True)
+    ).to_have_attribute("href", "mailto:IGSchoolSupport@stockport.gov.uk")
+    expect(page.get_by_role("link", name="https://ico.org.uk/concerns/")).to_have_attribute(
+        "href", "https://ico.org.uk/concerns/"
+    )

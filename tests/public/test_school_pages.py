@@ -3,6 +3,8 @@ portal, the privacy notice and its earlier versions, and people's rights. No sig
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from portal import notices, schools
@@ -108,3 +110,40 @@ def test_the_rights_page_names_the_schools_contacts(client, world):
     assert "office@oak.example" in text and "Dana Okafor" in text and "dpo@oak.example" in text
     assert "ico.org.uk/make-a-complaint" in text and "0303 123 1113" in text
     assert client.get("/schools/nowhere/your-rights").status_code == 404
+
+
+LUDWORTH = Path(__file__).resolve().parent.parent / "data" / "notice-ludworth.txt"
+BRIEF = (
+    "We hold your child's name, attendance, health and safeguarding information.\n\n"
+    "We share it with:\n• the Department for Education\n• Stockport Council\n\n"
+    "You can ask to see it: IGschoolsupport@stockport.gov.uk"
+)
+
+
+def test_the_brief_and_the_contents_come_before_the_full_notice(client):
+    school = make_school(slug="ludworth", name="Ludworth Primary School")
+    make_notice(
+        school,
+        title="How we use looked after children, SEN and safeguarding information",
+        source=LUDWORTH.read_text(encoding="utf-8"),
+        source_format="text",
+        brief=BRIEF,
+    )
+    text = client.get("/schools/ludworth/privacy-notice").get_data(as_text=True)
+    brief = text.index('<h2 class="govuk-heading-m" id="brief-title">The notice in brief</h2>')
+    contents = text.index('<h2 class="govuk-heading-s" id="contents-title">Contents</h2>')
+    full = text.index('id="collecting-this-information">Collecting this information</h2>')
+    assert text.index("<h1") < brief < contents < full
+    assert '<section class="portal-notice-brief" aria-labelledby="brief-title">' in text
+    assert '<nav class="portal-notice-contents" aria-labelledby="contents-title">' in text
+    assert '<a class="govuk-link" href="#complaints">Complaints</a>' in text
+    assert "<li>Stockport Council</li>" in text
+    assert 'href="mailto:IGschoolsupport@stockport.gov.uk"' in text[brief:contents]
+
+
+def test_a_notice_without_a_brief_shows_no_brief_section(client):
+    school = make_school(slug="oak-primary", name="Oak Primary School")
+    make_notice(school, source="We hold names.")
+    text = client.get("/schools/oak-primary/privacy-notice").get_data(as_text=True)
+    assert "The notice in brief" not in text and "portal-notice-brief" not in text
+    assert "We hold names." in text

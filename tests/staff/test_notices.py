@@ -89,7 +89,7 @@ def test_a_preview_renders_the_draft_as_families_see_it_and_saves_nothing(admin,
     assert "Preview of version 2: not published yet" in text
     # Rendered by notices.render, the safe subset: headings, lists, links; no script.
     assert notices.render(DRAFT["source"], "markdown") in text
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in text
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in text
     assert "<script>alert" not in text
     # The form again, filled, now with a Publish button.
     assert 'value="Privacy notice for families"' in text
@@ -139,7 +139,7 @@ def test_publishing_makes_a_new_version_with_its_summary_publisher_and_audit_ent
     public = client.get("/schools/oak-primary/privacy-notice")
     assert public.status_code == 200
     assert "Privacy notice for families" in public.text
-    assert '<h2 class="govuk-heading-m">Who we are</h2>' in public.text
+    assert '<h2 class="govuk-heading-m" id="who-we-are">Who we are</h2>' in public.text
 
 
 def test_publishing_the_same_title_and_text_again_is_refused_politely(admin, world):
@@ -150,7 +150,7 @@ def test_publishing_the_same_title_and_text_again_is_refused_politely(admin, wor
                           "summary": "Nothing, really."}, page=page)  # fmt: skip
     assert response.status_code == 400
     assert "There is a problem" in response.text
-    assert "Nothing was published: the title and text are the same as version 1" in (
+    assert "Nothing was published: the title, text and brief are the same as version 1" in (
         error_beside(response.text, "source")
     )
     db.session.expire_all()
@@ -226,4 +226,76 @@ def test_without_a_csrf_token_nothing_is_published(admin, world):
         assert response.status_code == 400
     db.session.expire_all()
     assert versions() == 2
+    assert audit_entries("notice.publish") == []
+
+
+# --- The notice in brief ------------------------------------------------------------------
+
+BRIEF = "What we hold\n\nYour child's name and class.\n\n• photos, with your consent\n"
+
+
+def test_a_brief_is_previewed_then_published_above_the_full_notice(admin, world):
+    draft = {**DRAFT, "brief": BRIEF.replace("\n", "\r\n")}
+    page = admin.get("/staff/notice")
+    assert "The notice in brief (optional)" in page.text
+    preview = post_form(admin, "/staff/notice/preview", draft, page=page)
+    assert preview.status_code == 200
+    text = preview.text
+    assert '<h3 class="govuk-heading-m" id="brief-title">The notice in brief</h3>' in text
+    assert notices.render_brief(BRIEF) in text
+    assert text.index('id="brief-title"') < text.index('id="who-we-are"')
+    response = post_form(admin, "/staff/notice/publish", draft, page=preview)
+    assert response.status_code == 302
+    db.session.expire_all()
+    notice = notices.current(world.oak.school)
+    assert notice.version == 2
+    assert notice.brief == BRIEF.strip()
+    assert notice.brief_html == notices.render_brief(BRIEF)
+    # The form starts from the current brief, and the same brief again publishes nothing.
+    again = admin.get("/staff/notice")
+    assert "photos, with your consent</textarea>" in again.text
+
+
+@pytest.mark.parametrize("endpoint", ["preview", "publish"])
+def test_a_brief_of_more_than_300_words_is_refused_and_nothing_is_published(admin, world, endpoint):
+    page = admin.get("/staff/notice")
+    response = post_form(
+        admin, f"/staff/notice/{endpoint}", {**DRAFT, "brief": "We hold names. " * 101}, page=page
+    )
+    assert response.status_code == 400
+    message = "The notice in brief has 303 words; keep it to 300 or fewer"
+    assert f'<a href="#brief">{message}</a>' in response.text
+    assert error_beside(response.text, "brief") == message
+    assert "Preview of version" not in response.text
+    db.session.expire_all()
+    assert versions() == 2
+    assert audit_entries("notice.publish") == []
+
+
+@pytest.mark.parametrize(
+    ("brief", "message"),
+    [
+        ("x" * 3001, "The notice in brief must be 3,000 characters or fewer"),
+        ("We hold\x07 names.", "The notice in brief has a control character that is not a line "
+         "break or a tab"),
+    ],
+)  # fmt: skip
+def test_a_brief_too_long_or_with_a_control_character_is_shown_beside_it(
+    admin, world, brief, message
+):
+    page = admin.get("/staff/notice")
+    response = post_form(admin, "/staff/notice/publish", {**DRAFT, "brief": brief}, page=page)
+    assert response.status_code == 400
+    assert error_beside(response.text, "brief") == message
+    db.session.expire_all()
+    assert versions() == 2
+
+
+def test_without_a_csrf_token_a_brief_is_not_published(admin, world):
+    admin.get("/staff/notice")
+    response = admin.post("/staff/notice/publish", data={**DRAFT, "brief": BRIEF})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert versions() == 2
+    assert notices.current(world.oak.school).brief is None
     assert audit_entries("notice.publish") == []

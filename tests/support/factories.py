@@ -13,8 +13,11 @@ def make_school(*, slug: str = "oak-primary", name: str = "Oak Primary School",
 
 def make_notice(school: School, *, title: str = "Privacy notice",
                 source: str = "We hold your child's name.",
-                source_format: str = "markdown") -> NoticeVersion:  # fmt: skip
-    return notices.publish(school, title=title, source=source, source_format=source_format).notice
+                source_format: str = "markdown", brief: str | None = None,
+                ) -> NoticeVersion:  # fmt: skip
+    return notices.publish(
+        school, title=title, source=source, source_format=source_format, brief=brief
+    ).notice
 
 
 def make_staff(school: School, *, email: str = "office@oak.example.org", role: str = "staff",
