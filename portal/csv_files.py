@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 
 from .extensions import db
-from .types import LONDON, utcnow
+from .types import london_date, utcnow
 
 # --- CSV that a spreadsheet cannot run (docs/security.md, promise 18) ----------------------
 
@@ -128,7 +128,7 @@ def snapshot() -> Iterator[None]:
 
 def filename(kind: str, school_slug: str, *, today: date | None = None) -> str:
     """`ledger-oak-primary-2025-10-06.csv`: the kind, the school and the day (UK time)."""
-    today = today or utcnow().astimezone(LONDON).date()
+    today = today or london_date(utcnow())
     return f"{kind}-{school_slug}-{today.isoformat()}.csv"
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from .database import writing
 from .extensions import db
 from .models import DailyRun
-from .types import LONDON, utcnow
+from .types import london_date, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def jobs() -> dict[str, Job]:
 
 
 def today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(LONDON).date()
+    return london_date(now or utcnow())
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from . import consent, todo
 from .consent import Status
 from .extensions import db
 from .models import Choice, Pupil, Purpose, Scope, TakedownTask
-from .types import LONDON, utcnow
+from .types import london_date, utcnow
 
 ANSWERED = frozenset({Status.GRANTED, Status.WITHDRAWN})
 
@@ -202,7 +202,7 @@ def summary(school_id: int, *, now: datetime | None = None) -> Dashboard:
         ],
         open_takedowns=open_takedowns(school_id),
         counted_at=now,
-        overdue_takedowns=overdue_takedowns(school_id, now.astimezone(LONDON).date()),
+        overdue_takedowns=overdue_takedowns(school_id, london_date(now)),
     )
 
 

@@ -48,7 +48,7 @@ from .models import (
     StaffUser,
 )
 from .text import multi_line_problem
-from .types import LONDON
+from .types import london_date, uk_date
 
 REVIEW_TEMPLATE = "objection_review"
 REVIEW_SUBJECT = "An objection to review by {due} ({school_name})"
@@ -71,7 +71,7 @@ def reviewed(purpose: Purpose | Any) -> bool:
 def due_on(objected_at: datetime, days_off: frozenset[date] | None = None) -> date:
     """The last day to answer an objection made at `objected_at`: one calendar month, the
     day it was made being day one, moved to the next working day (`deadlines.due_date`)."""
-    received = objected_at.astimezone(LONDON).date()
+    received = london_date(objected_at)
     return deadlines.due_date(
         received, holidays=holidays.in_force() if days_off is None else days_off
     )
@@ -350,7 +350,7 @@ def review_email_context(
         return None, "not sent: the objection was answered or lifted before it could be sent"
     return {
         "school_name": school.name,
-        "due": f"{objection.due_on:%-d %B %Y}",
+        "due": uk_date(objection.due_on),
         "objection": objection,
         "review_url": f"{_base_url()}/staff/objections/{objection.seq}",
         "sign_in_url": f"{_base_url()}/sign-in",
@@ -398,7 +398,7 @@ def todo_items(school_id: int, today: date, role: str) -> Sequence[todo.Item]:
         todo.Item(
             kind="objection",
             title=f"Review {o.guardian_name}'s objection: {o.purpose_title}",
-            opened_on=o.objected_at.astimezone(LONDON).date(),
+            opened_on=london_date(o.objected_at),
             endpoint="staff.objection",
             values={"seq": o.seq},
             due_on=o.due_on,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,3 +46,14 @@ LONDON = ZoneInfo("Europe/London")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def london_date(moment: datetime) -> date:
+    """The calendar date in London at `moment` (the day a school and a family live in)."""
+    return moment.astimezone(LONDON).date()
+
+
+def uk_date(value: datetime | date) -> str:
+    """ "3 March 2026": a moment's date in London, or a calendar date (a due date) as it is."""
+    day = london_date(value) if isinstance(value, datetime) else value
+    return f"{day.day} {day:%B %Y}"

@@ -15,7 +15,7 @@ from .. import audit_log, takedowns
 from ..database import writing
 from ..errors import NotFound, PortalError
 from ..models import Pupil, Role, StaffUser, TakedownTask, TaskKind
-from ..types import LONDON, utcnow
+from ..types import london_date, utcnow
 
 
 class LeavingProblem(PortalError):
@@ -53,7 +53,7 @@ def mark_left(
     """Mark a pupil of the admin's school as left on `left_on` (not in the future), with the
     leaving tasks and their emails, and an audit entry, in one transaction."""
     now = now or utcnow()
-    if left_on > now.astimezone(LONDON).date():
+    if left_on > london_date(now):
         raise LeavingProblem("The date they left must be today or in the past")
     with writing() as session:
         staff, pupil = _admin_and_pupil(session, staff_user_id, pupil_id)

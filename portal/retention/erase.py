@@ -34,7 +34,7 @@ from ..models import (
     TakedownTask,
     UserSession,
 )
-from ..types import LONDON, utcnow
+from ..types import london_date, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def run(
     (a school that fails is reported and the others are still done). `dry_run` does the same
     work and rolls each school's transaction back, so its report says what a run would erase."""
     now = now or utcnow()
-    today = now.astimezone(LONDON).date()
+    today = london_date(now)
     query = select(School.id, School.slug, School.retention_months).order_by(School.id)
     if school_slug is not None:
         query = query.where(School.slug == school_slug)

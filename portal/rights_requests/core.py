@@ -22,7 +22,7 @@ from ..models import (
     StaffUser,
 )
 from ..text import multi_line_problem, single_line_problem
-from ..types import LONDON
+from ..types import london_date, uk_date
 
 MAX_DETAILS = 5000
 MAX_OUTCOME = 5000
@@ -91,13 +91,13 @@ class RightsRequestError(PortalError):
         self.field = field
 
 
-def today_in_london(now: datetime) -> date:
-    return now.astimezone(LONDON).date()
+# The day in London at a moment (`types.london_date`), under the name this feature uses.
+today_in_london = london_date
 
 
 def day_words(day: date | None) -> str:
-    """A date as people in the UK read it: 6 March 2026."""
-    return "" if day is None else f"{day.day} {day:%B %Y}"
+    """A date as people in the UK read it (6 March 2026), or nothing for no date."""
+    return "" if day is None else uk_date(day)
 
 
 def reference(request_id: int) -> str:

@@ -16,7 +16,7 @@ from ..database import writing
 from ..extensions import db
 from ..mail import outbox
 from ..models import OutboxMessage, Role, School, StaffUser, TakedownTask
-from ..types import LONDON
+from ..types import london_date
 from .task_list import open_tasks
 
 TEMPLATE = "takedown_digest"
@@ -97,7 +97,7 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         "school_name": school.name,
         "headline": f"{count} overdue {'task' if count == 1 else 'tasks'}",
         "tasks": found,
-        "today": now.astimezone(LONDON).date(),
+        "today": london_date(now),
         "takedowns_url": f"{current_app.config['BASE_URL']}/staff/take-downs",
         "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
     }, ""

@@ -9,16 +9,12 @@ from datetime import date, datetime
 
 from .. import deadlines
 from ..models import Purpose
-from ..types import LONDON
+from ..types import london_date
 
 # Working days to do a take-down when the purpose does not say (`Purpose.takedown_days`).
 DEFAULT_DAYS = 5
 # Working days to do a leaving task when the purpose does not say (`Purpose.leaving_days`).
 DEFAULT_LEAVING_DAYS = 5
-
-
-def london_date(moment: datetime) -> date:
-    return moment.astimezone(LONDON).date()
 
 
 def takedown_due(purpose: Purpose, created_at: datetime, holidays: Collection[date]) -> date:

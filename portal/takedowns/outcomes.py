@@ -12,7 +12,7 @@ from sqlalchemy import and_, select
 
 from ..extensions import db
 from ..models import OnLeaving, Pupil, Purpose, TakedownTask, TaskKind
-from ..types import LONDON
+from ..types import london_date, uk_date
 from .task_list import lower_first
 
 
@@ -28,7 +28,7 @@ class Outcome:
 
     @property
     def sentence(self) -> str:
-        when = f"{self.done_on.day} {self.done_on:%B %Y}"
+        when = uk_date(self.done_on)
         what = lower_first(self.purpose)
         if self.kind == TaskKind.LEAVING and self.action == OnLeaving.REVIEW:
             return f"After {self.child} left, the school reviewed {self.child}'s {what} on {when}."
@@ -63,7 +63,7 @@ def done_for(pupil_ids: Iterable[int]) -> list[Outcome]:
             purpose=title,
             kind=task.kind,
             action=task.action,
-            done_on=task.done_at.astimezone(LONDON).date(),
+            done_on=london_date(task.done_at),
         )
         for task, forename, title in rows
         if task.done_at is not None

@@ -17,7 +17,7 @@ from ..database import writing
 from ..errors import NotFound, PortalError
 from ..extensions import db
 from ..models import ConsentEvent, OnLeaving, Pupil, Purpose, StaffUser, TakedownTask, TaskKind
-from ..types import LONDON, utcnow
+from ..types import london_date, uk_date, utcnow
 
 DONE_SHOWN = 20
 # The note of what was removed and where: one or a few lines.
@@ -121,14 +121,14 @@ class Task:
     @property
     def opened_on(self) -> date:
         """The London date the task was made."""
-        return self.created_at.astimezone(LONDON).date()
+        return london_date(self.created_at)
 
     def overdue(self, today: date) -> bool:
         return self.done_at is None and self.due_on is not None and self.due_on < today
 
     def reopenable(self, today: date) -> bool:
         """Marked done today (London): it can still be reopened."""
-        return self.done_at is not None and self.done_at.astimezone(LONDON).date() == today
+        return self.done_at is not None and london_date(self.done_at) == today
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class TaskList:
 
     @property
     def overdue(self) -> list[Task]:
-        today = self.today or utcnow().astimezone(LONDON).date()
+        today = self.today or london_date(utcnow())
         return [task for task in self.open if task.overdue(today)]
 
 
@@ -251,7 +251,7 @@ def tasks(school_id: int, *, done_shown: int = DONE_SHOWN, today: date | None = 
         )
         or 0
     )
-    today = today or utcnow().astimezone(LONDON).date()
+    today = today or london_date(utcnow())
     return TaskList(open_tasks(school_id), [_task(row) for row in done_rows], done_total, today)
 
 
@@ -324,15 +324,15 @@ def reopen(staff_user_id: int, task_id: int, *, now: datetime | None = None) -> 
     """Open again a task marked done today (London), with an entry in the audit log (the
     note it had is kept there). CannotReopen on a later day; an open task: nothing changes."""
     now = now or utcnow()
-    today = now.astimezone(LONDON).date()
+    today = london_date(now)
     with writing() as session:
         staff, task = _staff_and_task(session, staff_user_id, task_id)
         changed = False
         if task.done_at is not None:
-            if task.done_at.astimezone(LONDON).date() != today:
-                done_on = task.done_at.astimezone(LONDON).date()
+            if london_date(task.done_at) != today:
+                done_on = london_date(task.done_at)
                 raise CannotReopen(
-                    f"This task was marked done on {done_on.day} {done_on:%B %Y}: a task can "
+                    f"This task was marked done on {uk_date(done_on)}: a task can "
                     "be reopened only on the day it was marked done."
                 )
             detail = {**_detail(task), "note": task.done_note, "done_by_id": task.done_by_id}

@@ -3,18 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Flask
 
 from ..references import reference
-from ..types import LONDON
-
-
-def uk_date(value: datetime | date) -> str:
-    """ "3 March 2026": a time in London, or a calendar date (a due date) as it is."""
-    local = value.astimezone(LONDON) if isinstance(value, datetime) else value
-    return f"{local.day} {local:%B %Y}"
+from ..types import LONDON, uk_date
 
 
 def uk_datetime(value: datetime) -> str:
