@@ -167,27 +167,10 @@ def canonical(
 ) -> str:
     """The canonical JSON encoding of one event (see the package documentation). Format 1
     encodes `note`; format 2 encodes `note_commitment` and `answers_seq` instead."""
-    if format == 2:
-        return canonical_text_2(
-            school_id,
-            seq,
-            occurred_at if isinstance(occurred_at, str) else format_time(occurred_at),
-            str(actor_type),
-            actor_id,
-            guardian_id,
-            pupil_id,
-            purpose_id,
-            purpose_version,
-            notice_version,
-            str(decision),
-            str(channel),
-            note_commitment,
-            answers_seq,
-            language,
-        )
-    if format != 1:
+    if format not in (1, 2):
         raise ValueError(f"unknown ledger format {format!r}")
-    return canonical_text(
+    # The parts both formats share, formatted once.
+    shared = (
         school_id,
         seq,
         occurred_at if isinstance(occurred_at, str) else format_time(occurred_at),
@@ -200,8 +183,10 @@ def canonical(
         notice_version,
         str(decision),
         str(channel),
-        note,
     )
+    if format == 2:
+        return canonical_text_2(*shared, note_commitment, answers_seq, language)
+    return canonical_text(*shared, note)
 
 
 def chain_hash(prev_hash: str, canonical_text: str) -> str:
