@@ -21,7 +21,7 @@ from wtforms import BooleanField, RadioField, StringField, SubmitField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from .. import purposes
+from .. import purposes, takedowns
 from ..models import OnLeaving, Renewal
 from ..web.forms import strip
 
@@ -161,7 +161,8 @@ class PurposeForm(FlaskForm):
         filters=[strip],
         description=(
             "Only for a purpose offered in the photo check. When a family says no, staff "
-            "take down what was published within this many working days. Empty: 5."
+            "take down what was published within this many working days. "
+            f"Empty: {takedowns.DEFAULT_DAYS}."
         ),
     )
     on_leaving = RadioField(
@@ -176,7 +177,10 @@ class PurposeForm(FlaskForm):
         "Working days to remove or review it (optional)",
         widget=GovTextInput(),
         filters=[strip],
-        description="Only when it is removed or reviewed when a pupil leaves. Empty: 5.",
+        description=(
+            "Only when it is removed or reviewed when a pupil leaves. "
+            f"Empty: {takedowns.DEFAULT_LEAVING_DAYS}."
+        ),
     )
     keep_months = StringField(
         "Months to keep it after a pupil leaves (optional)",
