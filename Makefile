@@ -8,12 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run install install-test assets migrate demo serve test test-postgres lint format typecheck clean bench
+.PHONY: help run install install-test assets catalogues translations check-translations migrate demo serve test test-postgres lint format typecheck clean bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: install assets migrate demo serve ## Install everything, migrate, load the demo and serve on http://127.0.0.1:5000
+run: install assets catalogues migrate demo serve ## Install everything, migrate, load the demo and serve on http://127.0.0.1:5000
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -40,6 +40,25 @@ static/dist/portal.css: node_modules/.package-lock.json $(wildcard static/css/*.
 
 assets: static/dist/portal.css ## Build the CSS and JavaScript into static/dist (git-ignored)
 
+# Translations (docs/languages.md): the catalogues' sources, translations/*/LC_MESSAGES/
+# messages.po, are committed; the compiled .mo files are built here and git-ignored.
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k _n:1,2
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	@$(BIN)/pybabel compile -i $< -o $@ 2>&1 | grep -v "^compiling" || true
+
+catalogues: $(MO_FILES) ## Compile the translation catalogues (built by run and test)
+
+translations: install ## Extract the messages, update every catalogue and compile them
+	$(BIN)/pybabel extract --no-location --sort-by-file -F babel.cfg --project 'School consent portal' --copyright-holder 'The consent portal authors' $(BABEL_KEYWORDS) -o translations/messages.pot .
+	$(BIN)/pybabel update --no-location --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(BIN)/pybabel compile -d translations
+
+check-translations: install ## Fail on a missing or fuzzy message in a language marked complete
+	$(BIN)/python -m portal.translation_check
+
 migrate: install ## Bring the database schema up to date
 	$(FLASK) db upgrade
 
@@ -55,7 +74,7 @@ serve: ## Serve the portal for development on $(HOST):$(PORT), with the mail wor
 # process (for a debugger or -x).
 TEST_WORKERS ?= auto
 
-test: install-test assets ## Run every test (set TEST_DATABASE_URL for PostgreSQL)
+test: install-test assets catalogues ## Run every test (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test ## Check the code with ruff (lint and format)

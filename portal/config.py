@@ -22,6 +22,9 @@ class ConfigurationError(RuntimeError):
     """The environment asks for something the portal must not run with."""
 
 
+PROJECT_TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
 def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value.strip() == "":
         return default
@@ -166,6 +169,14 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "RECEIPT_DELAY_SECONDS": max(
             0, _int("RECEIPT_DELAY_SECONDS", environ.get("RECEIPT_DELAY_SECONDS"), 120)
         ),
+        # The pseudo-locale (portal/languages.py, PSEUDO): offered in the language chooser only
+        # where this is on (tests, development); never in production.
+        "PORTAL_PSEUDO_LOCALE": not production
+        and _flag(environ.get("PORTAL_PSEUDO_LOCALE"), default=False),
+        # Flask-Babel: the catalogues compiled by `make translations` (docs/languages.md).
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_TRANSLATIONS),
+        "BABEL_DEFAULT_LOCALE": "en_GB",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/London",
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", environ.get("TRUSTED_PROXY_HOPS"), 0),
         # Sessions and cookies (docs/security.md, promise 8).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",

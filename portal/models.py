@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -217,6 +218,34 @@ class NoticeVersion(Model):
     )
 
 
+class NoticeTranslation(Model):
+    """A school's translation of one version of its privacy notice into one language (not
+    English, the version's own). Immutable once written, like the version."""
+
+    __tablename__ = "notice_translations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    notice_version_id: Mapped[int] = mapped_column(ForeignKey("notice_versions.id"))
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    source_format: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    brief: Mapped[str | None] = mapped_column(Text)
+    brief_html: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    notice_version: Mapped[NoticeVersion] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("notice_version_id", "language"),
+        CheckConstraint("source_format IN ('markdown', 'text')", name="source_format"),
+        CheckConstraint("language <> 'en'", name="not_english"),
+    )
+
+
 class Purpose(Model):
     """One optional (or informational) processing activity of a school."""
 
@@ -306,6 +335,26 @@ class PurposeVersion(Model):
     __table_args__ = (UniqueConstraint("purpose_id", "version"),)
 
 
+class PurposeTranslation(Model):
+    """The title and wording of one version of a purpose in one language (not English)."""
+
+    __tablename__ = "purpose_translations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("purpose_id", "version", "language"),
+        CheckConstraint("language <> 'en'", name="not_english"),
+    )
+
+
 class Pupil(Model):
     __tablename__ = "pupils"
 
@@ -349,6 +398,11 @@ class Guardian(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When `flask retention run` erased the email address (no school still keeps the person).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language they read the portal and their emails in (BCP 47, portal/languages.py;
+    # none: English, or what their browser asks for). Set by a roster's `language` column
+    # until they choose one themselves (`language_chosen`), which no import then changes.
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     links: Mapped[list[GuardianLink]] = relationship(back_populates="guardian")
 

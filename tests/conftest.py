@@ -55,6 +55,7 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "BASE_URL": "http://localhost",
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "PORTAL_PSEUDO_LOCALE": True,
         "SERVER_NAME": None,
     }
 

@@ -14,6 +14,8 @@ PUBLIC_ENDPOINTS = {
     "public.notice",
     "public.notice_version",
     "public.rights",
+    "public.choose_language",
+    "public.set_language",
 }
 PATH_SEGMENT = re.compile(r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*|<(?:int|string|uuid):[a-z_]+>)$")
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import school_pages  # noqa: E402,F401
+from . import languages, school_pages  # noqa: E402,F401

@@ -3,18 +3,46 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from babel.dates import format_date, format_time
 from flask import Flask
+from markupsafe import Markup
 
+from ..languages import PSEUDO
 from ..references import reference
-from ..types import LONDON, uk_date
+from ..types import LONDON, london_date, uk_date
+from .language import current_language
 
 
 def uk_datetime(value: datetime) -> str:
+    """ "3 March 2026 at 8:05am" in English; in another language, that language's long date
+    and its time of day ("3 marca 2026, 08:05")."""
     local = value.astimezone(LONDON)
+    language = current_language()
+    if language.tag != "en" and language is not PSEUDO:
+        return (
+            f"{format_date(local.date(), 'long', locale=language.locale)}, "
+            f"{format_time(local.time(), 'short', locale=language.locale)}"
+        )
     hour = local.hour % 12 or 12
     return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def local_date(value: datetime | date) -> str:
+    """A date as people read it in the page's language: "3 March 2026" (types.uk_date) in
+    English, "3 marca 2026" in Polish, with each language's own digits and order."""
+    language = current_language()
+    if language.tag == "en" or language is PSEUDO:
+        return uk_date(value)
+    day = london_date(value) if isinstance(value, datetime) else value
+    return format_date(day, "long", locale=language.locale)
+
+
+def bdi(value: object) -> Markup:
+    """A name or an address isolated from the text around it (`<bdi>`), so that a Latin name
+    in an Urdu sentence, or an Urdu name in an English one, keeps its own direction."""
+    return Markup("<bdi>{}</bdi>").format(value)
 
 
 LAWFUL_BASES = {
@@ -62,8 +90,10 @@ def capitalize_first(value: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # `uk_date` is the page language's date (English: "3 March 2026").
+    app.add_template_filter(local_date, "uk_date")
     for function in (
-        uk_date,
+        bdi,
         uk_datetime,
         lawful_basis,
         decision_words,

@@ -1,0 +1,186 @@
+"""The language of each request, and Flask-Babel bound to the app.
+
+Staff pages are English. Anywhere else the language is, in order: the one a signed-in parent
+or carer chose (or their school's roster gave them); the one this browser chose before (the
+`lang` cookie); the best match for the browser's `Accept-Language`; English.
+
+Templates get `page_language` (a `languages.Language`: tag, direction) and `languages` (what
+the chooser offers). Domain code that writes an email in a parent's language calls
+`in_language(tag)` around the rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import Babel, Domain, force_locale
+from flask_login import current_user
+from werkzeug.utils import cached_property
+
+from .. import languages
+from ..languages import Language
+
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+class PortalBabel(Babel):  # type: ignore[misc]
+    """Flask-Babel with our domain: the pseudo-locale translates at run time."""
+
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return PortalDomain(domain=self.domain)
+
+
+babel = PortalBabel()
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=_locale)
+    app.context_processor(_template_context)
+    app.add_template_global(chooser_href)
+
+
+def chooser_href() -> str:
+    """The chooser's address, with this page to come back to. A sign-in page's address can
+    hold a secret (the link's token): from those, the way back is the sign-in page itself,
+    and no query string is ever carried from them."""
+    if not has_request_context():
+        return url_for("public.choose_language")
+    if request.blueprint == "auth":
+        back = request.path if request.endpoint in _AUTH_PAGES_WITHOUT_SECRETS else "/sign-in"
+    else:
+        back = request.full_path.rstrip("?")
+    return url_for("public.choose_language", next=back)
+
+
+_AUTH_PAGES_WITHOUT_SECRETS = {"auth.sign_in", "auth.signed_out", "auth.choose"}
+
+
+def _template_context() -> dict[str, Any]:
+    if not has_request_context():
+        return {"page_language": current_language()}
+    return {"page_language": page_language(), "languages": offered()}
+
+
+def offered() -> tuple[Language, ...]:
+    return languages.offered(pseudo=current_app.config.get("PORTAL_PSEUDO_LOCALE", False))
+
+
+def page_language() -> Language:
+    """This request's language (chosen once per request)."""
+    if "page_language" not in g:
+        g.page_language = _choose()
+    language: Language = g.page_language
+    return language
+
+
+def current_language() -> Language:
+    """The language messages are being translated into now: a forced one (an email being
+    written in a parent's language) or, in a request, the page's."""
+    forced = g.get("forced_language")
+    if forced is not None:
+        return forced  # type: ignore[no-any-return]
+    return page_language() if has_request_context() else languages.ENGLISH
+
+
+def _choose() -> Language:
+    if request.path.startswith("/staff"):
+        return languages.ENGLISH
+    pseudo = current_app.config.get("PORTAL_PSEUDO_LOCALE", False)
+    user = current_user
+    if user and user.is_authenticated and user.is_guardian and user.guardian is not None:
+        chosen = languages.match(user.guardian.language, pseudo=pseudo)
+        if chosen is not None and user.guardian.language_chosen:
+            return chosen
+        from_cookie = languages.match(request.cookies.get(COOKIE), pseudo=pseudo)
+        return from_cookie or chosen or _from_browser()
+    return languages.match(request.cookies.get(COOKIE), pseudo=pseudo) or _from_browser()
+
+
+def _from_browser() -> Language:
+    best = request.accept_languages.best_match(
+        [language.tag for language in languages.LANGUAGES] + ["pa-IN", "pa"]
+    )
+    if best in ("pa-IN", "pa"):
+        return languages.BY_TAG["pa-guru"]
+    return languages.match(best) or languages.ENGLISH
+
+
+def _locale() -> str:
+    return current_language().locale
+
+
+@contextmanager
+def in_language(tag: str | None) -> Iterator[Language]:
+    """Translate (messages, dates) into the language `tag` names while the block runs: an
+    email to a parent in their language, written during someone else's request or by a
+    command. None and languages not offered are English."""
+    language = languages.get(tag) if tag != languages.PSEUDO.tag else languages.PSEUDO
+    previous = g.get("forced_language")
+    g.forced_language = language
+    try:
+        with force_locale(language.locale):
+            yield language
+    finally:
+        g.forced_language = previous
+
+
+class PortalDomain(Domain):
+    """Flask-Babel's domain, with the pseudo-locale translated by `pseudo` instead of a
+    catalogue."""
+
+    def get_translations(self) -> Any:
+        try:
+            language = current_language()
+        except RuntimeError:  # outside an app context
+            return NullTranslations()
+        if language is languages.PSEUDO:
+            return PSEUDO_TRANSLATIONS
+        return super().get_translations()
+
+
+# What pseudo-translation keeps as it is: placeholders, HTML tags and entities.
+_KEEP = re.compile(r"(%\([A-Za-z_]+\)[sd]|%[sd]|\{[A-Za-z_]*\}|<[^>]*>|&[#A-Za-z0-9]+;)")
+_ACCENTS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "àƀçđéƒĝĥîĵķļɱñöþǫŕšţûṽŵẋýžÀƁÇĐÉƑĜĤÎĴĶĻṀÑÖÞǪŔŠŢÛṼŴẊÝŽ",
+)
+
+
+def pseudo(message: str) -> str:
+    """`Your children` → `[Ŷöûŕ çĥîļđŕéñ ·····]`: every letter accented, about 40% longer
+    (as German or Polish often are), in brackets that show where a message was cut."""
+    if not message.strip():
+        return message
+    parts = _KEEP.split(message)
+    accented = "".join(
+        part if index % 2 else part.translate(_ACCENTS) for index, part in enumerate(parts)
+    )
+    letters = sum(len(part) for index, part in enumerate(parts) if not index % 2)
+    return f"[{accented} {'·' * max(1, round(letters * 0.4))}]"
+
+
+class PseudoTranslations(NullTranslations):  # type: ignore[misc]
+    def gettext(self, message: str) -> str:
+        return pseudo(message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return pseudo(msgid1 if n == 1 else msgid2)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return pseudo(message)
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        return pseudo(singular if n == 1 else plural)
+
+    ugettext = gettext
+    ungettext = ngettext
+
+
+PSEUDO_TRANSLATIONS = PseudoTranslations()
