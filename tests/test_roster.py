@@ -587,3 +587,60 @@ def test_mark_missing_as_left_makes_the_leaving_tasks_too(app):
     ), mark_missing_as_left=True)  # fmt: skip
     [task] = db.session.scalars(select(TakedownTask)).all()
     assert (task.pupil_id, task.action, task.purpose_id) == (pupil("P1").id, "review", display.id)
+
+
+# --- the language column ------------------------------------------------------------------
+
+LANGUAGE_HEADER = HEADER + ",language"
+
+
+def test_the_language_column_sets_each_contacts_language_and_a_bad_code_is_line_numbered(app):
+    school = make_school()
+    report = roster.import_roster(school, csv_text(
+        "P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes,pl",  # line 2
+        "P2,Ruby,Shaw,6,6 Elm,Sam,Shaw,sam@example.org,Father,yes,Polish",  # line 3: not a code
+        "P3,Noor,Ali,6,6 Elm,Aya,Ali,aya@example.org,Mother,yes,UR",  # line 4: any case
+        "P4,Omar,Ali,2,2 Oak,Bilal,Ali,bilal@example.org,Father,yes,pa",  # line 5: which script?
+        "P5,Amrit,Gill,2,2 Oak,Jas,Gill,jas@example.org,Mother,yes,pa-Guru",  # line 6
+        "P6,Ana,Pop,2,2 Oak,Ioana,Pop,ioana@example.org,Mother,yes,ro",  # line 7: not offered yet
+        "P7,Tom,Lee,2,2 Oak,Jo,Lee,jo@example.org,Mother,yes,",  # line 8: no language
+        header=LANGUAGE_HEADER,
+    ))  # fmt: skip
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (3, "language 'Polish' is not a language code: use a BCP 47 code such as pl, ur, "
+            "pa-Guru, gu or cy"),
+        (5, "language 'pa': write pa-Guru for Punjabi in Gurmukhi script (Punjabi in "
+            "Shahmukhi script is not offered yet)"),
+    ]  # fmt: skip
+    assert report.good == 5
+    db.session.expire_all()
+    assert guardian("kim@example.org").language == "pl"
+    assert guardian("aya@example.org").language == "ur"
+    assert guardian("jas@example.org").language == "pa-Guru"
+    assert guardian("ioana@example.org").language is None  # Romanian: English for now
+    assert guardian("jo@example.org").language is None
+    assert not guardian("kim@example.org").language_chosen
+
+
+def test_a_language_the_parent_chose_is_kept_over_the_roster(app):
+    from portal import languages
+
+    school = make_school()
+    rows = ("P1,Ethan,Price,6,6 Elm,Kim,Price,kim@example.org,Mother,yes,pl",
+            "P3,Noor,Ali,6,6 Elm,Aya,Ali,aya@example.org,Mother,yes,ur")  # fmt: skip
+    roster.import_roster(school, csv_text(*rows, header=LANGUAGE_HEADER))
+    languages.remember(guardian("kim@example.org").id, "cy")
+    # The MIS changes both: the one who chose keeps Welsh, the other follows the file.
+    changed = (rows[0].replace(",pl", ",ar"), rows[1].replace(",ur", ",gu"))
+    roster.import_roster(school, csv_text(*changed, header=LANGUAGE_HEADER))
+    db.session.expire_all()
+    assert (guardian("kim@example.org").language, guardian("kim@example.org").language_chosen) == (
+        "cy",
+        True,
+    )
+    assert guardian("aya@example.org").language == "gu"
+    # An empty cell, or a file without the column, leaves the language as it is.
+    roster.import_roster(school, csv_text(rows[1].replace(",ur", ","), header=LANGUAGE_HEADER))
+    roster.import_roster(school, csv_text(rows[1].removesuffix(",ur")))
+    db.session.expire_all()
+    assert guardian("aya@example.org").language == "gu"

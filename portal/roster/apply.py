@@ -71,6 +71,8 @@ def apply_row(row: Row, known: Known, listed: Listed, report: ImportReport) -> N
     listed.links[key] = row.line
     if guardian_created:
         report.guardians_created += 1
+    if row.language:
+        known.languages[guardian] = row.language
     if changed := _contact(row, guardian, known):
         outcome = _stronger(outcome, UPDATED)
         changes += [f"contact's {WORDS[name]}" for name in changed]

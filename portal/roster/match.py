@@ -83,6 +83,8 @@ class Known:
     # Each pupil's links to contacts without an email (matched by name).
     paper: dict[PupilRecord, list[LinkRecord]] = field(default_factory=lambda: defaultdict(list))
     added: list[GuardianRecord] = field(default_factory=list)  # people the import adds
+    # The language the file gives each person (the last row that names one wins).
+    languages: dict[GuardianRecord, str] = field(default_factory=dict)
 
 
 def lock(school_id: int) -> None:

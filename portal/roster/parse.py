@@ -13,8 +13,10 @@ REQUIRED_COLUMNS = (
     "contact_forename", "contact_surname", "contact_email", "relationship",
     "parental_responsibility",
 )  # fmt: skip
-# Columns a file may have: a pupil's leaving date (YYYY-MM-DD) marks them as left that day.
-OPTIONAL_COLUMNS = ("leaving_date",)
+# Columns a file may have: a pupil's leaving date (YYYY-MM-DD) marks them as left that day;
+# the contact's home language (a BCP 47 code, portal/languages.py) is the language their
+# pages and emails are in until they choose one themselves.
+OPTIONAL_COLUMNS = ("leaving_date", "language")
 
 
 class RosterFileError(ValueError):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from .. import emails, text
+from .. import emails, languages, text
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
@@ -27,7 +27,7 @@ LIMITS = {
 # The columns that must be one line: all but the relationship.
 SINGLE_LINE = (
     "pupil_id", "pupil_forename", "pupil_surname", "year_group", "class", "contact_forename",
-    "contact_surname", "contact_email", "parental_responsibility", "leaving_date",
+    "contact_surname", "contact_email", "parental_responsibility", "leaving_date", "language",
 )  # fmt: skip
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -46,6 +46,9 @@ class Row:
     relationship: str
     parental_responsibility: bool
     leaving_date: date | None = None  # the pupil left that day
+    # The contact's language (an offered language's tag), none when the cell is empty or
+    # names a language the portal does not offer yet (they read English).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,7 @@ def check(
             given = record["parental_responsibility"]
             problems.append(f"parental_responsibility must be yes or no, not {given!r}")
         leaving = _leaving_date(record.get("leaving_date", ""), today, problems)
+        language = _language(record.get("language", ""), problems)
         if problems:
             rejected.append(Rejection(line, "; ".join(problems), record["pupil_id"]))
             continue
@@ -102,6 +106,7 @@ def check(
                 relationship=record["relationship"],
                 parental_responsibility=pr in YES,
                 leaving_date=leaving,
+                language=language,
             )
         )
     return rows, rejected
@@ -121,6 +126,16 @@ def _leaving_date(value: str, today: date | None, problems: list[str]) -> date |
         problems.append(f"leaving_date {value} is in the future: import it once the pupil has left")
         found = None
     return found
+
+
+def _language(value: str, problems: list[str]) -> str | None:
+    if not value or text.single_line_problem(value):
+        return None
+    try:
+        return languages.roster_language(value)
+    except languages.NotALanguageTag as exc:
+        problems.append(str(exc))
+        return None
 
 
 class _Addresses(dict[str, str | None]):

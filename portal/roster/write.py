@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, false, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.util import identity_key
 
@@ -34,7 +34,24 @@ def save(school_id: int, known: Known, now: datetime) -> None:
     _people(known.added, now)
     _contacts(school_id, known)
     _links(school_id, known, now)
+    _languages(known)
     _expire_changed(known)
+
+
+def _languages(known: Known) -> None:
+    """Each person's language from the file, unless they chose one themselves (then theirs
+    stands) or already have that one."""
+    table = _table(Guardian)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(table.c.language_chosen == false())
+        .where(or_(table.c.language.is_(None), table.c.language != bindparam("b_language")))
+        .values(language=bindparam("b_language"))
+    )
+    rows = [{"b_id": g.id, "b_language": tag} for g, tag in known.languages.items()]
+    for batch in _batches(rows):
+        db.session.execute(statement, batch)
 
 
 def _expire_changed(known: Known) -> None:
@@ -54,6 +71,7 @@ def _expire_changed(known: Known) -> None:
         # A new link: the pupil's and the person's loaded `links` lack it.
         if link.id is None:
             stale += [(Pupil, link.pupil.id, "links"), (Guardian, link.guardian.id, "links")]
+    stale += [(Guardian, guardian.id, "language") for guardian in known.languages]
     for model, row_id, attribute in stale:
         obj = db.session.identity_map.get(identity_key(model, row_id))
         if obj is not None:
