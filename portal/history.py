@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from . import references, takedowns
@@ -19,12 +21,11 @@ from .extensions import db
 from .models import ActorType, Channel, ConsentEvent, Pupil, Purpose, PurposeVersion, School
 from .queries import wording_at_event
 
-YOU = "you"
-ANOTHER = "another person with parental responsibility"
+# Who made a decision, as the family reads it (the page capitalises the first letter).
 STAFF_WORDS = {
-    Channel.PAPER.value: "school staff, from a paper form",
-    Channel.PHONE.value: "school staff, by phone",
-    Channel.EMAIL.value: "school staff, by email",
+    Channel.PAPER.value: _l("school staff, from a paper form"),
+    Channel.PHONE.value: _l("school staff, by phone"),
+    Channel.EMAIL.value: _l("school staff, by email"),
 }
 
 
@@ -36,7 +37,7 @@ class HistoryEntry:
     purpose: str  # the purpose's title in the wording version decided on
     decision: str
     channel: str
-    who: str
+    who: str  # in the page's language
     yours: bool  # the decision is this guardian's own (perhaps taken down by staff)
     reasons: str | None
     seq: int
@@ -46,10 +47,12 @@ class HistoryEntry:
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
     if actor_type == ActorType.STAFF:
-        return STAFF_WORDS.get(channel, "school staff")
+        return str(STAFF_WORDS.get(channel, _l("school staff")))
     if actor_type == ActorType.GUARDIAN:
-        return YOU if actor_id == guardian_id else ANOTHER
-    return "the school"
+        if actor_id == guardian_id:
+            return _("you")
+        return _("another person with parental responsibility")
+    return _("the school")
 
 
 def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:

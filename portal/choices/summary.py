@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import bindparam, select
 
 from .. import consent
@@ -41,14 +43,21 @@ class ChildSummary:
 
     @property
     def text(self) -> str:
+        """What needs this guardian's answer, in the page's language."""
         parts = []
         if self.need_answer:
-            noun = "choice needs" if self.need_answer == 1 else "choices need"
-            parts.append(f"{self.need_answer} {noun} your answer")
+            parts.append(
+                ngettext(
+                    "%(num)d choice needs your answer",
+                    "%(num)d choices need your answer",
+                    self.need_answer,
+                )
+            )
         if self.need_renewal:
-            verb = "needs" if self.need_renewal == 1 else "need"
-            parts.append(f"{self.need_renewal} {verb} renewing")
-        return ", ".join(parts) if parts else "All answered"
+            parts.append(
+                ngettext("%(num)d needs renewing", "%(num)d need renewing", self.need_renewal)
+            )
+        return ", ".join(parts) if parts else _("All answered")
 
 
 @dataclass(frozen=True)

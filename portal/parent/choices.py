@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import get_flashed_messages, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
@@ -34,17 +36,20 @@ CHILD_PAGE = "parent/choices/child.html"
 CARD = "parent/choices/_partials/card.html"
 
 MAX_REASON = 1000
+# The confirmation of each decision, for the children named (`_names`).
 SAID = {
-    Decision.GRANT: "You said yes",
-    Decision.WITHDRAW: "You said no",
-    Decision.OBJECT: "You objected",
-    Decision.LIFT_OBJECTION: "You withdrew your objection",
+    Decision.GRANT: _l("Saved. You said yes for %(names)s."),
+    Decision.WITHDRAW: _l("Saved. You said no for %(names)s."),
+    Decision.OBJECT: _l("Saved. You objected for %(names)s."),
+    Decision.LIFT_OBJECTION: _l("Saved. You withdrew your objection for %(names)s."),
 }
-STALE = (
+STALE = _l(
     "The school changed the wording of this choice while the page was open. "
     "Read the new wording, then answer again."
 )
-DOES_NOT_FIT = "That answer does not fit this choice. Choose one of the answers shown."
+DOES_NOT_FIT = _l("That answer does not fit this choice. Choose one of the answers shown.")
+# The hidden fields say what the page showed: wrong only on a page changed by hand.
+RELOAD = _l("Reload the page, then answer again.")
 
 
 class DecisionForm(FlaskForm):
@@ -52,20 +57,27 @@ class DecisionForm(FlaskForm):
 
     decision = StringField(
         validators=[
-            DataRequired(message="Choose an answer"),
+            DataRequired(message=_l("Choose an answer")),
             AnyOf(
                 [d.value for d in Decision if d not in ledger.OUTCOMES],
-                message="Choose one of the answers shown",
+                message=_l("Choose one of the answers shown"),
             ),
         ]
     )
-    purpose_version = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
-    notice_version = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    purpose_version = IntegerField(
+        validators=[InputRequired(message=RELOAD), NumberRange(min=1, max=MAX_ID, message=RELOAD)]
+    )
+    notice_version = IntegerField(
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID, message=RELOAD)]
+    )
     note = TextAreaField(
         filters=[strip],
         validators=[
             Optional(),
-            Length(max=MAX_REASON, message=f"Your reason must be {MAX_REASON} characters or fewer"),
+            Length(
+                max=MAX_REASON,
+                message=_l("Your reason must be %(num)d characters or fewer", num=MAX_REASON),
+            ),
         ],
     )
     also = SelectMultipleField(coerce=int, validate_choice=False)
@@ -121,15 +133,14 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 family=their_family,
             )
         except choices.StaleChoice:
-            status, message = 409, STALE
+            status, message = 409, str(STALE)
         except LedgerError:
-            message = DOES_NOT_FIT
+            message = str(DOES_NOT_FIT)
         else:
             names = [target.pupil.forename]
             names += [s.forename for s in target.siblings if s.id in others]
-            said = SAID[Decision(form.decision.data)]
             return saved(
-                f"Saved. {said} for {_names(names)}.",
+                str(SAID[Decision(form.decision.data)]) % {"names": _names(names)},
                 fragment=CARD,
                 redirect_to=url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"),
                 category=f"purpose-{purpose_id}",
@@ -137,7 +148,8 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 problem=None,
             )
     else:
-        message = next(iter(e for errors in form.errors.values() for e in errors), None)
+        found = next(iter(e for errors in form.errors.values() for e in errors), None)
+        message = None if found is None else str(found)
     problem = {
         "purpose": purpose_id,
         "message": message,
@@ -162,4 +174,7 @@ def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[
 
 
 def _names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    """The children named in a confirmation: "A", "A and B", "A, B and C"."""
+    if len(names) == 1:
+        return names[0]
+    return _("%(names)s and %(last)s", names=", ".join(names[:-1]), last=names[-1])

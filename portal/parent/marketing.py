@@ -7,6 +7,7 @@ confirmation; htmx sends the same forms and gets the choices region back (`saved
 from __future__ import annotations
 
 from flask import render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField
@@ -26,12 +27,12 @@ PAGE = "parent/marketing/page.html"
 CHOICES = "parent/marketing/_partials/marketing.html"
 SAVED_CATEGORY = "marketing"
 SAID = {
-    Decision.GRANT: "Saved. You said yes.",
-    Decision.WITHDRAW: "Saved. You said no.",
-    Decision.OBJECT: "Saved. You objected to all direct marketing.",
-    Decision.LIFT_OBJECTION: "Saved. You withdrew your objection.",
+    Decision.GRANT: _l("Saved. You said yes."),
+    Decision.WITHDRAW: _l("Saved. You said no."),
+    Decision.OBJECT: _l("Saved. You objected to all direct marketing."),
+    Decision.LIFT_OBJECTION: _l("Saved. You withdrew your objection."),
 }
-PROBLEM = "Choose one of the answers shown."
+PROBLEM = _l("Choose one of the answers shown.")
 
 
 class MarketingForm(FlaskForm):
@@ -39,11 +40,11 @@ class MarketingForm(FlaskForm):
 
     decision = StringField(
         validators=[
-            DataRequired(message="Choose an answer"),
-            AnyOf([d.value for d in Decision], message="Choose one of the answers shown"),
+            DataRequired(message=_l("Choose an answer")),
+            AnyOf([d.value for d in Decision], message=_l("Choose one of the answers shown")),
         ]
     )
-    purpose = HiddenField(validators=[optional_id("Choose one of the answers shown")])
+    purpose = HiddenField(validators=[optional_id(_l("Choose one of the answers shown"))])
 
 
 @bp.get("/schools/<string:slug>/marketing", endpoint="marketing")
@@ -70,11 +71,11 @@ def decide(slug: str) -> Response:
             pass
         else:
             return saved(
-                SAID[Decision(form.decision.data)],
+                str(SAID[Decision(form.decision.data)]),
                 fragment=CHOICES,
                 redirect_to=url_for(".marketing", slug=slug, _anchor="marketing"),
                 category=SAVED_CATEGORY,
                 fragment_context=lambda: {"page": marketing.page(guardian_id(), school.id)},
                 problem=None,
             )
-    return page_or_fragment(PAGE, CHOICES, status=400, page=page, saved=None, problem=PROBLEM)
+    return page_or_fragment(PAGE, CHOICES, status=400, page=page, saved=None, problem=str(PROBLEM))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -32,18 +34,20 @@ LIST_PAGE = "parent/rights_requests/requests.html"
 NEW_PAGE = "parent/rights_requests/new.html"
 REQUEST_PAGE = "parent/rights_requests/request.html"
 SAVED_CATEGORY = "rights-request"
-WHOLE_FAMILY = "Me, or the whole family"
+WHOLE_FAMILY = _l("Me, or the whole family")
 
 
 class RequestForm(FlaskForm):
     kind = StringField(filters=[strip])
-    pupil = StringField(filters=[strip], validators=[optional_id("Choose one of your children")])
+    pupil = StringField(
+        filters=[strip], validators=[optional_id(_l("Choose one of your children"))]
+    )
     details = TextAreaField(filters=[strip])
 
 
 def kind_options() -> list[tuple[str, str, str]]:
     return [
-        (kind, rights_requests.KIND_WORDS[kind], rights_requests.KIND_EXPLAINED[kind])
+        (kind, str(rights_requests.KIND_WORDS[kind]), str(rights_requests.KIND_EXPLAINED[kind]))
         for kind in rights_requests.KINDS
     ]
 
@@ -65,7 +69,7 @@ def form_context(
         "errors": errors or {},
         "error_links": [(f"#{name}", message) for name, message in (errors or {}).items()],
         "kinds": kind_options(),
-        "children": [("", WHOLE_FAMILY)] + [(str(p.id), p.full_name) for p in children],
+        "children": [("", str(WHOLE_FAMILY))] + [(str(p.id), p.full_name) for p in children],
         "max_details": rights_requests.MAX_DETAILS,
     }
 
@@ -112,13 +116,16 @@ def make_request(slug: str) -> Response:
             errors[refused.field or "kind"] = str(refused)
         else:
             flash(
-                f"Your request was sent to {school.name}. Your reference is"
-                f" {rights_requests.reference(made.id)}.",
+                _(
+                    "Your request was sent to %(school)s. Your reference is %(reference)s.",
+                    school=school.name,
+                    reference=rights_requests.reference(made.id),
+                ),
                 SAVED_CATEGORY,
             )
             return redirect(url_for(".rights_request", request_id=made.id))
     else:
-        errors = {name: messages[0] for name, messages in form.errors.items() if messages}
+        errors = {name: str(messages[0]) for name, messages in form.errors.items() if messages}
     context = form_context(school, form, errors) or {}
     return whole_page(NEW_PAGE, status=400, **context)
 

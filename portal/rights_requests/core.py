@@ -8,6 +8,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,26 +34,36 @@ MAX_CONTACT = 254
 # older date is a typing mistake (2024 for 2025), and would make the request long overdue.
 OLDEST_RECEIVED_DAYS = 365
 
-# A parent's words for each kind, as the rights page explains them.
-KIND_WORDS: dict[str, str] = {
-    RightsKind.ACCESS: "See what the school holds",
-    RightsKind.RECTIFICATION: "Correct something that is wrong",
-    RightsKind.ERASURE: "Delete information",
-    RightsKind.RESTRICTION: "Stop using information for now",
-    RightsKind.OBJECTION: "Object to a use of information",
+# A parent's words for each kind, as the rights page explains them. These, the statuses and
+# the channels are lazy strings, in the language of the page or email they go into: str()
+# them where a str is needed (JSON, a join).
+KIND_WORDS: dict[str, LazyString] = {
+    RightsKind.ACCESS: _l("See what the school holds"),
+    RightsKind.RECTIFICATION: _l("Correct something that is wrong"),
+    RightsKind.ERASURE: _l("Delete information"),
+    RightsKind.RESTRICTION: _l("Stop using information for now"),
+    RightsKind.OBJECTION: _l("Object to a use of information"),
 }
-KIND_EXPLAINED: dict[str, str] = {
-    RightsKind.ACCESS: "A copy of the information the school holds about you or your child,"
-    " and why it holds it.",
-    RightsKind.RECTIFICATION: "The school corrects information about you or your child that is"
-    " wrong or incomplete.",
-    RightsKind.ERASURE: "The school deletes information it no longer needs, or uses only because"
-    " you agreed and you have now said no. It keeps what the law requires it to keep, and tells"
-    " you why.",
-    RightsKind.RESTRICTION: "The school keeps the information but does not use it while it checks"
-    " whether it is right, or whether it may use it.",
-    RightsKind.OBJECTION: "The school stops using information for its public task or legitimate"
-    " interests, unless it has strong reasons to go on, and tells you the outcome.",
+KIND_EXPLAINED: dict[str, LazyString] = {
+    RightsKind.ACCESS: _l(
+        "A copy of the information the school holds about you or your child, and why it holds it."
+    ),
+    RightsKind.RECTIFICATION: _l(
+        "The school corrects information about you or your child that is wrong or incomplete."
+    ),
+    RightsKind.ERASURE: _l(
+        "The school deletes information it no longer needs, or uses only because"
+        " you agreed and you have now said no. It keeps what the law requires it to keep, and"
+        " tells you why."
+    ),
+    RightsKind.RESTRICTION: _l(
+        "The school keeps the information but does not use it while it checks"
+        " whether it is right, or whether it may use it."
+    ),
+    RightsKind.OBJECTION: _l(
+        "The school stops using information for its public task or legitimate"
+        " interests, unless it has strong reasons to go on, and tells you the outcome."
+    ),
 }
 # Staff's short names (the queue, the list, emails to admins).
 KIND_NAMES: dict[str, str] = {
@@ -61,19 +73,19 @@ KIND_NAMES: dict[str, str] = {
     RightsKind.RESTRICTION: "Restriction",
     RightsKind.OBJECTION: "Objection",
 }
-STATUS_WORDS: dict[str, str] = {
-    RequestStatus.OPEN: "Open",
-    RequestStatus.PAUSED: "Paused",
-    RequestStatus.ANSWERED: "Answered",
-    RequestStatus.REFUSED: "Refused",
-    RequestStatus.WITHDRAWN: "Withdrawn",
+STATUS_WORDS: dict[str, LazyString] = {
+    RequestStatus.OPEN: _l("Open"),
+    RequestStatus.PAUSED: _l("Paused"),
+    RequestStatus.ANSWERED: _l("Answered"),
+    RequestStatus.REFUSED: _l("Refused"),
+    RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
-CHANNEL_WORDS: dict[str, str] = {
-    "web": "on the portal",
-    "letter": "by letter",
-    "phone": "by phone",
-    "email": "by email",
-    "in_person": "in person",
+CHANNEL_WORDS: dict[str, LazyString] = {
+    "web": _l("on the portal"),
+    "letter": _l("by letter"),
+    "phone": _l("by phone"),
+    "email": _l("by email"),
+    "in_person": _l("in person"),
 }
 PAUSE_REASONS: dict[str, str] = {
     "identity": "Waiting for proof of identity",

@@ -250,17 +250,17 @@ def _requests(school_id: int, guardian_id: int) -> list[RequestLine]:
     return [
         RequestLine(
             reference=reference(row.id),
-            kind=KIND_WORDS[row.kind],
+            kind=str(KIND_WORDS[row.kind]),
             received=day_words(row.received_on),
             due=day_words(row.due_on),
-            status=STATUS_WORDS[row.status],
-            channel=CHANNEL_WORDS.get(row.channel, row.channel),
+            status=str(STATUS_WORDS[row.status]),
+            channel=str(CHANNEL_WORDS.get(row.channel, row.channel)),
             details=row.details,
             outcome=row.outcome or "",
             history=[
                 {
                     "when": _when(change.occurred_at),
-                    "what": ACTION_WORDS.get(change.action, change.action),
+                    "what": str(ACTION_WORDS.get(change.action, change.action)),
                     "detail": change.summary,
                 }
                 for change in changes_of(row.id, school_id, for_family=True)

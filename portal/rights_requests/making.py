@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,26 @@ LOGGED_CHANNELS = tuple(c.value for c in RequestChannel if c is not RequestChann
 
 def _kind(kind: str) -> str:
     if kind not in KINDS:
-        raise RightsRequestError("Choose what you are asking for", "kind")
+        raise RightsRequestError(_("Choose what you are asking for"), "kind")
     return kind
+
+
+def _family_details(details: str) -> str:
+    """What a parent typed about their request, by `check_text`'s rule, refused in whole
+    sentences that can be translated (check_text builds its messages around a label)."""
+    try:
+        return check_text(
+            details, field="details", label="the details", limit=MAX_DETAILS, required=False
+        )
+    except RightsRequestError:
+        value = (details or "").strip()
+        if len(value) > MAX_DETAILS:
+            message = _("The details must be %(num)d characters or fewer", num=MAX_DETAILS)
+        elif "\x00" in value:
+            message = _("The details has a character that cannot be stored (NUL)")
+        else:
+            message = _("The details has a control character that is not a line break or a tab")
+        raise RightsRequestError(message, "details") from None
 
 
 def _is_contact(session: Session, guardian_id: int, school_id: int) -> bool:
@@ -125,9 +144,7 @@ def make(
     guardian is a current contact of the school."""
     now = now or utcnow()
     kind = _kind(kind)
-    details = check_text(
-        details, field="details", label="the details", limit=MAX_DETAILS, required=False
-    )
+    details = _family_details(details)
     with writing() as session:
         guardian = session.get(Guardian, guardian_id)
         if guardian is None or not _is_contact(session, guardian_id, school_id):
@@ -140,7 +157,7 @@ def make(
                 .where(Pupil.id == pupil_id, Pupil.school_id == school_id)
             ).first()
             if child is None:
-                raise RightsRequestError("Choose one of your children shown", "pupil")
+                raise RightsRequestError(_("Choose one of your children shown"), "pupil")
         request = _new(
             session,
             school_id=school_id,

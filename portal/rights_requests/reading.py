@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -36,16 +38,18 @@ from .core import (
 
 CLOSED_SHOWN = 20
 
+# What happened, as the request's history says it to the family and to staff (lazy strings:
+# str() them where a str is needed).
 ACTION_WORDS = {
-    "made": "Made on the portal",
-    "logged": "Logged by staff",
-    "paused": "Clock stopped",
-    "resumed": "Clock restarted",
-    "extended": "Extended",
-    "answered": "Answered",
-    "refused": "Refused",
-    "withdrawn": "Withdrawn",
-    "file_built": "The family's file was built",
+    "made": _l("Made on the portal"),
+    "logged": _l("Logged by staff"),
+    "paused": _l("Clock stopped"),
+    "resumed": _l("Clock restarted"),
+    "extended": _l("Extended"),
+    "answered": _l("Answered"),
+    "refused": _l("Refused"),
+    "withdrawn": _l("Withdrawn"),
+    "file_built": _l("The family's file was built"),
 }
 
 
@@ -58,7 +62,7 @@ class Change:
 
     @property
     def words(self) -> str:
-        return ACTION_WORDS.get(self.action, self.action)
+        return str(ACTION_WORDS.get(self.action, self.action))
 
     @property
     def summary(self) -> str:
@@ -113,7 +117,7 @@ class Request:
 
     @property
     def kind_words(self) -> str:
-        return KIND_WORDS[self.row.kind]
+        return str(KIND_WORDS[self.row.kind])
 
     @property
     def kind_name(self) -> str:
@@ -121,11 +125,11 @@ class Request:
 
     @property
     def status_words(self) -> str:
-        return STATUS_WORDS[self.row.status]
+        return str(STATUS_WORDS[self.row.status])
 
     @property
     def channel_words(self) -> str:
-        return CHANNEL_WORDS.get(self.row.channel, self.row.channel)
+        return str(CHANNEL_WORDS.get(self.row.channel, self.row.channel))
 
     @property
     def is_open(self) -> bool:
@@ -202,7 +206,7 @@ def _request(row: Any, changes: list[Change] | None = None) -> Request:
 
 def changes_of(request_id: int, school_id: int, *, for_family: bool = False) -> list[Change]:
     """The request's history, oldest first, with who did each thing. For the family, staff
-    are "the school"."""
+    are "the school" (in the family's language)."""
     contact = aliased(SchoolContact)
     rows = db.session.execute(
         select(
@@ -223,12 +227,12 @@ def changes_of(request_id: int, school_id: int, *, for_family: bool = False) -> 
     found = []
     for change, staff_name, staff_email, forename, surname in rows:
         if change.staff_user_id is not None:
-            who = "The school" if for_family else (staff_name or staff_email)
+            who = _("The school") if for_family else (staff_name or staff_email)
         elif change.guardian_id is not None:
             name = f"{forename or ''} {surname or ''}".strip()
-            who = "You" if for_family else (name or "The family")
+            who = _("You") if for_family else (name or _("The family"))
         else:
-            who = "The portal"
+            who = _("The portal")
         found.append(Change(change.occurred_at, change.action, who, json.loads(change.detail)))
     return found
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_time
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..languages import PSEUDO
@@ -46,42 +47,42 @@ def bdi(value: object) -> Markup:
 
 
 LAWFUL_BASES = {
-    "consent": "Your consent (UK GDPR Article 6(1)(a)).",
-    "contract": "A contract with you (UK GDPR Article 6(1)(b)).",
-    "legal_obligation": "The law requires the school to do it (UK GDPR Article 6(1)(c)).",
-    "vital_interests": "To protect someone's life (UK GDPR Article 6(1)(d)).",
-    "public_task": (
+    "consent": _l("Your consent (UK GDPR Article 6(1)(a))."),
+    "contract": _l("A contract with you (UK GDPR Article 6(1)(b))."),
+    "legal_obligation": _l("The law requires the school to do it (UK GDPR Article 6(1)(c))."),
+    "vital_interests": _l("To protect someone's life (UK GDPR Article 6(1)(d))."),
+    "public_task": _l(
         "It is part of the school's public task: the work the law gives schools to do "
         "(UK GDPR Article 6(1)(e))."
     ),
-    "legitimate_interests": "The school's legitimate interests (UK GDPR Article 6(1)(f)).",
+    "legitimate_interests": _l("The school's legitimate interests (UK GDPR Article 6(1)(f))."),
 }
 DECISIONS = {
-    "grant": "Yes",
-    "withdraw": "No",
-    "object": "Objected",
-    "lift_objection": "Objection withdrawn",
-    "upheld": "Objection upheld",
-    "not_upheld": "Objection not upheld",
+    "grant": _l("Yes"),
+    "withdraw": _l("No"),
+    "object": _l("Objected"),
+    "lift_objection": _l("Objection withdrawn"),
+    "upheld": _l("Objection upheld"),
+    "not_upheld": _l("Objection not upheld"),
 }
 CHANNELS = {
-    "web": "online",
-    "paper": "from a paper form",
-    "phone": "from a phone call",
-    "email": "from an email",
+    "web": _l("online"),
+    "paper": _l("from a paper form"),
+    "phone": _l("from a phone call"),
+    "email": _l("from an email"),
 }
 
 
 def lawful_basis(value: str) -> str:
-    return LAWFUL_BASES.get(value, value)
+    return str(LAWFUL_BASES.get(value, value))
 
 
 def decision_words(value: str) -> str:
-    return DECISIONS.get(value, value)
+    return str(DECISIONS.get(value, value))
 
 
 def channel_words(value: str) -> str:
-    return CHANNELS.get(value, value)
+    return str(CHANNELS.get(value, value))
 
 
 def capitalize_first(value: str) -> str:

@@ -92,7 +92,7 @@ def test_a_childs_page_has_three_groups(ada, world, headers):
     objection = card(page, p["class-photos"].id)
     assert "I object" in objection and "public task" in objection
     # The brother or sister at the same school, not the child at another school.
-    assert "PupilB too" in consent and "PupilX" not in consent
+    assert "PupilB too" in text_of(consent) and "PupilX" not in consent
 
 
 def test_a_new_notice_since_the_last_answer_shows_a_banner(ada, world):

@@ -31,7 +31,7 @@ def test_the_rights_page_offers_the_form_only_to_a_parent_of_that_school(client,
     words = text_of(page.text)
     assert "Send the request to Oak Primary School" in words
     for kind in rights_requests.KINDS:
-        assert rights_requests.KIND_WORDS[kind] in words
+        assert str(rights_requests.KIND_WORDS[kind]) in words
     # Ada has two children at Oak: she may say which one it is about, and not Elm's child.
     assert "PupilA Test" in words and "PupilB Test" in words and "PupilX" not in words
     fay = signed_in("fay")  # Elm only

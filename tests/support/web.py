@@ -37,5 +37,6 @@ def post_form(client: CheckedClient, path: str, data: dict[str, Any], *,
 
 
 def text_of(html: str) -> str:
-    """A page's words as a person reads them: the tags gone, white space folded."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    """A page's words as a person reads them: the tags gone, white space folded. A name's
+    `<bdi>` is part of the word around it ("<bdi>PupilA</bdi>'s" is "PupilA's")."""
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?bdi>", "", html)).split())
