@@ -52,7 +52,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 catalogues: $(MO_FILES) ## Compile the translation catalogues (built by run and test)
 
 translations: install ## Extract the messages, update every catalogue and compile them
-	$(BIN)/pybabel extract --no-location --sort-by-file -F babel.cfg --project 'School consent portal' --copyright-holder 'The consent portal authors' $(BABEL_KEYWORDS) -o translations/messages.pot .
+	$(BIN)/pybabel extract --no-location --sort-by-file --ignore-dirs '.* node_modules .venv' -F babel.cfg --project 'School consent portal' --copyright-holder 'The consent portal authors' $(BABEL_KEYWORDS) -o translations/messages.pot .
 	$(BIN)/pybabel update --no-location --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
 	$(BIN)/pybabel compile -d translations
 

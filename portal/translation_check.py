@@ -36,11 +36,17 @@ PLACEHOLDER = re.compile(r"%\(([A-Za-z_]+)\)[sd]")
 MessageId = str | tuple[str, ...]
 
 
+def _directory(dirname: str) -> bool:
+    """Every folder but hidden ones (Babel's default also skips `_*`: our `_partials`)."""
+    name = Path(dirname).name
+    return not name.startswith(".") and name not in {"node_modules", "static"}
+
+
 def code_messages() -> set[MessageId]:
     """Every message id the code and the templates hold (a plural as its two forms)."""
     found: set[MessageId] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), MAPPING, keywords=KEYWORDS, options_map={}
+        str(ROOT), MAPPING, keywords=KEYWORDS, options_map={}, directory_filter=_directory
     ):
         found.add(message if isinstance(message, str) else tuple(message))
     return found
