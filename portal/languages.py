@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from . import database
+from .extensions import db
 from .models import Guardian
 
 
@@ -106,6 +107,14 @@ def offered(*, pseudo: bool = False) -> tuple[Language, ...]:
 def get(tag: str | None) -> Language:
     """The language a stored tag names (English for none or one no longer offered)."""
     return match(tag, pseudo=True) or ENGLISH
+
+
+def of_guardian(guardian_id: int | None) -> str | None:
+    """The stored language tag of a parent or carer (None: English, or no such person): the
+    language their emails are written in."""
+    if guardian_id is None:
+        return None
+    return db.session.scalar(select(Guardian.language).where(Guardian.id == guardian_id))
 
 
 def roster_language(value: str) -> str | None:

@@ -12,7 +12,8 @@ tell the family the outcome (docs/follow-through.md, "Objection review").
   ledger event recorded by that staff user, on the objection axis of the guardian who
   objected, naming the objection it answers (`answers_seq`); its note is the reasons, kept
   as a salted commitment in the chain (format 2). In the same transaction the guardian is
-  emailed the outcome, the reasons and their right to complain to the ICO.
+  emailed the outcome, the reasons and their right to complain to the ICO, in the language
+  they read (the admins' email is English).
 - A guardian may object again later: a new objection is a new review.
 
 The objection to direct marketing is absolute and never reviewed: it is not handled here.
@@ -26,10 +27,11 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
-from . import deadlines, holidays, ledger, todo
+from . import deadlines, holidays, languages, ledger, todo
 from .errors import NotFound, PortalError
 from .extensions import db
 from .mail import outbox
@@ -53,7 +55,7 @@ from .types import london_date, uk_date
 REVIEW_TEMPLATE = "objection_review"
 REVIEW_SUBJECT = "An objection to review by {due} ({school_name})"
 OUTCOME_TEMPLATE = "objection_outcome"
-OUTCOME_SUBJECT = "The outcome of your objection ({school_name})"
+OUTCOME_SUBJECT = "{subject}"
 MAX_REASONS = 2000
 ICO_COMPLAINTS = "https://ico.org.uk/make-a-complaint/"
 
@@ -357,6 +359,17 @@ def review_email_context(
     }, ""
 
 
+def outcome_email_language(payload: dict[str, Any]) -> str | None:
+    """The language of the guardian whose objection the outcome answers (None: English)."""
+    guardian_id = db.session.scalar(
+        select(ConsentEvent.guardian_id).where(
+            ConsentEvent.school_id == int(payload["school_id"]),
+            ConsentEvent.seq == int(payload["seq"]),
+        )
+    )
+    return languages.of_guardian(guardian_id)
+
+
 def outcome_email_context(
     payload: dict[str, Any], now: datetime
 ) -> tuple[dict[str, Any] | None, str]:
@@ -376,6 +389,7 @@ def outcome_email_context(
         pupil = db.session.get(Pupil, objection.pupil_id)
         child = pupil.forename if pupil is not None else None
     return {
+        "subject": _("The outcome of your objection (%(school)s)", school=school.name),
         "school_name": school.name,
         "school": school,
         "upheld": event.decision == Decision.UPHELD,

@@ -9,7 +9,8 @@ event's short reference (`RP-1042-7F3A`, portal/references.py), which a family c
 out over the phone, and its full hash, so families hold witnesses of the chain (docs/ledger.md,
 "Witnesses outside the database").
 
-No Flask request state; the default delay is read from the app's config.
+No Flask request state; the default delay is read from the app's config. The receipt is
+written in the language the guardian reads (`email_language`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import references
+from . import languages, references
 from .extensions import db
 from .ledger import BeforeCommit
 from .mail import outbox
@@ -42,11 +46,11 @@ from .queries import wording_at_event
 
 TEMPLATE = "receipt"
 
-DECISION_WORDS: dict[str, str] = {
-    Decision.GRANT: "Yes, you agreed",
-    Decision.WITHDRAW: "No, you said no",
-    Decision.OBJECT: "You objected",
-    Decision.LIFT_OBJECTION: "You withdrew your objection",
+DECISION_WORDS: dict[str, LazyString] = {
+    Decision.GRANT: _l("Yes, you agreed"),
+    Decision.WITHDRAW: _l("No, you said no"),
+    Decision.OBJECT: _l("You objected"),
+    Decision.LIFT_OBJECTION: _l("You withdrew your objection"),
 }
 
 
@@ -120,11 +124,12 @@ class ReceiptLine:
 
     @property
     def who(self) -> str:
-        return self.child or "You"
+        return self.child or _("You")
 
     @property
     def words(self) -> str:
-        return DECISION_WORDS.get(self.decision, self.decision)
+        words = DECISION_WORDS.get(self.decision)
+        return str(words) if words is not None else self.decision
 
 
 def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[ReceiptLine]:
@@ -173,6 +178,11 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
 # --- the receipt email (registered by portal.wiring) ------------------------------------------
 
 
+def email_language(payload: dict[str, Any]) -> str | None:
+    """The language the guardian reads (None: English)."""
+    return languages.of_guardian(int(payload["guardian_id"]))
+
+
 def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
     """A guardian's own decisions at one school: nothing about anyone else."""
     school = db.session.get(School, payload["school_id"])
@@ -183,6 +193,9 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         return None, "none of the receipt's decisions were found"
     base = current_app.config["BASE_URL"]
     return {
+        "subject": _(
+            "Your choices at %(school)s: a record of what you changed", school=school.name
+        ),
         "school_name": school.name,
         "contact_email": school.contact_email,
         "lines": found,
@@ -191,4 +204,4 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
     }, ""
 
 
-SUBJECT = "Your choices at {school_name}: a record of what you changed"
+SUBJECT = "{subject}"

@@ -42,12 +42,15 @@ def _subscribe_to_the_ledger(app: Flask) -> None:
 
 
 def _register_emails(app: Flask) -> None:
+    # Emails to families are in the language each person reads (`language`); emails to
+    # staff have none: English.
     render.register(
         app,
         signin.TEMPLATE,
         subject=signin.SUBJECT,
         builder=signin.email_context,
         log_line=signin.log_line,
+        language=signin.email_language,
     )
     render.register(
         app,
@@ -55,6 +58,7 @@ def _register_emails(app: Flask) -> None:
         subject=receipts.SUBJECT,
         builder=receipts.email_context,
         merger=receipts.merge,
+        language=receipts.email_language,
     )
     render.register(
         app, takedowns.TEMPLATE, subject=takedowns.SUBJECT, builder=takedowns.email_context
@@ -66,7 +70,11 @@ def _register_emails(app: Flask) -> None:
         builder=takedowns.digest.email_context,
     )
     render.register(
-        app, invitations.TEMPLATE, subject=invitations.SUBJECT, builder=invitations.email_context
+        app,
+        invitations.TEMPLATE,
+        subject=invitations.SUBJECT,
+        builder=invitations.email_context,
+        language=invitations.email_language,
     )
     render.register(
         app,
@@ -79,6 +87,7 @@ def _register_emails(app: Flask) -> None:
         objections.OUTCOME_TEMPLATE,
         subject=objections.OUTCOME_SUBJECT,
         builder=objections.outcome_email_context,
+        language=objections.outcome_email_language,
     )
     render.register(
         app,
@@ -91,6 +100,7 @@ def _register_emails(app: Flask) -> None:
         rights_requests.FAMILY_TEMPLATE,
         subject=rights_requests.FAMILY_SUBJECT,
         builder=rights_requests.family_context,
+        language=rights_requests.family_language,
     )
 
 

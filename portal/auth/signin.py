@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 
 from flask import Response, current_app, redirect, render_template, request, session, url_for
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -17,8 +20,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import emails, signin
 from ..extensions import limiter, login_manager
 from ..mail.delivery import deliver_after_response
+from ..models import PrincipalType, Role
 from ..web.hypermedia import whole_page
 from ..web.incoming import opaque_path
+from ..web.language import page_language
 from . import bp
 from .signin_forms import ChooseForm, CodeForm, ContinueForm, SignInForm, SignOutForm
 
@@ -32,17 +37,23 @@ SIGNED_OUT_PAGE = "auth/signin/signed_out.html"
 PENDING = "sign_in_request"
 CHOICE = "sign_in_choice"  # the id of a choice held on the server (signin.offer_choice)
 PROBLEMS = {
-    signin.LinkState.EXPIRED: "This sign-in link has expired",
-    signin.LinkState.USED: "This sign-in link has already been used",
-    signin.LinkState.SUPERSEDED: "A newer sign-in link has been sent",
-    signin.LinkState.UNKNOWN: "This sign-in link does not work",
-    signin.LinkState.TOO_MANY_ATTEMPTS: "This sign-in link does not work any more",
+    signin.LinkState.EXPIRED: _l("This sign-in link has expired"),
+    signin.LinkState.USED: _l("This sign-in link has already been used"),
+    signin.LinkState.SUPERSEDED: _l("A newer sign-in link has been sent"),
+    signin.LinkState.UNKNOWN: _l("This sign-in link does not work"),
+    signin.LinkState.TOO_MANY_ATTEMPTS: _l("This sign-in link does not work any more"),
 }
-WRONG_CODE = (
+WRONG_CODE = _l(
     "The code is not right, or it has stopped working. Check the latest email "
     "or ask for a new link."
 )
-TOO_MANY_CODES = "Too many wrong codes. Ask for a new link."
+TOO_MANY_CODES = _l("Too many wrong codes. Ask for a new link.")
+# How the choosing page names a staff account, by its role.
+STAFF_LABELS: dict[str, LazyString] = {
+    Role.ADMIN: _l("Staff at %(school)s (admin)"),
+    Role.STAFF: _l("Staff at %(school)s (staff)"),
+    Role.MARKETING: _l("Staff at %(school)s (marketing)"),
+}
 
 
 # --- who is signed in ----------------------------------------------------------------------
@@ -102,7 +113,8 @@ def ask_for_link() -> BaseResponse:
     form = SignInForm()
     if not form.validate_on_submit():
         return whole_page(SIGN_IN_PAGE, status=400, form=form)
-    outcome = signin.accept_request(form.email.data or "")
+    # The email is in this page's language, unless the person chose another one.
+    outcome = signin.accept_request(form.email.data or "", language=page_language().tag)
     session[PENDING] = outcome.public_id
     response = redirect(url_for("auth.check_email"))
     return deliver_after_response(response, outcome.outbox_ids)
@@ -185,9 +197,19 @@ def _sign_in_as(principal: signin.Principal) -> BaseResponse:
     return redirect(_home_for(user))
 
 
+def _label(principal: signin.Principal) -> str:
+    """An account as the choosing page names it, in the page's language."""
+    if principal.type == PrincipalType.GUARDIAN:
+        return _("Parent or carer")
+    label = STAFF_LABELS.get(principal.role or "")
+    if label is None or principal.school is None:
+        return principal.label  # a choice held before the school and role were kept
+    return str(label) % {"school": principal.school}
+
+
 def _choose_form(options: list[signin.Principal]) -> ChooseForm:
     form = ChooseForm()
-    form.principal.choices = [(p.key, p.label) for p in options]
+    form.principal.choices = [(p.key, _label(p)) for p in options]
     return form
 
 

@@ -1,17 +1,21 @@
-"""The forms of the sign-in screens (portal/auth/signin.py), one per screen."""
+"""The forms of the sign-in screens (portal/auth/signin.py), one per screen. Their labels and
+messages are in the page's language (every validator has its own message: WTForms has no
+catalogue for most of the portal's languages)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from .. import emails
-from ..web.forms import email_address, strip
+from ..web.forms import GovRadioInput, GovTextInput, email_address, strip
 
 
 def _without_spaces(value: Any) -> Any:
@@ -32,49 +36,58 @@ class LengthFirst(Length):
 
 class SignInForm(FlaskForm):
     email = StringField(
-        "Email address",
+        _l("Email address"),
         widget=GovTextInput(),
         filters=[strip],
         validators=[
             # First: email_validator's time grows with the length of what it parses.
             LengthFirst(
                 max=emails.MAX_LENGTH,
-                message=f"Email address must be {emails.MAX_LENGTH} characters or fewer",
+                # Length fills in %(max)d.
+                message=_l("Email address must be %(max)d characters or fewer"),
             ),
-            DataRequired(message="Enter your email address"),
+            DataRequired(message=_l("Enter your email address")),
             email_address("name@example.com"),
         ],
     )
-    submit = SubmitField("Send me a sign-in link", widget=GovSubmitInput())
+    submit = SubmitField(_l("Send me a sign-in link"), widget=GovSubmitInput())
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code from the email",
+        _l("Code from the email"),
         widget=GovTextInput(),
         filters=[_without_spaces],
-        validators=[DataRequired(message="Enter the 6-digit code from the email")],
+        validators=[DataRequired(message=_l("Enter the 6-digit code from the email"))],
     )
-    submit = SubmitField("Sign in", widget=GovSubmitInput())
+    submit = SubmitField(_l("Sign in"), widget=GovSubmitInput())
 
     def validate_code(self, field: StringField) -> None:
         if not re.fullmatch(r"\d{6}", field.data or ""):
-            raise ValidationError("The code is 6 digits, like 123456")
+            raise ValidationError(_("The code is 6 digits, like %(example)s", example="123456"))
 
 
 class ContinueForm(FlaskForm):
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
+
+
+def _offered(form: Any, field: RadioField) -> None:
+    """One of the accounts offered (WTForms' own check says "Not a valid choice." in English,
+    or in a language of its own catalogues only)."""
+    if field.data not in {value for value, _label in field.choices or []}:
+        raise ValidationError(_("Choose how you want to sign in"))
 
 
 class ChooseForm(FlaskForm):
     principal = RadioField(
-        "How do you want to sign in?",
+        _l("How do you want to sign in?"),
         widget=GovRadioInput(),
-        validators=[DataRequired(message="Choose how you want to sign in")],
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Choose how you want to sign in")), _offered],
         choices=[],
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
 
 
 class SignOutForm(FlaskForm):
-    submit = SubmitField("Sign out", widget=GovSubmitInput())
+    submit = SubmitField(_l("Sign out"), widget=GovSubmitInput())

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from .audience import AUDIENCE_WORDS, Audience, AudienceSizes, audience_sizes, recipients
 from .batches import RECENT_BATCHES, Progress, progress, recent
-from .invitation_email import SUBJECT, TEMPLATE, email_context
+from .invitation_email import SUBJECT, TEMPLATE, email_context, email_language
 from .sending import REPEAT_WINDOW, InvitationError, RecentBatch, dedupe_key, send
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "audience_sizes",
     "dedupe_key",
     "email_context",
+    "email_language",
     "progress",
     "recent",
     "recipients",

@@ -1,6 +1,7 @@
 """The invitation itself: the school's name, why this person is invited, where to sign in.
 Built by the mail worker when it sends it, so that someone who is no longer a parent or carer
-of a pupil on roll by then is not sent it."""
+of a pupil on roll by then is not sent it; written in the language they read
+(`email_language`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
+from .. import languages
 from ..extensions import db
 from ..models import Guardian, GuardianLink, InvitationBatch, Pupil, School
 from ..queries import deciding_link
@@ -30,6 +33,11 @@ def _still_invited(guardian_id: Any, school_id: Any) -> Any:
         deciding_link(),
         Pupil.on_roll.is_(True),
     )
+
+
+def email_language(payload: dict[str, Any]) -> str | None:
+    """The language the invited parent or carer reads (None: English)."""
+    return languages.of_guardian(int(payload["guardian_id"]))
 
 
 def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
@@ -67,9 +75,9 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         "email": found.email,
         "reminder": reminder,
         "headline": (
-            f"Reminder: {found.name} is waiting for your choices"
+            _("Reminder: %(school)s is waiting for your choices", school=found.name)
             if reminder
-            else f"{found.name} asks for your choices"
+            else _("%(school)s asks for your choices", school=found.name)
         ),
         "sign_in_url": f"{base}/sign-in",
         "notice_url": f"{base}/schools/{found.slug}/privacy-notice",

@@ -37,6 +37,7 @@ from .emails import (
     FAMILY_TEMPLATE,
     admin_context,
     family_context,
+    family_language,
 )
 from .family_file import FamilyFile
 from .family_file import build as build_family_file
@@ -78,6 +79,7 @@ __all__ = [
     "day_words",
     "extend",
     "family_context",
+    "family_language",
     "get",
     "get_for_guardian",
     "log",

@@ -7,7 +7,8 @@ when the mail worker sends them:
   date, an extension with its reason, and the request closed (answered, refused with the
   right to complain to the ICO, or withdrawn).
 
-Each has a dedupe key, so a retry or a second run never sends one twice.
+Each has a dedupe key, so a retry or a second run never sends one twice. The family's email
+is in the language they read (`family_language`); the admins' is English.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import languages
 from ..extensions import db
 from ..mail import outbox
 from ..models import Guardian, OutboxMessage, RightsRequest, School
@@ -129,6 +132,30 @@ def admin_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
     }, ""
 
 
+def family_language(payload: dict[str, Any]) -> str | None:
+    """The language of the parent or carer whose request it is (None: English)."""
+    guardian_id = db.session.scalar(
+        select(RightsRequest.guardian_id).where(RightsRequest.id == int(payload["request_id"]))
+    )
+    return languages.of_guardian(guardian_id)
+
+
+def _family_headline(event: str, school: str, ref: str) -> str | None:
+    """The family email's subject and heading, for what happened (None for no such event)."""
+    names = {"school": school, "reference": ref}
+    if event == "received":
+        return _("Your request to %(school)s (%(reference)s): received", **names)
+    if event in ("extended-1", "extended-2"):
+        return _("Your request to %(school)s (%(reference)s): the school needs longer", **names)
+    if event == "answered":
+        return _("Your request to %(school)s (%(reference)s): answered", **names)
+    if event == "refused":
+        return _("Your request to %(school)s (%(reference)s): refused", **names)
+    if event == "withdrawn":
+        return _("Your request to %(school)s (%(reference)s): withdrawn", **names)
+    return None
+
+
 def family_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
     """What the family is told: about their own request only."""
     found = _found(payload)
@@ -137,26 +164,20 @@ def family_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, An
     request, school = found
     event = payload["event"]
     ref = reference(request.id)
-    headlines = {
-        "received": f"Your request to {school.name} ({ref}): received",
-        "extended-1": f"Your request to {school.name} ({ref}): the school needs longer",
-        "extended-2": f"Your request to {school.name} ({ref}): the school needs longer",
-        "answered": f"Your request to {school.name} ({ref}): answered",
-        "refused": f"Your request to {school.name} ({ref}): refused",
-        "withdrawn": f"Your request to {school.name} ({ref}): withdrawn",
-    }
-    if event not in headlines:
+    headline = _family_headline(event, school.name, ref)
+    if headline is None:
         return None, f"unknown event {event}"
     base = current_app.config["BASE_URL"]
     return {
         "school_name": school.name,
         "contact_email": school.contact_email,
-        "headline": headlines[event],
+        "headline": headline,
         "event": event,
         "reference": ref,
         "kind": KIND_WORDS[request.kind],
-        "received": day_words(request.received_on),
-        "due": day_words(request.due_on),
+        # Dates: the templates write them in the family's language (`uk_date`).
+        "received": request.received_on,
+        "due": request.due_on,
         "status": STATUS_WORDS[request.status],
         "extension_reason": request.extension_reason or "",
         "outcome": request.outcome or "",

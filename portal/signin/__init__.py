@@ -23,7 +23,7 @@ from .links import (
     use_code,
     use_link,
 )
-from .message import SUBJECT, TEMPLATE, email_context, log_line
+from .message import SUBJECT, TEMPLATE, email_context, email_language, log_line
 from .sessions import SignedIn, end_session, load_session, start_session
 from .tokens import derive_code, derive_token, hash_code, hash_token
 
@@ -40,6 +40,7 @@ __all__ = [
     "derive_code",
     "derive_token",
     "email_context",
+    "email_language",
     "end_session",
     "hash_code",
     "hash_token",

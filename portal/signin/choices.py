@@ -30,7 +30,7 @@ def offer_choice(principals: list[Principal], *, now: datetime | None = None) ->
     browser's session."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    options = [[p.type.value, p.id, p.label] for p in principals]
+    options = [[p.type.value, p.id, p.label, p.school, p.role] for p in principals]
     with writing() as session:
         session.add(
             SignInChoice(
@@ -44,8 +44,11 @@ def offer_choice(principals: list[Principal], *, now: datetime | None = None) ->
 
 
 def _options(stored: str) -> list[Principal]:
+    """The accounts offered: each [type, id, label, school, role] (a choice held before the
+    school and role were kept has only the first three)."""
     return [
-        Principal(PrincipalType(kind), int(id_), label) for kind, id_, label in json.loads(stored)
+        Principal(PrincipalType(kind), int(id_), label, *rest)
+        for kind, id_, label, *rest in json.loads(stored)
     ]
 
 

@@ -56,7 +56,9 @@ class Principal:
 
     type: PrincipalType
     id: int
-    label: str
+    label: str  # in English; the choosing page says it in its language from these:
+    school: str | None = None  # a staff account's school
+    role: str | None = None  # a staff account's role
 
     @property
     def key(self) -> str:
@@ -84,7 +86,13 @@ def principals_for(email: str) -> list[Principal]:
         .order_by(School.name)
     ):
         found.append(
-            Principal(PrincipalType.STAFF, staff.id, f"Staff at {school_name} ({staff.role})")
+            Principal(
+                PrincipalType.STAFF,
+                staff.id,
+                f"Staff at {school_name} ({staff.role})",
+                school=school_name,
+                role=staff.role,
+            )
         )
     return found
 
@@ -101,22 +109,27 @@ def outbox_key(public_id: str) -> str:
     return f"sign_in:{public_id}"
 
 
-def accept_request(address: str, *, now: datetime | None = None) -> LinkRequest:
+def accept_request(
+    address: str, *, now: datetime | None = None, language: str | None = None
+) -> LinkRequest:
     """Ask for a sign-in email, as the sign-in page does: the same work whether or not the
     address is anyone's (docs/security.md, promise 5). Every well-formed address gets a
     request row (superseding its older ones) and an outbox row; nobody is looked up here.
     The email's builder decides whether there is anyone to write to, and forgets both rows
-    of an address that is no one's."""
+    of an address that is no one's. `language` is the tag of the page it was asked from:
+    the email's language unless the person chose one (`message.email_language`)."""
     now = now or utcnow()
     public_id = secrets.token_urlsafe(16)
     try:
         email = emails.normalise(address)
     except emails.InvalidEmail:
         return LinkRequest(public_id, [])
-    return _add_request(email, public_id, now)
+    return _add_request(email, public_id, now, language)
 
 
-def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
+def request_link(
+    address: str, *, now: datetime | None = None, language: str | None = None
+) -> LinkRequest:
     """A sign-in email for an address that is someone's now, and nothing for any other
     (scripts, benchmarks and tests that sign a known person in). It looks the address up
     first, so its timing tells whether the address is known: the sign-in page uses
@@ -128,10 +141,10 @@ def request_link(address: str, *, now: datetime | None = None) -> LinkRequest:
     if not known:
         db.session.rollback()
         return LinkRequest(secrets.token_urlsafe(16), [])
-    return accept_request(address, now=now)
+    return accept_request(address, now=now, language=language)
 
 
-def _add_request(email: str, public_id: str, now: datetime) -> LinkRequest:
+def _add_request(email: str, public_id: str, now: datetime, language: str | None) -> LinkRequest:
     """Supersede the address's unused requests, add a new one and its email to the outbox,
     in one transaction."""
     with writing() as session:
@@ -159,10 +172,13 @@ def _add_request(email: str, public_id: str, now: datetime) -> LinkRequest:
                 code_attempts=0,
             )
         )
+        payload = {"request": public_id}
+        if language:
+            payload["language"] = language
         message = outbox.enqueue(
             to_address=email,
             template="sign_in",
-            payload={"request": public_id},
+            payload=payload,
             school_id=None,  # one person, who may be known to several schools
             dedupe_key=outbox_key(public_id),
             now=now,

@@ -6,7 +6,10 @@ link that was sent.
 
 Here, after the answer to the sign-in page has gone, is where the portal first looks the
 address up (promise 5): an address that is no one's gets no email, and its request and
-outbox rows are deleted, so that the portal keeps nothing of a stranger's address."""
+outbox rows are deleted, so that the portal keeps nothing of a stranger's address.
+
+The email is in the language the parent or carer whose address it is chose, if they chose
+one; else in the language of the page it was asked from (`language` in the payload)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from ..database import writing
@@ -23,7 +27,7 @@ from .links import LinkState, outbox_key, principals_for, state_of
 from .tokens import derive_code, derive_token, digests, new_nonce
 
 TEMPLATE = "sign_in"
-SUBJECT = "Your sign-in link for {schools_text}"
+SUBJECT = "{subject}"
 
 
 def _schools_of(email: str) -> list[str]:
@@ -39,6 +43,38 @@ def _schools_of(email: str) -> list[str]:
     )
     names = set(db.session.scalars(guardian_schools)) | set(db.session.scalars(staff_schools))
     return sorted(names)
+
+
+def email_language(payload: dict[str, Any]) -> str | None:
+    """The email's language: the one chosen by the parent or carer whose address it is, if
+    they chose one; else the one of the page it was asked from (a request queued before
+    emails had a language has none: English)."""
+    email = db.session.scalar(
+        select(SignInRequest.email).where(SignInRequest.public_id == payload["request"])
+    )
+    chosen = None
+    if email is not None:
+        chosen = db.session.scalar(
+            select(Guardian.language).where(
+                Guardian.email == email, Guardian.language_chosen.is_(True)
+            )
+        )
+    language = chosen or payload.get("language")
+    return str(language) if language else None
+
+
+def _schools_words(schools: list[str]) -> tuple[str, str | None]:
+    """The subject, and the schools as the heading names them (None: "your schools")."""
+    if not schools:
+        return _("Your sign-in link"), ""
+    if len(schools) > 2:
+        return _("Your sign-in link for your schools"), None
+    named = (
+        schools[0]
+        if len(schools) == 1
+        else _("%(first)s and %(second)s", first=schools[0], second=schools[1])
+    )
+    return _("Your sign-in link for %(schools)s", schools=named), named
 
 
 def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
@@ -61,6 +97,7 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
     schools = _schools_of(row.email)
     if not _written(row, nonce):
         return None, "not sent: the request changed while its email was written"
+    subject, schools_text = _schools_words(schools)
     return {
         "link": f"{current_app.config['BASE_URL']}/sign-in/link/{derive_token(nonce)}",
         "code": derive_code(nonce),
@@ -68,7 +105,9 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         # "works for the next 15 minutes" (not 14), as the check-your-email page says.
         "minutes": max(1, round((row.expires_at - now).total_seconds() / 60)),
         "school_names": schools,
-        "schools_text": " and ".join(schools) if len(schools) < 3 else "your schools",
+        # One or two schools by name, "" for none, None for more (the heading's words).
+        "schools_text": schools_text,
+        "subject": subject,
         "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
     }, ""
 

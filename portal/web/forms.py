@@ -1,10 +1,13 @@
-"""What every form shares: the filters that clean a field before it is validated."""
+"""What every form shares: the filters that clean a field before it is validated, validators
+whose messages are in the page's language, and GOV.UK widgets whose words are too."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext as _
+from govuk_frontend_wtf import wtforms_widgets as govuk
 from wtforms.validators import ValidationError
 
 from .. import emails
@@ -36,7 +39,26 @@ def email_address(example: str) -> Callable[[Any, Any], None]:
             emails.normalise(field.data or "")
         except emails.InvalidEmail as exc:
             raise ValidationError(
-                f"Enter an email address in the correct format, like {example}"
+                _("Enter an email address in the correct format, like %(example)s", example=example)
             ) from exc
 
     return check
+
+
+class _ErrorInLanguage:
+    """GOV.UK's error message under a field starts with "Error:" for screen readers (their
+    macro's default, in English): here it is in the page's language."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
+        if params.get("errorMessage"):
+            params["errorMessage"]["visuallyHiddenText"] = _("Error")
+        return params
+
+
+class GovTextInput(_ErrorInLanguage, govuk.GovTextInput):
+    """govuk_frontend_wtf's text input, its error's prefix in the page's language."""
+
+
+class GovRadioInput(_ErrorInLanguage, govuk.GovRadioInput):
+    """govuk_frontend_wtf's radios, its error's prefix in the page's language."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
@@ -98,9 +99,9 @@ def check_request() -> None:
         )
     opaque = getattr(_view(), "opaque_path", False)
     if ("\x00" in request.path and not opaque) or _has_nul(request.args.items(multi=True)):
-        raise BadInput("The address has a character that is not allowed (NUL).")
+        raise BadInput(_("The address has a character that is not allowed (NUL)."))
     if request.mimetype in FORMS and _has_nul(request.form.items(multi=True)):
-        raise BadInput("The form has a character that is not allowed (NUL).")
+        raise BadInput(_("The form has a character that is not allowed (NUL)."))
 
 
 def init_app(app: Flask) -> None:

@@ -287,7 +287,14 @@ def test_table_caption_id_is_the_only_addition(app: Flask) -> None:
 
 # Not GOV.UK components: the header's sign-out is a form button styled as a header link.
 NOT_COMPONENTS = {
-    ("base.html", '<button type="submit" class="portal-header__link">{{ _("Sign out") }}</button>')
+    ("base.html", '<button type="submit" class="portal-header__link">{{ _("Sign out") }}</button>'),
+    # Each language in the chooser is a form whose button looks like a link (in its language).
+    (
+        "public/languages/choose.html",
+        '<button type="submit" class="portal-button-link" lang="{{ language.tag }}" '
+        'dir="{{ language.direction }}"{% if language == page_language %} aria-current="true"'
+        "{% endif %}>{{ language.name }}</button>",
+    ),
 }
 BY_HAND = re.compile(
     r'<button\b|<table\b|<caption\b|<thead\b|class="govuk-table[" ]|class="govuk-error-summary'
