@@ -53,7 +53,7 @@ catalogues: $(MO_FILES) ## Compile the translation catalogues (built by run and 
 
 translations: install ## Extract the messages, update every catalogue and compile them
 	$(BIN)/pybabel extract --no-location --sort-by-file --ignore-dirs '.* node_modules .venv' -F babel.cfg --project 'School consent portal' --copyright-holder 'The consent portal authors' $(BABEL_KEYWORDS) -o translations/messages.pot .
-	$(BIN)/pybabel update --no-location --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
 	$(BIN)/pybabel compile -d translations
 
 check-translations: install ## Fail on a missing or fuzzy message in a language marked complete
