@@ -20,7 +20,9 @@ from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import Babel, Domain, force_locale
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.utils import cached_property
+from werkzeug.wrappers import Response
 
 from .. import languages
 from ..languages import Language
@@ -44,6 +46,16 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=_locale)
     app.context_processor(_template_context)
     app.add_template_global(chooser_href)
+    app.after_request(_vary)
+
+
+def _vary(response: Response) -> Response:
+    """A page in a language chosen from the cookie or the browser's languages says so, so
+    that no cache hands a Polish page to someone who asked for Urdu."""
+    if "page_language" in g and not request.path.startswith("/staff"):
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
 
 
 def chooser_href() -> str:
@@ -93,8 +105,13 @@ def _choose() -> Language:
     if request.path.startswith("/staff"):
         return languages.ENGLISH
     pseudo = current_app.config.get("PORTAL_PSEUDO_LOCALE", False)
-    user = current_user
-    if user and user.is_authenticated and user.is_guardian and user.guardian is not None:
+    try:
+        user = current_user._get_current_object()
+        signed_in = user.is_authenticated
+    except SQLAlchemyError:
+        # The database is down: the error page is still shown, in the browser's language.
+        signed_in = False
+    if signed_in and user.is_guardian and user.guardian is not None:
         chosen = languages.match(user.guardian.language, pseudo=pseudo)
         if chosen is not None and user.guardian.language_chosen:
             return chosen

@@ -159,3 +159,8 @@ def test_tags_match_offered_languages_whatever_their_case_or_region(value, expec
 @pytest.mark.parametrize("value", ["pa", "pa-Arab", "ur-Latn", "xx-", "polish", "1234", "fr"])
 def test_tags_that_name_no_offered_language_match_nothing(value):
     assert languages.match(value) is None
+
+
+def test_a_page_whose_language_follows_the_browser_says_so_to_caches(client, school):
+    response = client.get("/schools/oak-primary/privacy-notice")
+    assert {"Accept-Language", "Cookie"} <= set(response.vary)
