@@ -57,7 +57,9 @@ class ChildSummary:
             parts.append(
                 ngettext("%(num)d needs renewing", "%(num)d need renewing", self.need_renewal)
             )
-        return ", ".join(parts) if parts else _("All answered")
+        # The separator in the language's own punctuation (Arabic and Urdu: "، ").
+        # TRANSLATORS: between two counts, as in "2 choices need your answer, 1 needs renewing".
+        return _(", ").join(parts) if parts else _("All answered")
 
 
 @dataclass(frozen=True)

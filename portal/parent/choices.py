@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import get_flashed_messages, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -28,6 +27,7 @@ from ..web.access import guardian_required
 from ..web.forms import strip
 from ..web.hypermedia import page_or_fragment, saved
 from ..web.incoming import MAX_ID
+from ..web.language import join_list
 from . import bp
 from .layout import family, guardian_id
 
@@ -174,7 +174,6 @@ def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[
 
 
 def _names(names: list[str]) -> str:
-    """The children named in a confirmation: "A", "A and B", "A, B and C"."""
-    if len(names) == 1:
-        return names[0]
-    return _("%(names)s and %(last)s", names=", ".join(names[:-1]), last=names[-1])
+    """The children named in a confirmation: "A", "A and B", "A, B and C", in the page's
+    language ("A, B i C"; Urdu and Arabic with their own comma)."""
+    return join_list(names)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from babel.lists import format_list
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import Babel, Domain, force_locale
@@ -127,6 +128,13 @@ def _from_browser() -> Language:
     if best in ("pa-IN", "pa"):
         return languages.BY_TAG["pa-guru"]
     return languages.match(best) or languages.ENGLISH
+
+
+def join_list(items: list[str]) -> str:
+    """ "A, B and C" in the current language (CLDR's list patterns, through Babel)."""
+    language = current_language()
+    joined = format_list(items, locale=language.locale)
+    return pseudo(joined) if language is languages.PSEUDO and len(items) > 1 else joined
 
 
 def _locale() -> str:
