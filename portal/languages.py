@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
+from babel.dates import format_date
+from flask_babel import get_locale
 from sqlalchemy import select, update
 
 from . import database
 from .extensions import db
 from .models import Guardian
+from .types import uk_date
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,15 @@ def roster_language(value: str) -> str | None:
             "(Punjabi in Shahmukhi script is not offered yet)"
         )
     return language.tag if language else None
+
+
+def long_date(day: date) -> str:
+    """A calendar date as the current language writes it: "3 March 2026" (types.uk_date) in
+    English and the pseudo-locale, "3 marca 2026" in Polish."""
+    locale = get_locale()
+    if locale is None or str(locale) == ENGLISH.locale:
+        return uk_date(day)
+    return format_date(day, "long", locale=locale)
 
 
 def remember(guardian_id: int, tag: str) -> None:

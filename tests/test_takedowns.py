@@ -319,7 +319,7 @@ def test_families_are_told_the_fact_and_the_day_never_the_note(oak):
                         now=utc(2025, 3, 3, 23, 30))  # 3 March in London (GMT)  # fmt: skip
     [outcome] = takedowns.done_for([oak.oak.pupils["A"].id])
     assert outcome.sentence == (
-        "The school removed PupilA's photos on the school website on 3 March 2025."
+        "The school removed <bdi>PupilA</bdi>'s photos on the school website on 3 March 2025."
     )
     assert "Smith" not in repr(outcome)
     assert takedowns.done_for([oak.oak.pupils["B"].id]) == []

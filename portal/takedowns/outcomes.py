@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import and_, select
 
+from .. import languages
 from ..extensions import db
 from ..models import OnLeaving, Pupil, Purpose, TakedownTask, TaskKind
-from ..types import london_date, uk_date
+from ..types import london_date
 from .task_list import lower_first
 
 
@@ -27,12 +30,22 @@ class Outcome:
     done_on: date  # London
 
     @property
-    def sentence(self) -> str:
-        when = uk_date(self.done_on)
-        what = lower_first(self.purpose)
+    def sentence(self) -> Markup:
+        """The sentence in the current language, the child's name isolated (`<bdi>`)."""
+        values = {
+            "child": Markup("<bdi>{}</bdi>").format(self.child),
+            "purpose": lower_first(self.purpose),
+            "date": languages.long_date(self.done_on),
+        }
         if self.kind == TaskKind.LEAVING and self.action == OnLeaving.REVIEW:
-            return f"After {self.child} left, the school reviewed {self.child}'s {what} on {when}."
-        return f"The school removed {self.child}'s {what} on {when}."
+            message = _(
+                "After %(child)s left, the school reviewed %(child)s's %(purpose)s on %(date)s."
+            )
+        else:
+            message = _("The school removed %(child)s's %(purpose)s on %(date)s.")
+        # The message is ours (a catalogue's), trusted as Jinja trusts a translation; the
+        # values are escaped by Markup's %.
+        return Markup(message) % values  # noqa: S704
 
 
 def done_for(pupil_ids: Iterable[int]) -> list[Outcome]:

@@ -67,10 +67,10 @@ def test_the_family_sees_that_the_school_removed_it_but_not_the_note(ada, signed
     page = ada.get("/family/history")
     text = text_of(page.text)
     assert "What the school did" in text
-    assert "The school removed PupilA&#39;s photos on the school website on 3 March 2026." in text
+    assert "The school removed PupilA's photos on the school website on 3 March 2026." in text
     assert "Smith" not in page.text
     child = text_of(ada.get(f"/family/children/{world.oak.pupils['A'].id}").text)
-    assert "The school removed PupilA&#39;s photos on the school website on 3 March 2026." in child
+    assert "The school removed PupilA's photos on the school website on 3 March 2026." in child
     assert "Smith" not in child
     # Eve (pupil C's parent) is not told about Ada's child.
     eve = text_of(signed_in("eve").get("/family/history").text)
@@ -91,7 +91,7 @@ def test_a_child_who_left_keeps_their_history_read_only(ada, signed_in, world):
     history = text_of(ada.get("/family/history").text)
     assert "For PupilB" in history  # the decisions about B are still there
     assert (
-        "The school removed PupilB&#39;s photos on the school website on 3 March 2026." in history
+        "The school removed PupilB's photos on the school website on 3 March 2026." in history
     )
 
     home = ada.get("/family")
