@@ -425,10 +425,12 @@ def test_purposes_load_reports_created_then_unchanged(runner):
     assert first.stdout == (
         "created: photos-website, photos-press, class-photos-display, school-census, "
         "marketing-emails\n"
+        "translations added: photos-website (pl)\n"
     )
     second = runner.invoke(args=args)
     assert second.exit_code == 0, second.output
     assert second.stdout.startswith("unchanged: photos-website, photos-press")
+    assert "translations" not in second.stdout
     assert count(Purpose) == 5
 
 
@@ -450,6 +452,22 @@ def test_purposes_load_lists_every_problem_on_stderr_and_loads_nothing(runner, t
         f"Error: {file} has problems; nothing was loaded",
     ]
     assert count(Purpose) == 0
+
+
+def test_purposes_load_asks_to_check_a_translation_kept_through_new_english(runner, tmp_path):
+    make_school(slug="oak-primary")
+    text = (EXAMPLES / "purposes.toml").read_text(encoding="utf-8")
+    first = write(tmp_path, "a.toml", text)
+    assert runner.invoke(args=["purposes", "load", first, "--school", "oak-primary"]).exit_code == 0
+    reworded = write(tmp_path, "b.toml", text.replace("short videos", "short films"))
+    result = runner.invoke(args=["purposes", "load", reworded, "--school", "oak-primary"])
+    assert result.exit_code == 0, result.output
+    assert "new wording version: photos-website\n" in result.stdout
+    assert "translations added: photos-website (pl)\n" in result.stdout
+    assert result.stderr == (
+        f"{reworded}: check photos-website (pl): the English wording changed, but the "
+        "translation is word for word the one of the wording before\n"
+    )
 
 
 def test_purposes_load_reads_a_file_saved_with_a_byte_order_mark(runner, tmp_path):

@@ -223,9 +223,16 @@ def purposes_load(file: Path, slug: str) -> None:
         ("updated", report.updated),
         ("unchanged", report.unchanged),
         ("retired (no longer in the file)", report.retired),
+        ("translations added", report.translated),
     ):
         if keys:
             click.echo(f"{label}: {', '.join(keys)}")
+    for key in report.translated_as_before:
+        click.echo(
+            f"{file}: check {key}: the English wording changed, but the translation is word for "
+            "word the one of the wording before",
+            err=True,
+        )
 
 
 @click.command("demo")
