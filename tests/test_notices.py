@@ -664,6 +664,8 @@ def test_the_contents_heading_takes_the_catalogues_words_when_it_has_them(make_a
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
 
+    from portal.web.language import babel
+
     catalog = Catalog(locale="pl")
     catalog.add("Contents", "Spis treści")
     folder = tmp_path / "translations" / "pl" / "LC_MESSAGES"
@@ -671,9 +673,16 @@ def test_the_contents_heading_takes_the_catalogues_words_when_it_has_them(make_a
     with (folder / "messages.mo").open("wb") as file:
         write_mo(file, catalog)
     app = make_app(BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
-    with app.app_context():
-        school = make_school()
-        make_notice(school)
-        source = "".join(f"# Rozdział {n}\n\nTekst.\n\n" for n in range(1, 7))
-        html = translate(school, source=source).body_html
+    # Flask-Babel keeps the catalogues it read per process, by locale: read this one afresh,
+    # and leave none of it for the tests that follow.
+    cache = babel.domain_instance.cache
+    cache.clear()
+    try:
+        with app.app_context():
+            school = make_school()
+            make_notice(school)
+            source = "".join(f"# Rozdział {n}\n\nTekst.\n\n" for n in range(1, 7))
+            html = translate(school, source=source).body_html
+    finally:
+        cache.clear()
     assert '<h2 class="govuk-heading-s" id="contents-title">Spis treści</h2>' in html
