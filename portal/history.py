@@ -43,6 +43,8 @@ class HistoryEntry:
     seq: int
     hash: str  # in full, one click away from the reference ("Full fingerprint")
     reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
+    # The language of the wording the person read when it is not English (a BCP 47 tag).
+    language: str | None = None
 
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
@@ -70,6 +72,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             ConsentEvent.decision,
             ConsentEvent.channel,
             ConsentEvent.note,
+            ConsentEvent.language,
             School.name.label("school"),
             School.slug.label("school_slug"),
             Pupil.forename.label("child"),
@@ -108,6 +111,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             seq=row.seq,
             hash=row.hash,
             reference=references.reference(row.school_slug, row.seq, row.hash),
+            language=row.language if row.language and row.language != "en" else None,
         )
         for row in rows
     ]

@@ -30,6 +30,7 @@ from .models import (
     School,
     Scope,
 )
+from .purposes import Wording, wordings
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class MarketingChoice:
     status: consent.Status
     answer: str | None  # this guardian's latest grant or withdraw
     answered_at: datetime | None
+    # The title and description as the page shows them: in its language, or in English.
+    wording: Wording
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,18 @@ def _marketing_purposes(school_id: int, *, active_only: bool) -> list[Purpose]:
     return list(db.session.scalars(query.order_by(Purpose.position, Purpose.id)))
 
 
-def page(guardian_id: int, school_id: int, *, now: datetime | None = None) -> MarketingPage:
-    """This guardian's marketing choices at the school, and whether their objection stands."""
+def page(
+    guardian_id: int,
+    school_id: int,
+    *,
+    now: datetime | None = None,
+    language: str | None = None,
+) -> MarketingPage:
+    """This guardian's marketing choices at the school, and whether their objection stands,
+    worded for a page in `language` (a BCP 47 tag; None: English)."""
     school = _linked_school(guardian_id, school_id)
     purposes = _marketing_purposes(school_id, active_only=True)
+    shown = wordings(purposes, language)
     found = consent.person_statuses([guardian_id], purposes, school_id=school_id, now=now)
     objected_at = db.session.scalar(
         select(func.max(CurrentDecision.decided_at))
@@ -104,6 +115,7 @@ def page(guardian_id: int, school_id: int, *, now: datetime | None = None) -> Ma
                 status.status,
                 status.answer.decision if status.answer else None,
                 status.answer.decided_at if status.answer else None,
+                shown[purpose.id],
             )
         )
     return MarketingPage(school, choices, objected_at is not None, objected_at)
@@ -116,6 +128,7 @@ def decide(
     *,
     purpose_id: int | None = None,
     now: datetime | None = None,
+    language: str | None = None,
 ) -> list[ConsentEvent]:
     """Record this guardian's marketing decision at one school, in one transaction.
 
@@ -123,6 +136,10 @@ def decide(
     active marketing purpose when none is named. object: on every active marketing purpose.
     lift_objection: on every marketing purpose where this guardian's objection stands (none
     standing: nothing to do). Every change queues this guardian's receipt email.
+
+    `language` is the language of the page the guardian answered on (a BCP 47 tag; None:
+    English); each event records the language of its purpose's wording as that page showed
+    it: that tag when the school translated the current wording into it, else "en".
     """
     _linked_school(guardian_id, school_id)
     targets = _targets(guardian_id, school_id, decision, purpose_id)
@@ -130,8 +147,14 @@ def decide(
         return []
     if not targets:
         raise LedgerError("this school has no marketing choices")
+    shown = wordings(targets, language)
     requests = [
-        DecisionRequest(guardian_id=guardian_id, purpose_id=p.id, decision=decision)
+        DecisionRequest(
+            guardian_id=guardian_id,
+            purpose_id=p.id,
+            decision=decision,
+            language=shown[p.id].language,
+        )
         for p in targets
     ]
     return ledger.record_many(

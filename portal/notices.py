@@ -2,6 +2,11 @@
 
 Operators publish with `flask notice publish`; admins with the staff workspace, where each new
 version also says what changed (`summary`) and who published it (`published_by`).
+
+A version is written in English. A school may publish a translation of a version into each
+language the portal offers (`publish_translation`), as immutable as the version itself; a
+page in that language shows it, and a page in a language without one shows the English with
+a line saying so (`shown`; docs/translations-by-schools.md).
 """
 
 from __future__ import annotations
@@ -11,13 +16,16 @@ from dataclasses import dataclass
 from html import escape, unescape
 
 import nh3
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from . import audit_log, notices_text
+from . import audit_log, languages, notices_text
 from .database import writing
 from .extensions import db
-from .models import NoticeVersion, School, StaffUser
+from .models import NoticeTranslation, NoticeVersion, School, StaffUser
 from .text import multi_line_problem, single_line_problem
 from .types import utcnow
 
@@ -134,11 +142,14 @@ def _with_anchors(html: str, prefix: str = "") -> tuple[str, list[tuple[str, str
     return _HEADING.sub(anchor, html), headings
 
 
-def _contents(headings: list[tuple[str, str, str]]) -> str:
+def _contents(headings: list[tuple[str, str, str]], title: str, title_lang: str | None) -> str:
     """The "Contents" list: links to the notice's sections, the highest level of heading
-    that has more than one (a Markdown notice often has one "#" title above "##" sections)."""
+    that has more than one (a Markdown notice often has one "#" title above "##" sections).
+    `title` is its heading, in the notice's language; `title_lang` the language of that
+    heading when it differs from the notice's (English words in a translation)."""
     tags = [tag for tag, _, _ in headings]
     top = next((t for t in ("h2", "h3", "h4") if tags.count(t) > 1), tags[0])
+    lang = f' lang="{title_lang}" dir="ltr"' if title_lang else ""
     items = "".join(
         f'<li><a class="govuk-link" href="#{ident}">{escape(text)}</a></li>'
         for tag, ident, text in headings
@@ -146,7 +157,7 @@ def _contents(headings: list[tuple[str, str, str]]) -> str:
     )
     return (
         '<nav class="portal-notice-contents" aria-labelledby="contents-title">'
-        '<h2 class="govuk-heading-s" id="contents-title">Contents</h2>'
+        f'<h2 class="govuk-heading-s" id="contents-title"{lang}>{escape(title)}</h2>'
         f'<ol class="govuk-list portal-notice-contents__list">{items}</ol></nav>\n'
     )
 
@@ -167,8 +178,10 @@ def _only_absolute_links(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def render(source: str, source_format: str) -> str:
-    """Render a notice to a safe subset of HTML: no raw HTML, no scripts, only safe links."""
+def render(source: str, source_format: str, *, language: str = "en") -> str:
+    """Render a notice to a safe subset of HTML: no raw HTML, no scripts, only safe links.
+    `language` is the notice's (a translation's tag): the heading of its contents list is
+    written in it when the portal's messages have it, and marked as English when not."""
     if source_format not in FORMATS:
         raise NoticeError(
             f"unknown notice format {source_format!r}; use markdown or text", field="source_format"
@@ -176,7 +189,21 @@ def render(source: str, source_format: str) -> str:
     html = _markdown_to_html(source) if source_format == "markdown" else _text_to_html(source)
     anchored, headings = _with_anchors(_clean(html))
     long = len(headings) > CONTENTS_HEADINGS or len(source.split()) > CONTENTS_WORDS
-    return (_contents(headings) if long and headings else "") + _style(anchored)
+    if not (long and headings):
+        return _style(anchored)
+    title, title_lang = _contents_title(language)
+    return _contents(headings, title, title_lang) + _style(anchored)
+
+
+def _contents_title(language: str) -> tuple[str, str | None]:
+    """The contents list's heading in `language`, and "en" when the portal's messages have
+    no translation of it yet (the heading then stays English, and says so)."""
+    found = languages.match(language)
+    if found is None or found.tag == "en":
+        return "Contents", None
+    with force_locale(found.locale):
+        title = _("Contents")
+    return title, "en" if title == "Contents" else None
 
 
 def render_brief(text: str) -> str:
@@ -348,3 +375,177 @@ def publish(
                 now=notice.published_at,
             )
     return PublishResult(notice, created=True)
+
+
+# --- translations ----------------------------------------------------------------------------
+
+
+def _language_for_translation(tag: str) -> languages.Language:
+    """The offered language a translation is into: NoticeError for English (the version's
+    own language) and for a language the portal does not offer."""
+    found = languages.match(tag)
+    if found is not None and found.tag == languages.ENGLISH.tag:
+        raise NoticeError(
+            "the notice's own version is in English: a translation is into another language",
+            field="language",
+        )
+    if found is None:
+        offered = ", ".join(lang.tag for lang in languages.LANGUAGES if lang.tag != "en")
+        raise NoticeError(
+            f"{tag!r} is not a language the portal offers; use one of {offered}",
+            field="language",
+        )
+    return found
+
+
+def _already_translated(version: int, language: languages.Language) -> NoticeError:
+    return NoticeError(
+        f"version {version} already has a translation into {language.english}, and a "
+        "published translation cannot change: to change it, publish a new version of the "
+        "notice and translate that",
+        field="language",
+    )
+
+
+def publish_translation(
+    school: School,
+    version: int,
+    *,
+    language: str,
+    title: str,
+    source: str,
+    source_format: str,
+    brief: str | None = None,
+    published_by: StaffUser | None = None,
+) -> NoticeTranslation:
+    """Publish the translation of the school's notice version `version` into `language` (an
+    offered language, not English), rendered as a version is (`render`, `render_brief`),
+    with its own title and optional brief. Immutable once published: one per version and
+    language. NoticeError for English, a language not offered, a version that does not
+    exist, a second translation into the same language, or a title, text or brief a version
+    would be refused for. `published_by` (none for an operator) gets a `notice.translate`
+    entry in the staff audit log, in the same transaction."""
+    found = _language_for_translation(language)
+    title = title.strip()
+    source = newlines(source)
+    brief = newlines(brief or "").strip() or None
+    if not title:
+        raise NoticeError("a translation needs a title", field="title")
+    if len(title) > MAX_TITLE:
+        raise NoticeError(f"the title is longer than {MAX_TITLE} characters", field="title")
+    if wrong := single_line_problem(title):
+        raise NoticeError(f"the title {wrong}", field="title")
+    if not source.strip():
+        raise NoticeError("the translation is empty", field="source")
+    if brief is not None and (wrong := brief_problem(brief)):
+        raise NoticeError(wrong, field="brief")
+    body_html = render(source, source_format, language=found.tag)
+    brief_html = render_brief(brief) if brief is not None else None
+    try:
+        with writing() as session:
+            # One publication of a school's notice at a time (as `publish`).
+            session.execute(
+                select(School.id).where(School.id == school.id).with_for_update(key_share=True)
+            )
+            notice = get_version(school, version)
+            if notice is None:
+                raise NoticeError(f"{school.name} has no notice version {version}", field="version")
+            if translation_of(notice, found.tag) is not None:
+                raise _already_translated(version, found)
+            translation = NoticeTranslation(
+                school_id=school.id,
+                notice_version_id=notice.id,
+                language=found.tag,
+                title=title,
+                source=source,
+                source_format=source_format,
+                body_html=body_html,
+                brief=brief,
+                brief_html=brief_html,
+                published_at=utcnow(),
+                published_by_id=published_by.id if published_by is not None else None,
+            )
+            session.add(translation)
+            session.flush()
+            if published_by is not None:
+                audit_log.record(
+                    published_by,
+                    "notice.translate",
+                    school_id=school.id,
+                    detail={"version": version, "language": found.tag, "title": title},
+                    now=translation.published_at,
+                )
+    except IntegrityError as exc:
+        # Two translations into the same language at once: the second meets the unique
+        # constraint (SQLite serialises writers, so this is PostgreSQL's way).
+        raise _already_translated(version, found) from exc
+    return translation
+
+
+def translation_of(notice: NoticeVersion, language: str) -> NoticeTranslation | None:
+    """The translation of this version into `language` (a stored tag), if published."""
+    return db.session.scalars(
+        select(NoticeTranslation).where(
+            NoticeTranslation.school_id == notice.school_id,
+            NoticeTranslation.notice_version_id == notice.id,
+            NoticeTranslation.language == language,
+        )
+    ).first()
+
+
+def translations(school: School) -> dict[int, list[NoticeTranslation]]:
+    """Every translation of the school's notice, by the version number it translates, each
+    version's in the order the portal offers its languages."""
+    order = {language.tag: index for index, language in enumerate(languages.LANGUAGES)}
+    found: dict[int, list[NoticeTranslation]] = {}
+    rows = db.session.execute(
+        select(NoticeVersion.version, NoticeTranslation)
+        .join(NoticeVersion, NoticeVersion.id == NoticeTranslation.notice_version_id)
+        .where(NoticeTranslation.school_id == school.id)
+    ).all()
+    for version, translation in sorted(
+        rows, key=lambda row: (row[0], order.get(row[1].language, len(order)))
+    ):
+        found.setdefault(version, []).append(translation)
+    return found
+
+
+@dataclass(frozen=True)
+class ShownNotice:
+    """What a page in one language shows of a notice version: its translation into that
+    language when the school published one, otherwise the English version, with `fallback`
+    true when the page is not in English."""
+
+    notice: NoticeVersion
+    title: str
+    body_html: str
+    brief_html: str | None
+    language: str  # the BCP 47 tag of what is shown: "en", or the translation's
+    fallback: bool  # English shown on a page in another language: the school has no translation
+    translation: NoticeTranslation | None = None
+
+
+def shown(notice: NoticeVersion, language: str | None) -> ShownNotice:
+    """The notice version as a page in `language` (a BCP 47 tag) shows it. One query, none
+    for an English page."""
+    page = languages.get(language)
+    if page.tag != languages.ENGLISH.tag:
+        translation = translation_of(notice, page.tag)
+        if translation is not None:
+            return ShownNotice(
+                notice,
+                translation.title,
+                translation.body_html,
+                translation.brief_html,
+                translation.language,
+                fallback=False,
+                translation=translation,
+            )
+    return ShownNotice(
+        notice,
+        notice.title,
+        notice.body_html,
+        notice.brief_html,
+        languages.ENGLISH.tag,
+        fallback=page.tag != languages.ENGLISH.tag,
+    )

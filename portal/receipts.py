@@ -121,6 +121,8 @@ class ReceiptLine:
     seq: int
     hash: str  # in full: the family's witness of the chain
     reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
+    # The language of the wording they read when it is not English (a BCP 47 tag).
+    language: str | None = None
 
     @property
     def who(self) -> str:
@@ -141,6 +143,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             ConsentEvent.seq,
             ConsentEvent.hash,
             ConsentEvent.decision,
+            ConsentEvent.language,
             Pupil.forename.label("child"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
             School.slug.label("school_slug"),
@@ -170,6 +173,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             seq=row.seq,
             hash=row.hash,
             reference=references.reference(row.school_slug, row.seq, row.hash),
+            language=row.language if row.language and row.language != "en" else None,
         )
         for row in rows
     ]

@@ -303,3 +303,69 @@ def test_summary_and_child_page_use_a_fixed_number_of_queries(app: Any) -> None:
     six = queries(lambda: choices.child_page(sam, pupils["S0"].id, now=T0))
     assert one == six
     assert len(choices.child_page(sam, pupils["S0"].id).siblings) == 5
+
+
+# --- the page's language -------------------------------------------------------------------
+
+
+def test_a_page_in_another_language_words_each_purpose_as_the_school_translated_it(
+    world: World,
+) -> None:
+    p = world.oak.purposes
+    a = oak_pupil(world, "A")
+    purposes.translate(world.oak.id, p["photos-website"].id, version=1, language="pl",
+                       title="Zdjęcia", description="Zdjęcia na stronie.",
+                       staff=world.oak.staff)  # fmt: skip
+    page = choices.child_page(world.ada.id, a, language="pl")
+    website = page.card(p["photos-website"].id)
+    assert website is not None
+    assert website.wording == purposes.Wording("Zdjęcia", "Zdjęcia na stronie.", "pl")
+    paper = page.card(p["local-paper"].id)
+    assert paper is not None
+    assert paper.wording == purposes.Wording(
+        "Photos in the local paper", "Photos and first names in the local newspaper.", "en", True
+    )
+    census = page.wordings[p["school-census"].id]
+    assert (census.language, census.fallback) == ("en", True)
+    english = choices.child_page(world.ada.id, a)
+    assert english.card(p["photos-website"].id).wording.language == "en"  # type: ignore[union-attr]
+    assert not any(w.fallback for w in english.wordings.values())
+
+
+def test_the_answered_wording_is_shown_in_the_page_language_when_translated(
+    world: World,
+) -> None:
+    p = world.oak.purposes["photos-website"]
+    a = oak_pupil(world, "A")
+    purposes.translate(world.oak.id, p.id, version=1, language="pl", title="Zdjęcia",
+                       description="Zdjęcia na stronie.", staff=world.oak.staff)  # fmt: skip
+    record(world.ada, p, "grant", pupil=a, now=T0)
+    purposes.load(world.oak.school, PURPOSES_OF_EVERY_KIND.replace(
+        "Photos of school life on the school website.", "Photos and videos."))  # fmt: skip
+    item = choices.child_page(world.ada.id, a, language="pl").card(p.id)
+    assert item is not None
+    assert (item.answered_wording, item.answered_language) == ("Zdjęcia na stronie.", "pl")
+    assert (item.wording.description, item.wording.fallback) == ("Photos and videos.", True)
+    item = choices.child_page(world.ada.id, a, language="ur").card(p.id)
+    assert item is not None
+    assert (item.answered_wording, item.answered_language) == (
+        "Photos of school life on the school website.", "en",
+    )  # fmt: skip
+
+
+def test_decide_records_the_language_of_the_wording_the_page_showed(world: World) -> None:
+    p = world.oak.purposes
+    a, b = oak_pupil(world, "A"), oak_pupil(world, "B")
+    purposes.translate(world.oak.id, p["photos-website"].id, version=1, language="pa-Guru",
+                       title="ਫੋਟੋਆਂ", description="ਸਕੂਲ ਦੀ ਵੈੱਬਸਾਈਟ ਉੱਤੇ ਫੋਟੋਆਂ।",
+                       staff=world.oak.staff)  # fmt: skip
+    [both] = [choices.decide(world.ada.id, [a, b], p["photos-website"].id, "grant",
+                             language="pa-Guru")]  # fmt: skip
+    assert [e.language for e in both] == ["pa-Guru", "pa-Guru"]
+    [no_translation] = choices.decide(world.ada.id, [a], p["local-paper"].id, "grant",
+                                      language="pa-Guru")  # fmt: skip
+    [unknown] = choices.decide(world.ada.id, [a], p["trip-videos"].id, "grant", language="de")
+    [default] = choices.decide(world.ada.id, [b], p["trip-videos"].id, "grant")
+    assert (no_translation.language, unknown.language, default.language) == ("en", "en", "en")
+    assert '"language":"pa-Guru"' in ledger.event_canonical(both[0])
+    assert ledger.verify().ok

@@ -359,6 +359,61 @@ def test_notice_publish_refuses_an_empty_or_unreadable_file(
     assert notices.current(school) is None
 
 
+def test_notice_publish_with_lang_publishes_a_translation_of_the_version(runner, tmp_path):
+    school = make_school(slug="oak-primary")
+    english = write(tmp_path, "notice.txt", "Who we are\n\nOak Primary School.")
+    base = ["notice", "publish", "--school", "oak-primary"]
+    assert runner.invoke(args=[*base, english, "--title", "Privacy notice"]).exit_code == 0
+    urdu = write(tmp_path, "notice-ur.txt", "ہم کون ہیں\n\nاوک پرائمری اسکول۔")
+    brief = write(tmp_path, "brief-ur.txt", "ہم آپ کے بچے کا نام رکھتے ہیں۔")
+    args = [*base, urdu, "--title", "رازداری کا نوٹس", "--lang", "ur", "--translation-of", "1"]
+    result = runner.invoke(args=[*args, "--brief", brief])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Published the Urdu translation of version 1 of oak-primary's notice\n"
+    [translation] = notices.translations(school)[1]
+    assert (translation.language, translation.title, translation.source_format) == (
+        "ur", "رازداری کا نوٹس", "text",
+    )  # fmt: skip
+    assert translation.brief == "ہم آپ کے بچے کا نام رکھتے ہیں۔"
+    assert translation.published_by_id is None
+    # No new English version, and the same translation again is refused.
+    assert len(notices.versions(school)) == 1
+    again = runner.invoke(args=args)
+    assert again.exit_code == 1
+    assert again.stderr == (
+        "Error: version 1 already has a translation into Urdu, and a published translation "
+        "cannot change: to change it, publish a new version of the notice and translate that\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--lang", "ur"], "--lang needs --translation-of N: the version FILE translates"),
+        (["--translation-of", "1"],
+         "--translation-of needs --lang: the language FILE is written in"),
+        (["--lang", "en", "--translation-of", "1"],
+         "Error: the notice's own version is in English"),
+        (["--lang", "xx", "--translation-of", "1"],
+         "Error: 'xx' is not a language the portal offers"),
+        (["--lang", "ur", "--translation-of", "2"],
+         "Error: Oak Primary School has no notice version 2"),
+        (["--lang", "ur", "--translation-of", "0"], "Invalid value for '--translation-of'"),
+    ],
+)  # fmt: skip
+def test_notice_publish_refuses_a_translation_it_cannot_place(runner, tmp_path, extra, message):
+    school = make_school(slug="oak-primary")
+    file = write(tmp_path, "notice.md", "We hold names.")
+    base = ["notice", "publish", file, "--school", "oak-primary", "--title", "Notice"]
+    assert runner.invoke(args=base).exit_code == 0
+    result = runner.invoke(args=[*base, *extra])
+    assert result.exit_code in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert notices.translations(school) == {}
+    assert len(notices.versions(school)) == 1
+
+
 # flask purposes load
 
 
@@ -370,10 +425,12 @@ def test_purposes_load_reports_created_then_unchanged(runner):
     assert first.stdout == (
         "created: photos-website, photos-press, class-photos-display, school-census, "
         "marketing-emails\n"
+        "translations added: photos-website (pl)\n"
     )
     second = runner.invoke(args=args)
     assert second.exit_code == 0, second.output
     assert second.stdout.startswith("unchanged: photos-website, photos-press")
+    assert "translations" not in second.stdout
     assert count(Purpose) == 5
 
 
@@ -395,6 +452,22 @@ def test_purposes_load_lists_every_problem_on_stderr_and_loads_nothing(runner, t
         f"Error: {file} has problems; nothing was loaded",
     ]
     assert count(Purpose) == 0
+
+
+def test_purposes_load_asks_to_check_a_translation_kept_through_new_english(runner, tmp_path):
+    make_school(slug="oak-primary")
+    text = (EXAMPLES / "purposes.toml").read_text(encoding="utf-8")
+    first = write(tmp_path, "a.toml", text)
+    assert runner.invoke(args=["purposes", "load", first, "--school", "oak-primary"]).exit_code == 0
+    reworded = write(tmp_path, "b.toml", text.replace("short videos", "short films"))
+    result = runner.invoke(args=["purposes", "load", reworded, "--school", "oak-primary"])
+    assert result.exit_code == 0, result.output
+    assert "new wording version: photos-website\n" in result.stdout
+    assert "translations added: photos-website (pl)\n" in result.stdout
+    assert result.stderr == (
+        f"{reworded}: check photos-website (pl): the English wording changed, but the "
+        "translation is word for word the one of the wording before\n"
+    )
 
 
 def test_purposes_load_reads_a_file_saved_with_a_byte_order_mark(runner, tmp_path):

@@ -78,3 +78,21 @@ def test_marketing_needs_a_link_to_the_school_but_not_responsibility(world: Worl
     with pytest.raises(ledger.LedgerError):
         marketing.decide(world.ada.id, world.oak.id, "maybe")
     assert snapshot(world.oak.id, world.elm.id) == before
+
+
+def test_each_marketing_event_records_the_language_of_its_own_wording(world: World) -> None:
+    oak = world.oak.id
+    purposes.load(world.oak.school, PURPOSES_OF_EVERY_KIND + SECOND_MARKETING)
+    fundraising = world.oak.purposes["marketing-emails"]
+    purposes.translate(oak, fundraising.id, version=1, language="so", title="Iimaylo",
+                       description="Iimaylo ku saabsan lacag ururinta.",
+                       staff=world.oak.staff)  # fmt: skip
+    # An objection covers every marketing purpose: each event says what its wording was in.
+    events = marketing.decide(world.ada.id, oak, "object", language="so")
+    assert {(e.purpose_id == fundraising.id, e.language) for e in events} == {
+        (True, "so"), (False, "en"),
+    }  # fmt: skip
+    assert [e.language for e in marketing.decide(world.ada.id, oak, "lift_objection")] == [
+        "en", "en",
+    ]  # fmt: skip
+    assert ledger.verify().ok

@@ -509,3 +509,182 @@ def test_a_version_published_before_keeps_its_html(app):
     make_notice(school, source="Who we are\n\nWe are Oak Primary.", source_format="text")
     db.session.expire_all()
     assert db.session.get(NoticeVersion, old.id).body_html == stored
+
+
+# --- translations ----------------------------------------------------------------------------
+
+POLISH = "# Kim jesteśmy\n\nSzkoła Oak. <script>alert(1)</script>\n\n- imię dziecka\n"
+
+
+def translate(school, version: int = 1, **changes):
+    values = {"language": "pl", "title": "Informacja o prywatności", "source": POLISH,
+              "source_format": "markdown"}  # fmt: skip
+    return notices.publish_translation(school, version, **{**values, **changes})
+
+
+def test_a_translation_is_rendered_as_a_version_is_with_its_own_title_and_brief(app):
+    school = make_school()
+    english = make_notice(school)
+    translation = translate(school, brief="Przechowujemy imię dziecka.\n\n• klasa\n• zdjęcia")
+    assert translation.notice_version_id == english.id
+    assert (translation.language, translation.title) == ("pl", "Informacja o prywatności")
+    assert translation.body_html == notices.render(POLISH, "markdown")
+    assert '<h2 class="govuk-heading-m" id="kim-jeste-my">Kim jesteśmy</h2>' in (
+        translation.body_html
+    )
+    assert "<script" not in translation.body_html
+    assert translation.brief_html == notices.render_brief(translation.brief or "")
+    assert "<li>klasa</li>" in (translation.brief_html or "")
+    # The English version is as it was.
+    assert notices.get_version(school, 1).body_html == english.body_html
+    # Plain text is structured as the English is.
+    text = translate(school, language="cy", title="Hysbysiad", source="Pwy ydym ni\n\nYsgol.",
+                     source_format="text")  # fmt: skip
+    assert text.body_html == notices.render("Pwy ydym ni\n\nYsgol.", "text")
+
+
+def test_a_tag_is_stored_as_the_portal_writes_it(app):
+    school = make_school()
+    make_notice(school)
+    assert translate(school, language="PL-pl").language == "pl"
+    assert translate(school, language="pa-IN").language == "pa-Guru"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"language": "en"}, "language", "the notice's own version is in English"),
+        ({"language": "en-GB"}, "language", "the notice's own version is in English"),
+        ({"language": "de"}, "language", "'de' is not a language the portal offers; use one of "
+                                         "cy, pl, ur, pa-Guru, gu, bn, so, ar"),
+        ({"language": "en-XA"}, "language", "the notice's own version is in English"),
+        ({"language": "pa"}, "language", "'pa' is not a language the portal offers"),
+        ({"title": " "}, "title", "a translation needs a title"),
+        ({"title": "a\nb"}, "title", "the title "),
+        ({"source": "\n"}, "source", "the translation is empty"),
+        ({"brief": "word " * 301}, "brief", "the notice in brief has 301 words"),
+        ({"source_format": "html"}, "source_format", "unknown notice format 'html'"),
+    ],
+)  # fmt: skip
+def test_a_translation_is_refused_with_a_clear_message(app, changes, field, message):
+    school = make_school()
+    make_notice(school)
+    with pytest.raises(notices.NoticeError) as refused:
+        translate(school, **changes)
+    assert str(refused.value).startswith(message)
+    assert refused.value.field == field
+    assert notices.translations(school) == {}
+
+
+def test_a_version_that_does_not_exist_cannot_be_translated(app):
+    school = make_school()
+    with pytest.raises(notices.NoticeError, match="Oak Primary School has no notice version 1"):
+        translate(school)
+    make_notice(school)
+    other = make_school(slug="ash", name="Ash School")
+    make_notice(other)
+    make_notice(other, source="Version two.")
+    with pytest.raises(notices.NoticeError, match="has no notice version 2"):
+        translate(school, version=2)  # Ash has a version 2; Oak does not
+    assert notices.translations(school) == {}
+
+
+def test_a_second_translation_of_a_version_into_the_same_language_is_refused(app):
+    school = make_school()
+    make_notice(school)
+    first = translate(school)
+    with pytest.raises(notices.NoticeError) as refused:
+        translate(school, language="pl-PL", title="Inny tytuł")
+    assert str(refused.value) == (
+        "version 1 already has a translation into Polish, and a published translation cannot "
+        "change: to change it, publish a new version of the notice and translate that"
+    )
+    assert refused.value.field == "language"
+    assert notices.translations(school) == {1: [first]}
+    # Another language, or the next version in Polish, is a translation of its own.
+    welsh = translate(school, language="cy", title="Hysbysiad preifatrwydd")
+    make_notice(school, source="Version two.")
+    second = translate(school, version=2)
+    assert notices.translations(school) == {1: [welsh, first], 2: [second]}
+
+
+def test_an_admin_translation_is_in_the_audit_log(app):
+    import json
+
+    from portal.models import StaffAuditEntry
+    from tests.support.factories import make_staff
+
+    school = make_school()
+    make_notice(school)
+    admin = make_staff(school, email="admin@oak.example.org", role="admin")
+    translation = translate(school, language="ur", title="رازداری کا نوٹس", published_by=admin)
+    assert translation.published_by_id == admin.id
+    [entry] = db.session.scalars(select(StaffAuditEntry)).all()
+    assert (entry.staff_user_id, entry.action) == (admin.id, "notice.translate")
+    assert json.loads(entry.detail) == {"version": 1, "language": "ur", "title": "رازداری کا نوٹس"}
+
+
+def test_a_page_shows_the_translation_in_its_language_or_the_english_with_a_flag(app):
+    school = make_school()
+    english = make_notice(school, title="Privacy notice", brief="We hold names.")
+    translation = translate(school)
+    polish = notices.shown(english, "pl")
+    assert (polish.title, polish.language, polish.fallback) == (
+        "Informacja o prywatności", "pl", False,
+    )  # fmt: skip
+    assert polish.body_html == translation.body_html
+    assert polish.brief_html is None  # the translation has no brief: none is shown
+    assert polish.translation == translation
+    for page, fallback in [("en", False), (None, False), ("cy", True), ("en-XA", True)]:
+        shown = notices.shown(english, page)
+        assert (shown.title, shown.language, shown.fallback) == ("Privacy notice", "en", fallback)
+        assert shown.body_html == english.body_html and shown.brief_html == english.brief_html
+    # A translation of version 1 is not shown for version 2.
+    second = make_notice(school, source="Version two.")
+    assert (notices.shown(second, "pl").language, notices.shown(second, "pl").fallback) == (
+        "en", True,
+    )  # fmt: skip
+
+
+def test_the_contents_heading_of_a_long_translation_is_in_its_language_or_marked_english(app):
+    source = "".join(f"# Rozdział {n}\n\nTekst.\n\n" for n in range(1, 7))
+    school = make_school()
+    make_notice(school)
+    html = translate(school, source=source).body_html
+    # No catalogue has "Contents" yet: the heading stays English, and says so.
+    assert (
+        '<h2 class="govuk-heading-s" id="contents-title" lang="en" dir="ltr">Contents</h2>'
+    ) in html
+    assert '<a class="govuk-link" href="#rozdzia-1">Rozdział 1</a>' in html
+    # The English notice's heading is as it always was.
+    assert '<h2 class="govuk-heading-s" id="contents-title">Contents</h2>' in notices.render(
+        source, "markdown"
+    )
+
+
+def test_the_contents_heading_takes_the_catalogues_words_when_it_has_them(make_app, tmp_path):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from portal.web.language import babel
+
+    catalog = Catalog(locale="pl")
+    catalog.add("Contents", "Spis treści")
+    folder = tmp_path / "translations" / "pl" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.mo").open("wb") as file:
+        write_mo(file, catalog)
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
+    # Flask-Babel keeps the catalogues it read per process, by locale: read this one afresh,
+    # and leave none of it for the tests that follow.
+    cache = babel.domain_instance.cache
+    cache.clear()
+    try:
+        with app.app_context():
+            school = make_school()
+            make_notice(school)
+            source = "".join(f"# Rozdział {n}\n\nTekst.\n\n" for n in range(1, 7))
+            html = translate(school, source=source).body_html
+    finally:
+        cache.clear()
+    assert '<h2 class="govuk-heading-s" id="contents-title">Spis treści</h2>' in html

@@ -387,3 +387,178 @@ lawful_basis = "consent"
         purposes.load(school, text)
     assert refused.value.problems == [f"purpose 1 (photos-website): {problem}"]
     assert db.session.scalar(select(func.count()).select_from(Purpose)) == 0
+
+
+# --- translations of the wording ---------------------------------------------------------
+
+POLISH = """
+[purposes.translations.pl]
+title = "Zdjęcia na stronie"
+description = "Zdjęcia z życia szkoły na stronie szkoły."
+"""
+WELSH = """
+[purposes.translations.cy]
+title = "Lluniau ar y wefan"
+description = "Lluniau o fywyd yr ysgol ar wefan yr ysgol."
+"""
+
+
+def translations(key: str) -> list[tuple[int, str, str, str]]:
+    from portal.models import PurposeTranslation
+
+    return [
+        (t.version, t.language, t.title, t.description)
+        for t in db.session.scalars(
+            select(PurposeTranslation)
+            .join(Purpose, Purpose.id == PurposeTranslation.purpose_id)
+            .where(Purpose.key == key)
+            .order_by(PurposeTranslation.version, PurposeTranslation.language)
+        )
+    ]
+
+
+def test_the_example_file_translates_a_purpose_into_polish(app):
+    school = make_school()
+    report = purposes.load(school, EXAMPLE)
+    assert report.translated == ["photos-website (pl)"]
+    [(version, language, title, description)] = translations("photos-website")
+    assert (version, language) == (1, "pl")
+    assert title == "Zdjęcia na stronie internetowej szkoły i w mediach społecznościowych"
+    assert description.startswith("Chcielibyśmy publikować zdjęcia")
+    assert not description.startswith("\n") and not description.endswith("\n")
+    # Loading it again changes nothing.
+    assert purposes.load(school, EXAMPLE).translated == []
+    assert len(translations("photos-website")) == 1
+
+
+def test_a_file_adds_translations_to_the_wording_it_gives(app):
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    report = purposes.load(school, ONE + POLISH + WELSH)  # a language added later
+    assert report.translated == ["photos-website (cy)"]
+    assert report.unchanged == ["photos-website"]
+    assert [(v, lang) for v, lang, _, _ in translations("photos-website")] == [
+        (1, "cy"), (1, "pl"),
+    ]  # fmt: skip
+    # Left out of the file, a translation stays: it is the record of what was shown.
+    assert purposes.load(school, ONE).translated == []
+    assert len(translations("photos-website")) == 2
+
+
+def test_a_new_english_wording_does_not_carry_the_old_translations_forward(app):
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    reworded = ONE.replace("Photos of school life", "Photos and videos of school life")
+    report = purposes.load(school, reworded)
+    assert report.reworded == ["photos-website"] and report.translated == []
+    db.session.expire_all()
+    website = purpose("photos-website")
+    assert website.version == 2
+    # Version 1 keeps its Polish; version 2 has none, so a Polish page shows the English.
+    assert [(v, lang) for v, lang, _, _ in translations("photos-website")] == [(1, "pl")]
+    [shown] = purposes.wordings([website], "pl").values()
+    assert (shown.title, shown.language, shown.fallback) == ("Photos on the website", "en", True)
+    # The new wording's translation, given with it, belongs to version 2.
+    again = reworded.replace("Photos and videos", "Photos, videos")
+    report = purposes.load(school, again + POLISH.replace("Zdjęcia z życia", "Zdjęcia i filmy"))
+    assert report.translated == ["photos-website (pl)"] and report.translated_as_before == []
+    assert [(v, lang) for v, lang, _, _ in translations("photos-website")] == [
+        (1, "pl"), (3, "pl"),
+    ]  # fmt: skip
+
+
+def test_a_translation_kept_word_for_word_through_a_new_wording_is_reported(app):
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    reworded = ONE.replace("Photos of school life", "Photos and videos of school life")
+    report = purposes.load(school, reworded + POLISH)
+    assert report.translated == ["photos-website (pl)"]
+    assert report.translated_as_before == ["photos-website (pl)"]
+
+
+def test_a_translation_of_a_wording_cannot_change_and_the_file_loads_nothing(app):
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    changed = ONE + POLISH.replace("na stronie szkoły", "na szkolnej stronie") + WELSH
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, changed)
+    assert refused.value.problems == [
+        "purpose 1 (photos-website): translations.pl: wording version 1 already has a Polish "
+        "translation that says something else, and a translation cannot change; to change "
+        "it, change the English wording too (a new version)"
+    ]
+    db.session.rollback()
+    assert [(v, lang) for v, lang, _, _ in translations("photos-website")] == [(1, "pl")]
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('[purposes.translations.en]\ntitle = "A"\ndescription = "B"\n',
+         "translations.en: English is the purpose's own wording; a translation is into "
+         "another language"),
+        ('[purposes.translations.de]\ntitle = "A"\ndescription = "B"\n',
+         "translations.de: 'de' is not a language the portal offers; use one of cy, pl, ur, "
+         "pa-Guru, gu, bn, so, ar"),
+        ('[purposes.translations.pl]\ntitle = "A"\n',
+         "translations.pl: description is required"),
+        ('[purposes.translations.pl]\ntitle = "A\\nB"\ndescription = "B"\n',
+         "translations.pl: title "),
+        (f'[purposes.translations.pl]\ntitle = "{"a" * 201}"\ndescription = "B"\n',
+         "translations.pl: title is longer than 200 characters"),
+        ('[purposes.translations.pl]\ntitle = "A"\ndescription = "B"\nshared_with = "C"\n',
+         "translations.pl: unknown field(s) shared_with: a translation has a title and a "
+         "description"),
+        ('[purposes.translations]\npl = "Zdjęcia"\n',
+         "translations.pl must be a table with a title and a description, written "
+         "[purposes.translations.pl]"),
+        ('translations = "pl"\n',
+         "translations must be tables, one per language, written [purposes.translations.pl] "
+         "with a title and a description"),
+        ('[purposes.translations.pl]\ntitle = "A"\ndescription = "B"\n'
+         '[purposes.translations.PL-pl]\ntitle = "C"\ndescription = "D"\n',
+         "translations.PL-pl: Polish is given twice (as pl and PL-pl)"),
+    ],
+)  # fmt: skip
+def test_a_translation_in_the_file_is_checked_and_nothing_is_loaded(app, table, problem):
+    school = make_school()
+    with pytest.raises(purposes.PurposesFileError) as refused:
+        purposes.load(school, ONE + table)
+    [found] = refused.value.problems
+    assert found.startswith(f"purpose 1 (photos-website): {problem}"), found
+    assert count(Purpose) == 0
+
+
+def test_a_page_shows_the_translation_in_its_language_or_the_english_flagged(app):
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    website = purpose("photos-website")
+    polish = purposes.wordings([website], "pl")[website.id]
+    assert polish == purposes.Wording(
+        "Zdjęcia na stronie", "Zdjęcia z życia szkoły na stronie szkoły.", "pl"
+    )
+    for page, fallback in [("en", False), (None, False), ("ur", True), ("en-XA", True)]:
+        shown = purposes.wordings([website], page)[website.id]
+        assert shown == purposes.Wording(website.title, website.description, "en", fallback)
+    assert purposes.wordings([], "pl") == {}
+
+
+def test_an_english_page_reads_no_translation(app):
+    from sqlalchemy import event
+
+    school = make_school()
+    purposes.load(school, ONE + POLISH)
+    website = purpose("photos-website")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        purposes.wordings([website], "en")
+        assert statements == []
+        purposes.wordings([website], "pl")
+        assert len(statements) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

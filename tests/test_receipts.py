@@ -637,3 +637,28 @@ def test_merged_receipts_list_each_event_once_in_order() -> None:
             {"guardian_id": 1, "school_id": 2, "events": [4, 5]},
         ]
     ) == {"guardian_id": 1, "school_id": 2, "events": [3, 4, 5]}
+
+
+def test_the_receipt_says_in_which_language_a_decision_was_read_when_not_english(
+    world, mail_server
+):
+    """The language's own name: the receipt is the family's."""
+    polish, english = record_many(
+        [
+            DecisionRequest(world.guardians[ADA], world.purpose("photos-website"), "grant",
+                            world.pupils["A"], language="pl"),
+            DecisionRequest(world.guardians[ADA], world.purpose("trip-videos"), "grant",
+                            world.pupils["A"], language="en"),
+        ],
+        actor=Actor.guardian(world.guardians[ADA]), channel="web", now=T0,
+    )  # fmt: skip
+    [first, second] = receipts.lines(world.guardians[ADA], world.oak, [polish.seq, english.seq])
+    assert (first.language, second.language) == ("pl", None)
+    payload = {"guardian_id": world.guardians[ADA], "school_id": world.oak,
+               "events": [polish.seq, english.seq]}  # fmt: skip
+    rendered = render("receipt", payload)
+    assert not isinstance(rendered, str)
+    assert "Yes, you agreed (in Polski)\n" in rendered.text
+    assert rendered.text.count("(in ") == 1
+    assert 'Yes, you agreed <bdi lang="pl">' not in rendered.html
+    assert 'Yes, you agreed (in <bdi lang="pl">Polski</bdi>)</p>' in rendered.html

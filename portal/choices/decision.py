@@ -21,6 +21,7 @@ from ..models import (
     Purpose,
     Scope,
 )
+from ..purposes import wordings
 from .family import Family, responsible_for
 from .page import grant_needs_renewal
 
@@ -41,6 +42,7 @@ def decide(
     notice_version: int | None = None,
     now: datetime | None = None,
     family: Family | None = None,
+    language: str | None = None,
 ) -> list[ConsentEvent]:
     """Record this guardian's own decision for one or several of their children at one school:
     one ledger event per child, in one transaction. NotFound (nothing written) unless every
@@ -54,6 +56,11 @@ def decide(
     newest decision stands either way. A grant that needs renewal is recorded again, as the
     renewal. `family`, when the caller has read it (`family_of`), saves reading the children
     again.
+
+    `language` is the language of the page the guardian answered on (a BCP 47 tag; None:
+    English). Each event records the language of the wording that page showed: that tag
+    when the school has a translation of the purpose's current wording into it, else "en"
+    (docs/ledger.md, "Format 2").
     """
     wanted = list(dict.fromkeys(pupil_ids))
     if not wanted:
@@ -64,6 +71,7 @@ def decide(
         raise NotFound("no such purpose")
     if purpose_version is not None and purpose_version != purpose.version:
         raise StaleChoice(f"{purpose.title!r} has been reworded since the page was opened")
+    shown_in = wordings([purpose], language)[purpose.id].language
 
     def unchanged(request: DecisionRequest, row: CurrentDecision | None, at: datetime) -> bool:
         """Asked by the ledger under the school's chain lock, so that twenty identical
@@ -84,6 +92,7 @@ def decide(
             note=note,
             purpose_version=purpose_version,
             notice_version=notice_version,
+            language=shown_in,
         )
         for pupil_id in wanted
     ]

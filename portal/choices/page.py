@@ -1,5 +1,6 @@
 """One child's page: their purposes in three groups, with this guardian's own answers and the
-effective status (all guardians' decisions counted, none of them named)."""
+effective status (all guardians' decisions counted, none of them named), each purpose worded in
+the page's language when the school has a translation (`purposes.wordings`)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from ..models import (
     NoticeVersion,
     Pupil,
     Purpose,
+    PurposeTranslation,
     PurposeVersion,
     School,
     Scope,
 )
+from ..purposes import Wording, translated, wording
 from ..types import utcnow
 from .family import Family, family_of
 
@@ -62,9 +65,13 @@ class PurposeChoice:
     own: OwnDecision | None
     status: consent.Status  # the effective status, all guardians' decisions counted
     others_differ: bool  # the effective status is not what this guardian's answer alone gives
-    # The wording this guardian last answered, when the purpose has been reworded since.
+    # The title and description as the page shows them: in its language, or in English.
+    wording: Wording
+    # The wording this guardian last answered, when the purpose has been reworded since, in
+    # the page's language when the school translated it, and that wording's language.
     answered_wording: str | None = None
     review: Review | None = None
+    answered_language: str = "en"
 
     @property
     def needs_answer(self) -> bool:
@@ -87,6 +94,8 @@ class ChildPage:
     notice_changed: bool
     # What the school did for this child (take-downs done): the fact and the day.
     outcomes: list[Any] = field(default_factory=list)
+    # Every purpose's title and description as the page shows them, by purpose id.
+    wordings: dict[int, Wording] = field(default_factory=dict)
 
     def card(self, purpose_id: int) -> PurposeChoice | None:
         """The consent or objection purpose `purpose_id` of this page, if it is one."""
@@ -99,11 +108,14 @@ def child_page(
     *,
     now: datetime | None = None,
     family: Family | None = None,
+    language: str | None = None,
 ) -> ChildPage:
     """One child's purposes in three groups, with this guardian's answers and the effective
-    status. A fixed number of queries: three (two when the caller passes the guardian's
-    `family`), one more when a purpose has been reworded since this guardian answered, and
-    one or two more when the school reviews or has answered an objection of theirs."""
+    status, worded for a page in `language` (a BCP 47 tag; None: English). A fixed number of
+    queries: three (two when the caller passes the guardian's `family`), one more on a page
+    not in English (the school's translations), one more when a purpose has been reworded
+    since this guardian answered, and one or two more when the school reviews or has
+    answered an objection of theirs."""
     now = now or utcnow()
     family = family or family_of(guardian_id)
     pupil, school = family.child(pupil_id)
@@ -119,13 +131,16 @@ def child_page(
         for row in rows
         if row.guardian_id == guardian_id and row.purpose_id is not None
     }
-    wordings = _answered_wordings(school.id, chosen, own_rows)
+    translations = translated(purposes, language)
+    shown = {p.id: wording(p, language, translations) for p in purposes}
+    wordings = _answered_wordings(school.id, chosen, own_rows, translations)
 
     consent_group: list[PurposeChoice] = []
     objection_group: list[PurposeChoice] = []
     for purpose in chosen:
         row = own_rows.get((purpose.id, consent.axis_for(purpose).value))
-        item = _purpose_choice(purpose, pupil, row, found[(pupil.id, purpose.id)], wordings, now)
+        status = found[(pupil.id, purpose.id)]
+        item = _purpose_choice(purpose, pupil, row, status, shown[purpose.id], wordings, now)
         (consent_group if purpose.choice == Choice.CONSENT else objection_group).append(item)
 
     objection_group = _with_reviews(school.id, objection_group)
@@ -143,21 +158,26 @@ def child_page(
         siblings=family.siblings(pupil),
         notice_changed=notice_changed,
         outcomes=takedowns.done_for([pupil.id]),
+        wordings=shown,
     )
 
 
 def _answered_wordings(
-    school_id: int, chosen: list[Purpose], own_rows: dict[tuple[int, str], Any]
-) -> dict[tuple[int, int], str]:
+    school_id: int,
+    chosen: list[Purpose],
+    own_rows: dict[tuple[int, str], Any],
+    translations: dict[tuple[int, int], PurposeTranslation],
+) -> dict[tuple[int, int], tuple[str, str]]:
     """The wordings (by purpose and version) this guardian answered, for the purposes reworded
-    since: none, or one query."""
+    since, with their language: the school's translation into the page's language when it
+    has one (`translations`), else the English. None, or one query."""
     stale = [
         (row.purpose_id, row.purpose_version)
         for p in chosen
         if (row := own_rows.get((p.id, consent.axis_for(p).value))) is not None
         and row.purpose_version < p.version
     ]
-    wordings: dict[tuple[int, int], str] = {}
+    wordings: dict[tuple[int, int], tuple[str, str]] = {}
     if stale:
         for version in db.session.scalars(
             select(PurposeVersion).where(
@@ -165,7 +185,13 @@ def _answered_wordings(
                 PurposeVersion.purpose_id.in_([pid for pid, _ in stale]),
             )
         ):
-            wordings[(version.purpose_id, version.version)] = version.description
+            key = (version.purpose_id, version.version)
+            translation = translations.get(key)
+            wordings[key] = (
+                (translation.description, translation.language)
+                if translation is not None
+                else (version.description, "en")
+            )
     return wordings
 
 
@@ -174,7 +200,8 @@ def _purpose_choice(
     pupil: Pupil,
     row: Any,  # this guardian's own current decision on the purpose, or None
     status: consent.EffectiveStatus,
-    wordings: dict[tuple[int, int], str],
+    shown: Wording,
+    wordings: dict[tuple[int, int], tuple[str, str]],
     now: datetime,
 ) -> PurposeChoice:
     """One card: this guardian's own answer `row` (if any) beside the effective `status`."""
@@ -194,10 +221,18 @@ def _purpose_choice(
             needs_renewal=grant_needs_renewal(purpose, fact, now),
         )
     alone, _ = consent.evaluate(purpose, on_roll=pupil.on_roll, facts=facts, now=now)
-    answered = None
+    answered, answered_language = None, "en"
     if row is not None and row.purpose_version < purpose.version:
-        answered = wordings.get((purpose.id, row.purpose_version))
-    return PurposeChoice(purpose, own, status.status, alone != status.status, answered)
+        answered, answered_language = wordings.get((purpose.id, row.purpose_version), (None, "en"))
+    return PurposeChoice(
+        purpose,
+        own,
+        status.status,
+        alone != status.status,
+        shown,
+        answered,
+        answered_language=answered_language,
+    )
 
 
 def _with_reviews(school_id: int, items: list[PurposeChoice]) -> list[PurposeChoice]:

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import demo as demo_module
-from .. import emails, notices, purposes, roster, schools
+from .. import emails, languages, notices, purposes, roster, schools
 from ..errors import PortalError
 
 school_cli = AppGroup("school", help="Create and list schools.")
@@ -140,20 +140,58 @@ def roster_import(file: Path, slug: str, mark_missing_as_left: bool, dry_run: bo
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A plain-text file: the notice in brief, shown before the full notice.",
 )
+@click.option(
+    "--lang",
+    "language",
+    help="Publish FILE as a translation into this language (a BCP 47 code such as pl, ur "
+    "or pa-Guru), with --translation-of.",
+)
+@click.option(
+    "--translation-of",
+    "version",
+    type=click.IntRange(min=1),
+    help="The version FILE translates (with --lang).",
+)
 def notice_publish(
-    file: Path, slug: str, title: str, source_format: str | None, brief_file: Path | None
+    file: Path,
+    slug: str,
+    title: str,
+    source_format: str | None,
+    brief_file: Path | None,
+    language: str | None,
+    version: int | None,
 ) -> None:
-    """Publish FILE as the school's new privacy notice version."""
+    """Publish FILE as the school's new privacy notice version, or, with --lang and
+    --translation-of, as the translation of a version into another language."""
+    if language is not None and version is None:
+        raise click.UsageError("--lang needs --translation-of N: the version FILE translates")
+    if version is not None and language is None:
+        raise click.UsageError("--translation-of needs --lang: the language FILE is written in")
     school = _school(slug)
     source = _read_text(file)
     brief = _read_text(brief_file) if brief_file is not None else None
+    source_format = source_format or notices.format_for_filename(file.name)
+    if language is not None and version is not None:
+        try:
+            translation = notices.publish_translation(
+                school,
+                version,
+                language=language,
+                title=title,
+                source=source,
+                source_format=source_format,
+                brief=brief,
+            )
+        except notices.NoticeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        name = languages.get(translation.language).english
+        click.echo(
+            f"Published the {name} translation of version {version} of {school.slug}'s notice"
+        )
+        return
     try:
         result = notices.publish(
-            school,
-            title=title,
-            source=source,
-            source_format=source_format or notices.format_for_filename(file.name),
-            brief=brief,
+            school, title=title, source=source, source_format=source_format, brief=brief
         )
     except notices.NoticeError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -185,9 +223,16 @@ def purposes_load(file: Path, slug: str) -> None:
         ("updated", report.updated),
         ("unchanged", report.unchanged),
         ("retired (no longer in the file)", report.retired),
+        ("translations added", report.translated),
     ):
         if keys:
             click.echo(f"{label}: {', '.join(keys)}")
+    for key in report.translated_as_before:
+        click.echo(
+            f"{file}: check {key}: the English wording changed, but the translation is word for "
+            "word the one of the wording before",
+            err=True,
+        )
 
 
 @click.command("demo")

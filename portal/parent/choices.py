@@ -27,7 +27,7 @@ from ..web.access import guardian_required
 from ..web.forms import strip
 from ..web.hypermedia import page_or_fragment, saved
 from ..web.incoming import MAX_ID
-from ..web.language import join_list
+from ..web.language import join_list, page_language
 from . import bp
 from .layout import family, guardian_id
 
@@ -107,7 +107,9 @@ def _saved_messages() -> dict[str, str]:
 @bp.get("/children/<int:pupil_id>")
 @guardian_required
 def child(pupil_id: int) -> str:
-    page = choices.child_page(guardian_id(), pupil_id, family=family())
+    page = choices.child_page(
+        guardian_id(), pupil_id, family=family(), language=page_language().tag
+    )
     return render_template(CHILD_PAGE, page=page, saved_messages=_saved_messages(), problem=None)
 
 
@@ -131,6 +133,7 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 purpose_version=form.purpose_version.data,
                 notice_version=form.notice_version.data,
                 family=their_family,
+                language=page_language().tag,
             )
         except choices.StaleChoice:
             status, message = 409, str(STALE)
@@ -169,7 +172,9 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
 
 def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[str, Any]:
     """The child's page read again, and the card of the purpose answered."""
-    page = choices.child_page(guardian_id(), pupil_id, family=their_family)
+    page = choices.child_page(
+        guardian_id(), pupil_id, family=their_family, language=page_language().tag
+    )
     return {"page": page, "item": page.card(purpose_id)}
 
 

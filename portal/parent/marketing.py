@@ -20,6 +20,7 @@ from ..web.access import guardian_required
 from ..web.forms import optional_id
 from ..web.hypermedia import confirmation, page_or_fragment, saved
 from ..web.incoming import parse_id
+from ..web.language import page_language
 from . import bp
 from .layout import guardian_id
 
@@ -51,7 +52,7 @@ class MarketingForm(FlaskForm):
 @guardian_required
 def show(slug: str) -> str:
     school = schools.get_by_slug(slug)
-    page = marketing.page(guardian_id(), school.id)
+    page = marketing.page(guardian_id(), school.id, language=page_language().tag)
     return render_template(PAGE, page=page, saved=confirmation(SAVED_CATEGORY), problem=None)
 
 
@@ -59,13 +60,18 @@ def show(slug: str) -> str:
 @guardian_required
 def decide(slug: str) -> Response:
     school = schools.get_by_slug(slug)
-    page = marketing.page(guardian_id(), school.id)  # 404 unless linked to this school
+    # 404 unless linked to this school
+    page = marketing.page(guardian_id(), school.id, language=page_language().tag)
     form = MarketingForm()
     if form.validate_on_submit():
         purpose_id = parse_id(form.purpose.data)
         try:
             marketing.decide(
-                guardian_id(), school.id, form.decision.data or "", purpose_id=purpose_id
+                guardian_id(),
+                school.id,
+                form.decision.data or "",
+                purpose_id=purpose_id,
+                language=page_language().tag,
             )
         except LedgerError:
             pass
@@ -75,7 +81,9 @@ def decide(slug: str) -> Response:
                 fragment=CHOICES,
                 redirect_to=url_for(".marketing", slug=slug, _anchor="marketing"),
                 category=SAVED_CATEGORY,
-                fragment_context=lambda: {"page": marketing.page(guardian_id(), school.id)},
+                fragment_context=lambda: {
+                    "page": marketing.page(guardian_id(), school.id, language=page_language().tag)
+                },
                 problem=None,
             )
     return page_or_fragment(PAGE, CHOICES, status=400, page=page, saved=None, problem=str(PROBLEM))

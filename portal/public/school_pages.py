@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from .. import school_pages
 from ..parent import rights_requests
+from ..web.language import page_language
 from . import bp
 
 HOME_PAGE = "public/school_pages/home.html"
@@ -25,12 +26,14 @@ def home() -> str | Response:
 
 @bp.get("/schools/<string:slug>/privacy-notice")
 def notice(slug: str) -> str:
-    return render_template(NOTICE_PAGE, **_notice_context(school_pages.notice(slug)))
+    page = school_pages.notice(slug, language=page_language().tag)
+    return render_template(NOTICE_PAGE, **_notice_context(page))
 
 
 @bp.get("/schools/<string:slug>/privacy-notice/versions/<int:version>")
 def notice_version(slug: str, version: int) -> str:
-    return render_template(NOTICE_PAGE, **_notice_context(school_pages.notice(slug, version)))
+    page = school_pages.notice(slug, version, language=page_language().tag)
+    return render_template(NOTICE_PAGE, **_notice_context(page))
 
 
 def _notice_context(page: school_pages.NoticePage) -> dict[str, object]:
@@ -39,6 +42,7 @@ def _notice_context(page: school_pages.NoticePage) -> dict[str, object]:
         "notice": page.notice,
         "versions": page.versions,
         "is_current": page.is_current,
+        "shown": page.shown,
     }
 
 

@@ -80,6 +80,8 @@ class HistoryEntry:
     seq: int
     hash: str  # in full: the record shows it one click away from the reference
     reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
+    # The language of the wording the guardian read online, when it is not English.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
             ConsentEvent.note,
             ConsentEvent.seq,
             ConsentEvent.hash,
+            ConsentEvent.language,
             SchoolContact.forename,
             SchoolContact.surname,
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
@@ -216,6 +219,7 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
                 seq=row.seq,
                 hash=row.hash,
                 reference=references.reference(row.school_slug, row.seq, row.hash),
+                language=row.language if row.language and row.language != "en" else None,
             )
         )
     return entries

@@ -6,8 +6,12 @@ through the same checks (`check`: `checks`) and the same save (`saving`), so a p
 the same whatever made it. `lookup` reads them.
 
 Changing the title or description of a purpose makes a new wording version; "yes" answers
-given to an older version then need renewal. A retired purpose is kept, with its decisions,
-for the record, and is no longer shown to families (docs/consent-rules.md).
+given to an older version then need renewal. A school may translate a wording version into
+the languages the portal offers (`translations`): pages show the translation in their
+language (`wordings`), or the English, flagged as a fallback.
+
+A retired purpose is kept, with its decisions, for the record, and is no longer shown to
+families (docs/consent-rules.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from .checks import Problem, PurposeSpec, check
 from .file import LoadReport, PurposesFileError, load, parse
 from .lookup import decision_count, for_school, get, grants_to_renew
 from .saving import SETTINGS, Change
+from .translations import (
+    Wording,
+    check_translation,
+    translate,
+    translated,
+    translations_of,
+    wording,
+    wordings,
+)
 
 __all__ = [
     "SETTINGS",
@@ -26,7 +39,9 @@ __all__ = [
     "Problem",
     "PurposeSpec",
     "PurposesFileError",
+    "Wording",
     "check",
+    "check_translation",
     "create",
     "decision_count",
     "for_school",
@@ -35,5 +50,10 @@ __all__ = [
     "load",
     "parse",
     "retire",
+    "translate",
+    "translated",
+    "translations_of",
     "update",
+    "wording",
+    "wordings",
 ]

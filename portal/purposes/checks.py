@@ -41,6 +41,16 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class TranslationSpec:
+    """A purpose's title and description in another language (portal/purposes/translations.py):
+    `language` is the tag as the portal writes it ("pl", "pa-Guru")."""
+
+    language: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
 class PurposeSpec:
     key: str
     title: str
@@ -59,6 +69,8 @@ class PurposeSpec:
     on_leaving: str = OnLeaving.KEEP.value
     leaving_days: int | None = None  # remove/review only; None: the portal's default
     keep_months: int | None = None  # keep only; None: until the school's retention period
+    # The wording in other languages, for the wording the spec gives (purposes file only).
+    translations: tuple[TranslationSpec, ...] = ()
 
 
 # The fields chosen from a list: their values, the value when none is given (None: one must

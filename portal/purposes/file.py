@@ -1,11 +1,13 @@
 """The purposes file (TOML, the `flask purposes load` command): parsed and checked whole,
 then loaded all or nothing. The format is described in the README ("Purposes file (TOML)")
-and shown in `examples/purposes.toml`."""
+and shown in `examples/purposes.toml`. A purpose's table may carry the school's translations
+of its wording, `[purposes.translations.pl]` with a title and a description, for the wording
+the file gives (portal/purposes/translations.py)."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from ..models import Purpose, School
 from ..types import utcnow
 from .checks import PurposeSpec, check
 from .saving import save
+from .translations import add_for_version, check_file_translations
 
 
 class PurposesFileError(PortalError):
@@ -34,6 +37,11 @@ class LoadReport:
     # Purposes of the school that the file no longer lists: kept (decisions refer to them)
     # but no longer shown to families.
     retired: list[str] = field(default_factory=list)
+    # Translations added, as "key (language)": those of a new wording and new languages.
+    translated: list[str] = field(default_factory=list)
+    # Translations of a new wording that are word for word those of the wording before it:
+    # the English changed, so they may need translating again.
+    translated_as_before: list[str] = field(default_factory=list)
 
 
 def parse(text: str) -> list[PurposeSpec]:
@@ -59,10 +67,14 @@ def parse(text: str) -> list[PurposeSpec]:
             continue
         key = entry.get("key")
         where = f"purpose {index}" + (f" ({key})" if isinstance(key, str) and key else "")
-        spec, found = check(entry)
-        problems.extend(f"{where}: {problem.message}" for problem in found)
-        if spec is None:
+        spec, found = check(
+            {name: value for name, value in entry.items() if name != "translations"}
+        )
+        translations, wrong = check_file_translations(entry.get("translations"))
+        problems.extend(f"{where}: {problem.message}" for problem in [*found, *wrong])
+        if spec is None or wrong:
             continue
+        spec = replace(spec, translations=translations)
         if spec.key in seen:
             problems.append(f"{where}: the key {spec.key!r} appears twice")
         seen.add(spec.key)
@@ -94,11 +106,20 @@ def load(school: School, text: str) -> LoadReport:
         if problems:
             raise PurposesFileError(problems)
         now = utcnow()
-        for position, spec in enumerate(specs):
+        for index, spec in enumerate(specs):
+            before = existing[spec.key].version if spec.key in existing else None
             change = save(
-                school.id, spec, existing.get(spec.key), now=now, position=position, active=True
+                school.id, spec, existing.get(spec.key), now=now, position=index, active=True
             )
             getattr(report, change.outcome).append(spec.key)
+            added = add_for_version(change.purpose, spec.translations, now=now, before=before)
+            problems.extend(
+                f"purpose {index + 1} ({spec.key}): {problem.message}" for problem in added.problems
+            )
+            report.translated.extend(f"{spec.key} ({tag})" for tag in added.added)
+            report.translated_as_before.extend(f"{spec.key} ({tag})" for tag in added.as_before)
+        if problems:
+            raise PurposesFileError(problems)  # nothing is written: the transaction rolls back
         listed = {spec.key for spec in specs}
         for key, purpose in existing.items():
             if key not in listed and purpose.active:

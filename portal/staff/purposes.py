@@ -1,5 +1,6 @@
 """The school's purposes (admins): the list, adding one, changing one (a new wording version
-when the title or description changes) and retiring one.
+when the title or description changes), retiring one, and the translations of a purpose's
+wording (docs/translations-by-schools.md).
 
 Every purpose id is looked up within the staff user's school: another school's answers 404.
 Plain forms and redirects; a boosted request (htmx) gets the same whole page. The forms are in
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import purposes
+from .. import languages, purposes
 from ..models import Purpose
 from ..web.access import staff_required
 from ..web.hypermedia import confirmation, whole_page
@@ -25,6 +26,7 @@ from .purposes_forms import (
     EditPurposeForm,
     PurposeForm,
     RetireForm,
+    TranslationForm,
 )
 
 FORM = "staff/purposes/form.html"
@@ -140,4 +142,50 @@ def retire_purpose(purpose_id: int) -> Response:
         purpose=purpose,
         decisions=purposes.decision_count(purpose),
         labels=LABELS,
+    )
+
+
+@bp.route(
+    "/purposes/<int:purpose_id>/translations",
+    methods=["GET", "POST"],
+    endpoint="purpose_translations",
+)
+@staff_required(ADMIN)
+def purpose_translations(purpose_id: int) -> Response:
+    """The translations of a purpose's wording, each version's, and a form to add one of the
+    current wording."""
+    school_id = current_school_id()
+    purpose = purposes.get(school_id, purpose_id)
+    found = purposes.translations_of(purpose)
+    translated = [t.language for t in found.get(purpose.version, [])]
+    form = TranslationForm().for_languages(translated, purpose.version)
+    if form.validate_on_submit():
+        try:
+            translation = purposes.translate(
+                school_id,
+                purpose_id,
+                version=form.posted_version(),
+                language=form.language.data or "",
+                title=form.title.data or "",
+                description=form.description.data or "",
+                staff=current_staff(),
+            )
+        except purposes.InvalidPurpose as exc:
+            form.add_problems(exc.problems)
+        else:
+            name = languages.get(translation.language).english
+            flash(
+                f"The {name} translation of “{purpose.title}” is added. Families whose pages "
+                f"are in {name} read it from now on.",
+                SAVED,
+            )
+            return redirect(url_for(".purpose_translations", purpose_id=purpose_id))
+    return whole_page(
+        "staff/purposes/translations.html",
+        status=400 if request.method == "POST" else 200,
+        form=form,
+        purpose=purpose,
+        translations=found,
+        language_of=languages.get,
+        saved=confirmation(SAVED),
     )

@@ -1,4 +1,5 @@
-"""Forms of the purposes screens (admins): a new purpose, a change to one, retiring one.
+"""Forms of the purposes screens (admins): a new purpose, a change to one, retiring one, and a
+translation of a purpose's wording.
 
 The purpose forms only carry what was typed: whether a purpose is valid is decided by
 `purposes.check`, the same rules as the purposes file, and its problems are put beside the
@@ -13,15 +14,24 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
+    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
+from wtforms.validators import Length, ValidationError
 
-from .. import purposes, takedowns
+from .. import languages, purposes, takedowns
 from ..models import OnLeaving, Renewal
 from ..web.forms import strip
 
@@ -260,3 +270,58 @@ class EditPurposeForm(PurposeForm):
 
 class RetireForm(FlaskForm):
     submit = SubmitField("Retire this purpose", widget=GovSubmitInput())
+
+
+class TranslationForm(FlaskForm):
+    """The title and description of a purpose's current wording in another language. Like the
+    purpose forms it carries what was typed; `purposes.translate` checks it."""
+
+    language = SelectField(
+        "Language",
+        widget=GovSelect(),
+        choices=[],  # set by `for_languages`: those the wording is not yet translated into
+        validate_choice=False,
+    )
+    title = StringField("Title, in that language", widget=GovTextInput(), filters=[strip])
+    description = TextAreaField(
+        "Description, in that language",
+        widget=GovTextArea(),
+        filters=[strip],
+        validators=[
+            Length(max=MAX_TEXT, message=f"The description must be {MAX_TEXT} characters or fewer")
+        ],
+    )
+    version = HiddenField()
+    submit = SubmitField("Add the translation", widget=GovSubmitInput())
+
+    def for_languages(self, translated: list[str], version: int) -> TranslationForm:
+        """Offer the languages not yet `translated` (their tags); `version` is the wording
+        being translated (kept as it was when the form was posted)."""
+        self.language.choices = [SelectChoice("", "Choose a language")] + [
+            SelectChoice(language.tag, language.english)
+            for language in languages.LANGUAGES
+            if language.tag != languages.ENGLISH.tag and language.tag not in translated
+        ]
+        if not self.version.data:
+            self.version.data = str(version)
+        return self
+
+    def validate_language(self, field: SelectField) -> None:
+        offered = [choice.value for choice in field.choices or [] if choice.value]  # type: ignore[union-attr]
+        if not field.data:
+            raise ValidationError("Choose the language of the translation")
+        if field.data not in offered:
+            raise ValidationError("Choose one of the languages listed")
+
+    def posted_version(self) -> int:
+        """The wording version the form translated (0 when the form carries none)."""
+        value = self.version.data or ""
+        return int(value) if value.isdigit() and len(value) < 10 else 0
+
+    def add_problems(self, problems: list[purposes.Problem]) -> None:
+        """Put each problem beside its field (the language for those about no field)."""
+        for problem in problems:
+            field = self._fields.get(problem.field) or self.language
+            if field is self.version:
+                field = self.language
+            field.errors = [*field.errors, problem.plain]

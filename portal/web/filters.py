@@ -1,15 +1,18 @@
-"""Template filters: dates and times as people in the UK read them; and the template global
-`reference(slug, seq, hash)`, an event's short reference."""
+"""Template filters: dates and times as people in the UK read them; the language of a block of
+text the school wrote (`lang_attrs`) and a language's name (`language_name`); and the template
+global `reference(slug, seq, hash)`, an event's short reference."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 from babel.dates import format_date, format_time
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from .. import languages
 from ..languages import PSEUDO
 from ..references import reference
 from ..types import LONDON, london_date, uk_date
@@ -44,6 +47,31 @@ def bdi(value: object) -> Markup:
     """A name or an address isolated from the text around it (`<bdi>`), so that a Latin name
     in an Urdu sentence, or an Urdu name in an English one, keeps its own direction."""
     return Markup("<bdi>{}</bdi>").format(value)
+
+
+class _InALanguage(Protocol):
+    @property
+    def language(self) -> str: ...
+
+
+def lang_attrs(value: _InALanguage | str) -> Markup:
+    """The `lang` and `dir` attributes of a block of text the school wrote, given its
+    language (a tag, or what carries one: `purposes.Wording`, `notices.ShownNotice`): none
+    for English on an English page; otherwise ` lang="pl" dir="ltr"`, so that a screen
+    reader reads a translation, or English on a page in another language, in its own voice
+    (docs/translations-by-schools.md)."""
+    tag = value if isinstance(value, str) else value.language
+    if tag == languages.ENGLISH.tag and current_language().tag == languages.ENGLISH.tag:
+        return Markup("")
+    language = languages.get(tag)
+    return Markup(' lang="{}" dir="{}"').format(language.tag, language.direction)
+
+
+def language_name(tag: str | None, english: bool = False) -> str:
+    """A language's name in itself ("Polski", for the family's pages) or, with `english`, in
+    English ("Polish", for staff pages)."""
+    language = languages.get(tag)
+    return language.english if english else language.name
 
 
 LAWFUL_BASES = {
@@ -100,6 +128,8 @@ def init_app(app: Flask) -> None:
         decision_words,
         channel_words,
         capitalize_first,
+        lang_attrs,
+        language_name,
     ):
         app.add_template_filter(function)
     # An event's reference (portal/references.py), where a row does not carry its own.

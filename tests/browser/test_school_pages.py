@@ -243,3 +243,42 @@ def test_a_plain_text_notice_starts_with_its_brief_and_contents_on_a_small_phone
     expect(page.get_by_role("link", name="https://ico.org.uk/concerns/")).to_have_attribute(
         "href", "https://ico.org.uk/concerns/"
     )
+
+
+# --- what the school wrote, in the page's language -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "line"),
+    [("pl", "Informacja o prywatności", False), ("ur", DEMO_TITLE, True)],
+    ids=["translated", "only in English"],
+)
+def test_the_notice_in_another_language_reads_well_and_passes_axe(
+    site, live_server, page, language, heading, line
+):
+    """Polish: the school's translation, marked lang="pl". Urdu, a right-to-left page: the
+    English notice marked lang="en" dir="ltr", under a line saying it is only in English."""
+    from portal import notices, schools
+    from portal.extensions import db
+
+    school = schools.get_by_slug("riverside-primary")
+    notices.publish_translation(school, 2, language="pl", title="Informacja o prywatności",
+                                source="## Kim jesteśmy\n\nSzkoła Riverside.\n",
+                                source_format="markdown")  # fmt: skip
+    db.session.commit()
+    page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+    page.goto(live_server + DEMO_NOTICE)
+    expect(h1(page, heading)).to_be_visible()
+    title = page.get_by_role("heading", level=1)
+    expect(title).to_have_attribute("lang", "pl" if language == "pl" else "en")
+    only_english = page.get_by_text("This part is only in English. Ask the school for help:")
+    expect(only_english).to_have_count(1 if line else 0)
+    if line:
+        link = page.get_by_role("link", name="office@riverside-primary.example.org").first
+        expect(link).to_have_attribute("href", "mailto:office@riverside-primary.example.org")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator(".portal-notice__body")).to_have_attribute("dir", "ltr")
+    else:
+        expect(page.get_by_role("heading", level=3, name="Kim jesteśmy")).to_be_visible()
+    assert_no_sideways_scrolling(page)
+    assert_no_axe_violations(page)

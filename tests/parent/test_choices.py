@@ -402,3 +402,107 @@ def test_the_new_notice_banner_and_the_notice_say_what_changed(ada, world):
     assert "What changed: We now keep photos for one year." in text_of(banner)
     notice = ada.get("/schools/oak-primary/privacy-notice").text
     assert "What changed in this version: We now keep photos for one year." in text_of(notice)
+
+
+# --- the school's wording in the page's language ----------------------------------------------
+
+
+def translate(world, key: str, language: str = "pl", **words: str):
+    p = purposes.get(world.oak.id, world.oak.purposes[key].id)  # as it is now
+    translation = purposes.translate(
+        world.oak.id, p.id, version=p.version, language=language, staff=world.oak.staff,
+        title=words.get("title", f"{p.title} ({language})"),
+        description=words.get("description", f"{p.description} ({language})"),
+    )  # fmt: skip
+    db.session.commit()
+    return translation
+
+
+def test_a_polish_page_shows_the_schools_polish_wording_and_english_where_it_has_none(ada, world):
+    translate(world, "photos-website", title="Zdjęcia na stronie szkoły",
+              description="Zdjęcia z życia szkoły na stronie internetowej szkoły.")  # fmt: skip
+    ada.set_cookie("lang", "pl")
+    page = ada.get(child_path(world, "A"))
+    assert page.status_code == 200
+    website = card(page, world.oak.purposes["photos-website"].id)
+    assert (
+        f'<h3 class="govuk-heading-m" id="purpose-{world.oak.purposes["photos-website"].id}-title"'
+        ' lang="pl" dir="ltr">Zdjęcia na stronie szkoły</h3>'
+    ) in website
+    assert (
+        '<p class="govuk-body" lang="pl" dir="ltr">Zdjęcia z życia szkoły na stronie '
+        "internetowej szkoły.</p>"
+    ) in website
+    assert "only in English" not in website and "Photos of school life" not in website
+    assert "to zdjęcia na stronie szkoły</span>" in website  # the buttons' hidden words
+    # A purpose the school has not translated: the English, marked, with the line.
+    paper = card(page, world.oak.purposes["local-paper"].id)
+    assert ' lang="en" dir="ltr">Photos in the local paper</h3>' in paper
+    assert (
+        '<p class="govuk-body portal-only-english">This part is only in English. Ask the '
+        'school for help: <a class="govuk-link" href="mailto:office@oak.example">'
+        "<bdi>office@oak.example</bdi></a></p>"
+    ) in paper
+    assert (
+        '<p class="govuk-body" lang="en" dir="ltr">Photos and first names in the local '
+        "newspaper.</p>"
+    ) in paper
+    # The things the school does without asking: the same.
+    assert '<h3 class="govuk-heading-s" lang="en" dir="ltr">The school census</h3>' in page.text
+
+
+def test_an_english_page_shows_the_english_wording_unmarked(ada, world):
+    translate(world, "photos-website")
+    page = ada.get(child_path(world, "A"))
+    website = card(page, world.oak.purposes["photos-website"].id)
+    assert '-title">Photos on the school website</h3>' in website
+    assert '<p class="govuk-body">Photos of school life on the school website.</p>' in website
+    assert "lang=" not in website and "only in English" not in page.text
+
+
+def test_what_changed_is_shown_in_the_page_language_where_the_school_translated_it(ada, world):
+    translate(world, "photos-website", description="Zdjęcia na stronie.")
+    record(world.ada, world.oak.purposes["photos-website"], "grant", pupil=world.oak.pupils["A"])
+    purposes.load(
+        world.oak.school,
+        PURPOSES_OF_EVERY_KIND.replace(
+            "Photos of school life on the school website.", "Photos and videos on the website."
+        ),
+    )
+    db.session.commit()  # fmt: skip
+    ada.set_cookie("lang", "pl")
+    page = ada.get(child_path(world, "A"))
+    website = card(page, world.oak.purposes["photos-website"].id)
+    # Version 2 has no Polish yet: what it says now is English; what was said yes to, Polish.
+    assert '<span lang="pl" dir="ltr">Zdjęcia na stronie.</span>' in website
+    assert '<span lang="en" dir="ltr">Photos and videos on the website.</span>' in website
+    assert "This part is only in English" in website
+
+
+def test_the_ledger_records_the_language_of_the_wording_the_parent_saw(ada, world, runner):
+    """A page in Polish at a school with a Polish wording records "pl"; the same page for a
+    purpose without one records "en", as does an English page; the chains still verify."""
+    from portal.ledger import event_canonical
+
+    translate(world, "photos-website")
+    ada.set_cookie("lang", "pl")
+    page = ada.get(child_path(world, "A"))
+    for key in ("photos-website", "local-paper"):
+        response = post_form(ada, decide_path(world, "A", key),
+                             {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+        assert response.status_code == 302
+    ada.set_cookie("lang", "en")
+    post_form(ada, decide_path(world, "B", "photos-website"),
+              {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
+    db.session.remove()
+    stored = db.session.scalars(select(ConsentEvent).order_by(ConsentEvent.seq)).all()
+    assert [(e.purpose_id, e.language) for e in stored] == [
+        (world.oak.purposes["photos-website"].id, "pl"),
+        (world.oak.purposes["local-paper"].id, "en"),
+        (world.oak.purposes["photos-website"].id, "en"),
+    ]
+    assert '"language":"pl"' in event_canonical(stored[0])
+    assert '"language":"en"' in event_canonical(stored[1])
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "oak-primary: ok, 3 events" in result.stdout

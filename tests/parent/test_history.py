@@ -107,3 +107,14 @@ def test_a_child_who_left_keeps_their_history_read_only(ada, signed_in, world):
     eve = signed_in("eve")
     assert "PupilB" not in eve.get("/family/history").text
     assert "PupilB" not in eve.get("/family").text
+
+
+def test_history_says_in_which_language_an_answer_was_read_when_not_english(ada, world):
+    """In the language's own name, on the family's page; nothing for English."""
+    p, a = world.oak.purposes, world.oak.pupils["A"]
+    record(world.ada, p["photos-website"], "grant", pupil=a, language="ur")
+    record(world.ada, p["local-paper"], "grant", pupil=a, language="en")
+    page = ada.get("/family/history")
+    entries = re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
+    assert '<dd>Yes (in <bdi lang="ur">اردو</bdi>)</dd>' in entries[1]
+    assert "<dd>Yes</dd>" in entries[0] and "(in " not in entries[0]

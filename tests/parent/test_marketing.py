@@ -76,3 +76,38 @@ def test_a_marketing_purpose_that_is_not_an_id_is_an_error_not_a_crash(ada, worl
     assert response.status_code == 400
     assert "There is a problem" in response.text
     assert snapshot(world.oak.id) == before
+
+
+def test_marketing_in_the_page_language_and_the_ledger_records_the_wording_language(ada, world):
+    from sqlalchemy import select
+
+    from portal import purposes
+    from portal.extensions import db
+    from portal.models import ConsentEvent
+
+    path = "/family/schools/oak-primary/marketing"
+    m = world.oak.purposes["marketing-emails"]
+    purposes.translate(world.oak.id, m.id, version=1, language="cy", staff=world.oak.staff,
+                       title="E-byst codi arian",
+                       description="E-byst am ffeiriau'r ysgol.")  # fmt: skip
+    db.session.commit()
+    ada.set_cookie("lang", "cy")
+    page = ada.get(path)
+    assert (
+        f'<h2 class="govuk-heading-m" id="marketing-{m.id}-title" lang="cy" dir="ltr">'
+        "E-byst codi arian</h2>"
+    ) in page.text
+    assert '<p class="govuk-body" lang="cy" dir="ltr">E-byst am ffeiriau&#39;r ysgol.</p>' in (
+        page.text
+    )
+    assert "only in English" not in page.text
+    post_form(ada, path, {"decision": "grant", "purpose": m.id}, page=page)
+    # In Polish the school has no wording: the English is shown, and recorded.
+    ada.set_cookie("lang", "pl")
+    page = ada.get(path)
+    assert f'id="marketing-{m.id}-title" lang="en" dir="ltr">Fundraising emails</h2>' in page.text
+    assert "This part is only in English. Ask the school for help:" in page.text
+    post_form(ada, path, {"decision": "withdraw", "purpose": m.id}, page=page)
+    db.session.remove()
+    stored = db.session.scalars(select(ConsentEvent).order_by(ConsentEvent.seq)).all()
+    assert [(e.decision, e.language) for e in stored] == [("grant", "cy"), ("withdraw", "en")]

@@ -147,3 +147,88 @@ def test_a_notice_without_a_brief_shows_no_brief_section(client):
     text = client.get("/schools/oak-primary/privacy-notice").get_data(as_text=True)
     assert "The notice in brief" not in text and "portal-notice-brief" not in text
     assert "We hold names." in text
+
+
+# --- the notice in the page's language -------------------------------------------------------
+
+
+def _oak_with_a_polish_translation() -> None:
+    school = make_school(slug="oak-primary", name="Oak Primary School")
+    make_notice(school, title="Privacy notice", source="We hold **names**.",
+                brief="We hold names.")  # fmt: skip
+    notices.publish_translation(school, 1, language="pl", title="Informacja o prywatności",
+                                source="Przechowujemy **imiona**.", source_format="markdown",
+                                brief="Przechowujemy imiona.")  # fmt: skip
+
+
+def test_a_page_in_polish_shows_the_schools_polish_translation(client):
+    _oak_with_a_polish_translation()
+    client.set_cookie("lang", "pl")
+    page = client.get("/schools/oak-primary/privacy-notice")
+    assert page.status_code == 200
+    text = page.text
+    assert '<html lang="pl" dir="ltr"' in text
+    assert '<h1 class="govuk-heading-l" lang="pl" dir="ltr">Informacja o prywatności</h1>' in text
+    assert '<div class="portal-notice__body" lang="pl" dir="ltr">' in text
+    assert "Przechowujemy <strong>imiona</strong>." in text
+    assert '<div lang="pl" dir="ltr"><p class="govuk-body">Przechowujemy imiona.</p>' in text
+    assert "We hold" not in text and "only in English" not in text
+    assert "<title>Informacja o prywatności" in text
+    # The same version's page, asked for by number, is translated too.
+    assert "Przechowujemy" in client.get("/schools/oak-primary/privacy-notice/versions/1").text
+
+
+def test_an_english_page_shows_the_english_notice_with_no_language_marks(client):
+    _oak_with_a_polish_translation()
+    text = client.get("/schools/oak-primary/privacy-notice").text
+    assert '<h1 class="govuk-heading-l">Privacy notice</h1>' in text
+    assert '<div class="portal-notice__body"><p class="govuk-body">We hold' in text
+    assert "Przechowujemy" not in text and "only in English" not in text
+
+
+def test_without_a_translation_the_english_is_shown_marked_with_a_line_saying_so(client):
+    _oak_with_a_polish_translation()
+    schools.get_by_slug("oak-primary").dpo_email = "dpo@oak.example.org"
+    db.session.commit()
+    client.set_cookie("lang", "ur")
+    text = client.get("/schools/oak-primary/privacy-notice").text
+    assert '<html lang="ur" dir="rtl"' in text
+    assert '<h1 class="govuk-heading-l" lang="en" dir="ltr">Privacy notice</h1>' in text
+    assert (
+        '<p class="govuk-body portal-only-english">This part is only in English. Ask the school '
+        'for help: <a class="govuk-link" href="mailto:office@oak.example.org">'
+        "<bdi>office@oak.example.org</bdi></a></p>"
+    ) in text
+    assert '<div class="portal-notice__body" lang="en" dir="ltr"><p class="govuk-body">We hold' in (
+        text
+    )
+    assert '<div lang="en" dir="ltr"><p class="govuk-body">We hold names.</p>' in text
+    # A newer version with no translation falls back too, even in Polish.
+    make_notice(schools.get_by_slug("oak-primary"), source="Version two.")
+    client.set_cookie("lang", "pl")
+    text = client.get("/schools/oak-primary/privacy-notice").text
+    assert "Version two." in text and "This part is only in English" in text
+
+
+def test_the_line_names_the_data_protection_officer_when_the_school_has_no_office_address(
+    client,
+):
+    school = schools.create("ash", name="Ash School", dpo_email="dpo@ash.example.org")
+    make_notice(school)
+    client.set_cookie("lang", "cy")
+    text = client.get("/schools/ash/privacy-notice").text
+    assert 'href="mailto:dpo@ash.example.org"><bdi>dpo@ash.example.org</bdi></a></p>' in text
+    nobody = schools.create("elm", name="Elm School")
+    make_notice(nobody)
+    text = client.get("/schools/elm/privacy-notice").text
+    assert "This part is only in English. Ask the school for help.</p>" in text
+
+
+def test_the_line_about_english_is_a_message_for_translators(client):
+    """In the pseudo-locale every message is translated at run time: the line is one."""
+    _oak_with_a_polish_translation()
+    client.set_cookie("lang", "en-XA")
+    text = client.get("/schools/oak-primary/privacy-notice").text
+    line = text.split('<p class="govuk-body portal-only-english">')[1].split("</p>")[0]
+    assert line.startswith("[Ţĥîš þàŕţ îš öñļý îñ Éñĝļîšĥ")
+    assert "<bdi>office@oak.example.org</bdi>" in line

@@ -299,3 +299,107 @@ def test_without_a_csrf_token_a_brief_is_not_published(admin, world):
     assert versions() == 2
     assert notices.current(world.oak.school).brief is None
     assert audit_entries("notice.publish") == []
+
+
+# --- Translations -----------------------------------------------------------------------------
+
+POLISH = {
+    "translation-language": "pl",
+    "translation-title": "Informacja o prywatności",
+    "translation-source": "# Kim jesteśmy\r\n\r\nSzkoła Oak. <script>alert(1)</script>\r\n",
+    "translation-brief": "Przechowujemy imię dziecka.",
+    "translation-version": "1",
+}
+
+
+def test_an_admin_publishes_a_translation_of_the_current_version(admin, world, client):
+    page = admin.get("/staff/notice")
+    assert '<h2 class="govuk-heading-m" id="translations">Translations</h2>' in page.text
+    assert "Version 1 has no translation yet." in page.text
+    assert 'action="/staff/notice/translations"' in page.text
+    assert '<option value="pl">Polish</option>' in page.text
+    assert '<option value="en"' not in page.text
+    response = post_form(admin, "/staff/notice/translations", POLISH, page=page)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/notice#translations"
+
+    db.session.expire_all()
+    [translation] = notices.translations(world.oak.school)[1]
+    admin_id = staff_id("admin@oak.example")
+    assert (translation.language, translation.title) == ("pl", "Informacja o prywatności")
+    assert translation.source == "# Kim jesteśmy\n\nSzkoła Oak. <script>alert(1)</script>\n"
+    assert translation.body_html == notices.render(translation.source, "markdown")
+    assert translation.brief == "Przechowujemy imię dziecka."
+    assert translation.published_by_id == admin_id
+    assert audit_entries("notice.translate") == [
+        (admin_id, {"version": 1, "language": "pl", "title": "Informacja o prywatności"})
+    ]
+    assert audit_entries("notice.publish") == []
+
+    page = admin.get("/staff/notice")
+    assert "The Polish translation of version 1 is published." in page.text
+    assert "Version 1 is translated into Polish." in page.text
+    assert (
+        '<p class="govuk-body" lang="pl" dir="ltr"><strong>Informacja o prywatności</strong></p>'
+    ) in page.text
+    assert "Szkoła Oak. &lt;script&gt;" in page.text  # what the admin wrote, escaped
+    assert '<option value="pl">' not in page.text  # no second Polish translation offered
+    versions_table = page.text.split("Every version of the notice")[1].split("</table>")[0]
+    assert '<td class="govuk-table__cell">Polish</td>' in versions_table
+    # Families reading Polish see it.
+    client.set_cookie("lang", "pl")
+    assert "Informacja o prywatności" in client.get("/schools/oak-primary/privacy-notice").text
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"translation-language": ""}, "translation-language",
+         "Choose the language of the translation"),
+        ({"translation-language": "en"}, "translation-language",
+         "Choose one of the languages listed"),
+        ({"translation-language": "de"}, "translation-language",
+         "Choose one of the languages listed"),
+        ({"translation-title": " "}, "translation-title", "Enter the title of the translation"),
+        ({"translation-source": ""}, "translation-source", "Enter the text of the translation"),
+        ({"translation-brief": "word " * 301}, "translation-brief",
+         "The notice in brief has 301 words; keep it to 300 or fewer"),
+        ({"translation-version": "7"}, "translation-language",
+         "Oak Primary School has no notice version 7"),
+    ],
+)  # fmt: skip
+def test_a_translation_with_a_problem_is_refused_beside_its_field(
+    admin, world, changes, field, message
+):
+    page = admin.get("/staff/notice")
+    response = post_form(admin, "/staff/notice/translations", {**POLISH, **changes}, page=page)
+    assert response.status_code == 400
+    assert "<title>Error: Privacy notice" in response.text
+    assert error_beside(response.text, field) == message
+    assert f'<a href="#{field}">{message}</a>' in response.text
+    # What was typed is kept; the new version's form is as it was.
+    assert "Informacja o prywatności" in response.text or "translation-title" in changes
+    db.session.expire_all()
+    assert notices.translations(world.oak.school) == {}
+    assert audit_entries("notice.translate") == []
+
+
+def test_a_second_translation_into_the_same_language_is_refused(admin, world):
+    notices.publish_translation(world.oak.school, 1, language="pl", title="Pierwsza",
+                                source="Tekst.", source_format="markdown")  # fmt: skip
+    db.session.commit()
+    page = admin.get("/staff/notice")
+    response = post_form(admin, "/staff/notice/translations", POLISH, page=page)
+    assert response.status_code == 400
+    assert error_beside(response.text, "translation-language") == (
+        "Choose one of the languages listed"
+    )
+    db.session.expire_all()
+    assert [t.title for t in notices.translations(world.oak.school)[1]] == ["Pierwsza"]
+
+
+def test_without_a_csrf_token_no_translation_is_published(admin, world):
+    admin.get("/staff/notice")
+    assert admin.post("/staff/notice/translations", data=POLISH).status_code == 400
+    db.session.expire_all()
+    assert notices.translations(world.oak.school) == {}

@@ -528,3 +528,14 @@ def test_marking_as_left_with_a_problem_says_so_and_changes_nothing(admin, world
 
 def test_staff_do_not_see_the_leaving_form(office, world):
     assert "Mark as left" not in text_of(office.get(record_path(world)).text)
+
+
+def test_the_history_says_in_which_language_a_parent_read_the_wording(office, world):
+    """In English words on a staff page: "(in Polish)"; nothing for English."""
+    oak = world.oak
+    a = oak.pupils["A"]
+    decide(world.ada, oak.purposes["photos-website"], "grant", pupil=a, language="pl", now=T0)
+    decide(world.ben, oak.purposes["photos-website"], "grant", pupil=a, now=T0)
+    rows = history_rows(office.get(record_path(world)).text)
+    assert "Photos on the school website (wording 1) Yes Online" in rows[0]
+    assert "Photos on the school website (wording 1) Yes (in Polish) Online" in rows[1]

@@ -575,3 +575,130 @@ def test_the_form_refuses_a_bad_leaving_setting_beside_its_field(admin, world, c
     assert message in text_of(response.text)
     assert f'href="#{field}"' in response.text
     assert db.session.scalars(select(Purpose).where(Purpose.key == "sports-day-videos")).all() == []
+
+
+# --- translations of the wording -----------------------------------------------------------
+
+
+def translations_path(p: Purpose) -> str:
+    return f"/staff/purposes/{p.id}/translations"
+
+
+def translations_of(p: Purpose) -> list[tuple[int, str, str, str]]:
+    from portal.models import PurposeTranslation
+
+    db.session.expire_all()
+    return [
+        (t.version, t.language, t.title, t.description)
+        for t in db.session.scalars(
+            select(PurposeTranslation)
+            .where(PurposeTranslation.purpose_id == p.id)
+            .order_by(PurposeTranslation.version, PurposeTranslation.id)
+        )
+    ]
+
+
+WELSH = {
+    "language": "cy",
+    "title": "Lluniau ar wefan yr ysgol",
+    "description": "Lluniau o fywyd yr ysgol\r\nar wefan yr ysgol.",
+    "version": "1",
+}
+
+
+@HEADERS
+def test_an_admin_translates_the_current_wording_and_families_read_it(admin, world, ada, headers):
+    website = world.oak.purposes["photos-website"]
+    listing = admin.get("/staff/purposes")
+    assert f'href="{translations_path(website)}"' in listing.text
+    assert f'href="{translations_path(website)}"' in admin.get(edit_path(website)).text
+    page = admin.get(translations_path(website), headers=headers)
+    assert page.status_code == 200
+    assert "Translations of “Photos on the school website”" in page.text
+    assert "No language yet" in page.text
+    assert '<option value="cy">Welsh</option>' in page.text
+    assert 'name="version" type="hidden" value="1"' in page.text
+    response = post_form(admin, translations_path(website), WELSH, page=page, headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == translations_path(website)
+    assert translations_of(website) == [
+        (1, "cy", "Lluniau ar wefan yr ysgol", "Lluniau o fywyd yr ysgol\nar wefan yr ysgol."),
+    ]
+    assert audit_entries("purpose.translate") == [
+        ("purpose.translate", admin_id(), {"purpose_id": website.id, "key": "photos-website",
+                                           "version": 1, "language": "cy",
+                                           "title": "Lluniau ar wefan yr ysgol"}),
+    ]  # fmt: skip
+    page = admin.get(translations_path(website))
+    assert "The Welsh translation of “Photos on the school website” is added." in page.text
+    assert '<option value="cy">' not in page.text  # one per language and version
+    assert '<strong lang="cy" dir="ltr">Lluniau ar wefan yr ysgol</strong>' in page.text
+    # A family reading Welsh sees it on the card.
+    ada.set_cookie("lang", "cy")
+    assert "Lluniau ar wefan yr ysgol</h3>" in card(ada.get(child_path(world)), website.id)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"language": ""}, "language", "Choose the language of the translation"),
+        ({"language": "en"}, "language", "Choose one of the languages listed"),
+        ({"language": "xx"}, "language", "Choose one of the languages listed"),
+        ({"title": " "}, "title", "Enter a title"),
+        ({"description": ""}, "description", "Enter a description"),
+        ({"title": "T" * 201}, "title", "The title must be 200 characters or fewer"),
+    ],
+)
+def test_a_translation_with_a_problem_is_refused_beside_its_field(
+    admin, world, changes, field, message
+):
+    website = world.oak.purposes["photos-website"]
+    page = admin.get(translations_path(website))
+    before = state()
+    response = post_form(admin, translations_path(website), {**WELSH, **changes}, page=page)
+    assert response.status_code == 400
+    assert error_beside(response.text, field) == message
+    assert f'<a href="#{field}">{message}</a>' in response.text
+    assert state() == before and translations_of(website) == []
+
+
+def test_a_translation_of_a_wording_changed_meanwhile_is_refused(admin, world):
+    """The page offered version 1; another admin has made version 2 since: the Welsh words
+    translate the old English, so they are not added to the new."""
+    website = world.oak.purposes["photos-website"]
+    page = admin.get(translations_path(website))
+    post_form(admin, edit_path(website), form_of(website, description="New words."), page=page)
+    response = post_form(admin, translations_path(website), WELSH, page=page)
+    assert response.status_code == 400
+    assert error_beside(response.text, "language") == (
+        "The English wording changed while you were translating it: it is now version 2. "
+        "Translate the new wording"
+    )
+    assert translations_of(website) == []
+    # The form now translates version 2, and shows its English.
+    assert 'name="version" type="hidden" value="2"' in admin.get(translations_path(website)).text
+
+
+def test_a_new_english_wording_starts_without_translations(admin, world):
+    website = world.oak.purposes["photos-website"]
+    page = admin.get(translations_path(website))
+    post_form(admin, translations_path(website), WELSH, page=page)
+    post_form(admin, edit_path(website), form_of(website, description="New words."), page=page)
+    page = admin.get(translations_path(website))
+    assert "No language yet" in page.text  # of version 2
+    assert '<option value="cy">Welsh</option>' in page.text
+    assert "earlier wording" in page.text  # version 1's Welsh is listed, as it was
+    response = post_form(admin, translations_path(website),
+                         {**WELSH, "version": "2", "description": "Geiriau newydd."},
+                         page=page)  # fmt: skip
+    assert response.status_code == 302
+    assert [(v, lang) for v, lang, _, _ in translations_of(website)] == [(1, "cy"), (2, "cy")]
+
+
+def test_another_schools_purpose_cannot_be_translated(elm_admin, world):
+    website = world.oak.purposes["photos-website"]
+    page = elm_admin.get("/staff/purposes")
+    assert elm_admin.get(translations_path(website)).status_code == 404
+    response = post_form(elm_admin, translations_path(website), WELSH, page=page)
+    assert response.status_code == 404
+    assert translations_of(website) == []
