@@ -48,10 +48,12 @@ LANGUAGES: tuple[Language, ...] = (
     Language("cy", "cy", "Cymraeg", "Welsh", "Latin", complete=True),
     Language("pl", "pl", "Polski", "Polish", "Latin", complete=True),
     Language("ur", "ur", "اردو", "Urdu", "Arabic", "rtl", complete=True),
-    Language("pa-Guru", "pa_Guru", "ਪੰਜਾਬੀ (ਗੁਰਮੁਖੀ)", "Punjabi (Gurmukhi)", "Gurmukhi"),
+    Language(
+        "pa-Guru", "pa_Guru", "ਪੰਜਾਬੀ (ਗੁਰਮੁਖੀ)", "Punjabi (Gurmukhi)", "Gurmukhi", complete=True
+    ),
     Language("gu", "gu", "ગુજરાતી", "Gujarati", "Gujarati", complete=True),
-    Language("bn", "bn", "বাংলা", "Bengali", "Bengali"),
-    Language("so", "so", "Soomaali", "Somali", "Latin"),
+    Language("bn", "bn", "বাংলা", "Bengali", "Bengali", complete=True),
+    Language("so", "so", "Soomaali", "Somali", "Latin", complete=True),
     Language("ar", "ar", "العربية", "Arabic", "Arabic", "rtl", complete=True),
 )
 

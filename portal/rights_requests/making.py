@@ -64,9 +64,9 @@ def _family_details(details: str) -> str:
         if len(value) > MAX_DETAILS:
             message = _("The details must be %(num)d characters or fewer", num=MAX_DETAILS)
         elif "\x00" in value:
-            message = _("The details has a character that cannot be stored (NUL)")
+            message = _("The details have a character that cannot be stored (NUL)")
         else:
-            message = _("The details has a control character that is not a line break or a tab")
+            message = _("The details have a control character that is not a line break or a tab")
         raise RightsRequestError(message, "details") from None
 
 
