@@ -83,9 +83,7 @@ def test_the_parent_journey_in_other_languages(
     app, school, live_server, smtp_server, new_page, tag, js
 ):
     t = translator(app, tag)
-    page = new_page(
-        viewport={"width": 360, "height": 800}, java_script_enabled=js, locale="en-GB"
-    )
+    page = new_page(viewport={"width": 360, "height": 800}, java_script_enabled=js, locale="en-GB")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shots = 0
 

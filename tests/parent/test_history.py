@@ -90,9 +90,7 @@ def test_a_child_who_left_keeps_their_history_read_only(ada, signed_in, world):
 
     history = text_of(ada.get("/family/history").text)
     assert "For PupilB" in history  # the decisions about B are still there
-    assert (
-        "The school removed PupilB's photos on the school website on 3 March 2026." in history
-    )
+    assert "The school removed PupilB's photos on the school website on 3 March 2026." in history
 
     home = ada.get("/family")
     text = text_of(home.text)
