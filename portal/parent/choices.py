@@ -16,6 +16,7 @@ from typing import Any
 from flask import get_flashed_messages, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
@@ -143,7 +144,8 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
             names = [target.pupil.forename]
             names += [s.forename for s in target.siblings if s.id in others]
             return saved(
-                str(SAID[Decision(form.decision.data)]) % {"names": _names(names)},
+                # The message is ours (a catalogue's); the names are escaped, in <bdi>.
+                Markup(str(SAID[Decision(form.decision.data)])) % {"names": _names(names)},  # noqa: S704
                 fragment=CARD,
                 redirect_to=url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"),
                 category=f"purpose-{purpose_id}",
@@ -178,7 +180,7 @@ def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[
     return {"page": page, "item": page.card(purpose_id)}
 
 
-def _names(names: list[str]) -> str:
+def _names(names: list[str]) -> Markup:
     """The children named in a confirmation: "A", "A and B", "A, B and C", in the page's
-    language ("A, B i C"; Urdu and Arabic with their own comma)."""
-    return join_list(names)
+    language ("A, B i C"; Urdu and Arabic with their own comma), each name in <bdi>."""
+    return join_list([Markup("<bdi>{}</bdi>").format(name) for name in names])

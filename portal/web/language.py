@@ -21,6 +21,7 @@ from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask.globals import _cv_app
 from flask_babel import Babel, Domain, force_locale, gettext
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response
@@ -135,14 +136,17 @@ def _from_browser() -> Language:
     return languages.match(best) or languages.ENGLISH
 
 
-def join_list(items: list[str]) -> str:
-    """ "A, B and C" in the current language: "A, B i C", "A، B اور C". (Messages of our own
-    rather than CLDR's list patterns, which give Welsh "A, B, a(c) C".)"""
-    if len(items) < 2:
-        return "".join(items)
+def join_list(items: list[str]) -> Markup:
+    """ "A, B and C" in the current language: "A, B i C", "A، B اور C", each item escaped
+    (or kept, if it is markup: a name in <bdi>). Messages of our own rather than CLDR's list
+    patterns, which give Welsh "A, B, a(c) C"."""
+    escaped = [escape(item) for item in items]
+    if len(escaped) < 2:
+        return Markup("").join(escaped)
+    # The messages are ours (a catalogue's), trusted as Jinja trusts a translation.
     # TRANSLATORS: between two counts or names in a list, as in "Amira, Yusuf and Sara".
-    head = gettext(", ").join(items[:-1])
-    return gettext("%(names)s and %(last)s", names=head, last=items[-1])
+    head = Markup(gettext(", ")).join(escaped[:-1])  # noqa: S704
+    return Markup(gettext("%(names)s and %(last)s")) % {"names": head, "last": escaped[-1]}  # noqa: S704
 
 
 def _locale() -> str:
@@ -170,10 +174,6 @@ class PortalDomain(Domain):
     for a translation some fifty times, and Flask-Babel's own way there goes through `g`'s
     proxy half a dozen times each."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._by_locale: dict[str, Any] = {}
-
     def get_translations(self) -> Any:
         context = _cv_app.get(None)
         if context is None:
@@ -184,11 +184,12 @@ class PortalDomain(Domain):
             language = current_language()
         if language is languages.PSEUDO:
             return PSEUDO_TRANSLATIONS
-        found = self._by_locale.get(language.locale)
+        # Kept in Flask-Babel's own cache (clearing it clears this too), by locale alone.
+        found = self.cache.get(language.locale)
         if found is None:
             # Flask-Babel loads it, for the locale the request or `in_language` set; the
             # catalogues do not change while the process runs.
-            found = self._by_locale[language.locale] = super().get_translations()
+            found = self.cache[language.locale] = super().get_translations()
         return found
 
 

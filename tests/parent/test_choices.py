@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import ConsentEvent
 from tests.support.factories import PURPOSES_OF_EVERY_KIND
 from tests.support.parent import card, child_path, decide_path, events
-from tests.support.web import HTMX, PLAIN, post_form, text_of
+from tests.support.web import HTMX, PLAIN, post_form, say, text_of
 from tests.support.world import decide as record
 from tests.support.world import snapshot
 
@@ -189,7 +189,9 @@ def test_saying_no_with_htmx_answers_with_the_card_and_the_live_region(ada, worl
     assert "<html" not in body and "<h1" not in body
     assert "No You said no on" in text_of(body)
     assert re.search(
-        r'<div id="portal-live" hx-swap-oob="innerHTML">Saved. You said no for PupilA.</div>', body
+        r'<div id="portal-live" hx-swap-oob="innerHTML">'
+        r"Saved. You said no for <bdi>PupilA</bdi>.</div>",
+        body,
     )
     assert len(response.data) < 5 * 1024
     (event,) = events(world)
@@ -209,7 +211,7 @@ def test_one_answer_for_two_children_makes_one_event_each(ada, world, headers):
     assert {r.decision for r in rows} == {"grant"}
     assert rows[0].occurred_at == rows[1].occurred_at  # one transaction
     shown = response.text if headers else ada.get(child_path(world, "A")).text
-    assert "Saved. You said yes for PupilA and PupilB." in shown
+    assert "Saved. You said yes for <bdi>PupilA</bdi> and <bdi>PupilB</bdi>." in shown
 
 
 @pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
@@ -434,15 +436,20 @@ def test_a_polish_page_shows_the_schools_polish_wording_and_english_where_it_has
         "internetowej szkoły.</p>"
     ) in website
     assert "only in English" not in website and "Photos of school life" not in website
-    assert "to zdjęcia na stronie szkoły</span>" in website  # the buttons' hidden words
+    hidden = say(
+        "pl", "to %(purpose)s", purpose='<bdi lang="pl" dir="ltr">zdjęcia na stronie szkoły</bdi>'
+    )
+    assert f"{hidden}</span>" in website  # the buttons' hidden words
     # A purpose the school has not translated: the English, marked, with the line.
     paper = card(page, world.oak.purposes["local-paper"].id)
     assert ' lang="en" dir="ltr">Photos in the local paper</h3>' in paper
-    assert (
-        '<p class="govuk-body portal-only-english">This part is only in English. Ask the '
-        'school for help: <a class="govuk-link" href="mailto:office@oak.example">'
-        "<bdi>office@oak.example</bdi></a></p>"
-    ) in paper
+    line = say(
+        "pl",
+        "This part is only in English. Ask the school for help: %(contact)s",
+        contact='<a class="govuk-link" href="mailto:office@oak.example">'
+        "<bdi>office@oak.example</bdi></a>",
+    )
+    assert f'<p class="govuk-body portal-only-english">{line}</p>' in paper
     assert (
         '<p class="govuk-body" lang="en" dir="ltr">Photos and first names in the local '
         "newspaper.</p>"
@@ -476,7 +483,7 @@ def test_what_changed_is_shown_in_the_page_language_where_the_school_translated_
     # Version 2 has no Polish yet: what it says now is English; what was said yes to, Polish.
     assert '<span lang="pl" dir="ltr">Zdjęcia na stronie.</span>' in website
     assert '<span lang="en" dir="ltr">Photos and videos on the website.</span>' in website
-    assert "This part is only in English" in website
+    assert say("pl", "This part is only in English. Ask the school for help.")[:20] in website
 
 
 def test_the_ledger_records_the_language_of_the_wording_the_parent_saw(ada, world, runner):

@@ -40,3 +40,15 @@ def text_of(html: str) -> str:
     """A page's words as a person reads them: the tags gone, white space folded. A name's
     `<bdi>` is part of the word around it ("<bdi>PupilA</bdi>'s" is "PupilA's")."""
     return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?bdi>", "", html)).split())
+
+
+def say(tag: str, message: str, **values: Any) -> str:
+    """`message` as the app says it in the language `tag` (its catalogue, or the pseudo-locale),
+    so that a test does not repeat a translation a reviewer may change. Needs an app context."""
+    from flask import current_app
+    from flask_babel import gettext
+
+    from portal.web.language import in_language
+
+    with current_app.test_request_context("/"), in_language(tag):
+        return str(gettext(message, **values))
