@@ -60,6 +60,11 @@ SCRIPTS = [
         "The retention run over a trust of 100 schools with a share of pupils who left long ago",
     ),
     (
+        "languages",
+        "bench/languages.py",
+        "The parent's pages in English and in other languages: CPU per request, ratio to English",
+    ),
+    (
         "ledger",
         "bench/ledger.py",
         "One school's chain of 1,000,000 events: append latency, verify throughput and memory",
