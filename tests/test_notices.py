@@ -13,6 +13,7 @@ from portal import notices
 from portal.extensions import db
 from portal.models import NoticeVersion
 from tests.support.factories import make_notice, make_school
+from tests.support.web import say
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "notice.md").read_text(
     encoding="utf-8"
@@ -651,10 +652,10 @@ def test_the_contents_heading_of_a_long_translation_is_in_its_language_or_marked
     school = make_school()
     make_notice(school)
     html = translate(school, source=source).body_html
-    # No catalogue has "Contents" yet: the heading stays English, and says so.
-    assert (
-        '<h2 class="govuk-heading-s" id="contents-title" lang="en" dir="ltr">Contents</h2>'
-    ) in html
+    # The heading in the translation's language, from the portal's catalogue.
+    heading = say("pl", "Contents")
+    assert heading != "Contents"
+    assert f'<h2 class="govuk-heading-s" id="contents-title">{heading}</h2>' in html
     assert '<a class="govuk-link" href="#rozdzia-1">Rozdział 1</a>' in html
     # The English notice's heading is as it always was.
     assert '<h2 class="govuk-heading-s" id="contents-title">Contents</h2>' in notices.render(
@@ -662,14 +663,14 @@ def test_the_contents_heading_of_a_long_translation_is_in_its_language_or_marked
     )
 
 
-def test_the_contents_heading_takes_the_catalogues_words_when_it_has_them(make_app, tmp_path):
+def test_a_catalogue_without_the_contents_heading_leaves_it_english_and_says_so(make_app, tmp_path):
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
 
     from portal.web.language import babel
 
     catalog = Catalog(locale="pl")
-    catalog.add("Contents", "Spis treści")
+    catalog.add("Your children", "Twoje dzieci")  # but no "Contents"
     folder = tmp_path / "translations" / "pl" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     with (folder / "messages.mo").open("wb") as file:
@@ -687,4 +688,6 @@ def test_the_contents_heading_takes_the_catalogues_words_when_it_has_them(make_a
             html = translate(school, source=source).body_html
     finally:
         cache.clear()
-    assert '<h2 class="govuk-heading-s" id="contents-title">Spis treści</h2>' in html
+    assert (
+        '<h2 class="govuk-heading-s" id="contents-title" lang="en" dir="ltr">Contents</h2>'
+    ) in html

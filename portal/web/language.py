@@ -179,17 +179,24 @@ class PortalDomain(Domain):
         if context is None:
             return NullTranslations()
         state = context.g.__dict__
-        language = state.get("forced_language") or state.get("page_language")
-        if language is None:
-            language = current_language()
-        if language is languages.PSEUDO:
-            return PSEUDO_TRANSLATIONS
+        forced = state.get("forced_language")
+        babel_state = state.get("_flask_babel")
+        forced_locale = getattr(babel_state, "forced_babel_locale", None)
+        if forced is None and forced_locale is not None:
+            # Flask-Babel's own force_locale, used directly: its locale.
+            key = str(forced_locale)
+        else:
+            language = forced or state.get("page_language") or current_language()
+            if language is languages.PSEUDO:
+                return PSEUDO_TRANSLATIONS
+            key = language.locale
         # Kept in Flask-Babel's own cache (clearing it clears this too), by locale alone.
-        found = self.cache.get(language.locale)
+        found = self.cache.get(key)
         if found is None:
-            # Flask-Babel loads it, for the locale the request or `in_language` set; the
-            # catalogues do not change while the process runs.
-            found = self.cache[language.locale] = super().get_translations()
+            # Flask-Babel loads it for get_locale(), which is `key`'s locale here (the
+            # request's, or the one forced); the catalogues do not change while the process
+            # runs.
+            found = self.cache[key] = super().get_translations()
         return found
 
 

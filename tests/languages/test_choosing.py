@@ -164,3 +164,21 @@ def test_tags_that_name_no_offered_language_match_nothing(value):
 def test_a_page_whose_language_follows_the_browser_says_so_to_caches(client, school):
     response = client.get("/schools/oak-primary/privacy-notice")
     assert {"Accept-Language", "Cookie"} <= set(response.vary)
+
+
+def test_a_forced_locale_gets_its_own_catalogue_whatever_the_page_language(app, school):
+    """Flask-Babel's force_locale (a notice's contents heading, written during a staff
+    request) and in_language (an email) each get their own language's messages, and neither
+    leaves its catalogue under another language's name."""
+    from flask_babel import force_locale, gettext
+
+    from portal.web.language import in_language
+
+    with app.test_request_context("/staff"):
+        assert gettext("Contents") == "Contents"
+        with force_locale("pl"):
+            polish = gettext("Contents")
+        with in_language("ur"):
+            urdu = gettext("Contents")
+        assert gettext("Contents") == "Contents"
+    assert polish != "Contents" and urdu not in ("Contents", polish)
