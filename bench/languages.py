@@ -6,9 +6,11 @@ fresh SQLite database; Farah signed in; each page requested WARM times, then ROU
 turns (English, then each language, then English again, ...) so that a busy moment of a shared
 machine falls on every language alike. Reported per page and language: the median CPU time of
 one request (time.process_time around the test client's request), and its ratio to English.
-A page in another language does the same work with other strings: the ratio should stay near
-1.0; a ratio well above it means the translation machinery costs the page (bench/CHANGES.md,
-entry 12).
+A page in another language does the same work with other strings, plus one query where the
+school may have written something in that language (its translations of the purposes on a
+child's page, of the notice on the notice page) and the "only in English" line where it has
+not: the ratio should stay within 1.25; more means the translation machinery itself costs the
+page (bench/CHANGES.md, entry 12).
 
 Usage:  .venv/bin/python bench/languages.py [--rounds 200] [--json PATH]
 """
@@ -29,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 LANGUAGES = ["en", "pl", "ur", "ar", "gu", "en-XA"]
 WARM = 20
-# The ratio to English a page in another language should stay within.
-TARGET = 1.15
+# The ratio to English a page in another language should stay within (one more query).
+TARGET = 1.25
 
 
 def app_with_demo(folder: Path) -> tuple[Any, Any, dict[str, str]]:
