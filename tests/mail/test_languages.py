@@ -193,3 +193,33 @@ def test_an_objection_by_a_parent_who_reads_polish_emails_the_admins_in_english(
     assert outcome.message["Content-Language"] == "pl"
     assert root(outcome) == '<html lang="pl" dir="ltr">'
     assert "6 października 2025" in outcome.text()
+
+
+def test_a_roster_language_column_makes_the_invitation_polish(mail_app, server):
+    """The school's MIS says Katarzyna's home language is Polish: the roster's `language`
+    column stores it, and her invitation arrives in Polish over SMTP, with
+    Content-Language: pl; her neighbour without a language gets English."""
+    from portal import roster
+    from tests.support.factories import make_school
+    from tests.support.web import say
+
+    school = make_school(slug="ash-primary", name="Ash Primary School")
+    header = ",".join(roster.REQUIRED_COLUMNS) + ",language"
+    report = roster.import_roster(school, "\n".join((
+        header,
+        "A1,Zofia,Nowak,3,3 Oak,Katarzyna,Nowak,k.nowak@example.org,Mother,yes,pl",
+        "A2,Tom,Lee,3,3 Oak,Jo,Lee,jo.lee@example.org,Mother,yes,",
+    )) + "\n")  # fmt: skip
+    assert report.rejected == []
+    admin = make_staff(school, email="admin@ash.example", role="admin")
+    invitations.send(admin, "all")
+    assert send_pending().sent == 2
+    sent = by_address(server.wait_for(2))
+    polish, english = sent["k.nowak@example.org"], sent["jo.lee@example.org"]
+    assert polish.message["Content-Language"] == "pl"
+    assert root(polish) == '<html lang="pl" dir="ltr">'
+    subject = "%(school)s asks for your choices"
+    assert polish.message["Subject"] == say("pl", subject, school="Ash Primary School")
+    assert polish.message["Subject"] != say("en", subject, school="Ash Primary School")
+    assert english.message["Content-Language"] == "en-GB"
+    assert english.message["Subject"] == "Ash Primary School asks for your choices"
