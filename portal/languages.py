@@ -10,11 +10,14 @@ that every one of them needs review by a fluent speaker. Staff pages stay in Eng
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from babel.dates import format_date
-from flask_babel import get_locale
+from flask import g
+from flask_babel import force_locale, get_locale
 from sqlalchemy import select, update
 
 from . import database
@@ -143,6 +146,26 @@ def roster_language(value: str) -> str | None:
             "(Punjabi in Shahmukhi script is not offered yet)"
         )
     return language.tag if language else None
+
+
+# Where `in_language` keeps the language it forces, on the application context's `g` (read
+# by web.language, which translates and formats in it).
+FORCED = "forced_language"
+
+
+@contextmanager
+def in_language(tag: str | None) -> Iterator[Language]:
+    """Translate (messages, dates) into the language `tag` names while the block runs: an
+    email to a parent in their language, written during someone else's request or by a
+    command. None and languages not offered are English. Needs an application context."""
+    language = PSEUDO if tag == PSEUDO.tag else get(tag)
+    previous = g.get(FORCED)
+    setattr(g, FORCED, language)
+    try:
+        with force_locale(language.locale):
+            yield language
+    finally:
+        setattr(g, FORCED, previous)
 
 
 def long_date(day: date) -> str:

@@ -30,8 +30,8 @@ from typing import Any
 from flask import Flask, current_app, render_template
 
 from .. import languages
+from ..languages import in_language
 from ..types import utcnow
-from ..web.language import in_language
 
 
 @dataclass(frozen=True)

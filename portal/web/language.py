@@ -6,20 +6,18 @@ or carer chose (or their school's roster gave them); the one this browser chose 
 
 Templates get `page_language` (a `languages.Language`: tag, direction) and `languages` (what
 the chooser offers). Domain code that writes an email in a parent's language calls
-`in_language(tag)` around the rendering.
+`languages.in_language(tag)` around the rendering.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask.globals import _cv_app
-from flask_babel import Babel, Domain, force_locale, gettext
+from flask_babel import Babel, Domain, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
@@ -102,7 +100,7 @@ def page_language() -> Language:
 def current_language() -> Language:
     """The language messages are being translated into now: a forced one (an email being
     written in a parent's language) or, in a request, the page's."""
-    forced = g.get("forced_language")
+    forced = g.get(languages.FORCED)
     if forced is not None:
         return forced  # type: ignore[no-any-return]
     return page_language() if has_request_context() else languages.ENGLISH
@@ -153,21 +151,6 @@ def _locale() -> str:
     return current_language().locale
 
 
-@contextmanager
-def in_language(tag: str | None) -> Iterator[Language]:
-    """Translate (messages, dates) into the language `tag` names while the block runs: an
-    email to a parent in their language, written during someone else's request or by a
-    command. None and languages not offered are English."""
-    language = languages.get(tag) if tag != languages.PSEUDO.tag else languages.PSEUDO
-    previous = g.get("forced_language")
-    g.forced_language = language
-    try:
-        with force_locale(language.locale):
-            yield language
-    finally:
-        g.forced_language = previous
-
-
 class PortalDomain(Domain):
     """Flask-Babel's domain, with the pseudo-locale translated by `pseudo` instead of a
     catalogue, and each language's catalogue found in one dictionary look-up: a page asks
@@ -179,7 +162,7 @@ class PortalDomain(Domain):
         if context is None:
             return NullTranslations()
         state = context.g.__dict__
-        forced = state.get("forced_language")
+        forced = state.get(languages.FORCED)
         babel_state = state.get("_flask_babel")
         forced_locale = getattr(babel_state, "forced_babel_locale", None)
         if forced is None and forced_locale is not None:

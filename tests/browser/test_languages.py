@@ -27,9 +27,9 @@ from sqlalchemy import select
 
 from portal import demo
 from portal.extensions import db
+from portal.languages import in_language
 from portal.mail.delivery import send_pending
 from portal.models import ConsentEvent, Purpose
-from portal.web.language import in_language
 from tests.support.browser import assert_no_axe_violations, assert_no_sideways_scrolling, h1
 from tests.support.mail import sign_in_path
 

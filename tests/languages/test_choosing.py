@@ -172,7 +172,7 @@ def test_a_forced_locale_gets_its_own_catalogue_whatever_the_page_language(app, 
     leaves its catalogue under another language's name."""
     from flask_babel import force_locale, gettext
 
-    from portal.web.language import in_language
+    from portal.languages import in_language
 
     with app.test_request_context("/staff"):
         assert gettext("Contents") == "Contents"

@@ -48,7 +48,7 @@ def say(tag: str, message: str, **values: Any) -> str:
     from flask import current_app
     from flask_babel import gettext
 
-    from portal.web.language import in_language
+    from portal.languages import in_language
 
     with current_app.test_request_context("/"), in_language(tag):
         return str(gettext(message, **values))
