@@ -126,10 +126,13 @@ def _choose() -> Language:
 
 
 def _from_browser() -> Language:
+    """The best offered match for Accept-Language. Punjabi from India (`pa-IN`) is Gurmukhi;
+    Punjabi from Pakistan (`pa-PK`) or in Arabic script is not offered, so the browser's next
+    language is taken (often Urdu)."""
     best = request.accept_languages.best_match(
-        [language.tag for language in languages.LANGUAGES] + ["pa-IN", "pa"]
+        [language.tag for language in languages.LANGUAGES] + ["pa-IN"]
     )
-    if best in ("pa-IN", "pa"):
+    if best == "pa-IN":
         return languages.BY_TAG["pa-guru"]
     return languages.match(best) or languages.ENGLISH
 

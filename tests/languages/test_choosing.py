@@ -39,6 +39,9 @@ def test_the_browser_language_is_the_first_guess(client, school):
     response = client.get("/sign-in", headers={"Accept-Language": "pa-IN"})
     assert html_lang(response) == ("pa-Guru", "ltr")
     assert html_lang(client.get("/sign-in", headers={"Accept-Language": "ja"})) == ("en-GB", "ltr")
+    # Punjabi from Pakistan is written in Shahmukhi, which is not offered: the next language.
+    response = client.get("/sign-in", headers={"Accept-Language": "pa-PK,ur;q=0.8"})
+    assert html_lang(response) == ("ur", "rtl")
 
 
 def test_every_page_links_to_the_chooser_which_keeps_the_page(client, school):
