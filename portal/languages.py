@@ -66,6 +66,14 @@ LANGUAGES: tuple[Language, ...] = (
 PSEUDO = Language("en-XA", "en_GB", "[Þšéûðö]", "Pseudo-locale", "Latin")
 
 BY_TAG: dict[str, Language] = {language.tag.lower(): language for language in LANGUAGES}
+_POSITION = {language.tag: index for index, language in enumerate(LANGUAGES)}
+
+
+def position(tag: str) -> int:
+    """Where a stored tag's language stands in the chooser's order (after all of them for a
+    tag no longer offered): to list a school's translations in that order."""
+    return _POSITION.get(tag, len(_POSITION))
+
 
 # RFC 5646's shape, enough to tell a language tag from anything else: a 2–3 letter language
 # (or 4–8), then optional script, region and variant subtags.
@@ -158,7 +166,7 @@ def in_language(tag: str | None) -> Iterator[Language]:
     """Translate (messages, dates) into the language `tag` names while the block runs: an
     email to a parent in their language, written during someone else's request or by a
     command. None and languages not offered are English. Needs an application context."""
-    language = PSEUDO if tag == PSEUDO.tag else get(tag)
+    language = get(tag)
     previous = g.get(FORCED)
     setattr(g, FORCED, language)
     try:

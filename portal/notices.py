@@ -496,7 +496,6 @@ def translation_of(notice: NoticeVersion, language: str) -> NoticeTranslation | 
 def translations(school: School) -> dict[int, list[NoticeTranslation]]:
     """Every translation of the school's notice, by the version number it translates, each
     version's in the order the portal offers its languages."""
-    order = {language.tag: index for index, language in enumerate(languages.LANGUAGES)}
     found: dict[int, list[NoticeTranslation]] = {}
     rows = db.session.execute(
         select(NoticeVersion.version, NoticeTranslation)
@@ -504,7 +503,7 @@ def translations(school: School) -> dict[int, list[NoticeTranslation]]:
         .where(NoticeTranslation.school_id == school.id)
     ).all()
     for version, translation in sorted(
-        rows, key=lambda row: (row[0], order.get(row[1].language, len(order)))
+        rows, key=lambda row: (row[0], languages.position(row[1].language))
     ):
         found.setdefault(version, []).append(translation)
     return found

@@ -180,22 +180,25 @@ def add_for_version(
                     _cannot_change(purpose, spec.language, f"translations.{spec.language}")
                 )
             continue
-        db.session.add(
-            PurposeTranslation(
-                school_id=purpose.school_id,
-                purpose_id=purpose.id,
-                version=purpose.version,
-                language=spec.language,
-                title=spec.title,
-                description=spec.description,
-                created_at=now,
-            )
-        )
+        db.session.add(_new(purpose, spec, now))
         added.append(spec.language)
         old = earlier.get(spec.language)
         if old is not None and (old.title, old.description) == (spec.title, spec.description):
             as_before.append(spec.language)
     return Added(added, as_before, problems)
+
+
+def _new(purpose: Purpose, spec: TranslationSpec, now: datetime) -> PurposeTranslation:
+    """The translation of the purpose's current wording that `spec` gives."""
+    return PurposeTranslation(
+        school_id=purpose.school_id,
+        purpose_id=purpose.id,
+        version=purpose.version,
+        language=spec.language,
+        title=spec.title,
+        description=spec.description,
+        created_at=now,
+    )
 
 
 def _cannot_change(purpose: Purpose, language: str, where: str) -> Problem:
@@ -247,15 +250,7 @@ def translate(
             if _translation(purpose, spec.language) is not None:
                 raise InvalidPurpose([_cannot_change(purpose, spec.language, purpose.key)])
             now = utcnow()
-            translation = PurposeTranslation(
-                school_id=school_id,
-                purpose_id=purpose.id,
-                version=purpose.version,
-                language=spec.language,
-                title=spec.title,
-                description=spec.description,
-                created_at=now,
-            )
+            translation = _new(purpose, spec, now)
             session.add(translation)
             session.flush()
             audit_log.record(
@@ -295,7 +290,6 @@ def _translation(purpose: Purpose, language: str) -> PurposeTranslation | None:
 def translations_of(purpose: Purpose) -> dict[int, list[PurposeTranslation]]:
     """Every translation of the purpose, by the wording version it translates (newest
     first), each version's in the order the portal offers its languages."""
-    order = {language.tag: index for index, language in enumerate(languages.LANGUAGES)}
     found: dict[int, list[PurposeTranslation]] = {}
     rows = db.session.scalars(
         select(PurposeTranslation).where(
@@ -303,7 +297,7 @@ def translations_of(purpose: Purpose) -> dict[int, list[PurposeTranslation]]:
             PurposeTranslation.purpose_id == purpose.id,
         )
     )
-    for translation in sorted(rows, key=lambda t: (-t.version, order.get(t.language, len(order)))):
+    for translation in sorted(rows, key=lambda t: (-t.version, languages.position(t.language))):
         found.setdefault(translation.version, []).append(translation)
     return found
 

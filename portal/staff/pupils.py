@@ -23,8 +23,9 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from .. import pupils
 from ..ledger import LedgerError
 from ..models import Decision
+from ..types import uk_date
 from ..web.access import staff_required
-from ..web.filters import channel_words, uk_date
+from ..web.filters import channel_words
 from ..web.forms import strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
 from ..web.incoming import parse_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
-from babel.dates import format_date, format_time
+from babel.dates import format_time
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -15,7 +15,7 @@ from markupsafe import Markup
 from .. import languages
 from ..languages import PSEUDO
 from ..references import reference
-from ..types import LONDON, london_date, uk_date
+from ..types import LONDON, london_date
 from .language import current_language
 
 
@@ -26,7 +26,7 @@ def uk_datetime(value: datetime) -> str:
     language = current_language()
     if language.tag != "en" and language is not PSEUDO:
         return (
-            f"{format_date(local.date(), 'long', locale=language.locale)}, "
+            f"{languages.long_date(local.date())}, "
             f"{format_time(local.time(), 'short', locale=language.locale)}"
         )
     hour = local.hour % 12 or 12
@@ -36,11 +36,7 @@ def uk_datetime(value: datetime) -> str:
 def local_date(value: datetime | date) -> str:
     """A date as people read it in the page's language: "3 March 2026" (types.uk_date) in
     English, "3 marca 2026" in Polish, with each language's own digits and order."""
-    language = current_language()
-    if language.tag == "en" or language is PSEUDO:
-        return uk_date(value)
-    day = london_date(value) if isinstance(value, datetime) else value
-    return format_date(day, "long", locale=language.locale)
+    return languages.long_date(london_date(value) if isinstance(value, datetime) else value)
 
 
 def bdi(value: object) -> Markup:
