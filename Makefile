@@ -38,7 +38,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 static/dist/portal.css: node_modules/.package-lock.json $(wildcard static/css/*.scss static/css/*/*.scss)
 	npm run --silent build
 
-assets: static/dist/portal.css ## Build the CSS and JavaScript into static/dist (git-ignored)
+static/dist/simplewebauthn.min.js: node_modules/.package-lock.json
+	npm run --silent build:js
+
+assets: static/dist/portal.css static/dist/simplewebauthn.min.js ## Build the CSS and JavaScript into static/dist (git-ignored)
 
 # Translations (docs/languages.md): the catalogues' sources, translations/*/LC_MESSAGES/
 # messages.po, are committed; the compiled .mo files are built here and git-ignored.

@@ -16,12 +16,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -672,6 +674,11 @@ class UserSession(Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A staff session's second factor (docs/second-factor.md): which one it last passed
+    # ("totp", "passkey" or "recovery") and when. The emailed link or code, the first factor,
+    # was passed at `created_at`.
+    second_factor: Mapped[str | None] = mapped_column(String(16))
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint(_in("principal_type", PrincipalType), name="principal_type"),
@@ -710,6 +717,69 @@ class OutboxMessage(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbox_due", "sent_at", "send_after"),)
+
+
+class StaffTotp(Model):
+    """A staff user's authenticator app (TOTP, RFC 6238). The shared secret is encrypted
+    (AES-GCM, portal/second_factor/sealed.py); `last_step` is the time step of the last code
+    accepted, so a code is accepted once. A row without `confirmed_at` is a set-up in
+    progress: it counts only once a code from the app has been entered."""
+
+    __tablename__ = "staff_totp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffPasskey(Model):
+    """A staff user's passkey (a WebAuthn credential): its id and public key, as registered,
+    and the signature counter last seen (0 for synced passkeys, which do not count)."""
+
+    __tablename__ = "staff_passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    transports: Mapped[str] = mapped_column(String(200), default="")
+    backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffRecoveryCode(Model):
+    """One of a staff user's ten single-use recovery codes, stored as an HMAC of the code."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebAuthnChallenge(Model):
+    """A WebAuthn challenge held on the server: single-use (`used_at`), expiring in minutes,
+    for one staff user and one ceremony ("register" or "authenticate")."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    ceremony: Mapped[str] = mapped_column(String(16))
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("ceremony IN ('register', 'authenticate')", name="ceremony"),)
 
 
 class StaffAuditEntry(Model):
