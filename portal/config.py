@@ -105,6 +105,24 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
             "every app server process, or each process would allow the full limit on its own."
         )
 
+    second_factor = environ.get("STAFF_SECOND_FACTOR", "").strip().lower() or "required"
+    if second_factor not in {"required", "off"}:
+        raise ConfigurationError(
+            f"STAFF_SECOND_FACTOR must be 'required' or 'off', got {second_factor!r}"
+        )
+    if production and second_factor == "off":
+        raise ConfigurationError(
+            "STAFF_SECOND_FACTOR=off is refused in production: every staff user sees a whole "
+            "school's children, so each must pass a second factor."
+        )
+    second_factor_key = environ.get("SECOND_FACTOR_KEY", "").strip() or None
+    if (
+        production
+        and second_factor_key is not None
+        and secret_bits(second_factor_key) < MIN_SECRET_BITS
+    ):
+        raise ConfigurationError("SECOND_FACTOR_KEY is too easy to guess: use a random value.")
+
     base_url = environ.get("BASE_URL", "").strip()
     if production and not base_url:
         raise ConfigurationError(
@@ -148,6 +166,15 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "SIGN_IN_LIMIT_PER_ADDRESS": environ.get("SIGN_IN_LIMIT_PER_ADDRESS") or "5 per 15 minutes",
         "SIGN_IN_CODE_LIMIT_PER_CLIENT": environ.get("SIGN_IN_CODE_LIMIT_PER_CLIENT")
         or "10 per 15 minutes",
+        # Staff users' second factor (docs/second-factor.md): required unless switched off
+        # outside production; the key that seals authenticator apps' secrets (default:
+        # derived from SECRET_KEY); how many wrong codes a user, and a client, may send.
+        "STAFF_SECOND_FACTOR": second_factor == "required",
+        "SECOND_FACTOR_KEY": second_factor_key,
+        "SECOND_FACTOR_LIMIT_PER_USER": environ.get("SECOND_FACTOR_LIMIT_PER_USER")
+        or "10 per 15 minutes",
+        "SECOND_FACTOR_LIMIT_PER_CLIENT": environ.get("SECOND_FACTOR_LIMIT_PER_CLIENT")
+        or "30 per 15 minutes",
         # Sign-in links and codes, and how long sessions last (minutes).
         "SIGN_IN_LINK_MINUTES": min(
             15, _int("SIGN_IN_LINK_MINUTES", environ.get("SIGN_IN_LINK_MINUTES"), 15)

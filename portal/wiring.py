@@ -18,6 +18,7 @@ from . import (
     receipts,
     retention,
     rights_requests,
+    second_factor,
     signin,
     takedowns,
     todo,
@@ -101,6 +102,12 @@ def _register_emails(app: Flask) -> None:
         subject=rights_requests.FAMILY_SUBJECT,
         builder=rights_requests.family_context,
         language=rights_requests.family_language,
+    )
+    render.register(
+        app,
+        second_factor.RESET_TEMPLATE,
+        subject=second_factor.RESET_SUBJECT,
+        builder=second_factor.reset_email_context,
     )
 
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import demo as demo_module
-from .. import emails, languages, notices, purposes, roster, schools
+from .. import emails, languages, notices, purposes, roster, schools, second_factor
 from ..errors import PortalError
 
 school_cli = AppGroup("school", help="Create and list schools.")
@@ -86,6 +86,26 @@ def staff_add(email: str, slug: str, role: str, name: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     verb = "Added" if result.created else "Updated"
     click.echo(f"{verb} {result.user.email} as {result.user.role} at {school.slug}")
+
+
+@staff_cli.command("reset-factor")
+@click.argument("email")
+@click.option("--school", "slug", required=True, help="The school's slug.")
+def staff_reset_factor(email: str, slug: str) -> None:
+    """Reset a staff user's second factor (for the last admin: any other staff user can be
+    reset by an admin of the school). Their passkeys, app and recovery codes stop working,
+    their sessions end, and they are emailed; they set up a new one at their next sign-in."""
+    _school(slug)
+    try:
+        done = second_factor.reset_by_operator(slug, email)
+    except PortalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sessions = done.sessions_ended
+    click.echo(
+        f"Reset the second factor of {done.user.email} at {slug}: {sessions} session"
+        f"{'' if sessions == 1 else 's'} ended; they have been emailed, and set up a new "
+        "one at their next sign-in."
+    )
 
 
 @roster_cli.command("import")
