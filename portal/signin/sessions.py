@@ -30,6 +30,9 @@ class SignedIn:
     principal_type: PrincipalType
     guardian: Guardian | None
     staff: StaffUser | None
+    # The second factor this (staff) session passed last, and when (portal/second_factor).
+    second_factor: str | None = None
+    second_factor_at: datetime | None = None
 
     is_authenticated = True
     is_active = True
@@ -86,6 +89,8 @@ _SESSION = (
         UserSession.ended_at,
         UserSession.expires_at,
         UserSession.last_seen_at,
+        UserSession.second_factor,
+        UserSession.second_factor_at,
         Guardian,
         StaffUser,
         School,
@@ -127,7 +132,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
             session.execute(
                 update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
             )
-    return SignedIn(token, principal_type, guardian, staff)
+    return SignedIn(token, principal_type, guardian, staff, row.second_factor, row.second_factor_at)
 
 
 def end_session(token: str, *, now: datetime | None = None) -> None:

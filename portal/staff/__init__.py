@@ -24,6 +24,7 @@ from . import (  # noqa: E402,F401
     rights_requests,
     roster,
     school_settings,
+    second_factor,
     staff_users,
     takedowns,
 )

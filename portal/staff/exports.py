@@ -16,7 +16,7 @@ from wtforms.validators import ValidationError
 
 from .. import exports
 from ..csv_files import filename
-from ..web.access import staff_required
+from ..web.access import fresh_second_factor, staff_required
 from ..web.hypermedia import whole_page
 from ..web.incoming import parse_id
 from ..web.responses import csv_response
@@ -66,12 +66,14 @@ def _page(form: MarketingExportForm | None = None, status: int = 200) -> Respons
 
 @bp.get("/exports", endpoint="exports")
 @staff_required(ADMIN, MARKETING)
+@fresh_second_factor(back="staff.exports")
 def exports_page() -> Response:
     return _page()
 
 
 @bp.post("/exports/marketing-list")
 @staff_required(ADMIN, MARKETING)
+@fresh_second_factor(back="staff.exports")
 def export_marketing() -> Response:
     school = current_school()
     form = MarketingExportForm()
@@ -88,6 +90,7 @@ def export_marketing() -> Response:
 
 @bp.post("/exports/suppression-list")
 @staff_required(ADMIN, MARKETING)
+@fresh_second_factor(back="staff.exports")
 def export_suppression() -> Response:
     school = current_school()
     exports.start_suppression_export(current_staff())

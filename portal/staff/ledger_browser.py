@@ -28,7 +28,7 @@ from .. import ledger_browser
 from ..csv_files import filename
 from ..ledger_browser import EventFilter, Options
 from ..models import Channel, Decision
-from ..web.access import staff_required
+from ..web.access import fresh_second_factor, staff_required
 from ..web.forms import optional_id, strip
 from ..web.hypermedia import page_or_fragment, saved, wants_fragment, whole_page
 from ..web.incoming import MAX_ID, parse_id
@@ -279,6 +279,7 @@ def verify_ledger() -> Response:
 
 @bp.post("/ledger/export")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.ledger")
 def export_ledger() -> Response:
     school = current_school()
     form = LedgerExportForm().offer(ledger_browser.options(school.id))

@@ -38,6 +38,7 @@ MENU = (
     Item("staff.exports", "Marketing exports", (ADMIN, MARKETING)),
     Item("staff.audit_log", "Audit log", (ADMIN,)),
     Item("staff.school_settings", "School settings", (ADMIN,)),
+    Item("staff.security", "Your second factor", (ADMIN, STAFF, MARKETING)),
 )
 
 

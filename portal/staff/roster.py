@@ -29,7 +29,7 @@ from wtforms import BooleanField, HiddenField, SubmitField
 from wtforms.validators import InputRequired
 
 from .. import roster
-from ..web.access import staff_required
+from ..web.access import fresh_second_factor, staff_required
 from ..web.hypermedia import whole_page
 from ..web.incoming import accepts_large_body
 from . import bp
@@ -175,6 +175,7 @@ def _upload_page(form: RosterUploadForm, status: int = 200) -> Response:
 
 @bp.get("/roster", endpoint="roster")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.roster")
 def upload_page() -> Response:
     return _upload_page(RosterUploadForm())
 
@@ -182,6 +183,7 @@ def upload_page() -> Response:
 @bp.post("/roster/preview")
 @accepts_large_body(too_large=TOO_LARGE)
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.roster")
 def preview_roster() -> Response:
     form = RosterUploadForm()
     if not form.validate_on_submit():
@@ -218,6 +220,7 @@ def preview_roster() -> Response:
 @bp.post("/roster/import")
 @accepts_large_body(too_large=TOO_LARGE)
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.roster")
 def import_roster() -> Response:
     form = RosterConfirmForm()
     upload = RosterUploadForm(formdata=None)

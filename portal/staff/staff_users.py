@@ -15,9 +15,9 @@ from wtforms import HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import staff_users
+from .. import second_factor, staff_users
 from ..models import StaffUser
-from ..web.access import staff_required
+from ..web.access import fresh_second_factor, staff_required
 from ..web.forms import email_address, strip
 from ..web.hypermedia import whole_page
 from . import bp
@@ -25,6 +25,7 @@ from .nav import ADMIN, current_school_id, current_staff
 
 PAGE = "staff/staff_users/users.html"
 DEACTIVATE_PAGE = "staff/staff_users/deactivate.html"
+RESET_PAGE = "staff/staff_users/reset_factor.html"
 FLASH = "users"
 ROLE_CHOICES = [
     SelectChoice("admin", "Admin: everything, including staff users, the roster and invitations"),
@@ -121,6 +122,7 @@ def _page(
         add_form=add_form or AddUserForm(formdata=None),
         role_forms=_role_forms(users, posted),
         deactivate_form=DeactivateForm(formdata=None),
+        factors=second_factor.summaries(current_school_id()),
         problem=problem,
         me=current_staff(),
         messages=get_flashed_messages(category_filter=[FLASH]),
@@ -129,12 +131,14 @@ def _page(
 
 @bp.get("/users", endpoint="users")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.users")
 def users_page() -> Response:
     return _page()
 
 
 @bp.post("/users", endpoint="add_user")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.users")
 def add_user() -> Response:
     form = AddUserForm()
     if not form.validate_on_submit():
@@ -157,6 +161,7 @@ def add_user() -> Response:
 
 @bp.post("/users/<int:user_id>/role", endpoint="change_role")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.users")
 def change_role(user_id: int) -> Response:
     me = current_staff()
     user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
@@ -179,6 +184,7 @@ def change_role(user_id: int) -> Response:
 
 @bp.post("/users/<int:user_id>/deactivate", endpoint="deactivate_user")
 @staff_required(ADMIN)
+@fresh_second_factor(back="staff.users")
 def deactivate_user(user_id: int) -> Response:
     me = current_staff()
     user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
@@ -202,4 +208,43 @@ def deactivate_user(user_id: int) -> Response:
         sessions = done.sessions_ended
         ended = f" {sessions} open session{'s' if sessions != 1 else ''} ended." if sessions else ""
         flash(f"{who} was deactivated and can no longer sign in.{ended}", FLASH)
+    return redirect(url_for(".users", _anchor=f"user-{user.id}"))
+
+
+class ResetFactorForm(FlaskForm):
+    """First press: the confirmation page. Second press (confirm=yes): reset."""
+
+    confirm = HiddenField()
+    submit = SubmitField("Reset second factor", widget=GovSubmitInput())
+
+
+@bp.post("/users/<int:user_id>/reset-factor", endpoint="reset_factor")
+@staff_required(ADMIN)
+@fresh_second_factor(back="staff.users")
+def reset_factor(user_id: int) -> Response:
+    """Another admin resets a staff user's second factor (never their own): their factors
+    stop working, their sessions end and they are emailed."""
+    me = current_staff()
+    user = staff_users.get(current_school_id(), user_id)  # 404 for another school's user
+    form = ResetFactorForm()
+    if user.id == me.id:
+        problem = (
+            "You cannot reset your own second factor: ask another admin of the school, or "
+            "use one of your recovery codes"
+        )
+        return whole_page(RESET_PAGE, status=400, user=user, form=form, me=me, problem=problem)
+    if not form.validate_on_submit() or form.confirm.data != "yes":
+        return whole_page(RESET_PAGE, user=user, form=form, me=me, problem=None)
+    try:
+        done = second_factor.reset(me, user.id)
+    except second_factor.ResetRefused as refused:
+        return whole_page(RESET_PAGE, status=400, user=user, form=form, me=me, problem=str(refused))
+    who = user.name or user.email
+    sessions = done.sessions_ended
+    ended = f" {sessions} open session{'s' if sessions != 1 else ''} ended." if sessions else ""
+    flash(
+        f"{who}'s second factor was reset: they set up a new one at their next sign-in, and "
+        f"have been emailed.{ended}",
+        FLASH,
+    )
     return redirect(url_for(".users", _anchor=f"user-{user.id}"))

@@ -27,4 +27,106 @@
     target.classList.add("govuk-skip-link-focused-element");
     target.focus();
   });
+
+  // Passkeys (templates/staff/second_factor/_passkey.html): the WebAuthn ceremony needs
+  // JavaScript, so its block is hidden until this script finds a browser that can do it.
+  // @simplewebauthn/browser is loaded only on a page that has such a block.
+  var library = null;
+
+  function loadLibrary(src) {
+    if (!library) {
+      library = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = src;
+        script.onload = function () { resolve(window.SimpleWebAuthnBrowser); };
+        script.onerror = function () { reject(new Error("The passkey script did not load.")); };
+        document.head.appendChild(script);
+      });
+    }
+    return library;
+  }
+
+  function post(url, csrf, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body || {})
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        if (!response.ok) {
+          throw new Error(json.error || (response.status === 429
+            ? "Too many attempts. Wait a few minutes and try again."
+            : "Something went wrong. Try again."));
+        }
+        return json;
+      });
+    });
+  }
+
+  function setUpPasskey(block) {
+    if (block.getAttribute("data-passkey-ready")) {
+      return;
+    }
+    block.setAttribute("data-passkey-ready", "true");
+    if (!window.PublicKeyCredential || !window.fetch) {
+      return;
+    }
+    var ceremony = block.getAttribute("data-passkey");
+    var button = block.querySelector(".portal-passkey__button");
+    var errorBox = block.querySelector(".portal-passkey__error");
+    var message = block.querySelector(".portal-passkey__message");
+    var nameInput = block.querySelector("#passkey-name");
+    var csrf = block.getAttribute("data-csrf");
+    var unavailable = block.parentNode.querySelector(".portal-passkey__unavailable");
+    block.hidden = false;
+    if (unavailable) {
+      unavailable.hidden = true;
+    }
+
+    function fail(text) {
+      message.textContent = text;
+      errorBox.hidden = false;
+      message.focus();
+      button.disabled = false;
+    }
+
+    button.addEventListener("click", function () {
+      errorBox.hidden = true;
+      var name = nameInput ? nameInput.value.trim() : "";
+      if (nameInput && !name) {
+        fail("Enter a name for this passkey, such as the device it is on");
+        return;
+      }
+      button.disabled = true;
+      loadLibrary(block.getAttribute("data-library")).then(function (webauthn) {
+        return post(block.getAttribute("data-options-url"), csrf).then(function (options) {
+          return ceremony === "register"
+            ? webauthn.startRegistration({ optionsJSON: options })
+            : webauthn.startAuthentication({ optionsJSON: options });
+        });
+      }).then(function (credential) {
+        return post(block.getAttribute("data-url"), csrf, {
+          credential: credential, name: name, next: block.getAttribute("data-next")
+        });
+      }).then(function (answer) {
+        window.location.assign(answer.redirect);
+      }).catch(function (error) {
+        var cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");
+        fail(cancelled
+          ? "The passkey was not used. Try again, or use another way below."
+          : (error && error.message) || "Something went wrong. Try again.");
+      });
+    });
+  }
+
+  function findPasskeys(root) {
+    var blocks = (root || document).querySelectorAll("[data-passkey]");
+    for (var i = 0; i < blocks.length; i += 1) {
+      setUpPasskey(blocks[i]);
+    }
+  }
+
+  findPasskeys(document);
+  document.addEventListener("htmx:load", function (event) { findPasskeys(event.target); });
 })();

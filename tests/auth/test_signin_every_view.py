@@ -20,6 +20,7 @@ from tests.support.factories import (
     make_staff,
 )
 from tests.support.mail import sign_in_code, sign_in_path
+from tests.support.web import pass_second_factor
 
 BOTH = "sam.taylor@example.org"
 PLAIN: dict[str, str] = {}
@@ -104,6 +105,15 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
     post("/sign-in/choose", {"principal": "staff:0"}, 400, token_from=page)
     staff_key = next(v for v in ("staff:1", "staff:2") if f'value="{v}"' in page.text)
     post("/sign-in/choose", {"principal": staff_key}, 302, "/staff", token_from=page)
+    # Staff pages wait for the second factor (tests/auth/test_second_factor*.py).
+    response = client.get("/staff", headers=headers)
+    if headers:
+        assert response.status_code == 401
+        assert response.headers["HX-Redirect"] == "/staff/second-factor?next=/staff"
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/staff/second-factor?next=/staff"
+    pass_second_factor(client)
     get("/staff", 200)
     get("/family", 403)
     get("/sign-in", 302, "/staff")

@@ -16,6 +16,7 @@ from portal.types import utcnow
 from tests.support.client import csrf_token
 from tests.support.factories import make_child, make_purpose_set, make_school, make_staff
 from tests.support.mail import ask_for_link, session_cookie, sign_in, user_sessions
+from tests.support.web import pass_second_factor
 
 BOTH = "sam.taylor@example.org"
 
@@ -87,6 +88,7 @@ def test_someone_who_is_staff_and_a_parent_chooses_staff(smtp_app, smtp_server):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff"
+    pass_second_factor(client)
     assert client.get("/staff").status_code == 200
     refused = client.get("/family")
     assert refused.status_code == 403
@@ -158,7 +160,8 @@ def test_a_copied_choice_cannot_be_replayed(smtp_app, smtp_server):
         assert replay.get("/sign-in/choose").headers["Location"] == "/sign-in"
         assert replay.get("/staff").status_code == 302
     assert [row.id for row in user_sessions()] == [opened.id]
-    assert client.get("/staff").status_code == 200  # the one who chose is still signed in
+    # The one who chose is still signed in (as staff: on to the second factor).
+    assert client.get("/staff/second-factor/set-up").status_code == 200
 
 
 @pytest.mark.parametrize("round_", range(3))  # a race: three tries
@@ -185,7 +188,8 @@ def test_two_choices_at_once_make_exactly_one_session(smtp_app, smtp_server, rou
     assert all(result is not None for result in results), "a request did not finish"
     assert sum(result[:2] == (302, "/staff") for result in results) == 1, results
     assert len(user_sessions()) == 1
-    assert sum(c.get("/staff").status_code == 200 for c in clients) == 1
+    # One of them is signed in as staff (and asked for the second factor).
+    assert sum(c.get("/staff/second-factor/set-up").status_code == 200 for c in clients) == 1
 
 
 def test_a_choice_works_for_five_minutes_and_once(smtp_app):
@@ -215,6 +219,7 @@ def test_a_deactivated_staff_users_session_stops_working(smtp_app, smtp_client, 
     school = make_school()
     user = make_staff(school, email="office@oak.example.org")
     sign_in(smtp_client, smtp_server, "office@oak.example.org")
+    pass_second_factor(smtp_client)
     assert smtp_client.get("/staff").status_code == 200
 
     db.session.execute(update(StaffUser).where(StaffUser.id == user.id).values(active=False))
@@ -247,6 +252,7 @@ def test_staff_land_on_their_school_and_its_ledger_head(smtp_app, smtp_client, s
 
     response = sign_in(smtp_client, smtp_server, "office@oak.example.org")
     assert response.headers["Location"] == "/staff"
+    pass_second_factor(smtp_client)
     page = smtp_client.get("/staff")
     assert page.status_code == 200
     assert "Oak Primary School" in page.text

@@ -85,6 +85,25 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.rights_request_file_download": ADMIN_ONLY,
     "staff.school_settings": ADMIN_ONLY,
     "staff.save_school_settings": ADMIN_ONLY,
+    # The second factor (docs/second-factor.md): each person's own, whatever their role.
+    # The first eleven answer before it is passed (tests/auth/test_second_factor_policy.py).
+    "staff.second_factor": EVERYONE,
+    "staff.check_app_code": EVERYONE,
+    "staff.use_recovery_code": EVERYONE,
+    "staff.passkey_options": EVERYONE,
+    "staff.passkey_sign_in": EVERYONE,
+    "staff.set_up_second_factor": EVERYONE,
+    "staff.start_app": EVERYONE,
+    "staff.app_set_up": EVERYONE,
+    "staff.confirm_app": EVERYONE,
+    "staff.passkey_register_options": EVERYONE,
+    "staff.passkey_register": EVERYONE,
+    "staff.recovery_codes": EVERYONE,
+    "staff.make_recovery_codes": EVERYONE,
+    "staff.security": EVERYONE,
+    "staff.remove_passkey": EVERYONE,
+    # Resetting another user's second factor is an admin's.
+    "staff.reset_factor": ADMIN_ONLY,
 }
 EMAILS = {
     ADMIN: "admin@oak.example",

@@ -1,0 +1,59 @@
+"""The forms of the second-factor pages (portal/staff/second_factor.py). Staff pages are in
+English."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, ValidationError
+
+
+def _without_spaces(value: Any) -> Any:
+    return re.sub(r"[\s\-]+", "", value) if isinstance(value, str) else value
+
+
+class AppCodeForm(FlaskForm):
+    """A code from the authenticator app."""
+
+    next = HiddenField()
+    code = StringField(
+        "Code from your authenticator app",
+        widget=GovTextInput(),
+        filters=[_without_spaces],
+        validators=[DataRequired(message="Enter the 6-digit code from your authenticator app")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+    def validate_code(self, field: StringField) -> None:
+        if not re.fullmatch(r"\d{6}", field.data or ""):
+            raise ValidationError("The code is 6 digits, like 123456")
+
+
+class RecoveryCodeForm(FlaskForm):
+    next = HiddenField()
+    code = StringField(
+        "Recovery code",
+        widget=GovTextInput(),
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[DataRequired(message="Enter one of your recovery codes")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class StartAppForm(FlaskForm):
+    next = HiddenField()
+    submit = SubmitField("Set up an authenticator app", widget=GovSubmitInput())
+
+
+class MakeCodesForm(FlaskForm):
+    next = HiddenField()
+    submit = SubmitField("Show my recovery codes", widget=GovSubmitInput())
+
+
+class RemovePasskeyForm(FlaskForm):
+    passkey = HiddenField()
+    submit = SubmitField("Remove", widget=GovSubmitInput())
