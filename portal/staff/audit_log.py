@@ -21,6 +21,13 @@ ACTIONS = {
     "export.marketing": "Downloaded the marketing list",
     "export.suppression": "Downloaded the suppression list",
     "ledger.verify": "Verified the ledger",
+    "second_factor.enrol": "Set up a second factor",
+    "second_factor.use": "Passed the second factor",
+    "second_factor.failure": "Second factor refused",
+    "second_factor.recovery_codes": "Made new recovery codes",
+    "second_factor.recovery_code_used": "Used a recovery code",
+    "second_factor.remove": "Removed a passkey",
+    "second_factor.reset": "Reset a staff user's second factor",
 }
 DETAIL_NAMES = {
     "up_to_seq": "Events up to seq",
@@ -28,6 +35,12 @@ DETAIL_NAMES = {
     "head_seq": "Head seq",
     "head_hash": "Head hash",
     "broken_seq": "First broken seq",
+    "factor": "Factor",
+    "passkey_id": "Passkey",
+    "set_up": "While setting it up",
+    "left": "Codes left",
+    "sessions_ended": "Sessions ended",
+    "by": "By",
 }
 
 
