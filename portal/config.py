@@ -172,7 +172,7 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "STAFF_SECOND_FACTOR": second_factor == "required",
         "SECOND_FACTOR_KEY": second_factor_key,
         "SECOND_FACTOR_LIMIT_PER_USER": environ.get("SECOND_FACTOR_LIMIT_PER_USER")
-        or "10 per 15 minutes",
+        or "5 per 15 minutes; 20 per day",
         "SECOND_FACTOR_LIMIT_PER_CLIENT": environ.get("SECOND_FACTOR_LIMIT_PER_CLIENT")
         or "30 per 15 minutes",
         # Sign-in links and codes, and how long sessions last (minutes).

@@ -271,6 +271,11 @@ def demo() -> None:
     for role, (email, _name) in demo_module.STAFF.items():
         click.echo(f"  staff ({role.value}):{' ' * (10 - len(role.value))}{email}")
     click.echo("  parent:            farah.hussain@example.org (two children)")
+    if current_app.config.get("STAFF_SECOND_FACTOR", True):
+        click.echo(
+            "Staff then set up a second factor (a passkey, or an authenticator app: the page "
+            "shows its key as text too); STAFF_SECOND_FACTOR=off skips it in development."
+        )
     if not current_app.config.get("MAIL_SERVER"):
         click.echo(
             "No MAIL_SERVER is set: each email is written to instance/outbox/ and its sign-in "
