@@ -121,8 +121,14 @@ def _passed(method: str, target: str, **detail: Any) -> BaseResponse:
 
 
 def _may_set_up() -> bool:
-    """Adding a factor: after passing one, or when the user has none to pass."""
-    return passed_second_factor() or not second_factor.factors_of(current_staff().id).enrolled
+    """Adding or replacing a factor: when the user has none to pass, or after passing one in
+    the last FRESH_MINUTES (a session left open on a desk cannot add someone else's)."""
+    if not second_factor.factors_of(current_staff().id).enrolled:
+        return True
+    passed_at = current_user.second_factor_at
+    return passed_second_factor() and (
+        passed_at is None or second_factor.is_fresh(passed_at)  # None: not required here
+    )
 
 
 # --- checking the second factor ------------------------------------------------------------
