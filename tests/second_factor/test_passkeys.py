@@ -596,3 +596,40 @@ def test_a_passkey_without_a_name_is_refused_over_http(staff, app):
     assert stored_passkeys(staff) == []
     db.session.expire_all()
     assert db.session.scalars(select(UserSession.second_factor_at)).one() is None
+
+
+@pytest.mark.parametrize(
+    "body", [[1], "a string", 5, None], ids=["list", "string", "number", "null"]
+)
+def test_a_body_that_is_not_a_json_object_is_refused_not_an_error(staff, app, body):
+    """The ceremony's script sends a JSON object; anything else is a refusal (400), for
+    signing in and for adding a passkey alike."""
+    add_passkey(staff, EC2_ASSERTION["id"], EC2_PUBLIC_KEY, sign_count=77)
+    newcomer = make_staff(staff.school, email="new@oak.example.org", name="Nia New")
+    client = app.test_client()
+    sign_in_by_link(client, staff.email)
+    headers = {"X-CSRFToken": csrf_token(client.get("/staff/second-factor"))}
+    response = client.post("/staff/second-factor/passkey", json=body, headers=headers)
+    assert response.status_code == 400
+    assert "error" in response.json
+
+    client = app.test_client()
+    sign_in_by_link(client, newcomer.email)
+    headers = {"X-CSRFToken": csrf_token(client.get("/staff/second-factor/set-up"))}
+    response = client.post("/staff/second-factor/set-up/passkey", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json == {"error": "Enter a name for this passkey, such as the device it is on"}
+
+
+def test_a_next_that_is_not_text_goes_to_the_dashboard(staff, app):
+    """A passkey that passed, with a `next` that is not a string, goes to the dashboard
+    (not an error after the session has passed)."""
+    add_passkey(staff, EC2_ASSERTION["id"], EC2_PUBLIC_KEY, sign_count=77)
+    client = app.test_client()
+    sign_in_by_link(client, staff.email)
+    headers = {"X-CSRFToken": csrf_token(client.get("/staff/second-factor"))}
+    hold(staff, "authenticate", EC2_CHALLENGE, at=datetime.now(UTC))
+    answer = {"credential": EC2_ASSERTION, "next": ["/staff/exports"]}
+    response = client.post("/staff/second-factor/passkey", json=answer, headers=headers)
+    assert response.status_code == 200
+    assert response.json == {"redirect": "/staff"}
