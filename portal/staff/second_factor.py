@@ -107,9 +107,9 @@ def limited(view: View) -> View:
     return cast(View, per_client(per_user(view)))
 
 
-def _next(value: str | None) -> str:
+def _next(value: object) -> str:
     """Where to go after the second factor: a staff page of this site, or the dashboard."""
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     if value.startswith("/staff") and not value.startswith("//") and "\\" not in value:
         return value
     return url_for("staff.home")
@@ -201,6 +201,12 @@ def use_recovery_code() -> str | BaseResponse:
     return whole_page(RECOVERY_PAGE, status=400, form=form)
 
 
+def _json_body() -> dict[str, Any]:
+    """The JSON object a passkey ceremony's script sends; anything else counts as empty."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def _json_error(message: str, status: int = 400) -> BaseResponse:
     return jsonify({"error": message}), status  # type: ignore[return-value]
 
@@ -219,7 +225,7 @@ def passkey_options() -> BaseResponse:
 @limited
 def passkey_sign_in() -> BaseResponse:
     staff = current_staff()
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     try:
         passkey = passkeys.authenticate(staff, body.get("credential") or {})
     except passkeys.PasskeyError as refused:
@@ -322,7 +328,7 @@ def passkey_register() -> BaseResponse:
     staff = current_staff()
     if not _may_set_up():
         return _json_error("Use your second factor first", 403)
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     name = str(body.get("name") or "").strip()
     if problem := passkeys.name_problem(name):
         return _json_error(problem)
