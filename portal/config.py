@@ -175,6 +175,8 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         or "5 per 15 minutes; 20 per day",
         "SECOND_FACTOR_LIMIT_PER_CLIENT": environ.get("SECOND_FACTOR_LIMIT_PER_CLIENT")
         or "30 per 15 minutes",
+        # Passkey options (each holds a challenge on the server), per user.
+        "SECOND_FACTOR_OPTIONS_LIMIT": "30 per 15 minutes",
         # Sign-in links and codes, and how long sessions last (minutes).
         "SIGN_IN_LINK_MINUTES": min(
             15, _int("SIGN_IN_LINK_MINUTES", environ.get("SIGN_IN_LINK_MINUTES"), 15)

@@ -118,7 +118,15 @@ def _descriptors(passkeys: list[StaffPasskey]) -> list[PublicKeyCredentialDescri
 
 
 def _hold(user: StaffUser, ceremony: str, challenge: bytes, now: datetime) -> None:
+    """Keep a new challenge for the user; their challenges that are used or out of time
+    are deleted (so the table holds at most the few made in the last minutes)."""
     with writing() as session:
+        session.execute(
+            delete(WebAuthnChallenge).where(
+                WebAuthnChallenge.staff_user_id == user.id,
+                (WebAuthnChallenge.expires_at <= now) | WebAuthnChallenge.used_at.is_not(None),
+            )
+        )
         session.add(
             WebAuthnChallenge(
                 staff_user_id=user.id,

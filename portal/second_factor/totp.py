@@ -15,6 +15,7 @@ from datetime import datetime
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import delete, select, update
 
 from .. import audit_log
@@ -22,7 +23,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import StaffTotp, StaffUser
 from ..types import utcnow
-from .sealed import seal, unseal
+from .sealed import CannotOpen, seal, unseal
 
 ISSUER = "School consent portal"
 STEP_SECONDS = 30
@@ -163,7 +164,19 @@ def check(user: StaffUser, code: str, *, now: datetime | None = None) -> bool:
     if row is None:
         db.session.rollback()
         return False
-    step = _matching_step(unseal(row.secret_sealed, staff_user_id=user.id), code, now)
+    try:
+        secret = unseal(row.secret_sealed, staff_user_id=user.id)
+    except CannotOpen:
+        # The key changed (SECRET_KEY without SECOND_FACTOR_KEY): the app cannot be checked
+        # any more. Refused like a wrong code, and said in the log for the operator.
+        current_app.logger.error(
+            "staff user %s: their authenticator app's secret does not open with this key "
+            "(was SECRET_KEY changed without SECOND_FACTOR_KEY?); reset their second factor",
+            user.id,
+        )
+        db.session.rollback()
+        return False
+    step = _matching_step(secret, code, now)
     if step is None:
         db.session.rollback()
         return False

@@ -89,8 +89,9 @@ def _client_key() -> str:
 
 
 def _failed(response: BaseResponse) -> bool:
-    """Only refusals count against the limits: a right code costs nothing."""
-    return response.status_code >= 400
+    """Only a refused code or passkey (400) counts against the limits: a right code costs
+    nothing, and an answer that is itself a limit's 429 is not one more try."""
+    return response.status_code == 400
 
 
 def limited(view: View) -> View:
@@ -211,8 +212,20 @@ def _json_error(message: str, status: int = 400) -> BaseResponse:
     return jsonify({"error": message}), status  # type: ignore[return-value]
 
 
+def options_limited(view: View) -> View:
+    """Each ceremony's options hold a challenge on the server: at most
+    SECOND_FACTOR_OPTIONS_LIMIT a user (old ones are deleted as new ones are made)."""
+    return cast(
+        View,
+        limiter.limit(
+            lambda: current_app.config["SECOND_FACTOR_OPTIONS_LIMIT"], key_func=_user_key
+        )(view),
+    )
+
+
 @bp.post("/second-factor/passkey/options", endpoint="passkey_options")
 @before_second_factor
+@options_limited
 def passkey_options() -> BaseResponse:
     options = passkeys.authentication_options(current_staff())
     if options is None:
@@ -315,6 +328,7 @@ def _enrolled(method: str, first: bool, target: str) -> BaseResponse:
 
 @bp.post("/second-factor/set-up/passkey/options", endpoint="passkey_register_options")
 @before_second_factor
+@options_limited
 def passkey_register_options() -> BaseResponse:
     if not _may_set_up():
         return _json_error("Use your second factor first", 403)

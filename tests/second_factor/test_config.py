@@ -25,7 +25,7 @@ def test_production_requires_the_second_factor_by_default(tmp_path):
     config = load(PRODUCTION, str(tmp_path))
     assert config["STAFF_SECOND_FACTOR"] is True
     assert config["SECOND_FACTOR_KEY"] is None
-    assert config["SECOND_FACTOR_LIMIT_PER_USER"] == "10 per 15 minutes"
+    assert config["SECOND_FACTOR_LIMIT_PER_USER"] == "5 per 15 minutes; 20 per day"
     assert config["SECOND_FACTOR_LIMIT_PER_CLIENT"] == "30 per 15 minutes"
     required_anyway = load({**PRODUCTION, "STAFF_SECOND_FACTOR": "required"}, str(tmp_path))
     assert required_anyway["STAFF_SECOND_FACTOR"] is True

@@ -633,3 +633,19 @@ def test_a_next_that_is_not_text_goes_to_the_dashboard(staff, app):
     response = client.post("/staff/second-factor/passkey", json=answer, headers=headers)
     assert response.status_code == 200
     assert response.json == {"redirect": "/staff"}
+
+
+def test_used_and_expired_challenges_are_deleted_as_new_ones_are_held(staff, other):
+    """The challenges table holds only a user's challenges still in time and unused: each
+    new one deletes the rest of theirs (another user's are left alone)."""
+    passkeys._hold(staff, "register", b"old-1", T0)
+    passkeys._hold(staff, "authenticate", b"old-2", T0)
+    passkeys._hold(other, "register", b"theirs", T0)
+    later = T0 + timedelta(seconds=passkeys.CHALLENGE_SECONDS)
+    passkeys._hold(staff, "register", b"new", later)
+    db.session.expire_all()
+    rows = db.session.scalars(select(WebAuthnChallenge).order_by(WebAuthnChallenge.id)).all()
+    assert [(row.staff_user_id, row.ceremony) for row in rows] == [
+        (other.id, "register"),
+        (staff.id, "register"),
+    ]

@@ -581,7 +581,7 @@ def test_wrong_codes_are_limited_per_user_and_per_client(make_app):
 
 
 def test_the_default_limits_are_set(app):
-    assert app.config["SECOND_FACTOR_LIMIT_PER_USER"] == "10 per 15 minutes"
+    assert app.config["SECOND_FACTOR_LIMIT_PER_USER"] == "5 per 15 minutes; 20 per day"
     assert app.config["SECOND_FACTOR_LIMIT_PER_CLIENT"] == "30 per 15 minutes"
 
 
@@ -629,3 +629,42 @@ def test_passkey_options_without_a_passkey_or_without_a_csrf_token_are_refused(a
     assert client.post("/staff/second-factor/passkey/options").status_code == 400
     assert client.post("/staff/second-factor/passkey", json={}).status_code == 400
     assert audit("second_factor.failure") == []
+
+
+def test_a_refusal_by_the_client_limit_is_not_one_more_try_for_the_user(make_app):
+    """Over the per-client limit the answer is 429, and that answer does not count against
+    the user: from another network they still have their own tries left."""
+    app = make_app(
+        SECOND_FACTOR_LIMIT_PER_USER="3 per 15 minutes",
+        SECOND_FACTOR_LIMIT_PER_CLIENT="2 per 15 minutes",
+    )
+    with app.app_context():
+        sam = make_staff(make_school(), email=ADMIN, role="admin", name="Sam Taylor")
+        secret = enrol(sam)
+        busy = _client(app, sam, "10.0.6.1")  # a school's shared address, say
+        assert enter_code(busy, wrong_code(secret)).status_code == 400
+        assert enter_code(busy, wrong_code(secret)).status_code == 400
+        assert enter_code(busy, wrong_code(secret)).status_code == 429  # the client's limit
+        assert enter_code(busy, wrong_code(secret)).status_code == 429
+        # Two of Sam's three tries are used, not four.
+        home = _client(app, sam, "10.0.6.2")
+        assert enter_code(home, wrong_code(secret)).status_code == 400
+        assert enter_code(home, wrong_code(secret)).status_code == 429
+        db.session.remove()
+
+
+def test_an_app_sealed_under_another_key_is_refused_not_an_error(app, admin, caplog):
+    """Changing the sealing key (here by setting SECOND_FACTOR_KEY where the key came from
+    SECRET_KEY; changing SECRET_KEY does the same) leaves every app's secret sealed under the
+    old key: its codes are refused like wrong ones (not a server error), and the log tells
+    the operator what happened and what to do."""
+    secret = enrol(admin)
+    client = app.test_client()
+    sign_in_by_link(client, admin.email)
+    app.config["SECOND_FACTOR_KEY"] = "a-new-sealing-key-that-is-long-enough-0123456789"
+    with caplog.at_level("ERROR"):
+        response = enter_code(client, next_code(admin, secret))
+    assert response.status_code == 400
+    assert WRONG_APP_CODE in text_of(response.text)
+    assert "does not open with this key" in caplog.text and "reset" in caplog.text
+    assert session_row(client).second_factor_at is None
