@@ -3,8 +3,8 @@ map, as each role, with a session that has passed only the emailed link.
 
 Every staff route is asked, with real Oak ids; each must send the person to the second
 factor (a redirect, or 401 with HX-Redirect for htmx) and change nothing, except the views
-that are how a second factor is passed or set up (`before_second_factor`: 11 views, 12 routes), which must say
-nothing about the school.
+that are how a second factor is passed or set up (`before_second_factor`: 11 views, 12
+routes), which must say nothing about the school.
 """
 
 from __future__ import annotations
