@@ -93,7 +93,7 @@ typecheck: install-test ## Type-check portal/ with mypy
 
 # The benchmarks, in the order `make bench` runs them after seeding the trust once; each writes
 # bench/out/NAME.json (bench/ledger.py last: it drops and reseeds its own database).
-BENCH_SCRIPTS := verify export http_load invites pageweight lighthouse roster todo retention languages ledger
+BENCH_SCRIPTS := verify export http_load invites pageweight lighthouse roster todo retention languages ledger second_factor
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench
 
 # Lighthouse, pinned in bench/package.json: only `make bench` installs it.
