@@ -172,7 +172,10 @@ def new_page(browser: Any, page_problems: PageProblems) -> Iterator[Callable[...
 
     def open_page(**options: Any) -> Any:
         context = browser.new_context(**{**PHONE, **options})
-        context.set_default_timeout(5_000)
+        # Generous for a shared 2-core machine under load (a click that starts a navigation
+        # waits for it; the live server answers one request at a time): a real failure
+        # still fails, only later.
+        context.set_default_timeout(15_000)
         context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
