@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -176,6 +177,7 @@ def new_page(browser: Any, page_problems: PageProblems) -> Iterator[Callable[...
         # waits for it; the live server answers one request at a time): a real failure
         # still fails, only later.
         context.set_default_timeout(15_000)
+        expect.set_options(timeout=15_000)  # the same for assertions
         context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
