@@ -116,3 +116,23 @@ def test_history_says_in_which_language_an_answer_was_read_when_not_english(ada,
     entries = re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
     assert '<dd>Yes (in <bdi lang="ur">اردو</bdi>)</dd>' in entries[1]
     assert "<dd>Yes</dd>" in entries[0] and "(in " not in entries[0]
+
+
+def test_the_objection_to_direct_marketing_reads_as_one_about_all_of_it(ada, world):
+    """ "Objected to all direct marketing", never an objection to the one purpose it was
+    written on; its withdrawal likewise."""
+    from portal import marketing
+
+    marketing.decide(world.ada.id, world.oak.id, "object")
+    marketing.decide(world.ada.id, world.oak.id, "lift_objection")
+    page = ada.get("/family/history")
+    entries = [
+        text_of(e)
+        for e in re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
+    ]
+    assert (
+        "Choice Direct marketing Answer Withdrew the objection to all direct marketing"
+        in (entries[0])
+    )
+    assert "Choice Direct marketing Answer Objected to all direct marketing" in entries[1]
+    assert "Fundraising emails" not in page.text
