@@ -136,3 +136,16 @@ def test_the_objection_to_direct_marketing_reads_as_one_about_all_of_it(ada, wor
     )
     assert "Choice Direct marketing Answer Objected to all direct marketing" in entries[1]
     assert "Fundraising emails" not in page.text
+
+
+def test_the_history_links_each_childs_record_and_prints_as_a_document(ada, world):
+    """A link to the record of each child on roll (at every school); the links, the hint and
+    the fingerprints' buttons are not printed, the full fingerprint is."""
+    record(world.ada, world.oak.purposes["photos-website"], "grant", pupil=world.oak.pupils["A"])
+    page = ada.get("/family/history").text
+    for key, school in (("A", "oak"), ("B", "oak"), ("X", "elm")):
+        pupil = getattr(world, school).pupils[key]
+        assert f'href="/family/children/{pupil.id}/record"' in page
+    assert "A record of <bdi>PupilA</bdi>'s answers to print or keep" in page
+    assert '<details class="govuk-details portal-fingerprint portal-no-print">' in page
+    assert '<p class="govuk-body-s portal-print-only">Full fingerprint: <code' in page
