@@ -4,12 +4,18 @@ reference (portal/references.py) and full hash; and what the school did as a res
 
 Another guardian's decision is shown as "another person with parental responsibility": no
 name, email or id of another guardian leaves this module. No Flask request state.
+
+An objection to direct marketing is an objection to all of the school's direct marketing, not
+to one purpose (docs/consent-rules.md, "Choices a person makes for themself: marketing"): the
+events one objection (or its withdrawal) wrote, one per marketing purpose, are one entry that
+says so, with each event's reference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,8 +24,25 @@ from sqlalchemy import and_, func, or_, select
 from . import references, takedowns
 from .choices.family import seen_children_query
 from .extensions import db
-from .models import ActorType, Channel, ConsentEvent, Pupil, Purpose, PurposeVersion, School
+from .models import (
+    ActorType,
+    Channel,
+    ConsentEvent,
+    Decision,
+    Pupil,
+    Purpose,
+    PurposeVersion,
+    School,
+)
 from .queries import wording_at_event
+
+# An objection to direct marketing and its withdrawal, as the family reads them: about all of
+# the school's direct marketing, never one purpose.
+MARKETING_CHOICE = _l("Direct marketing")
+MARKETING_WORDS = {
+    Decision.OBJECT.value: _l("Objected to all direct marketing"),
+    Decision.LIFT_OBJECTION.value: _l("Withdrew the objection to all direct marketing"),
+}
 
 # Who made a decision, as the family reads it (the page capitalises the first letter).
 STAFF_WORDS = {
@@ -45,6 +68,17 @@ class HistoryEntry:
     reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
     # The language of the wording the person read when it is not English (a BCP 47 tag).
     language: str | None = None
+    # The answer in words when the decision's own words would mislead: an objection to all
+    # direct marketing, or its withdrawal (`MARKETING_WORDS`). None: `decision` says it.
+    words: str | None = None
+    # The other events of the same decision (an objection to direct marketing writes one per
+    # marketing purpose), as (reference, hash), in the order of their entries.
+    also: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def witnesses(self) -> tuple[tuple[str, str], ...]:
+        """Every (reference, full hash) this entry stands for: its own first."""
+        return ((self.reference, self.hash), *self.also)
 
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
@@ -73,6 +107,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
             ConsentEvent.channel,
             ConsentEvent.note,
             ConsentEvent.language,
+            Purpose.marketing,
             School.name.label("school"),
             School.slug.label("school_slug"),
             Pupil.forename.label("child"),
@@ -94,27 +129,50 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
         .order_by(ConsentEvent.occurred_at.desc(), ConsentEvent.school_id, ConsentEvent.seq.desc())
         .limit(limit)
     ).all()
-    return [
-        HistoryEntry(
-            occurred_at=row.occurred_at,
-            school=row.school,
-            child=row.child,
-            purpose=row.purpose,
-            decision=row.decision,
-            channel=row.channel,
-            who=_who(row.actor_type, row.actor_id, row.channel, guardian_id),
-            yours=row.guardian_id == guardian_id,
-            # The school's reasons for the outcome of this guardian's own objection.
-            reasons=row.note
-            if row.guardian_id == guardian_id and row.decision in ("upheld", "not_upheld")
-            else None,
-            seq=row.seq,
-            hash=row.hash,
-            reference=references.reference(row.school_slug, row.seq, row.hash),
-            language=row.language if row.language and row.language != "en" else None,
-        )
-        for row in rows
-    ]
+    found: list[HistoryEntry] = []
+    for row in rows:
+        marketing = row.marketing and row.decision in MARKETING_WORDS
+        if marketing and found and _same_objection(found[-1], row, guardian_id):
+            reference = references.reference(row.school_slug, row.seq, row.hash)
+            found[-1] = replace(found[-1], also=(*found[-1].also, (reference, row.hash)))
+            continue
+        found.append(_entry(row, guardian_id, marketing=marketing))
+    return found
+
+
+def _same_objection(entry: HistoryEntry, row: Any, guardian_id: int) -> bool:
+    """`row` is another event of the marketing objection (or withdrawal) `entry` shows: the
+    same decision by the same person, at the same school, at the same moment."""
+    return (
+        entry.words is not None
+        and entry.occurred_at == row.occurred_at
+        and entry.school == row.school
+        and entry.decision == row.decision
+        and entry.yours == (row.guardian_id == guardian_id)
+        and entry.who == _who(row.actor_type, row.actor_id, row.channel, guardian_id)
+    )
+
+
+def _entry(row: Any, guardian_id: int, *, marketing: bool) -> HistoryEntry:
+    return HistoryEntry(
+        occurred_at=row.occurred_at,
+        school=row.school,
+        child=row.child,
+        purpose=str(MARKETING_CHOICE) if marketing else row.purpose,
+        decision=row.decision,
+        channel=row.channel,
+        who=_who(row.actor_type, row.actor_id, row.channel, guardian_id),
+        yours=row.guardian_id == guardian_id,
+        # The school's reasons for the outcome of this guardian's own objection.
+        reasons=row.note
+        if row.guardian_id == guardian_id and row.decision in ("upheld", "not_upheld")
+        else None,
+        seq=row.seq,
+        hash=row.hash,
+        reference=references.reference(row.school_slug, row.seq, row.hash),
+        language=row.language if row.language and row.language != "en" else None,
+        words=str(MARKETING_WORDS[row.decision]) if marketing else None,
+    )
 
 
 def outcomes(guardian_id: int) -> list[takedowns.Outcome]:

@@ -142,6 +142,13 @@ class RequestStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ReportKind(enum.StrEnum):
+    """What a family tells the school's office (`FamilyReport`)."""
+
+    MISSING_CHILD = "missing_child"  # a child of theirs is missing from their list
+    DETAILS_WRONG = "details_wrong"  # the school holds their details wrongly
+
+
 class Channel(enum.StrEnum):
     WEB = "web"
     PAPER = "paper"
@@ -956,3 +963,35 @@ class DailyRun(Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     summary: Mapped[str | None] = mapped_column(Text)
+
+
+class FamilyReport(Model):
+    """A family's report to the school's office, made on the portal: a child missing from their
+    list, or their details wrong, in their own words. A task in the staff's things to do until
+    a staff user marks it done (with an entry in the audit log); the family sees whether it
+    is done, never the note."""
+
+    __tablename__ = "family_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # One calendar month from the day it was made, on a working day (`deadlines.due_date`).
+    due_on: Mapped[date] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # What the office did, for the office: never shown to the family.
+    done_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_family_reports_open", "school_id", "done_at"),
+        # A family's own reports, newest first, and how many they made lately (the limit).
+        Index("ix_family_reports_guardian_time", "guardian_id", "created_at"),
+        CheckConstraint(_in("kind", ReportKind), name="kind"),
+        CheckConstraint(
+            "(done_at IS NULL AND done_by_id IS NULL) OR done_at IS NOT NULL", name="done"
+        ),
+    )

@@ -11,13 +11,17 @@ out over the phone, and its full hash, so families hold witnesses of the chain (
 
 No Flask request state; the default delay is read from the app's config. The receipt is
 written in the language the guardian reads (`email_language`).
+
+An objection to direct marketing (or its withdrawal) is about all of the school's direct
+marketing, not one purpose: the events it wrote, one per marketing purpose, make one line that
+says so, with each event's reference.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,6 +55,12 @@ DECISION_WORDS: dict[str, LazyString] = {
     Decision.WITHDRAW: _l("No, you said no"),
     Decision.OBJECT: _l("You objected"),
     Decision.LIFT_OBJECTION: _l("You withdrew your objection"),
+}
+# An objection to direct marketing and its withdrawal: about all of it, never one purpose.
+MARKETING_CHOICE = _l("Direct marketing")
+MARKETING_WORDS: dict[str, LazyString] = {
+    Decision.OBJECT: _l("You objected to all direct marketing"),
+    Decision.LIFT_OBJECTION: _l("You withdrew your objection to all direct marketing"),
 }
 
 
@@ -123,6 +133,10 @@ class ReceiptLine:
     reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
     # The language of the wording they read when it is not English (a BCP 47 tag).
     language: str | None = None
+    # An objection to all direct marketing, or its withdrawal (`MARKETING_WORDS`).
+    marketing: bool = False
+    # The other events of the same decision (one per marketing purpose), as (reference, hash).
+    also: tuple[tuple[str, str], ...] = ()
 
     @property
     def who(self) -> str:
@@ -130,13 +144,19 @@ class ReceiptLine:
 
     @property
     def words(self) -> str:
-        words = DECISION_WORDS.get(self.decision)
+        words = (MARKETING_WORDS if self.marketing else DECISION_WORDS).get(self.decision)
         return str(words) if words is not None else self.decision
+
+    @property
+    def witnesses(self) -> tuple[tuple[str, str], ...]:
+        """Every (reference, full hash) this line stands for: its own first."""
+        return ((self.reference, self.hash), *self.also)
 
 
 def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[ReceiptLine]:
     """The receipt's events, oldest first: only this guardian's own decisions, made by them,
-    at this school. One query."""
+    at this school, the events of one objection to direct marketing (or its withdrawal) as one
+    line. One query."""
     rows = db.session.execute(
         select(
             ConsentEvent.occurred_at,
@@ -144,6 +164,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             ConsentEvent.hash,
             ConsentEvent.decision,
             ConsentEvent.language,
+            Purpose.marketing,
             Pupil.forename.label("child"),
             func.coalesce(PurposeVersion.title, Purpose.title).label("purpose"),
             School.slug.label("school_slug"),
@@ -164,19 +185,33 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
         )
         .order_by(ConsentEvent.seq)
     ).all()
-    return [
-        ReceiptLine(
-            occurred_at=row.occurred_at,
-            child=row.child,
-            purpose=row.purpose,
-            decision=row.decision,
-            seq=row.seq,
-            hash=row.hash,
-            reference=references.reference(row.school_slug, row.seq, row.hash),
-            language=row.language if row.language and row.language != "en" else None,
+    found: list[ReceiptLine] = []
+    for row in rows:
+        reference = references.reference(row.school_slug, row.seq, row.hash)
+        marketing = bool(row.marketing) and row.decision in MARKETING_WORDS
+        last = found[-1] if found else None
+        if (
+            marketing
+            and last is not None
+            and last.marketing
+            and (last.decision, last.occurred_at) == (row.decision, row.occurred_at)
+        ):
+            found[-1] = replace(last, also=(*last.also, (reference, row.hash)))
+            continue
+        found.append(
+            ReceiptLine(
+                occurred_at=row.occurred_at,
+                child=row.child,
+                purpose=str(MARKETING_CHOICE) if marketing else row.purpose,
+                decision=row.decision,
+                seq=row.seq,
+                hash=row.hash,
+                reference=reference,
+                language=row.language if row.language and row.language != "en" else None,
+                marketing=marketing,
+            )
         )
-        for row in rows
-    ]
+    return found
 
 
 # --- the receipt email (registered by portal.wiring) ------------------------------------------

@@ -21,7 +21,7 @@ from flask import Flask, current_app
 class Item:
     """One thing to do."""
 
-    kind: str  # objection | takedown | leaving | request | renewal
+    kind: str  # objection | takedown | leaving | request | report | renewal
     title: str  # what to do, in words for staff
     opened_on: date  # when the work arose (the queue is oldest first)
     endpoint: str  # where it is done: a url_for endpoint ...
@@ -46,6 +46,7 @@ KINDS = {
     "takedown": "Take-downs",
     "leaving": "Pupils who left",
     "request": "Rights requests",
+    "report": "Reports from families",
     "renewal": "Renewals due",
 }
 
@@ -74,6 +75,7 @@ LIST_ENDPOINTS = {
     "takedown": "staff.takedowns",
     "leaving": "staff.takedowns",
     "request": "staff.rights_requests",
+    "report": "staff.family_reports",
     "renewal": "staff.home",
 }
 SHOWN = 10  # items of a group the home page lists; the rest are on the feature's own page

@@ -12,6 +12,7 @@ from flask import Flask
 
 from . import (
     daily,
+    family_reports,
     invitations,
     ledger,
     objections,
@@ -105,6 +106,12 @@ def _register_emails(app: Flask) -> None:
     )
     render.register(
         app,
+        family_reports.ADMIN_TEMPLATE,
+        subject=family_reports.ADMIN_SUBJECT,
+        builder=family_reports.admin_context,
+    )
+    render.register(
+        app,
         second_factor.RESET_TEMPLATE,
         subject=second_factor.RESET_SUBJECT,
         builder=second_factor.reset_email_context,
@@ -135,6 +142,7 @@ def _register_things_to_do(app: Flask) -> None:
     todo.register(app, objections.todo_items)
     todo.register(app, rights_requests.things_to_do)
     todo.register(app, takedowns.things_to_do)
+    todo.register(app, family_reports.things_to_do)
 
 
 def _register_commands(app: Flask) -> None:

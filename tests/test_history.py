@@ -9,8 +9,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from portal import choices, history, marketing
+from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_purpose_set
 from tests.support.world import T0, World
 from tests.support.world import decide as record
+
+NEWSLETTER = """
+[[purposes]]
+key = "newsletter"
+title = "The school newsletter by email"
+description = "A monthly email about school news."
+choice = "consent"
+lawful_basis = "consent"
+scope = "guardian"
+marketing = true
+"""
 
 
 def test_history_wording_and_newest_first(world: World) -> None:
@@ -33,7 +45,7 @@ def test_history_wording_and_newest_first(world: World) -> None:
 
     entries = history.entries(world.ada.id)
     assert [(e.child, e.purpose, e.decision, e.channel, e.who, e.yours) for e in entries] == [
-        (None, "Fundraising emails", "object", "web", "you", True),
+        (None, "Direct marketing", "object", "web", "you", True),
         ("PupilB", "Photos in the local paper", "grant", "phone", "school staff, by phone", True),
         (
             "PupilB",
@@ -70,3 +82,27 @@ def test_history_wording_and_newest_first(world: World) -> None:
     ]
     text = repr(bens)
     assert world.ada.email not in text and "'ada'" not in text
+
+
+def test_an_objection_to_direct_marketing_is_one_entry_about_all_of_it(world: World) -> None:
+    """Objecting writes one event per marketing purpose: the family reads one entry, about all
+    of the school's direct marketing (never one purpose), with each event's reference; the
+    withdrawal likewise. A yes or no to one marketing purpose stays about that purpose."""
+    make_purpose_set(world.oak.school, text=PURPOSES_OF_EVERY_KIND + NEWSLETTER)
+    marketing.decide(world.ada.id, world.oak.id, "grant", now=T0)
+    marketing.decide(world.ada.id, world.oak.id, "object", now=T0 + timedelta(minutes=1))
+    marketing.decide(world.ada.id, world.oak.id, "lift_objection", now=T0 + timedelta(minutes=2))
+
+    entries = history.entries(world.ada.id)
+    assert [(e.purpose, e.decision, e.words, len(e.witnesses)) for e in entries] == [
+        ("Direct marketing", "lift_objection", "Withdrew the objection to all direct marketing", 2),
+        ("Direct marketing", "object", "Objected to all direct marketing", 2),
+        ("The school newsletter by email", "grant", None, 1),
+        ("Fundraising emails", "grant", None, 1),
+    ]
+    # The objection's two events, newest first, each with its reference and full hash.
+    objection = entries[1]
+    assert [(ref.split("-")[1], len(full)) for ref, full in objection.witnesses] == [
+        ("4", 64),
+        ("3", 64),
+    ]

@@ -532,6 +532,44 @@ def test_each_line_says_the_purpose_as_it_was_worded_then(world, mail_server):
     assert "Photos on the school website" in html and "Photos on the website and blog" in html
 
 
+NEWSLETTER = """
+[[purposes]]
+key = "newsletter"
+title = "The school newsletter by email"
+description = "A monthly email about school news."
+choice = "consent"
+lawful_basis = "consent"
+scope = "guardian"
+marketing = true
+"""
+
+
+def test_an_objection_to_direct_marketing_is_one_line_about_all_of_it(world, mail_server):
+    """An objection writes one event per marketing purpose; the receipt says "You objected to
+    all direct marketing" once, with both references, and never names one purpose; the
+    withdrawal likewise."""
+    from portal import marketing
+
+    school = db.session.get(Purpose, world.purpose("marketing-emails")).school
+    purposes.load(school, PURPOSES_OF_EVERY_KIND + NEWSLETTER)
+    ada = world.guardians[ADA]
+    objected = marketing.decide(ada, world.oak, "object", now=T0)
+    lifted = marketing.decide(ada, world.oak, "lift_objection", now=T0 + timedelta(seconds=5))
+    assert (len(objected), len(lifted)) == (2, 2)
+
+    assert pass_at(T0 + DELAY + timedelta(seconds=5)).sent == 1
+    (received,) = mail_server.wait_for(1)
+    text = received.text().replace("\r\n", "\n")
+    assert "You: Direct marketing\nYou objected to all direct marketing\n" in text
+    assert "You: Direct marketing\nYou withdrew your objection to all direct marketing\n" in text
+    for event in objected + lifted:
+        reference = f"OP-{event.seq}-{event.hash[:4].upper()}"
+        assert f"Reference: {reference}\nFull fingerprint: {event.hash}" in text
+        assert reference in received.html()
+    assert "Fundraising emails" not in text and "newsletter" not in text
+    assert text.count("You: Direct marketing") == 2
+
+
 # --- (g) other mail is unchanged -------------------------------------------------------------
 
 

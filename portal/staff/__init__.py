@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401
     audit_log,
     dashboard,
     exports,
+    family_reports,
     invitations,
     ledger_browser,
     nav,

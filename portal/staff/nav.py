@@ -29,6 +29,7 @@ MENU = (
     Item("staff.takedowns", "Take-downs", (ADMIN, STAFF)),
     Item("staff.objections", "Objections", (ADMIN,)),
     Item("staff.rights_requests", "Rights requests", (ADMIN,)),
+    Item("staff.family_reports", "Reports from families", (ADMIN, STAFF)),
     Item("staff.ledger", "Ledger", (ADMIN,)),
     Item("staff.notices", "Privacy notice", (ADMIN,)),
     Item("staff.purposes", "Purposes", (ADMIN,)),

@@ -144,6 +144,11 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
                 token_from=page)  # fmt: skip
     assert "See what the school holds" in get(made.headers["Location"], 200).text
     assert "See what the school holds" in get("/family/rights-requests", 200).text
+    assert "Contact the school" in get(f"{child}/record", 200).text
+    page = get("/family/reports/new", 200)
+    post("/family/reports", {"kind": "details_wrong", "details": "My name is wrong"}, 302,
+         "/family/reports#report-1", token_from=page)  # fmt: skip
+    assert "My details are wrong" in get("/family/reports", 200).text
     get("/staff", 403)
     get("/sign-in", 302, "/family")
 

@@ -174,8 +174,10 @@ def test_the_parent_journey(school, live_server, smtp_server, new_page, runner, 
     expect(h1(page, "What you told us")).to_be_visible()
     entries = page.locator(".portal-history__entry")
     expect(entries).to_have_count(5)
-    expect(entries.first).to_contain_text("News, events and fundraising emails")
-    expect(entries.first).to_contain_text("Objected")
+    # An objection to all direct marketing, not to the one purpose it was recorded on.
+    expect(entries.first).to_contain_text("Direct marketing")
+    expect(entries.first).to_contain_text("Objected to all direct marketing")
+    expect(entries.first).not_to_contain_text("News, events and fundraising emails")
     expect(entries.nth(1)).to_contain_text(WEBSITE)
     expect(entries.nth(1)).to_contain_text("No")
     check(page)

@@ -116,3 +116,36 @@ def test_history_says_in_which_language_an_answer_was_read_when_not_english(ada,
     entries = re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
     assert '<dd>Yes (in <bdi lang="ur">اردو</bdi>)</dd>' in entries[1]
     assert "<dd>Yes</dd>" in entries[0] and "(in " not in entries[0]
+
+
+def test_the_objection_to_direct_marketing_reads_as_one_about_all_of_it(ada, world):
+    """ "Objected to all direct marketing", never an objection to the one purpose it was
+    written on; its withdrawal likewise."""
+    from portal import marketing
+
+    marketing.decide(world.ada.id, world.oak.id, "object")
+    marketing.decide(world.ada.id, world.oak.id, "lift_objection")
+    page = ada.get("/family/history")
+    entries = [
+        text_of(e)
+        for e in re.findall(r'<li class="portal-history__entry">(.*?)</li>', page.text, re.S)
+    ]
+    assert (
+        "Choice Direct marketing Answer Withdrew the objection to all direct marketing"
+        in (entries[0])
+    )
+    assert "Choice Direct marketing Answer Objected to all direct marketing" in entries[1]
+    assert "Fundraising emails" not in page.text
+
+
+def test_the_history_links_each_childs_record_and_prints_as_a_document(ada, world):
+    """A link to the record of each child on roll (at every school); the links, the hint and
+    the fingerprints' buttons are not printed, the full fingerprint is."""
+    record(world.ada, world.oak.purposes["photos-website"], "grant", pupil=world.oak.pupils["A"])
+    page = ada.get("/family/history").text
+    for key, school in (("A", "oak"), ("B", "oak"), ("X", "elm")):
+        pupil = getattr(world, school).pupils[key]
+        assert f'href="/family/children/{pupil.id}/record"' in page
+    assert "A record of <bdi>PupilA</bdi>'s answers to print or keep" in page
+    assert '<details class="govuk-details portal-fingerprint portal-no-print">' in page
+    assert '<p class="govuk-body-s portal-print-only">Full fingerprint: <code' in page

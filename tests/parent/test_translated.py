@@ -87,7 +87,9 @@ def world_data() -> list[str]:
     purpose titles lower-cased too, as a button's hidden text has them)."""
     data: list[str] = []
     for school in db.session.scalars(select(School)):
-        data.append(school.name)
+        # Its name, and its contacts (templates/parent/_partials/contact_school.html).
+        data += [school.name, school.contact_email or "", school.contact_phone or ""]
+        data += [school.dpo_name or "", school.dpo_email or ""]
     for pupil in db.session.scalars(select(Pupil)):
         data += [pupil.full_name, pupil.forename, pupil.surname, pupil.class_name]
     for purpose in db.session.scalars(select(Purpose)):

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal import rights_requests
+from portal import family_reports, rights_requests
 from portal.extensions import db
 from portal.models import InvitationBatch, StaffUser, TakedownTask
 from tests.support.client import CheckedClient, csrf_token
@@ -83,6 +83,10 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.withdraw_rights_request": ADMIN_ONLY,
     "staff.rights_request_file": ADMIN_ONLY,
     "staff.rights_request_file_download": ADMIN_ONLY,
+    # Reports from families: the office's work (docs/follow-through.md).
+    "staff.family_reports": CHILDREN,
+    "staff.family_report": CHILDREN,
+    "staff.family_report_done": CHILDREN,
     "staff.school_settings": ADMIN_ONLY,
     "staff.save_school_settings": ADMIN_ONLY,
     # The second factor (docs/second-factor.md): each person's own, whatever their role.
@@ -138,9 +142,13 @@ def oak_ids(world: World) -> dict[str, int]:
     db.session.commit()
     objection = decide(world.eve, oak.purposes["class-photos"], "object", pupil=oak.pupils["C"])
     request = rights_requests.make(world.ada.id, oak.id, kind="access", details="")
+    report = family_reports.make(
+        world.ada.id, oak.id, kind="missing_child", details="Sam, class 2 Elm, is missing."
+    )
     return {
         "seq": objection.seq,
         "request_id": request.id,
+        "report_id": report.id,
         "pupil_id": oak.pupils["A"].id,
         "purpose_id": oak.purposes["photos-website"].id,
         "task_id": task.id,
