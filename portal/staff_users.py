@@ -12,25 +12,41 @@ the same moment cannot both succeed.
 Deactivating a user ends every session they have open, at once: their next request finds
 the session ended and is sent to sign in, and `signin.principals_for` no longer offers the
 account, so they cannot sign in again.
+
+A user added (or let back in) is emailed a welcome, through the outbox in the same
+transaction (`WELCOME_TEMPLATE`, in English like every email to staff): who added them, the
+school, their role, how to sign in, and that they set up a second factor at their first
+sign-in. It carries no sign-in link: they ask for one on the sign-in page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 
-from . import audit_log, emails
+from . import audit_log, emails, second_factor
 from .database import writing
 from .errors import NotFound, PortalError
 from .extensions import db
+from .mail import outbox
 from .models import Role, StaffUser, UserSession
 from .text import single_line_problem
 from .types import utcnow
 
 ROLES = tuple(r.value for r in Role)
 MAX_NAME = 200
+WELCOME_TEMPLATE = "staff_welcome"
+WELCOME_SUBJECT = "{subject}"
+# What each role may do, as the welcome email says it.
+ROLE_WORDS = {
+    Role.ADMIN: "everything, including staff users, the roster and invitations",
+    Role.STAFF: "the photo check, pupils' records and take-downs",
+    Role.MARKETING: "the marketing exports only",
+}
 
 
 class StaffUserError(PortalError):
@@ -141,6 +157,12 @@ def add(actor: StaffUser, email: str, *, name: str, role: str) -> Added:
         else:
             user.name, user.role, user.active = name, role, True
         session.flush()
+        outbox.enqueue(
+            to_address=address,
+            template=WELCOME_TEMPLATE,
+            payload={"staff_user_id": user.id, "added_by_id": actor.id, "reactivated": reactivated},
+            school_id=actor.school_id,
+        )
         audit_log.record(
             actor,
             "staff.add",
@@ -206,3 +228,37 @@ def deactivate(actor: StaffUser, user_id: int, *, now: datetime | None = None) -
             now=now,
         )
     return Deactivated(user, count, already=False)
+
+
+def welcome_email_context(
+    payload: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any] | None, str]:
+    """The welcome to a staff user just added (or let back in), written when it is sent: not
+    sent to someone deactivated again meanwhile."""
+    user = db.session.get(StaffUser, int(payload["staff_user_id"]))
+    if user is None:
+        return None, "the staff user no longer exists"
+    if not user.active:
+        return None, "not sent: the staff user was deactivated before it could be sent"
+    added_by = db.session.get(StaffUser, int(payload["added_by_id"]))
+    school = user.school.name
+    reactivated = bool(payload.get("reactivated"))
+    subject = (
+        f"You can use the consent portal for {school} again"
+        if reactivated
+        else f"You have been added to the consent portal for {school}"
+    )
+    has_factor = second_factor.factors_of(user.id).enrolled
+    return {
+        "subject": subject,
+        "name": user.name or user.email,
+        "email": user.email,
+        "school_name": school,
+        "added_by": (added_by.name or added_by.email) if added_by is not None else "an admin",
+        "role": user.role,
+        "role_words": ROLE_WORDS.get(Role(user.role), ""),
+        "reactivated": reactivated,
+        "second_factor": second_factor.required(),
+        "has_factor": has_factor,
+        "sign_in_url": f"{current_app.config['BASE_URL']}/sign-in",
+    }, ""

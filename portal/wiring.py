@@ -21,6 +21,7 @@ from . import (
     rights_requests,
     second_factor,
     signin,
+    staff_users,
     takedowns,
     todo,
 )
@@ -115,6 +116,12 @@ def _register_emails(app: Flask) -> None:
         second_factor.RESET_TEMPLATE,
         subject=second_factor.RESET_SUBJECT,
         builder=second_factor.reset_email_context,
+    )
+    render.register(
+        app,
+        staff_users.WELCOME_TEMPLATE,
+        subject=staff_users.WELCOME_SUBJECT,
+        builder=staff_users.welcome_email_context,
     )
 
 

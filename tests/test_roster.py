@@ -644,3 +644,51 @@ def test_a_language_the_parent_chose_is_kept_over_the_roster(app):
     roster.import_roster(school, csv_text(rows[1].removesuffix(",ur")))
     db.session.expire_all()
     assert guardian("aya@example.org").language == "gu"
+
+
+def test_a_pupil_with_no_contact_imports_alone(app):
+    """A row with the pupil's columns and every contact column empty (a pupil whose contacts
+    the MIS does not hold yet) imports the pupil with no contact, not a rejection; again, it
+    changes nothing. A row with some contact column but no name is still refused."""
+    school = make_school()
+    text_ = csv_text(
+        "P1,Ann,Able,1,1A,,,,,",
+        "P2,Ben,Best,2,2B,Bea,Best,bea@example.org,Mother,yes",
+        "P3,Cy,Cole,3,3C,,,,Mother,",
+        "P4,Dee,Dunn,4,4D",  # the contact columns missing altogether
+    )
+    report = roster.import_roster(school, text_)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (4, "the contact has no name; parental_responsibility must be yes or no, not ''")
+    ]
+    assert (report.created, report.pupils_created, report.guardians_created) == (3, 3, 1)
+    assert counts() == (3, 1, 1)
+    alone = pupil("P1")
+    assert (alone.full_name, alone.class_name, alone.on_roll, alone.links) == (
+        "Ann Able", "1A", True, [],
+    )  # fmt: skip
+    assert pupil("P4").links == []
+    [outcome] = [o for o in report.outcomes if o.pupil_id == "P1"]
+    assert (outcome.outcome, outcome.has_contact, outcome.contact_name) == ("created", False, "")
+
+    again = roster.import_roster(school, text_)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert counts() == (3, 1, 1)
+
+
+def test_a_pupil_listed_with_no_contact_loses_the_contacts_the_file_no_longer_lists(app):
+    """A contactless row lists its pupil like any row: the pupil's contacts the file no
+    longer names have their links ended, and a later file that names them brings them back;
+    a class change on that row updates the pupil."""
+    school = make_school()
+    with_contact = csv_text("P1,Ann,Able,1,1A,Alice,Able,alice@example.org,Mother,yes")
+    roster.import_roster(school, with_contact)
+    report = roster.import_roster(school, csv_text("P1,Ann,Able,2,2A,,,,,"))
+    assert (report.updated, report.links_ended) == (1, 1)
+    db.session.expire_all()
+    assert pupil("P1").class_name == "2A"
+    assert link("P1", "alice@example.org").ended_at is not None
+    back = roster.import_roster(school, with_contact)
+    assert back.links_ended == 0
+    db.session.expire_all()
+    assert link("P1", "alice@example.org").ended_at is None

@@ -25,7 +25,14 @@ from ..web.hypermedia import whole_page
 from ..web.incoming import opaque_path
 from ..web.language import page_language
 from . import bp
-from .signin_forms import ChooseForm, CodeForm, ContinueForm, SignInForm, SignOutForm
+from .signin_forms import (
+    ChooseForm,
+    CodeForm,
+    ContinueForm,
+    NewLinkForm,
+    SignInForm,
+    SignOutForm,
+)
 
 SIGN_IN_PAGE = "auth/signin/sign_in.html"
 CHECK_EMAIL_PAGE = "auth/signin/check_email.html"
@@ -42,6 +49,12 @@ PROBLEMS = {
     signin.LinkState.SUPERSEDED: _l("A newer sign-in link has been sent"),
     signin.LinkState.UNKNOWN: _l("This sign-in link does not work"),
     signin.LinkState.TOO_MANY_ATTEMPTS: _l("This sign-in link does not work any more"),
+}
+# An invitation's link that no longer signs in (docs/security.md, promise 22).
+INVITATION_PROBLEMS = {
+    signin.LinkState.EXPIRED: _l("This invitation link has expired"),
+    signin.LinkState.USED: _l("This invitation link has already been used"),
+    signin.LinkState.SUPERSEDED: _l("A newer sign-in link has been sent"),
 }
 WRONG_CODE = _l(
     "The code is not right, or it has stopped working. Check the latest email "
@@ -106,9 +119,27 @@ def sign_in() -> str | BaseResponse:
     return render_template(SIGN_IN_PAGE, form=SignInForm())
 
 
+def _invitation_address_key() -> str:
+    """The address an invitation's link was sent to, keyed as `_address_key` keys it, so
+    that emails asked for from an invitation count with those asked for on the sign-in page;
+    a token that is no invitation's, by the token."""
+    token = str((request.view_args or {}).get("token", ""))
+    address = signin.address_of(token)
+    if address is None:
+        return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return "address:" + hashlib.sha256(address.encode("utf-8")).hexdigest()
+
+
+# Links asked for by one address are counted together, on the sign-in page and from an
+# invitation (`new_link_from_invitation`).
+ADDRESS_SCOPE = "sign-in-address"
+
+
 @bp.post("/sign-in")
 @limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_CLIENT"], key_func=_client_key)
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], key_func=_address_key)
+@limiter.shared_limit(
+    lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], ADDRESS_SCOPE, key_func=_address_key
+)
 def ask_for_link() -> BaseResponse:
     form = SignInForm()
     if not form.validate_on_submit():
@@ -145,27 +176,81 @@ def enter_code() -> BaseResponse:
 # --- the link ------------------------------------------------------------------------------
 
 
+def _link_problem(
+    state: signin.LinkState,
+    token: str,
+    opened: signin.OpenedLink,
+    form: NewLinkForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """Why a link does not sign in. An invitation's link that can still ask for a fresh
+    sign-in email offers it, with one press (docs/security.md, promise 22)."""
+    title = PROBLEMS[state]
+    if opened.invitation and state in INVITATION_PROBLEMS:
+        title = INVITATION_PROBLEMS[state]
+    page = render_template(
+        LINK_PROBLEM_PAGE,
+        title=title,
+        state=state,
+        invitation=opened.invitation,
+        renewable=opened.renewable,
+        form=(form or NewLinkForm()) if opened.renewable else None,
+        token=token if opened.renewable else None,
+        invitation_hours=signin.signs_in_hours(),
+        invitation_days=signin.renewable_days(),
+    )
+    return page, status
+
+
 @bp.route("/sign-in/link/<string:token>", methods=["GET", "HEAD"])
 @opaque_path
-def open_link(token: str) -> str:
+def open_link(token: str) -> str | tuple[str, int]:
     """A link opens a page with a button: opening it (as mail scanners do) changes nothing."""
-    state = signin.link_state(token)
-    if state != signin.LinkState.VALID:
-        return render_template(LINK_PROBLEM_PAGE, title=PROBLEMS[state], state=state)
-    return render_template(CONTINUE_PAGE, form=ContinueForm(), token=token)
+    opened = signin.look_at(token)
+    if opened.state != signin.LinkState.VALID:
+        return _link_problem(opened.state, token, opened)
+    return render_template(
+        CONTINUE_PAGE, form=ContinueForm(), token=token, invitation=opened.invitation
+    )
 
 
 @bp.post("/sign-in/link/<string:token>")
 @opaque_path
-def use_link(token: str) -> str | BaseResponse:
+def use_link(token: str) -> str | tuple[str, int] | BaseResponse:
     form = ContinueForm()
     if not form.validate_on_submit():
-        return render_template(CONTINUE_PAGE, form=form, token=token)
+        invitation = signin.look_at(token).invitation
+        return render_template(CONTINUE_PAGE, form=form, token=token, invitation=invitation)
     try:
         principals = signin.use_link(token)
     except signin.SignInError as exc:
-        return render_template(LINK_PROBLEM_PAGE, title=PROBLEMS[exc.state], state=exc.state)
+        return _link_problem(exc.state, token, signin.look_at(token))
     return _complete(principals)
+
+
+@bp.post("/sign-in/link/<string:token>/new-link")
+@opaque_path
+@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_CLIENT"], key_func=_client_key)
+@limiter.shared_limit(
+    lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
+    ADDRESS_SCOPE,
+    key_func=_invitation_address_key,
+)
+def new_link_from_invitation(token: str) -> tuple[str, int] | BaseResponse:
+    """An invitation's link that no longer signs in: email a fresh sign-in link to the
+    address it was sent to, as the sign-in page would, and wait for it (the code works
+    in this browser too)."""
+    form = NewLinkForm()
+    if not form.validate_on_submit():
+        opened = signin.look_at(token)
+        return _link_problem(opened.state, token, opened, form=form, status=400)
+    try:
+        outcome = signin.renew(token, language=page_language().tag)
+    except signin.SignInError as exc:
+        return _link_problem(exc.state, token, signin.look_at(token), status=400)
+    session[PENDING] = outcome.public_id
+    response = redirect(url_for("auth.check_email"))
+    return deliver_after_response(response, outcome.outbox_ids)
 
 
 # --- a new session, as one of the accounts -------------------------------------------------

@@ -71,6 +71,12 @@ class ContinueForm(FlaskForm):
     submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
 
 
+class NewLinkForm(FlaskForm):
+    """An invitation's link that no longer signs in: email a fresh one."""
+
+    submit = SubmitField(_l("Email me a sign-in link"), widget=GovSubmitInput())
+
+
 def _offered(form: Any, field: RadioField) -> None:
     """One of the accounts offered (WTForms' own check says "Not a valid choice." in English,
     or in a language of its own catalogues only)."""

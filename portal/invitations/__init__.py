@@ -8,9 +8,10 @@ InvitationBatch and, in the same transaction, one outbox row per guardian whose 
 names the batch and the guardian: the database itself (a UNIQUE key) refuses a second copy of
 one batch to one guardian. The mail worker sends them; `progress` counts the batch's rows.
 
-An invitation carries no sign-in link or code: it tells the person to go to the sign-in page
-and enter their address, so a forwarded or leaked invitation signs nobody in. It names the
-school and nothing about any child or any other family.
+An invitation carries a link that signs its parent or carer in with one press of Continue,
+once, within 24 hours, and only as a parent or carer; later, for 30 days, it offers to email
+a fresh sign-in link to the invited address (`signin.make_link`; docs/security.md, promise
+22). It names the school and nothing about any child or any other family.
 
 Double submission: a batch for the same audience (and class) by the same staff user within
 `REPEAT_WINDOW` is refused (`RecentBatch`, naming the batch already made). The check runs

@@ -1,7 +1,8 @@
-"""The invitation itself: the school's name, why this person is invited, where to sign in.
-Built by the mail worker when it sends it, so that someone who is no longer a parent or carer
-of a pupil on roll by then is not sent it; written in the language they read
-(`email_language`)."""
+"""The invitation itself: the school's name, why this person is invited, and a link that
+signs them in (docs/security.md, promise 22). Built by the mail worker when it sends it, so
+that someone who is no longer a parent or carer of a pupil on roll by then is not sent it,
+and so that the link is made as the email is written (`signin.make_link`: only its digest is
+stored); written in the language they read (`email_language`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
-from .. import languages
+from .. import languages, signin
 from ..extensions import db
 from ..models import Guardian, GuardianLink, InvitationBatch, Pupil, School
 from ..queries import deciding_link
@@ -41,10 +42,12 @@ def email_language(payload: dict[str, Any]) -> str | None:
 
 
 def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, str]:
-    """What the invitation says: the school's name, why this person is invited, where to
-    sign in and with which address. Nothing about any child, nor any other family.
+    """What the invitation says: the school's name, why this person is invited, the link
+    that signs them in, and where else to sign in with which address. Nothing about any
+    child, nor any other family.
 
-    One query for all it needs (the mail worker renders a hundred of these a second)."""
+    One query for all it needs, and one short write for the link (the mail worker renders a
+    hundred of these a second)."""
     guardian_id = int(payload["guardian_id"])
     found = db.session.execute(
         select(
@@ -69,7 +72,10 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         return None, "not sent: no longer a parent or carer of a pupil on roll at the school"
     base = current_app.config["BASE_URL"]
     reminder = found.audience == Audience.NEEDS_ANSWER
+    link = signin.make_link(found.email, now=now)
     return {
+        "link": link,
+        "link_hours": signin.signs_in_hours(),
         "school_name": found.name,
         "contact_email": found.contact_email,
         "email": found.email,

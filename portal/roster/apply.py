@@ -1,5 +1,6 @@
 """Applying the good rows to the school's records, in memory: each row's pupil, contact (the
-school's name for them) and link created or brought up to date; then the links of a listed
+school's name for them) and link created or brought up to date (a row without a contact: the
+pupil alone); then the links of a listed
 pupil that the file no longer lists are ended, and (when asked) the pupils on roll that it
 does not list are marked as left. Nothing here touches the database: a preview stops here,
 an import then writes what changed (`write`)."""
@@ -56,6 +57,11 @@ def apply_row(row: Row, known: Known, listed: Listed, report: ImportReport) -> N
     """Create or update the row's pupil, contact and link, and count what it did. A row that
     repeats a pupil's contact is rejected instead (the pupil it names stays applied)."""
     pupil, outcome, changes = _pupil(row, known, listed, report)
+    if not row.has_contact:
+        # The pupil alone: listed (so their contacts missing from the file are ended, as
+        # for any listed pupil), with no contact to add.
+        report.count(outcome, row, _words(changes) if outcome == UPDATED else ())
+        return
     guardian, guardian_created = guardian_for(row, pupil, known)
     key = (pupil, guardian)
     if key in listed.links:

@@ -29,6 +29,7 @@ class RowOutcome:
     contact_email: str | None
     # What an update changes, in words: "class", "relationship", ...
     changes: tuple[str, ...] = ()
+    has_contact: bool = True  # False: the row lists the pupil alone
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ImportReport:
                     contact_name=f"{row.contact_forename} {row.contact_surname}".strip(),
                     contact_email=row.contact_email,
                     changes=changes,
+                    has_contact=row.has_contact,
                 )
             )
 

@@ -30,6 +30,12 @@ SINGLE_LINE = (
     "contact_surname", "contact_email", "parental_responsibility", "leaving_date", "language",
 )  # fmt: skip
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The columns about the contact: a row with all of them empty is a pupil with no contact
+# (yet) in the MIS, and imports the pupil alone.
+CONTACT_COLUMNS = (
+    "contact_forename", "contact_surname", "contact_email", "relationship",
+    "parental_responsibility", "language",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class Row:
     # The contact's language (an offered language's tag), none when the cell is empty or
     # names a language the portal does not offer yet (they read English).
     language: str | None = None
+    # False: every contact column is empty, the row lists the pupil alone (no contact).
+    has_contact: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +81,8 @@ def check(
         for name in ("pupil_id", "pupil_forename", "pupil_surname", "year_group", "class"):
             if not record[name]:
                 problems.append(f"{name} is empty")
-        if not record["contact_forename"] and not record["contact_surname"]:
+        has_contact = any(record.get(name, "") for name in CONTACT_COLUMNS)
+        if has_contact and not record["contact_forename"] and not record["contact_surname"]:
             problems.append("the contact has no name")
         for name, limit in LIMITS.items():
             if len(record[name]) > limit:
@@ -84,7 +93,7 @@ def check(
             if email is None:
                 problems.append(f"contact_email {record['contact_email']!r} is not a valid address")
         pr = record["parental_responsibility"].lower()
-        if pr not in ANSWERS and not text.single_line_problem(pr):
+        if has_contact and pr not in ANSWERS and not text.single_line_problem(pr):
             given = record["parental_responsibility"]
             problems.append(f"parental_responsibility must be yes or no, not {given!r}")
         leaving = _leaving_date(record.get("leaving_date", ""), today, problems)
@@ -107,6 +116,7 @@ def check(
                 parental_responsibility=pr in YES,
                 leaving_date=leaving,
                 language=language,
+                has_contact=has_contact,
             )
         )
     return rows, rejected

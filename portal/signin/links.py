@@ -34,6 +34,14 @@ from ..models import Guardian, GuardianLink, PrincipalType, School, SignInReques
 from ..types import utcnow
 from .tokens import digests, hash_code, hash_token, new_nonce
 
+# The public id of a request made for an invitation's link (`invitation_links`): such a
+# request signs in only as a parent or carer, and never takes a code.
+INVITATION_PREFIX = "invite-"
+
+
+def is_invitation(public_id: str | None) -> bool:
+    return bool(public_id) and str(public_id).startswith(INVITATION_PREFIX)
+
 
 class LinkState(enum.StrEnum):
     VALID = "valid"
@@ -220,27 +228,34 @@ def _usable(now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
-def _consume(condition: ColumnElement[bool], now: datetime) -> str | None:
+def _consume(condition: ColumnElement[bool], now: datetime) -> tuple[str, str] | None:
     """Mark one usable request used, atomically, in a transaction of its own; return its
-    email, or None."""
+    email and public id, or None."""
     with writing() as session:
         result = session.execute(
             update(SignInRequest)
             .where(condition, *_usable(now))
             .values(used_at=now, nonce=None)
-            .returning(SignInRequest.email)
+            .returning(SignInRequest.email, SignInRequest.public_id)
         )
-        email = result.scalar_one_or_none()
-    return email
+        used = result.first()
+    return (used.email, used.public_id) if used is not None else None
 
 
 def use_link(token: str, *, now: datetime | None = None) -> list[Principal]:
-    """Use a link once. Raises SignInError saying why it cannot be used."""
+    """Use a link once. Raises SignInError saying why it cannot be used. An invitation's
+    link signs in only as the parent or carer the address is, never as staff (promise 22)."""
     now = now or utcnow()
-    email = _consume(SignInRequest.token_hash == hash_token(token), now)
-    if email is None:
+    used = _consume(SignInRequest.token_hash == hash_token(token), now)
+    if used is None:
         raise SignInError(link_state(token, now=now))
-    return _principals_or_fail(email)
+    email, public_id = used
+    principals = _principals_or_fail(email)
+    if is_invitation(public_id):
+        principals = [p for p in principals if p.type == PrincipalType.GUARDIAN]
+        if not principals:  # no longer a parent or carer, whatever else the address is
+            raise SignInError(LinkState.UNKNOWN)
+    return principals
 
 
 def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -> list[Principal]:
@@ -252,6 +267,8 @@ def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -
     answer does not tell it from a known address's (promise 5)."""
     now = now or utcnow()
     code = "".join(code.split())
+    if is_invitation(public_id):  # never in a browser's session: an invitation has no code
+        public_id = None
     row = (
         db.session.scalars(
             select(SignInRequest).where(SignInRequest.public_id == public_id)
@@ -267,10 +284,10 @@ def use_code(public_id: str | None, code: str, *, now: datetime | None = None) -
         else:
             db.session.rollback()
         raise SignInError(LinkState.UNKNOWN if state == LinkState.VALID else state)
-    email = _consume(SignInRequest.id == row.id, now)
-    if email is None:
+    used = _consume(SignInRequest.id == row.id, now)
+    if used is None:
         raise SignInError(LinkState.USED)
-    return _principals_or_fail(email)
+    return _principals_or_fail(used[0])
 
 
 def _count_wrong_code(public_id: str, now: datetime) -> None:

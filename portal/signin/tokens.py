@@ -1,7 +1,8 @@
 """The secrets of a sign-in: a link's token and the code are derived from a random nonce with
 the app's secret key when the email is written; only a SHA-256 of the token and an HMAC of the
 code are stored, so the raw token is in no table, and the nonce is erased once the email is
-written (docs/security.md, promises 3 and 4). A session's token is stored the same way
+written (docs/security.md, promises 3 and 4). An invitation's link is derived the same way,
+under a key of its own (promise 22). A session's token is stored the same way
 (`hash_token`)."""
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ def _secret(purpose: str) -> bytes:
 
 def derive_token(nonce: str) -> str:
     digest = hmac.new(_secret("sign-in-link"), nonce.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def derive_invitation_token(nonce: str) -> str:
+    """An invitation's sign-in link (`invitation_links`): under a key of its own, so that no
+    value is both a sign-in link's token and an invitation's."""
+    digest = hmac.new(_secret("invitation-link"), nonce.encode("ascii"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

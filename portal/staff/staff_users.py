@@ -154,7 +154,9 @@ def add_user() -> Response:
     user = added.user
     verb = "is back, as" if added.reactivated else "was added as"
     flash(
-        f"{user.name or user.email} {verb} {user.role}. They can sign in with {user.email}.", FLASH
+        f"{user.name or user.email} {verb} {user.role}. They can sign in with {user.email}, "
+        "and have been emailed how.",
+        FLASH,
     )
     return redirect(url_for(".users", _anchor=f"user-{user.id}"))
 

@@ -87,6 +87,8 @@ def test_the_whole_journey(smtp_app, smtp_server, headers):
     assert "does not work" in get(forged, 200).text
     assert client.head(forged, headers=headers).status_code == 200
     assert "does not work" in post(forged, {}, 200).text
+    # Only an invitation's link asks for a fresh email (tests/auth/test_signin_invitations.py).
+    assert "does not work" in post(forged + "/new-link", {}, 400).text
 
     # Asking for a link, and a wrong code.
     page = get("/sign-in", 200)

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import signin
+from portal import invitations, signin
 from portal.extensions import db
+from portal.mail.delivery import send_pending
 from portal.models import SignInRequest
 from portal.types import utcnow
 from tests.support.browser import (
@@ -24,6 +25,7 @@ from tests.support.browser import (
     h1,
     read_email,
 )
+from tests.support.factories import make_staff
 from tests.support.mail import (
     make_family,
     sign_in_code,
@@ -110,3 +112,43 @@ def test_an_expired_link_explains_itself(family, live_server, page):
 
     page.get_by_role("link", name="Send me a new link").click()
     expect(h1(page, "Sign in")).to_be_visible()
+
+
+def test_a_parent_goes_from_the_invitation_to_their_children_with_one_press(
+    family, live_server, smtp_server, new_page
+):
+    """At 360×800: the invitation's link, Continue, the children (docs/security.md, promise
+    22). Opened again in another browser, the used link offers a fresh sign-in email with
+    one press, whose code signs in there."""
+    admin = make_staff(family.school, email="head@oak.example.org", role="admin")
+    invitations.send(admin, "all")
+    received = read_email(smtp_server)
+    assert received.rcpt_tos == [family.email]
+    assert received.message["Subject"] == "Oak Primary School asks for your choices"
+    link = sign_in_path(received)
+
+    page = new_page(viewport={"width": 360, "height": 800})
+    page.goto(live_server + link)  # BASE_URL is not the test server's
+    expect(h1(page, "Continue to sign in")).to_be_visible()
+    expect(page.get_by_text("This link from your invitation signs you in once")).to_be_visible()
+    assert_no_axe_violations(page)
+    assert_no_sideways_scrolling(page)
+    page.get_by_role("button", name="Continue").click()
+    expect(h1(page, "Your children")).to_be_visible()
+    expect(page).to_have_url(live_server + "/family")
+    expect(page.get_by_role("heading", name="Robin Morgan")).to_be_visible()
+    assert_no_axe_violations(page)
+
+    other = new_page(viewport={"width": 360, "height": 800})
+    other.goto(live_server + link)
+    expect(h1(other, "This invitation link has already been used")).to_be_visible()
+    assert_no_axe_violations(other)
+    assert_no_sideways_scrolling(other)
+    other.get_by_role("button", name="Email me a sign-in link").click()
+    expect(h1(other, "Check your email")).to_be_visible()
+    send_pending()
+    fresh = smtp_server.wait_for(2)[1]
+    assert fresh.rcpt_tos == [family.email]
+    other.get_by_label("Code from the email").fill(sign_in_code(fresh))
+    other.get_by_role("button", name="Sign in").click()
+    expect(h1(other, "Your children")).to_be_visible()

@@ -172,6 +172,7 @@ def test_every_guardian_of_the_school_gets_exactly_one_email(admin, world, mail_
     assert (result.sent, result.failed) == (4, 0)
     received = mail_server.wait_for(4)
     assert sorted(address for m in received for address in m.rcpt_tos) == sorted(OAK_INVITED)
+    tokens = set()
     for message in received:
         [to] = message.rcpt_tos
         text, html = message.text(), message.html()
@@ -179,15 +180,19 @@ def test_every_guardian_of_the_school_gets_exactly_one_email(admin, world, mail_
         for body in (text, html):
             assert "Oak Primary School" in body
             assert "http://localhost/sign-in" in body
-            assert to in body  # "enter this email address"
-            assert "/sign-in/link/" not in body  # never a sign-in token
+            assert to in body  # "sign in ... with this email address"
+            # A link of its own, that signs them in (tests/auth/test_signin_invitations.py).
+            link = r"http://localhost/sign-in/link/([A-Za-z0-9_-]{43})\b"
+            (token,) = set(re.findall(link, body))
+            tokens.add(token)
             # Nothing about any child, nor any other family.
             for other in (OAK_INVITED | {"gran@example.org", "fay@example.org"}) - {to}:
                 assert other not in body
             assert "PupilA" not in body and "PupilB" not in body and "PupilC" not in body
-        assert "go to http://localhost/sign-in and enter this email address" in " ".join(
-            text.split()
+        assert "sign in at any time at http://localhost/sign-in with this email address" in (
+            " ".join(text.split())
         )
+    assert len(tokens) == 4, "each person's invitation has a link of its own"
 
     # A second pass sends nothing more.
     again = deliver(mail_app)

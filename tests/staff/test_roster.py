@@ -614,3 +614,19 @@ def test_a_leaving_date_in_the_upload_marks_the_pupil_left_and_makes_the_task(ad
     [task] = db.session.scalars(select(TakedownTask)).all()
     assert (task.pupil_id, task.kind, task.action) == (c.id, "leaving", "remove")
     assert "Remove PupilC T." in admin.get("/staff/take-downs").text
+
+
+def test_a_pupil_with_no_contact_is_previewed_and_imported_alone(admin, world):
+    """The preview shows a contactless row as a pupil to create with no contact, and the
+    import adds the pupil with no contact (not a rejection)."""
+    text = "\n".join([HEADER, "F,Fin,Alone,R,R Willow,,,,,"])
+    page = upload(admin, text)
+    assert page.status_code == 200, page.text
+    creating = page.text.split('id="to-create"')[1].split("</table>")[0]
+    assert "Fin Alone" in creating and "no contact in the file" in creating
+    assert 'id="rejected"' not in page.text
+    response = confirm(admin, page)
+    assert "1 rows: 1 created, 0 updated, 0 unchanged, 0 rejected" in response.text
+    db.session.remove()
+    fin = db.session.scalars(select(Pupil).where(Pupil.mis_id == "F")).one()
+    assert (fin.school_id, fin.class_name, fin.links) == (world.oak.id, "R Willow", [])

@@ -3,6 +3,7 @@ guard, and who may do it."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
@@ -13,9 +14,12 @@ from sqlalchemy import select
 
 from portal import signin, staff_users
 from portal.extensions import db
-from portal.models import SignInRequest, StaffAuditEntry, StaffUser, UserSession
+from portal.mail.delivery import send_pending
+from portal.models import OutboxMessage, SignInRequest, StaffAuditEntry, StaffUser, UserSession
+from portal.second_factor import totp
 from tests.support.client import CheckedClient, csrf_token
 from tests.support.factories import make_staff
+from tests.support.mail import MailServer
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 
@@ -371,3 +375,89 @@ def test_a_link_asked_for_before_deactivation_no_longer_signs_in(admin):
     post(admin, f"/staff/users/{user.id}/deactivate", {"confirm": "yes"})
     with pytest.raises(signin.SignInError):
         signin.use_link(token)
+
+
+# --- the welcome email ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail_server() -> Any:
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+def deliver(make_app: Any, server: MailServer) -> int:
+    """What the mail worker does, sending to the real SMTP server; how many it sent."""
+    app = make_app(**server.app_config)
+    with app.app_context():
+        sent = send_pending().sent
+        db.session.remove()
+    return sent
+
+
+def test_a_new_staff_user_is_emailed_a_welcome(admin, world, make_app, mail_server):
+    """Added on the staff users page, a staff user is emailed (through the outbox, in
+    English) who added them, the school, their role, how to sign in and that they set up a
+    second factor at their first sign-in; the email carries no sign-in link."""
+    data = {"email": "new.teacher@oak.example", "name": "Nia Teacher", "role": "staff"}
+    response = post(admin, "/staff/users", data)
+    page = admin.get(response.headers["Location"])
+    assert "and have been emailed how." in page.text
+    db.session.remove()
+    [queued] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template == "staff_welcome")
+    ).all()
+    assert (queued.to_address, queued.school_id) == ("new.teacher@oak.example", world.oak.id)
+    assert mail_server.messages == []  # queued with the change, sent by the worker
+
+    assert deliver(make_app, mail_server) == 1
+    (received,) = mail_server.wait_for(1)
+    assert received.rcpt_tos == ["new.teacher@oak.example"]
+    message = received.message
+    assert message["Subject"] == "You have been added to the consent portal for Oak Primary School"
+    assert message["Content-Language"] == "en-GB"
+    for body in (received.text(), html.unescape(received.html())):
+        words = " ".join(body.split())
+        assert (
+            "Nia Teacher, Dana Okafor has added you to the consent portal of Oak Primary School "
+            "as a staff user: the photo check, pupils' records and take-downs." in words
+        )
+        assert "http://localhost/sign-in" in words and "new.teacher@oak.example" in words
+        assert "The first time you sign in, you will set up a second factor" in words
+        assert "a passkey" in words and "an authenticator app" in words
+        assert "/sign-in/link/" not in words
+    mail_server.assert_no_more(1)
+
+
+def test_a_user_let_back_in_is_emailed_too(admin, world, make_app, mail_server):
+    """A deactivated user added again is welcomed back, with their new role; one who kept a
+    second factor is told it is asked for as before. Deactivated again before the email
+    went, they are sent nothing."""
+    user = staff("office@oak.example")
+    secret = totp.start_set_up(user).secret
+    assert totp.confirm_set_up(user, totp._totp(secret).now())
+    db.session.commit()
+    post(admin, f"/staff/users/{user.id}/deactivate", {"confirm": "yes"})
+    post(admin, "/staff/users", {"email": "office@oak.example", "name": "Sam", "role": "admin"})
+    assert deliver(make_app, mail_server) == 1
+    (received,) = mail_server.wait_for(1)
+    assert received.message["Subject"] == (
+        "You can use the consent portal for Oak Primary School again"
+    )
+    words = " ".join(received.text().split())
+    assert "Dana Okafor has let you back in to the consent portal of Oak Primary School" in words
+    assert "as an admin user: everything, including staff users, the roster and invitations" in (
+        words
+    )
+    assert (
+        "you will be asked for your second factor (your passkey or authenticator app), as before"
+        in words
+    )
+    assert "The first time you sign in" not in words
+
+    post(admin, f"/staff/users/{user.id}/deactivate", {"confirm": "yes"})
+    post(admin, "/staff/users", {"email": "office@oak.example", "name": "Sam", "role": "staff"})
+    post(admin, f"/staff/users/{user.id}/deactivate", {"confirm": "yes"})
+    assert deliver(make_app, mail_server) == 0
+    mail_server.assert_no_more(1)
