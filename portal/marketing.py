@@ -33,6 +33,11 @@ from .models import (
 from .purposes import Wording, wordings
 
 
+class ObjectionStands(LedgerError):
+    """A "yes" to marketing while this person's objection to direct marketing stands: it
+    could not count, so nothing is recorded. Lifting the objection comes first."""
+
+
 @dataclass(frozen=True)
 class MarketingChoice:
     purpose: Purpose
@@ -94,18 +99,7 @@ def page(
     purposes = _marketing_purposes(school_id, active_only=True)
     shown = wordings(purposes, language)
     found = consent.person_statuses([guardian_id], purposes, school_id=school_id, now=now)
-    objected_at = db.session.scalar(
-        select(func.max(CurrentDecision.decided_at))
-        .join(Purpose, Purpose.id == CurrentDecision.purpose_id)
-        .where(
-            CurrentDecision.school_id == school_id,
-            CurrentDecision.guardian_id == guardian_id,
-            CurrentDecision.pupil_id.is_(None),
-            CurrentDecision.axis == DecisionAxis.OBJECTION,
-            CurrentDecision.decision == Decision.OBJECT,
-            Purpose.marketing.is_(True),
-        )
-    )
+    objected_at = _objected_at(guardian_id, school_id)
     choices = []
     for purpose in purposes:
         status = found[(guardian_id, purpose.id)]
@@ -119,6 +113,23 @@ def page(
             )
         )
     return MarketingPage(school, choices, objected_at is not None, objected_at)
+
+
+def _objected_at(guardian_id: int, school_id: int) -> datetime | None:
+    """Since when this guardian's objection to direct marketing at the school stands (their
+    objection on any marketing purpose, retired ones too), or None."""
+    return db.session.scalar(
+        select(func.max(CurrentDecision.decided_at))
+        .join(Purpose, Purpose.id == CurrentDecision.purpose_id)
+        .where(
+            CurrentDecision.school_id == school_id,
+            CurrentDecision.guardian_id == guardian_id,
+            CurrentDecision.pupil_id.is_(None),
+            CurrentDecision.axis == DecisionAxis.OBJECTION,
+            CurrentDecision.decision == Decision.OBJECT,
+            Purpose.marketing.is_(True),
+        )
+    )
 
 
 def decide(
@@ -137,12 +148,19 @@ def decide(
     lift_objection: on every marketing purpose where this guardian's objection stands (none
     standing: nothing to do). Every change queues this guardian's receipt email.
 
+    A grant while this guardian's objection to direct marketing stands raises
+    `ObjectionStands` and records nothing: it could not count (the objection stands above
+    every marketing consent), and a "yes" kept for later would come back into force, unseen,
+    the day the objection is lifted.
+
     `language` is the language of the page the guardian answered on (a BCP 47 tag; None:
     English); each event records the language of its purpose's wording as that page showed
     it: that tag when the school translated the current wording into it, else "en".
     """
     _linked_school(guardian_id, school_id)
     targets = _targets(guardian_id, school_id, decision, purpose_id)
+    if decision == Decision.GRANT and _objected_at(guardian_id, school_id) is not None:
+        raise ObjectionStands("a yes to marketing cannot count while the objection stands")
     if targets is None:
         return []
     if not targets:

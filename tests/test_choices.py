@@ -77,6 +77,59 @@ def test_family_summary_for_two_children_with_mixed_answers(world: World) -> Non
     ]
 
 
+def test_the_summary_says_where_another_persons_answer_decides(world: World) -> None:
+    """Where another person with parental responsibility decides instead of Ada: her yes
+    stopped by their no, her no overtaken by their later yes (the latest answer counts),
+    an objection of theirs where she has none; never who they are. With no answer of her
+    own a consent choice just needs her answer."""
+    p = world.oak.purposes
+    a, b = world.oak.pupils["A"], world.oak.pupils["B"]
+    record(world.ada, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0)
+    record(world.ada, p["local-paper"], "withdraw", pupil=a, now=T0)
+    record(world.ben, p["local-paper"], "grant", pupil=a, now=T0 + timedelta(hours=1))
+    record(world.ben, p["class-photos"], "object", pupil=a, now=T0)
+    record(world.dan, p["trip-videos"], "withdraw", pupil=b, now=T0)  # Ada has not answered
+    record(world.dan, p["class-photos"], "object", pupil=b, now=T0)
+    record(world.ada, p["class-photos"], "object", pupil=b, now=T0)  # hers too: as she asked
+
+    oak = choices.family_summary(world.ada.id, now=T0 + timedelta(days=1))[1]
+    child_a, child_b = oak.children
+    assert [(o.wording.title, o.kind) for o in child_a.others] == [
+        ("Photos on the school website", choices.Overruled.SAID_NO),
+        ("Photos in the local paper", choices.Overruled.SAID_YES),
+        ("Class photos on display in school", choices.Overruled.OBJECTED),
+    ]
+    assert child_b.others == ()
+    for path, value in _walk(oak):
+        assert "guardian" not in path, path
+        assert not isinstance(value, Guardian | GuardianView | EffectiveStatus), path
+
+
+def test_the_summary_titles_what_another_person_decided_in_the_page_language(
+    world: World,
+) -> None:
+    p = world.oak.purposes
+    a = world.oak.pupils["A"]
+    purposes.translate(world.oak.id, p["photos-website"].id, version=1, language="pl",
+                       title="Zdjęcia", description="Zdjęcia na stronie.",
+                       staff=world.oak.staff)  # fmt: skip
+    record(world.ada, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ben, p["photos-website"], "withdraw", pupil=a, now=T0)
+    oak = choices.family_summary(world.ada.id, now=T0, language="pl")[1]
+    [other] = oak.children[0].others
+    assert other.wording == purposes.Wording("Zdjęcia", "Zdjęcia na stronie.", "pl")
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("Class 5", True), ("class 3B", True), ("  CLASS Oak", True), ("3 Oak", False),
+     ("Classic", False), ("Reception", False), ("", False), (None, False)],
+)  # fmt: skip
+def test_a_class_name_that_says_class_already(name: str | None, says: bool) -> None:
+    assert choices.says_class(name) is says
+
+
 # --- whose children ------------------------------------------------------------------------
 
 
@@ -235,6 +288,64 @@ def test_a_newer_notice_is_flagged(world: World) -> None:
     make_notice(world.oak.school, source="We hold your child's name and photo.")
     page = choices.child_page(world.ada.id, a.id)
     assert page.notice is not None and page.notice.version == 2 and page.notice_changed
+
+
+def test_a_card_says_which_answer_stands_and_why_a_yes_needs_renewing(world: World) -> None:
+    """`standing` is the answer whose button is pressed (none for a yes that needs renewing);
+    `renewal_reason` is one reason: the wording, which comes first, or the period, with the
+    day it ran out (`lapsed_at`)."""
+    p = world.oak.purposes
+    a = world.oak.pupils["A"]
+    record(world.ada, p["photos-website"], "grant", pupil=a, now=T0)
+    record(world.ada, p["local-paper"], "grant", pupil=a, now=T0)  # renewed every 30 days
+    record(world.ada, p["trip-videos"], "withdraw", pupil=a, now=T0)
+    page = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=1))
+    website, paper, trips = page.consent
+    assert (website.standing, paper.standing, trips.standing) == ("grant", "grant", "withdraw")
+    assert website.renewal_reason is None and website.lapsed_at is None
+    assert page.objection[0].standing is None  # no yes or no on an objection
+    assert page.need_answer == 0
+
+    later = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=31)).consent[1]
+    assert later.standing is None and later.renewal_reason == "period"
+    assert later.lapsed_at == T0 + timedelta(days=30)
+
+    # Reworded as well as lapsed: the wording is the reason, stated alone.
+    reworded_text = PURPOSES_OF_EVERY_KIND.replace(
+        "Photos and first names in the local newspaper.", "Photos and full names in the paper."
+    )
+    purposes.load(world.oak.school, reworded_text)
+    reworded = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=31)).consent[1]
+    assert reworded.renewal_reason == "wording"
+    assert [(c.change, c.text) for c in reworded.changes] == [
+        (choices.Change.SAME, "Photos and"),
+        (choices.Change.REMOVED, "first"),
+        (choices.Change.ADDED, "full"),
+        (choices.Change.SAME, "names in the"),
+        (choices.Change.REMOVED, "local newspaper."),
+        (choices.Change.ADDED, "paper."),
+    ]
+    assert reworded.title_changes == ()  # the title did not change
+    page = choices.child_page(world.ada.id, a.id, now=T0 + timedelta(days=31))
+    assert page.need_answer == 1  # the local paper again; the no to the trips stands
+
+
+def test_word_diff_marks_the_words_removed_and_added() -> None:
+    """Words, not letters: each place the wordings differ is the words removed then the words
+    added; white space is folded; the same wording is one run."""
+    diff = choices.word_diff
+    same, removed, added = choices.Change.SAME, choices.Change.REMOVED, choices.Change.ADDED
+    assert [(p.change, p.text) for p in diff("Photos on the website.", "Photos and videos "
+                                              "on the  website\nand Instagram.")] == [
+        (same, "Photos"),
+        (added, "and videos"),
+        (same, "on the"),
+        (removed, "website."),
+        (added, "website and Instagram."),
+    ]  # fmt: skip
+    assert [(p.change, p.text) for p in diff("One two.", "One two.")] == [(same, "One two.")]
+    assert [(p.change, p.text) for p in diff("", "New.")] == [(added, "New.")]
+    assert [(p.change, p.text) for p in diff("Old.", "")] == [(removed, "Old.")]
 
 
 # --- deciding ------------------------------------------------------------------------------

@@ -96,3 +96,34 @@ def test_each_marketing_event_records_the_language_of_its_own_wording(world: Wor
         "en", "en",
     ]  # fmt: skip
     assert ledger.verify().ok
+
+
+def test_a_yes_while_the_objection_stands_is_refused_and_records_nothing(world: World) -> None:
+    """While the objection to direct marketing stands, a yes could not count: `decide`
+    refuses it (ObjectionStands, a LedgerError) and writes nothing, on one purpose or on
+    all; a no is still recorded. An objection kept on a retired marketing purpose stands
+    too. Once the person lifts it, a yes is recorded again."""
+    oak = world.oak.id
+    emails = world.oak.purposes["marketing-emails"].id
+    marketing.decide(world.ada.id, oak, "object", now=T0)
+    before = snapshot(oak)
+    for purpose_id in (emails, None):
+        with pytest.raises(marketing.ObjectionStands):
+            marketing.decide(world.ada.id, oak, "grant", purpose_id=purpose_id)
+    assert snapshot(oak) == before
+    assert issubclass(marketing.ObjectionStands, ledger.LedgerError)
+    [withdrawn] = marketing.decide(world.ada.id, oak, "withdraw", purpose_id=emails)
+    assert withdrawn.decision == "withdraw"
+
+    # The purpose objected to is retired, a new one takes its place: the objection stands.
+    replaced = PURPOSES_OF_EVERY_KIND.replace('key = "marketing-emails"', 'key = "news-emails"')
+    purposes.load(world.oak.school, replaced)
+    page = marketing.page(world.ada.id, oak)
+    assert [c.purpose.key for c in page.choices] == ["news-emails"] and page.objection_stands
+    with pytest.raises(marketing.ObjectionStands):
+        marketing.decide(world.ada.id, oak, "grant")
+
+    marketing.decide(world.ada.id, oak, "lift_objection")
+    [granted] = marketing.decide(world.ada.id, oak, "grant")
+    assert granted.decision == "grant"
+    assert marketing.page(world.ada.id, oak).choices[0].status == Status.GRANTED

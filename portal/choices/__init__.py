@@ -10,8 +10,10 @@ Another guardian's decisions count towards a child's effective status, but nothi
 hands back who they are: no name, email or id of another guardian leaves this package.
 
 - `family`: whose children (`family_of`, `schools_of`), read once per page;
-- `summary`: "Your children", what needs an answer (`family_summary`);
+- `summary`: "Your children", what needs an answer and where another person's answer
+  decides instead (`family_summary`);
 - `page`: one child's page (`child_page`) and the choices on it (`answerable`);
+- `wording_diff`: the words changed between the wording answered and the one in force;
 - `decision`: recording a decision for one or several children (`decide`).
 
 The rules of the effective status are in docs/consent-rules.md.
@@ -19,15 +21,28 @@ The rules of the effective status are in docs/consent-rules.md.
 
 from .decision import StaleChoice, decide
 from .family import Family, SchoolChildren, family_of, schools_of
-from .page import Answerable, ChildPage, OwnDecision, PurposeChoice, answerable, child_page
-from .summary import ChildSummary, SchoolSummary, family_summary
+from .page import (
+    Answerable,
+    ChildPage,
+    OwnDecision,
+    PurposeChoice,
+    answerable,
+    child_page,
+    says_class,
+)
+from .summary import ChildSummary, OtherAnswer, Overruled, SchoolSummary, family_summary
+from .wording_diff import Change, Piece, word_diff
 
 __all__ = [
     "Answerable",
+    "Change",
     "ChildPage",
     "ChildSummary",
     "Family",
+    "OtherAnswer",
+    "Overruled",
     "OwnDecision",
+    "Piece",
     "PurposeChoice",
     "SchoolChildren",
     "SchoolSummary",
@@ -37,5 +52,7 @@ __all__ = [
     "decide",
     "family_of",
     "family_summary",
+    "says_class",
     "schools_of",
+    "word_diff",
 ]

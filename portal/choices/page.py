@@ -4,13 +4,14 @@ the page's language when the school has a translation (`purposes.wordings`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from .. import consent, holidays, objections, takedowns
+from .. import consent, holidays, ledger, objections, takedowns
 from ..errors import NotFound
 from ..extensions import db
 from ..models import (
@@ -28,6 +29,7 @@ from ..models import (
 from ..purposes import Wording, translated, wording
 from ..types import utcnow
 from .family import Family, family_of
+from .wording_diff import Piece, word_diff
 
 
 def grant_needs_renewal(purpose: Purpose, fact: consent.Fact, now: datetime) -> bool:
@@ -72,6 +74,12 @@ class PurposeChoice:
     answered_wording: str | None = None
     review: Review | None = None
     answered_language: str = "en"
+    # The title this guardian answered, when the purpose has been reworded since.
+    answered_title: str | None = None
+    # What changed since the wording this guardian answered, word by word (`word_diff`):
+    # empty unless the purpose was reworded since and both wordings are in one language.
+    changes: tuple[Piece, ...] = ()
+    title_changes: tuple[Piece, ...] = ()
 
     @property
     def needs_answer(self) -> bool:
@@ -79,6 +87,32 @@ class PurposeChoice:
         if self.purpose.choice != Choice.CONSENT:
             return False
         return self.own is None or self.own.needs_renewal
+
+    @property
+    def standing(self) -> str | None:
+        """This guardian's answer that stands on a consent purpose ("grant" or "withdraw"),
+        the one its button shows as pressed: None without an answer, or when their yes
+        needs renewing (it no longer counts)."""
+        if self.purpose.choice != Choice.CONSENT or self.own is None or self.own.needs_renewal:
+            return None
+        return self.own.decision if self.own.decision in ledger.ANSWERS else None
+
+    @property
+    def renewal_reason(self) -> str | None:
+        """Why this guardian's yes needs renewing, one reason: "wording" (the school changed
+        what it asks since; it is the reason even when the period has run out too, since the
+        new wording must be read) or "period" (the renewal period ran out). None otherwise."""
+        if self.own is None or not self.own.needs_renewal:
+            return None
+        return "wording" if self.own.purpose_version < self.purpose.version else "period"
+
+    @property
+    def lapsed_at(self) -> datetime | None:
+        """When this guardian's yes ran out by the purpose's renewal period (None when it
+        never does)."""
+        if self.own is None:
+            return None
+        return consent.grant_lapses_at(self.purpose, self.own.decided_at)
 
 
 @dataclass(frozen=True)
@@ -100,6 +134,22 @@ class ChildPage:
     def card(self, purpose_id: int) -> PurposeChoice | None:
         """The consent or objection purpose `purpose_id` of this page, if it is one."""
         return next((i for i in self.consent + self.objection if i.purpose.id == purpose_id), None)
+
+    @property
+    def need_answer(self) -> int:
+        """How many of its choices need this guardian's answer (none yet, or a lapsed yes)."""
+        return sum(1 for item in self.consent if item.needs_answer)
+
+    @property
+    def class_named(self) -> bool:
+        """The class's name says "class" already ("Class 5"): not to be called "class
+        Class 5"."""
+        return says_class(self.pupil.class_name)
+
+
+def says_class(class_name: str | None) -> bool:
+    """A class name that starts with the word "class" ("Class 5", "class 3B")."""
+    return class_name is not None and re.match(r"class\b", class_name.strip(), re.I) is not None
 
 
 def child_page(
@@ -167,7 +217,7 @@ def _answered_wordings(
     chosen: list[Purpose],
     own_rows: dict[tuple[int, str], Any],
     translations: dict[tuple[int, int], PurposeTranslation],
-) -> dict[tuple[int, int], tuple[str, str]]:
+) -> dict[tuple[int, int], Wording]:
     """The wordings (by purpose and version) this guardian answered, for the purposes reworded
     since, with their language: the school's translation into the page's language when it
     has one (`translations`), else the English. None, or one query."""
@@ -177,7 +227,7 @@ def _answered_wordings(
         if (row := own_rows.get((p.id, consent.axis_for(p).value))) is not None
         and row.purpose_version < p.version
     ]
-    wordings: dict[tuple[int, int], tuple[str, str]] = {}
+    wordings: dict[tuple[int, int], Wording] = {}
     if stale:
         for version in db.session.scalars(
             select(PurposeVersion).where(
@@ -188,9 +238,9 @@ def _answered_wordings(
             key = (version.purpose_id, version.version)
             translation = translations.get(key)
             wordings[key] = (
-                (translation.description, translation.language)
+                Wording(translation.title, translation.description, translation.language)
                 if translation is not None
-                else (version.description, "en")
+                else Wording(version.title, version.description, "en")
             )
     return wordings
 
@@ -201,7 +251,7 @@ def _purpose_choice(
     row: Any,  # this guardian's own current decision on the purpose, or None
     status: consent.EffectiveStatus,
     shown: Wording,
-    wordings: dict[tuple[int, int], tuple[str, str]],
+    wordings: dict[tuple[int, int], Wording],
     now: datetime,
 ) -> PurposeChoice:
     """One card: this guardian's own answer `row` (if any) beside the effective `status`."""
@@ -221,17 +271,28 @@ def _purpose_choice(
             needs_renewal=grant_needs_renewal(purpose, fact, now),
         )
     alone, _ = consent.evaluate(purpose, on_roll=pupil.on_roll, facts=facts, now=now)
-    answered, answered_language = None, "en"
+    answered = None
     if row is not None and row.purpose_version < purpose.version:
-        answered, answered_language = wordings.get((purpose.id, row.purpose_version), (None, "en"))
+        answered = wordings.get((purpose.id, row.purpose_version))
+    if answered is None:
+        return PurposeChoice(purpose, own, status.status, alone != status.status, shown)
+    # A word diff only between wordings in one language: across two, both are shown whole.
+    same_language = answered.language == shown.language
     return PurposeChoice(
         purpose,
         own,
         status.status,
         alone != status.status,
         shown,
-        answered,
-        answered_language=answered_language,
+        answered.description,
+        answered_language=answered.language,
+        answered_title=answered.title,
+        changes=word_diff(answered.description, shown.description) if same_language else (),
+        title_changes=(
+            word_diff(answered.title, shown.title)
+            if same_language and answered.title != shown.title
+            else ()
+        ),
     )
 
 

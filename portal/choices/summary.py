@@ -1,8 +1,10 @@
 """The family summary ("Your children"): each school, each child this guardian is responsible
-for, and a one-line summary of what needs their answer."""
+for, a one-line summary of what needs their answer, and where another person with parental
+responsibility has made this guardian's answer not the one that counts (without saying who)."""
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,23 +13,43 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from .. import consent
 from ..extensions import db
 from ..models import (
     Choice,
     CurrentDecision,
-    DecisionAxis,
+    Decision,
+    GuardianLink,
     NoticeVersion,
     Pupil,
     Purpose,
     School,
     Scope,
 )
+from ..purposes import Wording, wordings
+from ..queries import deciding_link
 from ..types import utcnow
 from .family import Family, family_of
-from .page import grant_needs_renewal
+from .page import grant_needs_renewal, says_class
+
+
+class Overruled(enum.StrEnum):
+    """How another person with parental responsibility made the outcome differ from this
+    guardian's own answer."""
+
+    SAID_NO = "said_no"  # this guardian said yes; another said no, so it does not happen
+    SAID_YES = "said_yes"  # this guardian said no; another said yes later (latest answer wins)
+    OBJECTED = "objected"  # no objection from this guardian; another objected: it is stopped
+
+
+@dataclass(frozen=True)
+class OtherAnswer:
+    """A purpose where another person's answer, not this guardian's, decides what happens."""
+
+    wording: Wording  # the purpose's title as the page shows it
+    kind: Overruled
 
 
 @dataclass(frozen=True)
@@ -36,10 +58,17 @@ class ChildSummary:
     choices: int  # consent and objection purposes for this child
     need_answer: int  # consent purposes this guardian has not answered
     need_renewal: int  # this guardian's grants to an older wording or past their renewal
+    # Where another person's answer decides instead of this guardian's, in page order.
+    others: tuple[OtherAnswer, ...] = ()
 
     @property
     def all_answered(self) -> bool:
         return not self.need_answer and not self.need_renewal
+
+    @property
+    def class_named(self) -> bool:
+        """The class's name says "class" already ("Class 5"): not "Class Class 5"."""
+        return says_class(self.pupil.class_name)
 
     @property
     def text(self) -> str:
@@ -72,23 +101,36 @@ class SchoolSummary:
 
 
 def family_summary(
-    guardian_id: int, *, now: datetime | None = None, family: Family | None = None
+    guardian_id: int,
+    *,
+    now: datetime | None = None,
+    family: Family | None = None,
+    language: str | None = None,
 ) -> list[SchoolSummary]:
-    """Each school (by name) with each child this guardian is responsible for and a one-line
-    summary of what needs their answer. Three queries, however many children (two when the
-    caller passes the guardian's `family`)."""
+    """Each school (by name) with each child this guardian is responsible for, a one-line
+    summary of what needs their answer, and the purposes where another person with parental
+    responsibility decides instead of them (titled for a page in `language`, a BCP 47 tag;
+    None: English). Four queries, however many children (three when the caller passes the
+    guardian's `family`), one more on a page not in English (the school's translations)."""
     now = now or utcnow()
     family = family or family_of(guardian_id)
     groups = family.children
     school_ids = [g.school.id for g in groups]
     by_school: dict[int, list[Purpose]] = defaultdict(list)
-    for purpose in _choice_purposes(school_ids):
+    chosen = _choice_purposes(school_ids)
+    for purpose in chosen:
         by_school[purpose.school_id].append(purpose)
     own, answered_under = _own_answers(guardian_id, school_ids)
+    pupil_ids = [pupil.id for group in groups for pupil in group.pupils]
+    others = _others_answers(guardian_id, pupil_ids)
+    titles = wordings(chosen, language) if any(others.values()) else {}
     result = []
     for group in groups:
         purposes = by_school.get(group.school.id, [])
-        children = [_child_summary(pupil, purposes, own, now) for pupil in group.pupils]
+        children = [
+            _child_summary(pupil, purposes, own, others.get(pupil.id, {}), titles, now)
+            for pupil in group.pupils
+        ]
         notice = family.notices.get(group.school.id)
         last = answered_under.get(group.school.id)
         changed = notice is not None and last is not None and last < notice.version
@@ -97,18 +139,53 @@ def family_summary(
 
 
 def _child_summary(
-    pupil: Pupil, purposes: list[Purpose], own: dict[tuple[int, int], Any], now: datetime
+    pupil: Pupil,
+    purposes: list[Purpose],
+    own: dict[tuple[int, int, str], Any],
+    others: dict[tuple[int, str], list[consent.Fact]],
+    titles: dict[int, Wording],
+    now: datetime,
 ) -> ChildSummary:
     need_answer = need_renewal = 0
+    overruled: list[OtherAnswer] = []
     for purpose in purposes:
-        if purpose.choice != Choice.CONSENT:
-            continue
-        answer = own.get((pupil.id, purpose.id))
-        if answer is None:
-            need_answer += 1
-        elif grant_needs_renewal(purpose, consent.Fact.of(answer), now):
-            need_renewal += 1
-    return ChildSummary(pupil, len(purposes), need_answer, need_renewal)
+        axis = consent.axis_for(purpose).value
+        answer = own.get((pupil.id, purpose.id, axis))
+        mine = consent.Fact.of(answer) if answer is not None else None
+        if purpose.choice == Choice.CONSENT:
+            if mine is None:
+                need_answer += 1
+            elif grant_needs_renewal(purpose, mine, now):
+                need_renewal += 1
+        theirs = others.get((purpose.id, axis), [])
+        kind = _overruled(purpose, mine, theirs, now) if theirs else None
+        if kind is not None:
+            overruled.append(OtherAnswer(titles[purpose.id], kind))
+    return ChildSummary(pupil, len(purposes), need_answer, need_renewal, tuple(overruled))
+
+
+def _overruled(
+    purpose: Purpose, mine: consent.Fact | None, theirs: list[consent.Fact], now: datetime
+) -> Overruled | None:
+    """How the others' decisions make the outcome differ from this guardian's own answer,
+    when it is one the family page should say: their current yes stopped by another's no,
+    their no overtaken by another's later yes, or another's objection where they have none.
+    (With no answer of their own, a consent purpose needs their answer: it says so.)"""
+    alone, _ = consent.evaluate(purpose, on_roll=True, facts=[mine] if mine else [], now=now)
+    everyone, _ = consent.evaluate(
+        purpose, on_roll=True, facts=[*theirs, *([mine] if mine else [])], now=now
+    )
+    if alone == everyone:
+        return None
+    if purpose.choice == Choice.OBJECTION:
+        return Overruled.OBJECTED if alone == consent.Status.ALLOWED else None
+    if mine is None:
+        return None
+    if everyone == consent.Status.WITHDRAWN and alone == consent.Status.GRANTED:
+        return Overruled.SAID_NO
+    if everyone == consent.Status.GRANTED and mine.decision == Decision.WITHDRAW:
+        return Overruled.SAID_YES
+    return None
 
 
 _CHOICE_PURPOSES = (
@@ -152,11 +229,11 @@ _OWN_DECISIONS = select(
 
 def _own_answers(
     guardian_id: int, school_ids: list[int]
-) -> tuple[dict[tuple[int, int], Any], dict[int, int]]:
+) -> tuple[dict[tuple[int, int, str], Any], dict[int, int]]:
     """This guardian's current decisions at these schools, in one query (none without
-    schools): their own answers by child and purpose, and the newest notice version they
-    answered under at each school."""
-    own: dict[tuple[int, int], Any] = {}
+    schools): their own decisions about each child by child, purpose and axis, and the
+    newest notice version they answered under at each school."""
+    own: dict[tuple[int, int, str], Any] = {}
     answered_under: dict[int, int] = {}
     if school_ids:
         for row in db.session.execute(
@@ -166,6 +243,53 @@ def _own_answers(
                 answered_under[row.school_id] = max(
                     row.notice_version, answered_under.get(row.school_id, 0)
                 )
-            if row.pupil_id is not None and row.axis == DecisionAxis.ANSWER:
-                own[(row.pupil_id, row.purpose_id)] = row
+            if row.pupil_id is not None:
+                own[(row.pupil_id, row.purpose_id, row.axis)] = row
     return own, answered_under
+
+
+_OTHERS_DECISIONS = (
+    select(
+        CurrentDecision.guardian_id,
+        CurrentDecision.pupil_id,
+        CurrentDecision.purpose_id,
+        CurrentDecision.axis,
+        CurrentDecision.decision,
+        CurrentDecision.decided_at,
+        CurrentDecision.purpose_version,
+        CurrentDecision.seq,
+        CurrentDecision.channel,
+        CurrentDecision.actor_type,
+    )
+    .join(
+        GuardianLink,
+        and_(
+            GuardianLink.school_id == CurrentDecision.school_id,
+            GuardianLink.pupil_id == CurrentDecision.pupil_id,
+            GuardianLink.guardian_id == CurrentDecision.guardian_id,
+            deciding_link(),
+        ),
+    )
+    .where(
+        CurrentDecision.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
+        CurrentDecision.guardian_id != bindparam("guardian_id"),
+    )
+)
+
+
+def _others_answers(
+    guardian_id: int, pupil_ids: list[int]
+) -> dict[int, dict[tuple[int, str], list[consent.Fact]]]:
+    """The current decisions about these children (this guardian's own, read already by the
+    caller) of everyone else who decides for them (a current link with parental
+    responsibility), by child, then purpose and axis. One query (none without children).
+    Who they are does not leave this function: only their decisions."""
+    found: dict[int, dict[tuple[int, str], list[consent.Fact]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    if pupil_ids:
+        for row in db.session.execute(
+            _OTHERS_DECISIONS, {"guardian_id": guardian_id, "pupil_ids": pupil_ids}
+        ):
+            found[row.pupil_id][(row.purpose_id, row.axis)].append(consent.Fact.of(row))
+    return found

@@ -7,13 +7,19 @@ with the card (htmx) or the whole page, the problem shown beside the answer.
 
 The buttons carry the decision (name="decision"); the hidden fields say what the page showed,
 so a stale page cannot agree to wording nobody read.
+
+"Give the same answers for" a brother or sister is asked once per page, not on every card: a
+small GET form at the top reloads the page with `?also=<id>`, and every card's form then
+carries the chosen children as hidden `also` fields (and says so beside its buttons). The
+choice lives in the address, so it works alike with and without JavaScript, and a redirect
+after an answer keeps it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import get_flashed_messages, render_template, url_for
+from flask import get_flashed_messages, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -91,7 +97,9 @@ class DecisionForm(FlaskForm):
 @guardian_required
 def home() -> str:
     their_family = family()
-    summary = choices.family_summary(guardian_id(), family=their_family)
+    summary = choices.family_summary(
+        guardian_id(), family=their_family, language=page_language().tag
+    )
     # Children who have left: listed read-only, with a way to their history.
     return render_template(HOME_PAGE, summary=summary, left=their_family.left)
 
@@ -105,13 +113,32 @@ def _saved_messages() -> dict[str, str]:
     return {category: message for category, message in flashed if category.startswith("purpose-")}
 
 
+def _also(page: choices.ChildPage, wanted: list[int]) -> dict[str, Any]:
+    """The brothers and sisters chosen to get the same answers (`?also=`, or a form's `also`
+    fields), those of `wanted` that are this page's siblings, in the page's order; and their
+    names with the child's, for the line beside each card's buttons; and the names of all
+    the page's brothers and sisters, for the question."""
+    also = [s for s in page.siblings if s.id in set(wanted)]
+    return {
+        "also": also,
+        "answer_for": _names([page.pupil.forename, *(s.forename for s in also)]),
+        "sibling_names": _names([s.forename for s in page.siblings]),
+    }
+
+
 @bp.get("/children/<int:pupil_id>")
 @guardian_required
 def child(pupil_id: int) -> str:
     page = choices.child_page(
         guardian_id(), pupil_id, family=family(), language=page_language().tag
     )
-    return render_template(CHILD_PAGE, page=page, saved_messages=_saved_messages(), problem=None)
+    return render_template(
+        CHILD_PAGE,
+        page=page,
+        saved_messages=_saved_messages(),
+        problem=None,
+        **_also(page, request.args.getlist("also", type=int)),
+    )
 
 
 @bp.post("/children/<int:pupil_id>/choices/<int:purpose_id>")
@@ -122,6 +149,8 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
     # 404 unless this is their child and the purpose a choice on the child's page.
     target = choices.answerable(guardian_id(), pupil_id, purpose_id, family=their_family)
     status, message = 400, None
+    # The brothers and sisters this page answers for too: kept on the page after the answer.
+    also = [s.id for s in target.siblings if s.id in set(_ids(form.also.raw_data))]
     if form.validate_on_submit():
         others = [pid for pid in form.also.data or [] if pid != pupil_id]
         try:
@@ -147,9 +176,11 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 # The message is ours (a catalogue's); the names are escaped, in <bdi>.
                 Markup(str(SAID[Decision(form.decision.data)])) % {"names": _names(names)},  # noqa: S704
                 fragment=CARD,
-                redirect_to=url_for(".child", pupil_id=pupil_id, _anchor=f"purpose-{purpose_id}"),
+                redirect_to=url_for(
+                    ".child", pupil_id=pupil_id, also=also or None, _anchor=f"purpose-{purpose_id}"
+                ),
                 category=f"purpose-{purpose_id}",
-                fragment_context=lambda: _card(pupil_id, purpose_id, their_family),
+                fragment_context=lambda: _card(pupil_id, purpose_id, their_family, also),
                 problem=None,
             )
     else:
@@ -168,16 +199,24 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
         problem=problem,
         saved=None,
         saved_messages={},
-        **_card(pupil_id, purpose_id, their_family),
+        **_card(pupil_id, purpose_id, their_family, also),
     )
 
 
-def _card(pupil_id: int, purpose_id: int, their_family: choices.Family) -> dict[str, Any]:
-    """The child's page read again, and the card of the purpose answered."""
+def _card(
+    pupil_id: int, purpose_id: int, their_family: choices.Family, also: list[int]
+) -> dict[str, Any]:
+    """The child's page read again, the card of the purpose answered, and the brothers and
+    sisters the page answers for too."""
     page = choices.child_page(
         guardian_id(), pupil_id, family=their_family, language=page_language().tag
     )
-    return {"page": page, "item": page.card(purpose_id)}
+    return {"page": page, "item": page.card(purpose_id), **_also(page, also)}
+
+
+def _ids(values: list[str] | None) -> list[int]:
+    """The whole numbers among a form's values (the others are not anyone's id)."""
+    return [int(v) for v in values or [] if v.isascii() and v.isdigit() and len(v) < 12]
 
 
 def _names(names: list[str]) -> Markup:

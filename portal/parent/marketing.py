@@ -1,7 +1,9 @@
 """A guardian's marketing choices at one of their schools: their own, not their children's.
 
 Thin views over `portal.marketing`. An answer is a plain form POST that redirects back with a
-confirmation; htmx sends the same forms and gets the choices region back (`saved`).
+confirmation; htmx sends the same forms and gets the choices region back (`saved`). A "yes"
+while the objection to direct marketing stands is not saved: the page (or the region) says
+why it cannot count and how to withdraw the objection first.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ SAID = {
     Decision.LIFT_OBJECTION: _l("Saved. You withdrew your objection."),
 }
 PROBLEM = _l("Choose one of the answers shown.")
+OBJECTION_STANDS = _l(
+    "You have objected to all direct marketing, so a yes cannot count and nothing was saved: "
+    "the school will not send you these emails. If you want them, withdraw your objection "
+    "first, then say yes."
+)
 
 
 class MarketingForm(FlaskForm):
@@ -56,6 +63,11 @@ def show(slug: str) -> str:
     return render_template(PAGE, page=page, saved=confirmation(SAVED_CATEGORY), problem=None)
 
 
+def _problem(message: str, href: str = "#marketing") -> dict[str, str]:
+    """A problem for the error summary: its message, and the place on the page it links to."""
+    return {"message": message, "href": href}
+
+
 @bp.post("/schools/<string:slug>/marketing", endpoint="decide_marketing")
 @guardian_required
 def decide(slug: str) -> Response:
@@ -63,6 +75,7 @@ def decide(slug: str) -> Response:
     # 404 unless linked to this school
     page = marketing.page(guardian_id(), school.id, language=page_language().tag)
     form = MarketingForm()
+    status, problem = 400, _problem(str(PROBLEM))
     if form.validate_on_submit():
         purpose_id = parse_id(form.purpose.data)
         try:
@@ -73,6 +86,9 @@ def decide(slug: str) -> Response:
                 purpose_id=purpose_id,
                 language=page_language().tag,
             )
+        except marketing.ObjectionStands:
+            # Nothing saved: why, and the button that withdraws the objection.
+            status, problem = 409, _problem(str(OBJECTION_STANDS), "#marketing-object")
         except LedgerError:
             pass
         else:
@@ -86,4 +102,4 @@ def decide(slug: str) -> Response:
                 },
                 problem=None,
             )
-    return page_or_fragment(PAGE, CHOICES, status=400, page=page, saved=None, problem=str(PROBLEM))
+    return page_or_fragment(PAGE, CHOICES, status=status, page=page, saved=None, problem=problem)

@@ -63,6 +63,66 @@ def test_a_contact_without_parental_responsibility_sees_no_child(signed_in, worl
     assert gran.get(child_path(world, "A")).status_code == 404
 
 
+def test_the_family_page_says_where_another_persons_answer_decides(ada, world):
+    """A child whose choices Ada has all answered is not "All answered" in green when another
+    person with parental responsibility has said no (or objected): the page says what will
+    not happen, and why, without naming them."""
+    p, a = world.oak.purposes, world.oak.pupils["A"]
+    for key in ("photos-website", "local-paper", "trip-videos"):
+        record(world.ada, p[key], "grant", pupil=a)
+    home = ada.get("/family").text
+    child_a = home[home.index("PupilA Test") : home.index("PupilB Test")]
+    assert "govuk-tag--green" in child_a and "another person" not in child_a
+
+    record(world.ben, p["photos-website"], "withdraw", pupil=a)
+    record(world.ben, p["class-photos"], "object", pupil=a)
+    home = ada.get("/family").text
+    child_a = home[home.index("PupilA Test") : home.index("PupilB Test")]
+    text = text_of(child_a)
+    assert "govuk-tag--green" not in child_a and "All answered" in text
+    assert (
+        "Photos on the school website: the school will not do this for PupilA, because another "
+        "person with parental responsibility said no." in text
+    )
+    assert (
+        "Class photos on display in school: the school has stopped this for PupilA, because "
+        "another person with parental responsibility objected." in text
+    )
+    assert "PupilB" not in text
+    for secret in ("ben@example.org", "ben Test", ">ben<"):
+        assert secret not in home
+    # The child page where the answer is wanted.
+    assert "See or change PupilA's choices" in text
+
+
+def test_a_later_yes_from_another_person_is_told_where_the_latest_answer_counts(ada, world):
+    """For a choice where the school follows the most recent answer, Ada's no overtaken by
+    another person's later yes: the family page says the school may now do it."""
+    p, a = world.oak.purposes, world.oak.pupils["A"]
+    record(world.ada, p["local-paper"], "withdraw", pupil=a)
+    record(world.ben, p["local-paper"], "grant", pupil=a)
+    text = text_of(ada.get("/family").text)
+    assert (
+        "Photos in the local paper: the school may do this for PupilA, because another person "
+        "with parental responsibility said yes after your no." in text
+    )
+
+
+def test_a_class_named_class_is_not_called_class_twice(ada, world):
+    """A class the school calls "Class 5" is "Class 5", not "Class Class 5"; "3 Oak" is
+    still "Class 3 Oak"."""
+    from portal.models import Pupil
+
+    db.session.get(Pupil, world.oak.pupils["A"].id).class_name = "Class 5"  # type: ignore[union-attr]
+    db.session.commit()
+    text = text_of(ada.get("/family").text)
+    assert "Class 5" in text and "Class Class" not in text
+    assert "Class 3 Oak" in text  # PupilB
+    caption = text_of(ada.get(child_path(world, "A")).text)
+    assert "Oak Primary School, Class 5" in caption and "class Class" not in caption
+    assert "Oak Primary School, class 3 Oak" in text_of(ada.get(child_path(world, "B")).text)
+
+
 # --- a child's page ------------------------------------------------------------------------
 
 
@@ -84,15 +144,17 @@ def test_a_childs_page_has_three_groups(ada, world, headers):
     assert "The school census" in details and "The law requires the school" in text_of(details)
     # Marketing is the guardian's own, on its own page.
     assert "Fundraising emails" not in text
-    # Never pre-selected: two buttons, no checked radio, a plain statement of the answer.
+    # Never pre-selected: two buttons, none pressed, no checked radio, a plain statement.
     consent = card(page, p["photos-website"].id)
-    assert "Yes, I agree" in consent and ">No<" in consent
-    assert "checked" not in consent
+    assert ">Yes<" in consent and ">No<" in consent
+    assert "checked" not in consent and 'aria-pressed="true"' not in consent
     assert "Not answered" in consent
     objection = card(page, p["class-photos"].id)
     assert "I object" in objection and "public task" in objection
-    # The brother or sister at the same school, not the child at another school.
-    assert "PupilB too" in text_of(consent) and "PupilX" not in consent
+    # The brother or sister at the same school, asked once for the page (not on a card);
+    # not the child at another school.
+    assert "PupilB" not in consent and "PupilX" not in page.text
+    assert text.count("PupilB too") == 1
 
 
 def test_a_new_notice_since_the_last_answer_shows_a_banner(ada, world):
@@ -119,11 +181,14 @@ def test_another_guardians_no_is_explained_without_saying_who(ada, world):
               {"decision": "grant", "purpose_version": 1}, page=page)  # fmt: skip
     page = ada.get(child_path(world, "A"))
     text = text_of(card(page, p.id))
-    assert "Yes You said yes" in text
+    assert "Your answer: Yes —" in text
     assert (
         "Another person with parental responsibility has said no, so the school will not do "
         "this for PupilA." in text
     )
+    # The summary at the top says it too.
+    summary = text_of(page.text[page.text.index('id="child-summary"') :])
+    assert "Photos on the school website Your answer: Yes Another person with parental" in (summary)
     for secret in ("ben@example.org", "ben Test", ">ben<"):
         assert secret not in page.text
 
@@ -142,11 +207,44 @@ def test_a_reworded_purpose_asks_for_a_fresh_answer_and_shows_what_changed(ada, 
     db.session.commit()
     assert "1 needs renewing" in text_of(ada.get("/family").text)
     page = ada.get(child_path(world, "A"))
-    text = text_of(card(page, world.oak.purposes["photos-website"].id))
+    html = card(page, world.oak.purposes["photos-website"].id)
+    text = text_of(html)
+    # One reason, stated once.
+    assert "Needs a fresh answer You said yes on" in text
+    assert "but the school has since changed what it asks." in text
+    assert text.count("changed what it asks") == 1 and "ran out" not in text
+    assert 'aria-pressed="true"' not in html  # the old yes no longer counts
+    # What changed: the words taken out and put in, each marked in words, not whole
+    # paragraphs.
+    assert "What you said yes to" not in text
+    assert (
+        'Photos <ins class="portal-diff__added"><span class="portal-diff__cue">added:</span> '
+        '<span class="portal-diff__words">and videos</span></ins> of school life on the school'
+    ) in html
+    assert (
+        '<del class="portal-diff__removed"><span class="portal-diff__cue">removed:</span> '
+        '<span class="portal-diff__words">website.</span></del>'
+    ) in html
+    assert "added: website and its Instagram page." in text
+
+
+def test_a_yes_that_ran_out_says_why_once_with_the_day_it_ran_out(ada, world):
+    """A yes past its renewal period (the local paper asks again every 30 days): one reason,
+    with the day it ran out, and nothing about a changed wording."""
+    from datetime import timedelta
+
+    from portal.types import utcnow
+
+    given = utcnow() - timedelta(days=40)
+    record(world.ada, world.oak.purposes["local-paper"], "grant",
+           pupil=world.oak.pupils["A"], now=given)  # fmt: skip
+    page = ada.get(child_path(world, "A"))
+    html = card(page, world.oak.purposes["local-paper"].id)
+    text = text_of(html)
     assert "Needs a fresh answer" in text
-    assert "The school changed what it asks since you said yes" in text
-    assert "What you said yes to: Photos of school life on the school website." in text
-    assert "What it says now: Photos and videos of school life" in text
+    assert "The school asks again every 30 days, so that answer ran out on" in text
+    assert text.count("ran out") == 1 and "changed what it asks" not in text
+    assert "What changed" not in text and 'aria-pressed="true"' not in html
 
 
 # --- deciding ------------------------------------------------------------------------------
@@ -169,7 +267,7 @@ def test_saying_yes_without_javascript_redirects_back_with_a_confirmation(ada, w
     page = ada.get(child_path(world, "A"))
     text = text_of(card(page, p.id))
     assert "Saved. You said yes for PupilA." in text
-    assert "Yes You said yes on" in text
+    assert "Your answer: Yes —" in text
     # The confirmation is shown once.
     assert "Saved." not in ada.get(child_path(world, "A")).text
 
@@ -187,7 +285,10 @@ def test_saying_no_with_htmx_answers_with_the_card_and_the_live_region(ada, worl
     body = response.text
     assert body.lstrip().startswith(f'<section class="portal-card" id="purpose-{p.id}"')
     assert "<html" not in body and "<h1" not in body
-    assert "No You said no on" in text_of(body)
+    assert "Your answer: No —" in text_of(body)
+    # The summary at the top of the page comes too, swapped out of band.
+    assert '<div class="portal-summary" id="child-summary" hx-swap-oob="true">' in body
+    assert "Your answer: No" in text_of(body[body.index('id="child-summary"') :])
     assert re.search(
         r'<div id="portal-live" hx-swap-oob="innerHTML">'
         r"Saved. You said no for <bdi>PupilA</bdi>.</div>",
@@ -234,9 +335,9 @@ def test_a_stale_tab_the_newest_answer_wins_and_the_page_shows_it(ada, world):
     response = post_form(ada, decide_path(world, "A", "photos-website"),
                          {"decision": "withdraw", "purpose_version": 1}, page=old_tab,
                          headers=HTMX)  # fmt: skip
-    assert "No You said no" in text_of(response.text)
+    assert "Your answer: No" in text_of(response.text)
     assert [e.decision for e in events(world)] == ["grant", "withdraw"]
-    assert "No You said no" in text_of(card(ada.get(child_path(world, "A")), p.id))
+    assert "Your answer: No" in text_of(card(ada.get(child_path(world, "A")), p.id))
 
 
 @pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
@@ -334,6 +435,108 @@ def test_objecting_with_a_reason_and_withdrawing_the_objection(ada, world, heade
               headers=headers)  # fmt: skip
     assert [e.decision for e in events(world)] == ["object", "lift_objection"]
     assert "I object" in text_of(card(ada.get(child_path(world, "A")), p.id))
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_yes_and_no_are_one_component_and_the_answer_that_stands_is_pressed(ada, world, headers):
+    """Yes and No: the same button, size and colour (GOV.UK's secondary), side by side;
+    after an answer the card says "Your answer: … — <date>" and that button is pressed
+    (aria-pressed), with or without JavaScript."""
+    p = world.oak.purposes["photos-website"]
+    page = ada.get(child_path(world, "A"))
+    same = 'class="govuk-button govuk-button--secondary portal-yes-no__button"'
+
+    def buttons(html: str) -> tuple[str, str]:
+        found = re.findall(r'<button type="submit" value="(grant|withdraw)"[^>]*>', html)
+        assert found == ["grant", "withdraw"]
+        yes, no = re.findall(r'<button type="submit" value="(?:grant|withdraw)"[^>]*>', html)
+        return yes, no
+
+    yes, no = buttons(card(page, p.id))
+    assert same in yes and same in no
+    assert 'aria-pressed="false"' in yes and 'aria-pressed="false"' in no
+    for decision, pressed in (("grant", 0), ("withdraw", 1)):
+        response = post_form(ada, decide_path(world, "A", "photos-website"),
+                             {"decision": decision, "purpose_version": 1}, page=page,
+                             headers=headers)  # fmt: skip
+        html = response.text if headers else card(ada.get(child_path(world, "A")), p.id)
+        if headers:
+            html = html[: html.index("</section>")]
+        shown = buttons(html)
+        assert 'aria-pressed="true"' in shown[pressed]
+        assert 'aria-pressed="false"' in shown[1 - pressed]
+        answer = "Yes" if decision == "grant" else "No"
+        assert re.search(rf"Your answer: {answer} — \d{{1,2}} \w+ \d{{4}}", text_of(html))
+        assert "You can change it at any time." in text_of(html)
+
+
+def test_an_answered_choice_folds_what_it_is_and_keeps_the_answer_in_view(ada, world):
+    """On a page opened after answering, the description and facts of a choice with a
+    standing answer fold into "What this choice is"; an unanswered one shows them."""
+    p = world.oak.purposes
+    record(world.ada, p["photos-website"], "grant", pupil=world.oak.pupils["A"])
+    page = ada.get(child_path(world, "A"))
+    answered = card(page, p["photos-website"].id)
+    assert '<details class="govuk-details portal-about">' in answered
+    assert "Photos of school life on the school website." in answered  # inside, a tap away
+    assert "portal-about" not in card(page, p["local-paper"].id)
+
+
+def test_the_summary_says_what_needs_an_answer_and_where_each_choice_stands(ada, world):
+    """At the top of the child's page: how many choices need Ada's answer, then each choice
+    with where it stands, each a link to its card."""
+    p, a = world.oak.purposes, world.oak.pupils["A"]
+    record(world.ada, p["photos-website"], "grant", pupil=a)
+    record(world.ada, p["trip-videos"], "withdraw", pupil=a)
+    page = ada.get(child_path(world, "A"))
+    html = page.text
+    summary = html[
+        html.index('id="child-summary"') : html.index("</div>", html.index('id="child-summary"'))
+    ]
+    assert html.index('id="child-summary"') < html.index("Your choices")
+    assert "<h2" in summary and "1 choice needs your answer" in summary
+    text = text_of(summary)
+    assert (
+        "Photos on the school website Your answer: Yes "
+        "Photos in the local paper Not answered "
+        "Videos of school trips Your answer: No "
+        "Class photos on display in school No objection from you"
+    ) in text
+    for key in ("photos-website", "local-paper", "trip-videos", "class-photos"):
+        assert f'href="#purpose-{p[key].id}"' in summary
+    record(world.ada, p["local-paper"], "grant", pupil=a)
+    assert "Nothing needs your answer" in ada.get(child_path(world, "A")).text
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_brothers_and_sisters_are_asked_once_for_the_page(ada, world, headers):
+    """ "Give the same answers for" is one question at the top of the page: ticked, the page
+    comes back with every card's form carrying the child and saying so; an answer then goes
+    to both, and the page after it keeps the choice. Another family's child or a child at
+    another school in the address is ignored."""
+    p = world.oak.purposes["trip-videos"]
+    a, b = world.oak.pupils["A"].id, world.oak.pupils["B"].id
+    page = ada.get(child_path(world, "A"))
+    assert page.text.count('name="also"') == 1  # the page's question, no card's
+    c, x = world.oak.pupils["C"].id, world.elm.pupils["X"].id
+    page = ada.get(f"{child_path(world, 'A')}?also={b}&also={c}&also={x}&also=nope")
+    assert page.status_code == 200
+    forms = re.findall(r'<input type="hidden" name="also" value="(\d+)">', page.text)
+    assert forms == [str(b)] * 4  # every card's form: B, not C nor X
+    assert f'id="also-{b}" name="also" type="checkbox" value="{b}" checked' in page.text
+    assert "Your answer counts for PupilA and PupilB." in text_of(card(page, p.id))
+
+    response = post_form(ada, decide_path(world, "A", "trip-videos"),
+                         {"decision": "grant", "purpose_version": 1, "also": [b]}, page=page,
+                         headers=headers)  # fmt: skip
+    assert sorted(e.pupil_id for e in events(world)) == sorted([a, b])
+    if headers:
+        assert f'<input type="hidden" name="also" value="{b}">' in response.text
+        assert "Saved. You said yes for <bdi>PupilA</bdi> and <bdi>PupilB</bdi>." in response.text
+    else:
+        assert response.headers["Location"] == (f"{child_path(world, 'A')}?also={b}#purpose-{p.id}")
+        again = ada.get(response.headers["Location"])
+        assert f'<input type="hidden" name="also" value="{b}">' in card(again, p.id)
 
 
 # --- nothing of another family -------------------------------------------------------------

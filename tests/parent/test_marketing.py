@@ -7,6 +7,8 @@ A, Gran is A's contact without it; Ada and Dan for B; Eve for C. At Elm, Ada and
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.parent import events
@@ -30,7 +32,7 @@ def test_marketing_consent_and_the_absolute_objection(ada, world, headers):
         assert len(response.data) < 5 * 1024
         assert 'hx-swap-oob="innerHTML">Saved. You said yes.</div>' in response.text
     page = ada.get(path)
-    assert "Yes You said yes on" in text_of(page.text)
+    assert "Your answer: Yes —" in text_of(page.text)
 
     post_form(ada, path, {"decision": "object"}, page=page, headers=headers)
     page = ada.get(path)
@@ -41,7 +43,85 @@ def test_marketing_consent_and_the_absolute_objection(ada, world, headers):
     post_form(ada, path, {"decision": "lift_objection"}, page=page, headers=headers)
     rows = [(e.purpose_id, e.pupil_id, e.decision) for e in events(world)]
     assert rows == [(m.id, None, "grant"), (m.id, None, "object"), (m.id, None, "lift_objection")]
-    assert "Yes You said yes on" in text_of(ada.get(path).text)
+    assert "Your answer: Yes —" in text_of(ada.get(path).text)
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_yes_and_no_to_marketing_are_equal_and_the_answer_that_stands_is_pressed(
+    ada, world, headers
+):
+    """The marketing purpose's Yes and No: the same button, size and colour; the answer
+    that stands is written out and its button pressed."""
+    path = "/family/schools/oak-primary/marketing"
+    m = world.oak.purposes["marketing-emails"]
+    page = ada.get(path)
+    same = 'class="govuk-button govuk-button--secondary portal-yes-no__button"'
+    for button in ("yes", "no"):
+        found = re.search(rf'<button [^>]*id="marketing-{m.id}-{button}"[^>]*>', page.text)
+        assert found and same in found.group(0) and 'aria-pressed="false"' in found.group(0)
+    response = post_form(ada, path, {"decision": "withdraw", "purpose": m.id}, page=page,
+                         headers=headers)  # fmt: skip
+    shown = response.text if headers else ada.get(path).text
+    assert "Your answer: No —" in text_of(shown)
+    no = re.search(rf'<button [^>]*id="marketing-{m.id}-no"[^>]*>', shown)
+    assert no and 'aria-pressed="true"' in no.group(0)
+
+
+@pytest.mark.parametrize("headers", [PLAIN, HTMX], ids=["plain", "htmx"])
+def test_a_yes_while_the_objection_stands_is_explained_and_not_saved(ada, world, headers):
+    """While Ada's objection to direct marketing stands, her "Yes" to marketing emails is
+    not saved (it could not count): the page says why, and links to the button that
+    withdraws the objection, instead of "Saved. You said yes."."""
+    path = "/family/schools/oak-primary/marketing"
+    m = world.oak.purposes["marketing-emails"]
+    page = ada.get(path)
+    post_form(ada, path, {"decision": "object"}, page=page)
+    page = ada.get(path)
+    before = snapshot(world.oak.id)
+    response = post_form(ada, path, {"decision": "grant", "purpose": m.id}, page=page,
+                         headers=headers)  # fmt: skip
+    assert response.status_code == 409
+    assert snapshot(world.oak.id) == before
+    text = text_of(response.text)
+    assert "Saved." not in text
+    assert (
+        "You have objected to all direct marketing, so a yes cannot count and nothing was "
+        "saved: the school will not send you these emails. If you want them, withdraw your "
+        "objection first, then say yes." in text
+    )
+    assert '<a href="#marketing-object">' in response.text
+    assert 'id="marketing-object"' in response.text  # the button it links to
+    assert "Withdraw my objection to direct marketing" in text
+    if headers:
+        assert response.text.lstrip().startswith('<div id="marketing">')
+    else:
+        assert "<title>Error: " in response.text
+    # Saying no meanwhile is saved: nothing stops a no.
+    post_form(ada, path, {"decision": "withdraw", "purpose": m.id}, page=page, headers=headers)
+    assert [e.decision for e in events(world)][-1] == "withdraw"
+
+
+def test_a_school_without_marketing_still_shows_the_right_to_object(ada, world):
+    """Elm sends no marketing (its marketing purpose retired): its page still shows the
+    right to object to direct marketing and how to use it (write to the school)."""
+    from portal import purposes
+    from portal.extensions import db
+    from tests.support.factories import PURPOSES_OF_EVERY_KIND
+
+    without = PURPOSES_OF_EVERY_KIND[: PURPOSES_OF_EVERY_KIND.index('key = "marketing-emails"')]
+    without = without[: without.rindex("[[purposes]]")]
+    purposes.load(world.elm.school, without)
+    db.session.commit()
+    page = ada.get("/family/schools/elm-academy/marketing")
+    text = text_of(page.text)
+    assert "Elm Academy does not send marketing or fundraising emails through this portal." in (
+        text
+    )
+    assert "Object to all direct marketing" in text
+    assert "You have the right to object to direct marketing at any time." in text
+    assert "To object, tell the school: office@elm.example" in text
+    assert 'href="mailto:office@elm.example"' in page.text
+    assert 'value="object"' not in page.text  # nothing to record it against here
 
 
 def test_marketing_of_a_school_that_is_not_yours_is_not_found(signed_in, world):
