@@ -20,6 +20,7 @@ import html5lib
 from sqlalchemy import select
 
 from portal import notices, objections, purposes, rights_requests
+from portal.choices import word_diff
 from portal.extensions import db
 from portal.models import Pupil, Purpose, PurposeVersion, School
 from portal.types import utcnow
@@ -95,8 +96,15 @@ def world_data() -> list[str]:
     for purpose in db.session.scalars(select(Purpose)):
         data += [purpose.title, purpose.title.lower(), purpose.description]
         data += [purpose.shared_with or "", purpose.retention or ""]
-    for version in db.session.scalars(select(PurposeVersion)):
+    versions = db.session.scalars(
+        select(PurposeVersion).order_by(PurposeVersion.purpose_id, PurposeVersion.version)
+    ).all()
+    for version in versions:
         data += [version.title, version.description]
+    # "What changed" shows the school's wording in pieces (a word diff of two versions).
+    for old, new in zip(versions, versions[1:], strict=False):
+        if old.purpose_id == new.purpose_id:
+            data += [piece.text for piece in word_diff(old.description, new.description)]
     data += [SUMMARY, OBJECTION_REASONS, DETAILS, REFUSAL]
     return [value for value in data if value]
 
