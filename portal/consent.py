@@ -9,6 +9,9 @@ docs/consent-rules.md, "Effective status of one pupil for one purpose":
 3. A grant given to an older wording version, or older than the renewal period, counts as
    needs renewal, not granted.
 4. A pupil off roll is not on roll: never publishable.
+5. `biometric` (the Protection of Freedoms Act 2012): the pupil's own refusal, recorded by
+   staff, stops it whatever the parents said (`pupil_refused`); otherwise one parent's "no"
+   stops it, and only a "yes" in writing (on the web, on paper, by email) counts.
 
 `evaluate` is the pure rule; `statuses` reads what it needs for many pupils in a fixed number
 of queries (for class lists), and every status carries *why*: each guardian's latest decision
@@ -29,6 +32,7 @@ from sqlalchemy import and_, bindparam, select
 
 from .extensions import db
 from .models import (
+    WRITTEN_CHANNELS,
     Choice,
     CurrentDecision,
     Decision,
@@ -36,7 +40,9 @@ from .models import (
     GuardianLink,
     GuardianRule,
     Pupil,
+    PupilRefusal,
     Purpose,
+    RefusalAction,
     Renewal,
     SchoolContact,
     Scope,
@@ -58,6 +64,9 @@ class Status(enum.StrEnum):
     # An objection the school has not yet answered: stopped for this pupil meanwhile.
     UNDER_REVIEW = "under_review"
     INFORMATION = "information"  # a purpose that offers no choice
+    # The biometric rule: the pupil refused (or objected), which stops it whatever the
+    # parents said.
+    PUPIL_REFUSED = "pupil_refused"
 
 
 PERMITTING = frozenset({Status.GRANTED, Status.ALLOWED})
@@ -106,12 +115,25 @@ class GuardianView:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why, under the biometric rule: the pupil's own refusal that stands, as staff recorded
+    it (`pupil_refusals`: the latest row for the pupil and purpose says "refuse")."""
+
+    pupil_id: int
+    purpose_id: int
+    recorded_at: datetime
+    how: str  # in_person | in_writing
+    recorded_by_id: int
+
+
+@dataclass(frozen=True)
 class EffectiveStatus:
     pupil_id: int
     purpose_id: int
     status: Status
     conflict: bool
     guardians: tuple[GuardianView, ...]
+    refusal: Refusal | None = None  # the pupil's own refusal, when it stands (biometric)
 
     @property
     def permits(self) -> bool:
@@ -138,9 +160,15 @@ def grant_is_current(purpose: Purpose, fact: Fact, now: datetime) -> bool:
 
 
 def evaluate(
-    purpose: Purpose, *, on_roll: bool, facts: Sequence[Fact], now: datetime
+    purpose: Purpose,
+    *,
+    on_roll: bool,
+    facts: Sequence[Fact],
+    now: datetime,
+    pupil_refused: bool = False,
 ) -> tuple[Status, bool]:
-    """The effective status and conflict flag, from the PR guardians' latest decisions."""
+    """The effective status and conflict flag, from the PR guardians' latest decisions (and,
+    for a biometric purpose, whether the pupil's own refusal stands)."""
     conflict = len({f.decision for f in facts}) > 1
     if not on_roll:
         return Status.NOT_ON_ROLL, conflict
@@ -148,6 +176,8 @@ def evaluate(
         return Status.INFORMATION, False
     if purpose.choice == Choice.OBJECTION:
         return objection_status(f.decision for f in facts), conflict
+    if purpose.guardian_rule == GuardianRule.BIOMETRIC:
+        return biometric_status(purpose, facts, now, pupil_refused=pupil_refused), conflict
     if not facts:
         return Status.NO_RESPONSE, False
     if purpose.guardian_rule == GuardianRule.LATEST_WINS:
@@ -164,6 +194,26 @@ def evaluate(
     if grants:
         return Status.NEEDS_RENEWAL, conflict
     return Status.NO_RESPONSE, conflict
+
+
+def biometric_status(
+    purpose: Purpose, facts: Sequence[Fact], now: datetime, *, pupil_refused: bool
+) -> Status:
+    """The Protection of Freedoms Act 2012, section 26: the pupil's refusal or objection
+    stops it, whatever any parent said (s. 26(5)); otherwise one parent's "no" stops it
+    (s. 26(3)(b): a "no" given any way counts, which protects more than the Act's "in
+    writing"); otherwise it needs a current "yes" in writing from at least one parent
+    (s. 26(3)(a), s. 27: a "yes" by phone does not count)."""
+    if pupil_refused:
+        return Status.PUPIL_REFUSED
+    if any(f.decision == Decision.WITHDRAW for f in facts):
+        return Status.WITHDRAWN
+    written = [f for f in facts if f.decision == Decision.GRANT and f.channel in WRITTEN_CHANNELS]
+    if any(grant_is_current(purpose, f, now) for f in written):
+        return Status.GRANTED
+    if written:
+        return Status.NEEDS_RENEWAL
+    return Status.NO_RESPONSE
 
 
 def objection_status(decisions: Iterable[str]) -> Status:
@@ -262,9 +312,12 @@ def statuses_from(
     purposes: Sequence[Purpose],
     *,
     now: datetime,
+    refusals: Mapping[tuple[int, int], Refusal] | None = None,
 ) -> dict[tuple[int, int], EffectiveStatus]:
     """The effective status of each pupil in `on_roll` (pupil id: on roll?) for each purpose,
-    from `responsible_decisions` rows about them. No query."""
+    from `responsible_decisions` rows about them and the pupils' own refusals that stand
+    (`standing_refusals`, by pupil and purpose; none given: none counted). No query."""
+    refusals = refusals or {}
     guardians: dict[int, dict[int, str]] = defaultdict(dict)
     decisions: dict[tuple[int, int, int, str], Fact] = {}
     for row in rows:
@@ -300,11 +353,74 @@ def statuses_from(
                         ),
                     )
                 )
-            status, conflict = evaluate(purpose, on_roll=pupil_on_roll, facts=facts, now=now)
+            refusal = (
+                refusals.get((pupil_id, purpose.id))
+                if purpose.guardian_rule == GuardianRule.BIOMETRIC
+                else None
+            )
+            status, conflict = evaluate(
+                purpose,
+                on_roll=pupil_on_roll,
+                facts=facts,
+                now=now,
+                pupil_refused=refusal is not None,
+            )
             result[(pupil_id, purpose.id)] = EffectiveStatus(
-                pupil_id, purpose.id, status, conflict, tuple(views)
+                pupil_id, purpose.id, status, conflict, tuple(views), refusal
             )
     return result
+
+
+def _refusals_query() -> Any:
+    """The latest refusal row of each (pupil, purpose) among some pupils and purposes of a
+    school. Built once with bound parameters."""
+    later = PupilRefusal.__table__.alias("later")
+    newest = (
+        select(later.c.id)
+        .where(
+            later.c.school_id == PupilRefusal.school_id,
+            later.c.pupil_id == PupilRefusal.pupil_id,
+            later.c.purpose_id == PupilRefusal.purpose_id,
+            later.c.id > PupilRefusal.id,
+        )
+        .exists()
+    )
+    return select(
+        PupilRefusal.pupil_id,
+        PupilRefusal.purpose_id,
+        PupilRefusal.action,
+        PupilRefusal.how,
+        PupilRefusal.recorded_at,
+        PupilRefusal.recorded_by_id,
+    ).where(
+        PupilRefusal.school_id == bindparam("school_id"),
+        PupilRefusal.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
+        PupilRefusal.purpose_id.in_(bindparam("purpose_ids", expanding=True)),
+        ~newest,
+    )
+
+
+_REFUSALS = _refusals_query()
+
+
+def standing_refusals(
+    school_id: int, pupil_ids: Sequence[int], purposes: Sequence[Purpose]
+) -> dict[tuple[int, int], Refusal]:
+    """The pupils' own refusals that stand, by (pupil, purpose), for the biometric purposes
+    among `purposes`: one query, none when there is no biometric purpose."""
+    biometric = [p.id for p in purposes if p.guardian_rule == GuardianRule.BIOMETRIC]
+    if not biometric or not pupil_ids:
+        return {}
+    found: dict[tuple[int, int], Refusal] = {}
+    for row in db.session.execute(
+        _REFUSALS,
+        {"school_id": school_id, "pupil_ids": list(pupil_ids), "purpose_ids": biometric},
+    ):
+        if row.action == RefusalAction.REFUSE:
+            found[(row.pupil_id, row.purpose_id)] = Refusal(
+                row.pupil_id, row.purpose_id, row.recorded_at, row.how, row.recorded_by_id
+            )
+    return found
 
 
 _ON_ROLL = select(Pupil.id, Pupil.on_roll).where(
@@ -322,7 +438,8 @@ def statuses(
     on_roll: Mapping[int, bool] | None = None,
 ) -> dict[tuple[int, int], EffectiveStatus]:
     """Effective status for every (pupil, purpose), in two queries per chunk of pupils (one
-    when the caller passes `on_roll`, pupil id: on roll?, for pupils it has read already).
+    when the caller passes `on_roll`, pupil id: on roll?, for pupils it has read already),
+    and one more per chunk when a purpose follows the biometric rule (the pupils' refusals).
 
     Scoped to one school: pupils of another school are simply not found.
     """
@@ -346,7 +463,8 @@ def statuses(
         if not found:
             continue
         rows = responsible_decisions(school_id, sorted(found), purpose_ids)
-        result.update(statuses_from(rows, found, purposes, now=now))
+        refused = standing_refusals(school_id, sorted(found), purposes)
+        result.update(statuses_from(rows, found, purposes, now=now, refusals=refused))
     return result
 
 

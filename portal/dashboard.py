@@ -113,8 +113,8 @@ class Dashboard:
 
 
 def _purpose_key(status: Status) -> str:
-    if status in ANSWERED:
-        return "answered"
+    if status in ANSWERED or status == Status.PUPIL_REFUSED:
+        return "answered"  # the pupil's own refusal settles it (the biometric rule)
     if status == Status.NEEDS_RENEWAL:
         return "needs_renewal"
     if status == Status.OBJECTED:

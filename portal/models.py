@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,6 +65,10 @@ class LawfulBasis(enum.StrEnum):
 class GuardianRule(enum.StrEnum):
     ANY_OBJECTION_BLOCKS = "any_objection_blocks"
     LATEST_WINS = "latest_wins"
+    # Biometric recognition (the Protection of Freedoms Act 2012, sections 26 to 28): one
+    # parent's consent in writing, no parent's "no", and the pupil's own refusal stops it
+    # whatever the parents said (docs/consent-rules.md, "Biometric recognition").
+    BIOMETRIC = "biometric"
 
 
 class Scope(enum.StrEnum):
@@ -156,6 +161,25 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
 
 
+# The channels that leave the person's answer in writing: their own answer on the web, a
+# paper form, an email. A "yes" by phone is not written consent (the biometric rule).
+WRITTEN_CHANNELS = frozenset({Channel.WEB.value, Channel.PAPER.value, Channel.EMAIL.value})
+
+
+class RefusalAction(enum.StrEnum):
+    """What a pupil told the school about a purpose under the biometric rule."""
+
+    REFUSE = "refuse"  # refuses to take part, or otherwise objects
+    LIFT = "lift"  # no longer refuses
+
+
+class RefusalHow(enum.StrEnum):
+    """How the pupil told the school: the Act asks no form, so both count."""
+
+    IN_PERSON = "in_person"  # said so to a member of staff
+    IN_WRITING = "in_writing"
+
+
 class ActorType(enum.StrEnum):
     GUARDIAN = "guardian"
     STAFF = "staff"
@@ -185,6 +209,9 @@ class School(Model):
     task_emails: Mapped[str] = mapped_column(
         String(16), default=TaskEmails.ADMINS.value, server_default=TaskEmails.ADMINS.value
     )
+    # Whether the daily job emails a parent or carer when an answer of theirs needs renewing
+    # (portal/renewals.py; docs/follow-through.md, "Renewal reminders").
+    renewal_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (
         CheckConstraint("slug <> ''", name="slug_not_empty"),
@@ -939,6 +966,47 @@ class Erasure(Model):
     reason: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_erasures_school_time", "school_id", "erased_at"),)
+
+
+class PupilRefusal(Model):
+    """A pupil's own refusal of a purpose under the biometric rule (or its lifting), as the
+    pupil told a member of staff, who recorded it. The latest row for a pupil and purpose
+    stands. Append-only: the database refuses UPDATE and DELETE, like the audit log. Not a
+    ledger event: the ledger's events are decisions of a guardian (docs/consent-rules.md,
+    "Biometric recognition", says why)."""
+
+    __tablename__ = "pupil_refusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"))
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    how: Mapped[str] = mapped_column(String(16))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_pupil_refusals_standing", "school_id", "pupil_id", "purpose_id", "id"),
+        CheckConstraint(_in("action", RefusalAction), name="action"),
+        CheckConstraint(_in("how", RefusalHow), name="how"),
+    )
+
+
+class RenewalReminder(Model):
+    """When the daily job last emailed a parent or carer that answers of theirs at a school
+    need renewing: one row per school and guardian, moved forward only when the last
+    reminder is at least a fortnight old (a conditional upsert), so that however many
+    workers run the job, nobody gets two reminders from a school within 14 days."""
+
+    __tablename__ = "renewal_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    reminded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("school_id", "guardian_id"),)
 
 
 class BankHoliday(Model):

@@ -41,6 +41,8 @@ REASONS: dict[Status, str] = {
     Status.OBJECTED: "objected",  # an objection the school upheld
     Status.UNDER_REVIEW: "objection under review",
     Status.NOT_ON_ROLL: "left the school",
+    # The biometric rule: never publishable, so never offered here; said for completeness.
+    Status.PUPIL_REFUSED: "the pupil refused",
     Status.INFORMATION: "no choice recorded",  # never offered here; kept for completeness
 }
 DISAGREE = "guardians disagree"

@@ -1,6 +1,8 @@
 """A school's own settings, changed by its admins: how long the portal keeps a family's
-details after their pupil leaves (`retention_months`, used by `portal.retention`), and who
-is emailed about a new take-down (`task_emails`). Each change is written with its audit entry
+details after their pupil leaves (`retention_months`, used by `portal.retention`), who
+is emailed about a new take-down (`task_emails`), and whether families are emailed when an
+answer of theirs needs renewing (`renewal_reminders`, used by `portal.renewals`; on unless
+the school turns it off). Each change is written with its audit entry
 (`school.settings`) in one transaction. The settings page also shows the school's latest
 erasures, so the school can see what the retention run erased and when."""
 
@@ -56,20 +58,37 @@ def check(retention_months: int | None, task_emails: str | None) -> None:
         raise SettingsError("task_emails", "Choose who is emailed about a new take-down")
 
 
-def save(staff: StaffUser, *, retention_months: int | None, task_emails: str | None) -> Saved:
-    """Change the settings of the admin's own school. Saving what is already set changes
-    nothing and writes no audit entry."""
+def save(
+    staff: StaffUser,
+    *,
+    retention_months: int | None,
+    task_emails: str | None,
+    renewal_reminders: bool | None = None,
+) -> Saved:
+    """Change the settings of the admin's own school (`renewal_reminders` None: as it is).
+    Saving what is already set changes nothing and writes no audit entry."""
     check(retention_months, task_emails)
     with writing() as session:
         school = session.scalars(
             select(School).where(School.id == staff.school_id).with_for_update()
         ).one()
-        before = {"retention_months": school.retention_months, "task_emails": school.task_emails}
-        after = {"retention_months": retention_months, "task_emails": task_emails}
+        if renewal_reminders is None:
+            renewal_reminders = school.renewal_reminders
+        before = {
+            "retention_months": school.retention_months,
+            "task_emails": school.task_emails,
+            "renewal_reminders": school.renewal_reminders,
+        }
+        after = {
+            "retention_months": retention_months,
+            "task_emails": task_emails,
+            "renewal_reminders": renewal_reminders,
+        }
         changed = before != after
         if changed:
             school.retention_months = retention_months  # type: ignore[assignment]
             school.task_emails = task_emails  # type: ignore[assignment]
+            school.renewal_reminders = renewal_reminders
             session.flush()
             audit_log.record(staff, "school.settings", detail={"before": before, "after": after})
     return Saved(school, changed)

@@ -17,6 +17,7 @@ from . import (
     ledger,
     objections,
     receipts,
+    renewals,
     retention,
     rights_requests,
     second_factor,
@@ -113,6 +114,13 @@ def _register_emails(app: Flask) -> None:
     )
     render.register(
         app,
+        renewals.TEMPLATE,
+        subject=renewals.SUBJECT,
+        builder=renewals.email_context,
+        language=renewals.email_language,
+    )
+    render.register(
+        app,
         second_factor.RESET_TEMPLATE,
         subject=second_factor.RESET_SUBJECT,
         builder=second_factor.reset_email_context,
@@ -142,6 +150,8 @@ def _register_daily_jobs(app: Flask) -> None:
     daily.register(app, "rights_reminders", rights_requests.send_reminders)
     daily.register(app, takedowns.digest.JOB, takedowns.digest.send_digest)
     daily.register(app, "retention", retention.daily)
+    # Families whose "yes" has lapsed are asked again (at most once a fortnight each).
+    daily.register(app, renewals.JOB, renewals.daily)
 
 
 def _register_things_to_do(app: Flask) -> None:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import purposes
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Purpose, PurposeVersion
 from tests.support.factories import make_school
@@ -562,3 +563,84 @@ def test_an_english_page_reads_no_translation(app):
         assert len(statements) == 1
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+# --- purpose templates and the biometric rule ------------------------------------------------
+
+
+@pytest.mark.parametrize("template", purposes.TEMPLATES, ids=lambda t: t.key)
+def test_every_template_is_a_valid_purpose_whose_choice_fits_its_lawful_basis(template):
+    """Each template passes the checks of the purposes file as it is, and what it fixes is
+    what it says: no template leaves the kind of choice or the lawful basis to the admin."""
+    spec, problems = purposes.check(template.entry)
+    assert problems == [] and spec is not None
+    assert spec.key == template.key
+    fixed = template.fixed()
+    assert {name: getattr(spec, name) for name in fixed} == fixed
+    assert template.why and template.name
+
+
+def test_the_templates_cover_the_common_school_purposes_honestly():
+    found = {t.key: t.fixed() for t in purposes.TEMPLATES}
+    assert set(found) == {
+        "photos-website", "photos-social-media", "photos-press", "class-photographs", "cctv",
+        "marketing-emails", "biometric-recognition",
+    }  # fmt: skip
+    # Publication and marketing are asked for; class photos can be objected to; CCTV is told.
+    for key in ("photos-website", "photos-social-media", "photos-press"):
+        assert (found[key]["choice"], found[key]["lawful_basis"]) == ("consent", "consent")
+        assert found[key]["publishable"]
+    assert (found["class-photographs"]["choice"], found["class-photographs"]["lawful_basis"]) == (
+        "objection",
+        "public_task",
+    )
+    assert (found["cctv"]["choice"], found["cctv"]["lawful_basis"]) == ("none", "public_task")
+    assert found["marketing-emails"]["marketing"] and found["marketing-emails"]["scope"] == (
+        "guardian"
+    )
+    biometric = found["biometric-recognition"]
+    assert (biometric["choice"], biometric["guardian_rule"], biometric["scope"]) == (
+        "consent",
+        "biometric",
+        "pupil",
+    )
+    assert not biometric["publishable"]
+    with pytest.raises(NotFound):
+        purposes.template("vital-interests")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (
+            {"choice": "objection", "lawful_basis": "public_task"},
+            "guardian_rule",
+            'guardian_rule = "biometric" needs choice = "consent" and scope = "pupil"',
+        ),
+        (
+            {"scope": "guardian"},
+            "guardian_rule",
+            'guardian_rule = "biometric" needs choice = "consent" and scope = "pupil"',
+        ),
+        (
+            {"publishable": True},
+            "publishable",
+            'guardian_rule = "biometric" does not go with publishable = true',
+        ),
+    ],
+    ids=["objection", "per-person", "publishable"],
+)
+def test_the_biometric_rule_needs_a_consent_choice_per_child_never_published(change, field,
+                                                                             problem):  # fmt: skip
+    entry = {**purposes.template("biometric-recognition").entry, **change}
+    spec, problems = purposes.check(entry)
+    assert spec is None
+    assert any(p.field == field and problem in p.message for p in problems), problems
+
+
+def test_a_purposes_file_may_use_the_biometric_rule(app):
+    school = make_school()
+    biometric = ONE + 'guardian_rule = "biometric"\n'
+    report = purposes.load(school, biometric)
+    assert report.created == ["photos-website"]
+    assert purpose("photos-website").guardian_rule == "biometric"

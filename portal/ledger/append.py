@@ -18,6 +18,7 @@ from ..database import PENDING_CHANGES, has_pending_changes, writing
 from ..errors import PortalError
 from ..extensions import db
 from ..models import (
+    WRITTEN_CHANNELS,
     ActorType,
     Channel,
     Choice,
@@ -27,6 +28,7 @@ from ..models import (
     DecisionAxis,
     Guardian,
     GuardianLink,
+    GuardianRule,
     LedgerHead,
     NoticeVersion,
     Pupil,
@@ -400,6 +402,7 @@ def _facts_query() -> Any:
             Purpose.marketing,
             Purpose.active,
             Purpose.version,
+            Purpose.guardian_rule,
             Guardian.id.label("guardian_id"),
             Pupil.school_id.label("pupil_school_id"),
             pr_links.label("pr_links"),
@@ -494,6 +497,17 @@ def _check(session: Session, request: DecisionRequest, actor: Actor, channel: st
             raise LedgerError("staff record decisions given on paper, by phone or by email")
         if purpose.marketing and request.decision == Decision.LIFT_OBJECTION:
             raise LedgerError("only the person who objected to direct marketing can lift it")
+    if (
+        purpose.guardian_rule == GuardianRule.BIOMETRIC
+        and request.decision == Decision.GRANT
+        and channel not in WRITTEN_CHANNELS
+    ):
+        # The Protection of Freedoms Act 2012, section 27: a parent's consent to biometric
+        # recognition is given in writing (docs/consent-rules.md, "Biometric recognition").
+        raise LedgerError(
+            "consent to biometric recognition must be given in writing: record it from the "
+            "signed form or the email, not a phone call"
+        )
 
     version = purpose.version if request.purpose_version is None else request.purpose_version
     if not 1 <= version <= purpose.version:

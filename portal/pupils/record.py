@@ -61,6 +61,7 @@ class PurposeStatus:
     status: consent.Status
     conflict: bool  # the guardians' latest decisions differ
     guardians: list[Why]
+    refusal: consent.Refusal | None = None  # the pupil's own, when it stands (biometric)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ def pupil_record(school_id: int, pupil_id: int, *, now: datetime | None = None) 
                     lapsed=view.lapsed,
                 )
             )
-        statuses.append(PurposeStatus(purpose, status.status, status.conflict, why))
+        statuses.append(PurposeStatus(purpose, status.status, status.conflict, why, status.refusal))
     return PupilRecord(
         pupil=pupil,
         contacts=found_contacts,

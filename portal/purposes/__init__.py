@@ -10,6 +10,9 @@ given to an older version then need renewal. A school may translate a wording ve
 the languages the portal offers (`translations`): pages show the translation in their
 language (`wordings`), or the English, flagged as a fallback.
 
+An admin may start from a template of a common purpose (`templates`): its kind of choice,
+lawful basis and rules are the template's, its wording the admin's to change.
+
 A retired purpose is kept, with its decisions, for the record, and is no longer shown to
 families (docs/consent-rules.md).
 """
@@ -21,6 +24,7 @@ from .checks import Problem, PurposeSpec, check
 from .file import LoadReport, PurposesFileError, load, parse
 from .lookup import decision_count, for_school, get, grants_to_renew
 from .saving import SETTINGS, Change
+from .templates import TEMPLATES, PurposeTemplate, template
 from .translations import (
     Wording,
     check_translation,
@@ -33,11 +37,13 @@ from .translations import (
 
 __all__ = [
     "SETTINGS",
+    "TEMPLATES",
     "Change",
     "InvalidPurpose",
     "LoadReport",
     "Problem",
     "PurposeSpec",
+    "PurposeTemplate",
     "PurposesFileError",
     "Wording",
     "check",
@@ -50,6 +56,7 @@ __all__ = [
     "load",
     "parse",
     "retire",
+    "template",
     "translate",
     "translated",
     "translations_of",

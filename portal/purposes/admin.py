@@ -19,6 +19,7 @@ from ..types import utcnow
 from .checks import Problem, PurposeSpec, check
 from .lookup import decision_count, get
 from .saving import Change, save
+from .templates import PurposeTemplate
 
 
 class InvalidPurpose(PortalError):
@@ -56,8 +57,18 @@ def _key_in_use(school_id: int, key: str) -> bool:
     return taken is not None
 
 
-def create(school_id: int, entry: Mapping[str, Any], *, staff: StaffUser) -> Purpose:
-    """Add a purpose (after the school's others), with an audit entry `purpose.create`."""
+def create(
+    school_id: int,
+    entry: Mapping[str, Any],
+    *,
+    staff: StaffUser,
+    template: PurposeTemplate | None = None,
+) -> Purpose:
+    """Add a purpose (after the school's others), with an audit entry `purpose.create`.
+    Started from a `template`, the template decides what it fixes (`templates.FIXED`),
+    whatever `entry` says, and the audit entry names it."""
+    if template is not None:
+        entry = {**entry, **template.fixed()}
     spec = _checked(entry)
     try:
         with writing() as session:
@@ -84,6 +95,7 @@ def create(school_id: int, entry: Mapping[str, Any], *, staff: StaffUser) -> Pur
                     "key": spec.key,
                     "title": spec.title,
                     "version": 1,
+                    **({"template": template.key} if template is not None else {}),
                 },
                 now=now,
             )

@@ -343,6 +343,26 @@ def _rules_between_fields(
                 "Processing based on consent must give families a consent choice",
             )
         )
+    if chosen["guardian_rule"] == GuardianRule.BIOMETRIC:
+        if choice != Choice.CONSENT or scope != Scope.PUPIL:
+            problems.append(
+                Problem(
+                    "guardian_rule",
+                    'guardian_rule = "biometric" needs choice = "consent" and scope = "pupil"'
+                    " (a parent's written consent for a child: Protection of Freedoms Act 2012)",
+                    "The biometric rule needs a consent choice made for each child (the "
+                    "Protection of Freedoms Act 2012 asks for a parent's written consent)",
+                )
+            )
+        if flags["publishable"]:
+            problems.append(
+                Problem(
+                    "publishable",
+                    'guardian_rule = "biometric" does not go with publishable = true'
+                    " (biometric information is never published)",
+                    "Biometric recognition is never published: do not offer it in the photo check",
+                )
+            )
     if flags["marketing"] and (choice != Choice.CONSENT or scope != Scope.GUARDIAN):
         problems.append(
             Problem(

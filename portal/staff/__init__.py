@@ -20,6 +20,7 @@ from . import (  # noqa: E402,F401
     notices,
     objections,
     photo_check,
+    pupil_refusals,
     pupils,
     purposes,
     rights_requests,

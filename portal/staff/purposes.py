@@ -1,6 +1,7 @@
-"""The school's purposes (admins): the list, adding one, changing one (a new wording version
-when the title or description changes), retiring one, and the translations of a purpose's
-wording (docs/translations-by-schools.md).
+"""The school's purposes (admins): the list, adding one (from a blank form, or from a
+template of a common purpose whose kind of choice, lawful basis and rules it sets), changing
+one (a new wording version when the title or description changes), retiring one, and the
+translations of a purpose's wording (docs/translations-by-schools.md).
 
 Every purpose id is looked up within the staff user's school: another school's answers 404.
 Plain forms and redirects; a boosted request (htmx) gets the same whole page. The forms are in
@@ -23,6 +24,7 @@ from .purposes_forms import (
     KINDS,
     LAWFUL_BASES,
     RENEWALS,
+    SCOPES,
     EditPurposeForm,
     PurposeForm,
     RetireForm,
@@ -36,6 +38,7 @@ LABELS = {
     "lawful_bases": LAWFUL_BASES,
     "guardian_rules": GUARDIAN_RULES,
     "renewals": RENEWALS,
+    "scopes": SCOPES,
 }
 
 
@@ -56,20 +59,41 @@ def purpose_list() -> Response:
     )
 
 
+@bp.get("/purposes/templates", endpoint="purpose_templates")
+@staff_required(ADMIN)
+def purpose_templates() -> Response:
+    """Choose a template of a common purpose to start from, or a blank form."""
+    return whole_page("staff/purposes/templates.html", templates=purposes.TEMPLATES, labels=LABELS)
+
+
 @bp.route("/purposes/new", methods=["GET", "POST"], endpoint="new_purpose")
 @staff_required(ADMIN)
 def new_purpose() -> Response:
-    form = PurposeForm()
+    """A new purpose: from a blank form, or from the template `?template=KEY` (kept in the
+    form as it is posted); another template key answers 404."""
+    if request.method == "POST":
+        form = PurposeForm()
+        key = form.template.data or ""
+    else:
+        key = request.args.get("template", "")
+    template = purposes.template(key) if key else None
+    if request.method == "GET":
+        form = PurposeForm(formdata=None, data=template.form_data() if template else None)
     if form.validate_on_submit():
+        fixed = template.fixed() if template else None
         try:
-            purpose = purposes.create(current_school_id(), form.entry(), staff=current_staff())
+            purpose = purposes.create(
+                current_school_id(), form.entry(fixed), staff=current_staff(), template=template
+            )
         except purposes.InvalidPurpose as exc:
             form.add_problems(exc.problems)
         else:
             flash(f"“{purpose.title}” is added. Families see it from now on.", SAVED)
             return redirect(url_for(".purposes"))
     status = 400 if request.method == "POST" else 200
-    return whole_page(FORM, status=status, form=form, purpose=None)
+    return whole_page(
+        FORM, status=status, form=form, purpose=None, template=template, labels=LABELS
+    )
 
 
 def _saved_message(change: purposes.Change) -> str:

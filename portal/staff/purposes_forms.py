@@ -8,6 +8,7 @@ fields here (`add_problems`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -59,6 +60,10 @@ SCOPES = {
 GUARDIAN_RULES = {
     "any_objection_blocks": "The more protective answer wins (recommended)",
     "latest_wins": "The most recent answer of any guardian counts",
+    "biometric": (
+        "Biometric recognition (Protection of Freedoms Act 2012): one parent's yes in writing, "
+        "no parent's no, and the pupil's own refusal stops it"
+    ),
 }
 RENEWALS = {
     "never": "Never: a yes stands until it is withdrawn",
@@ -218,12 +223,20 @@ class PurposeForm(FlaskForm):
             )
         ],
     )
+    # The purpose template the form started from (purposes.TEMPLATES), if any.
+    template = HiddenField()
     submit = SubmitField("Save", widget=GovSubmitInput())
 
-    def entry(self) -> dict[str, Any]:
-        """The purpose as a table of the purposes file, for `purposes.check`."""
+    def entry(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The purpose as a table of the purposes file, for `purposes.check`. `fixed` is what
+        a template decides (`PurposeTemplate.fixed`): it stands in for the fields the form
+        did not show."""
+        fixed = fixed or {}
+        choice = fixed.get("choice", self.choice.data)
+        publishable = fixed.get("publishable", bool(self.publishable.data))
         days: Any = self.renewal_days.data or None
-        if self.renewal.data != Renewal.DAYS:
+        renewal = self.renewal.data if choice == "consent" or "choice" not in fixed else "never"
+        if renewal != Renewal.DAYS:
             days = None  # only asked for with "after a number of days"
         elif days is not None and days.isdigit():
             days = int(days)
@@ -233,18 +246,18 @@ class PurposeForm(FlaskForm):
             "key": self.key.data if self.key is not None else None,
             "title": self.title.data,
             "description": self.description.data,
-            "choice": self.choice.data,
-            "lawful_basis": self.lawful_basis.data,
-            "scope": self.scope.data,
-            "guardian_rule": self.guardian_rule.data,
-            "renewal": self.renewal.data,
+            "choice": choice,
+            "lawful_basis": fixed.get("lawful_basis", self.lawful_basis.data),
+            "scope": fixed.get("scope", self.scope.data),
+            "guardian_rule": fixed.get("guardian_rule", self.guardian_rule.data),
+            "renewal": renewal,
             "renewal_days": days,
-            "publishable": bool(self.publishable.data),
-            "marketing": bool(self.marketing.data),
+            "publishable": publishable,
+            "marketing": fixed.get("marketing", bool(self.marketing.data)),
             "shared_with": self.shared_with.data,
             "retention": self.retention.data,
             # Each number only where it applies (as renewal_days above).
-            "takedown_days": _number(self.takedown_days.data) if self.publishable.data else None,
+            "takedown_days": _number(self.takedown_days.data) if publishable else None,
             "on_leaving": on_leaving,
             "leaving_days": _number(self.leaving_days.data) if acting else None,
             "keep_months": _number(self.keep_months.data) if on_leaving == OnLeaving.KEEP else None,
@@ -262,8 +275,8 @@ class EditPurposeForm(PurposeForm):
 
     key = None  # type: ignore[assignment]
 
-    def entry(self) -> dict[str, Any]:
-        entry = super().entry()
+    def entry(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        entry = super().entry(fixed)
         del entry["key"]  # purposes.update keeps the purpose's own
         return entry
 

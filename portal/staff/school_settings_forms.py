@@ -1,5 +1,6 @@
-"""The form of the school settings page (admins): the retention period and who is emailed
-about a new take-down. Whether the values are allowed is decided by `school_settings.check`."""
+"""The form of the school settings page (admins): the retention period, who is emailed
+about a new take-down, and whether families get renewal reminders. Whether the values are
+allowed is decided by `school_settings.check`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ TASK_EMAIL_CHOICES = [
 ]
 
 
+RENEWAL_REMINDER_CHOICES = [
+    SelectChoice("on", "Yes: email them, at most once a fortnight"),
+    SelectChoice("off", "No: the school reminds families itself (with an invitation)"),
+]
+
+
 class SettingsForm(FlaskForm):
     retention_months = StringField(
         "How many months after a pupil leaves",
@@ -32,7 +39,26 @@ class SettingsForm(FlaskForm):
         validate_choice=False,  # school_settings.check refuses an unknown one, with its words
         validators=[DataRequired(message="Choose who is emailed about a new take-down")],
     )
+    renewal_reminders = RadioField(
+        "Email families when an answer needs renewing",
+        widget=GovRadioInput(),
+        choices=RENEWAL_REMINDER_CHOICES,
+        validate_choice=False,  # reminders() refuses anything else
+        validators=[
+            DataRequired(message="Choose whether families are reminded when an answer runs out")
+        ],
+    )
     submit = SubmitField("Save settings", widget=GovSubmitInput())
+
+    def reminders(self) -> bool | None:
+        """Whether renewal reminders are on; None (with the field's error) for anything else."""
+        choice = self.renewal_reminders.data
+        if choice in ("on", "off"):
+            return choice == "on"
+        self.renewal_reminders.errors = [
+            "Choose whether families are reminded when an answer runs out"
+        ]
+        return None
 
     def months(self) -> int | None:
         """The period typed, or None (with the field's error) when it is not a whole number."""

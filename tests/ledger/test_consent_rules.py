@@ -410,3 +410,124 @@ def test_an_objection_to_marketing_stands_until_the_person_lifts_it(world):
     assert status() is Status.OBJECTED
     record(world, ada, "marketing-emails", "lift_objection")
     assert status() is Status.GRANTED
+
+
+# --- the biometric rule (the Protection of Freedoms Act 2012) --------------------------------
+
+
+def written(guardian: int, decision: str, seq: int, channel: str, **kw) -> Fact:
+    found = fact(guardian, decision, seq, **kw)
+    return Fact(**{**found.__dict__, "channel": channel, "actor_type": "staff"})
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ((), (Status.NO_RESPONSE, False)),
+        ((fact(1, "grant", 1),), (Status.GRANTED, False)),  # on the web: in writing
+        ((written(1, "grant", 1, "paper"),), (Status.GRANTED, False)),
+        ((written(1, "grant", 1, "email"),), (Status.GRANTED, False)),
+        # A yes by phone is not written consent (s. 27): it does not count.
+        ((written(1, "grant", 1, "phone"),), (Status.NO_RESPONSE, False)),
+        ((written(1, "grant", 1, "phone"), fact(2, "grant", 2)), (Status.GRANTED, False)),
+        # Any parent's no stops it, however it was given (more protective than the Act).
+        ((fact(1, "grant", 1), fact(2, "withdraw", 2)), (Status.WITHDRAWN, True)),
+        ((fact(1, "grant", 1), written(2, "withdraw", 2, "phone")), (Status.WITHDRAWN, True)),
+        ((fact(1, "withdraw", 1), fact(2, "grant", 2)), (Status.WITHDRAWN, True)),
+    ],
+    ids=[
+        "nobody",
+        "web-yes",
+        "paper-yes",
+        "email-yes",
+        "phone-yes-only",
+        "phone-yes-and-web-yes",
+        "one-parent-says-no",
+        "no-by-phone",
+        "no-then-yes",
+    ],
+)
+def test_biometric_needs_one_written_yes_and_no_parent_saying_no(facts, expected):
+    assert evaluate(purpose(rule="biometric"), *facts) == expected
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        (),
+        (fact(1, "grant", 1),),
+        (fact(1, "grant", 1), fact(2, "grant", 2)),
+        (fact(1, "withdraw", 1),),
+    ],
+    ids=["nobody", "one-yes", "both-yes", "a-no"],
+)
+def test_the_pupils_refusal_stops_biometric_recognition_whatever_the_parents_said(facts):
+    p = purpose(rule="biometric")
+    status, _ = consent.evaluate(p, on_roll=True, facts=list(facts), now=NOW, pupil_refused=True)
+    assert status is Status.PUPIL_REFUSED
+    assert not consent.EffectiveStatus(1, p.id, status, False, ()).permits
+    # A pupil who left is "not on roll" first; only a biometric purpose reads a refusal.
+    assert consent.evaluate(p, on_roll=False, facts=[], now=NOW, pupil_refused=True)[0] is (
+        Status.NOT_ON_ROLL
+    )
+    other = consent.evaluate(purpose(), on_roll=True, facts=list(facts), now=NOW,
+                             pupil_refused=True)  # fmt: skip
+    assert other[0] is not Status.PUPIL_REFUSED
+
+
+def test_a_biometric_yes_lapses_like_any_other():
+    p = purpose(rule="biometric", renewal="days", days=30)
+    given = fact(1, "grant", 1, at=NOW - timedelta(days=31))
+    assert evaluate(p, given) == (Status.NEEDS_RENEWAL, False)
+    assert evaluate(purpose(rule="biometric", version=2), fact(1, "grant", 1)) == (
+        Status.NEEDS_RENEWAL,
+        False,
+    )
+
+
+def biometric_purpose(world) -> Purpose:
+    """Oak's fingerprint recognition, added from the template."""
+    template = purposes.template("biometric-recognition")
+    return purposes.create(world.oak.id, template.entry, staff=world.oak.staff, template=template)
+
+
+def test_statuses_read_the_pupils_refusal_and_its_lifting(world):
+    from portal import pupil_refusals
+
+    a, b = world.oak.pupils["A"], world.oak.pupils["B"]
+    fingerprints = biometric_purpose(world)
+    photos = world.oak.purposes["photos-website"]
+    decide(world.ada, fingerprints, "grant", pupil=a)
+    decide(world.ada, fingerprints, "grant", pupil=b)
+    decide(world.ada, photos, "grant", pupil=a)
+    assert consent.status_for(a, fingerprints).status is Status.GRANTED
+
+    pupil_refusals.record(world.oak.staff, a.id, fingerprints.id, "refuse", "in_person")
+    found = consent.statuses([a.id, b.id], [fingerprints, photos], school_id=world.oak.id)
+    refused = found[(a.id, fingerprints.id)]
+    assert (refused.status, refused.permits) == (Status.PUPIL_REFUSED, False)
+    assert refused.refusal is not None and refused.refusal.how == "in_person"
+    assert refused.refusal.recorded_by_id == world.oak.staff.id
+    assert found[(b.id, fingerprints.id)].status is Status.GRANTED  # only A refused
+    assert found[(a.id, photos.id)].status is Status.GRANTED  # only biometric reads it
+
+    pupil_refusals.record(world.oak.staff, a.id, fingerprints.id, "lift", "in_writing")
+    lifted = consent.status_for(a, fingerprints)
+    assert (lifted.status, lifted.refusal) == (Status.GRANTED, None)
+
+
+def test_a_phone_yes_to_biometric_recognition_is_refused_by_the_ledger(world):
+    from portal.ledger import LedgerError
+    from tests.support.world import snapshot
+
+    a = world.oak.pupils["A"]
+    fingerprints = biometric_purpose(world)
+    before = snapshot(world.oak.id)
+    with pytest.raises(LedgerError, match="must be given in writing"):
+        decide(world.ben, fingerprints, "grant", pupil=a, staff=world.oak.staff, channel="phone")
+    assert snapshot(world.oak.id) == before
+    # A no by phone is taken down (and stops it); a yes on paper or by email counts.
+    decide(world.ben, fingerprints, "grant", pupil=a, staff=world.oak.staff, channel="email")
+    assert consent.status_for(a, fingerprints).status is Status.GRANTED
+    decide(world.ada, fingerprints, "withdraw", pupil=a, staff=world.oak.staff, channel="phone")
+    assert consent.status_for(a, fingerprints).status is Status.WITHDRAWN

@@ -8,6 +8,7 @@ pupil A, Ada and Dan for B; Oak has one purpose of every kind (tests/factories.p
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from portal import purposes
 from portal.extensions import db
 from portal.models import ConsentEvent, Purpose, PurposeVersion, StaffAuditEntry, StaffUser
 from tests.support.client import CheckedClient
@@ -167,7 +169,7 @@ def test_the_list_shows_purposes_in_order_and_retired_ones_apart(admin, world, h
                                in_use, re.S).group(0))  # fmt: skip
     assert "Objection, each guardian for themselves Legitimate interests 1 No" in alumni
     assert "(marketing)" in in_use
-    assert 'href="/staff/purposes/new"' in page.text
+    assert 'href="/staff/purposes/templates"' in page.text  # the chooser, then the form
     assert f'href="{edit_path(world.oak.purposes["photos-website"])}"' in page.text
     assert f'href="{retire_path(world.oak.purposes["photos-website"])}"' in page.text
     assert f'href="{edit_path(census)}"' not in page.text
@@ -702,3 +704,98 @@ def test_another_schools_purpose_cannot_be_translated(elm_admin, world):
     response = post_form(elm_admin, translations_path(website), WELSH, page=page)
     assert response.status_code == 404
     assert translations_of(website) == []
+
+
+# --- starting from a template --------------------------------------------------------------
+
+
+def test_the_chooser_lists_each_template_with_its_choice_and_lawful_basis(admin, world):
+    page = admin.get("/staff/purposes/templates")
+    assert page.status_code == 200
+    words = text_of(page.text)
+    for template in purposes.TEMPLATES:
+        assert f'href="/staff/purposes/new?template={template.key}"' in page.text
+        assert template.name in html.unescape(words)
+    assert "Information only; lawful basis: Public task" in words  # CCTV
+    assert "Consent; lawful basis: Consent; the biometric rule" in words
+    assert 'href="/staff/purposes/new"' in page.text  # a blank form
+
+
+def test_a_template_fills_the_wording_and_sets_the_lawful_basis_for_the_admin(admin, world):
+    page = admin.get("/staff/purposes/new?template=cctv")
+    assert page.status_code == 200
+    words = html.unescape(text_of(page.text))
+    assert "Started from the template CCTV on the school site" in words
+    assert "Set by the template" in words and "Information only" in words
+    assert "Public task" in words
+    # The admin is not asked to choose a lawful basis or a kind of choice.
+    for name in ("choice", "lawful_basis", "scope", "guardian_rule", "publishable", "marketing"):
+        assert f'name="{name}"' not in page.text, name
+    assert 'name="template" type="hidden" value="cctv"' in page.text
+    assert "Recordings are kept for 30 days" in page.text
+    assert 'value="cctv"' in page.text  # the key it suggests
+
+
+def test_adding_from_a_template_saves_what_the_template_fixes_whatever_is_posted(admin, world,
+                                                                                 ada):  # fmt: skip
+    template = purposes.template("biometric-recognition")
+    page = admin.get("/staff/purposes/new?template=biometric-recognition")
+    data = {
+        "template": template.key,
+        "key": "fingerprints",
+        "title": "Fingerprints at lunch",
+        "description": template.entry["description"],
+        "renewal": "never",
+        "on_leaving": "remove",
+        "leaving_days": "5",
+        "shared_with": "Our catering supplier.",
+        "retention": "Until your child leaves.",
+        # Posted by hand, not by the page: the template decides these.
+        "lawful_basis": "vital_interests",
+        "guardian_rule": "latest_wins",
+        "publishable": "y",
+    }
+    response = post_form(admin, "/staff/purposes/new", data, page=page)
+    assert response.status_code == 302
+    saved = purpose("fingerprints", world.oak.id)
+    assert (saved.choice, saved.lawful_basis, saved.scope) == ("consent", "consent", "pupil")
+    assert (saved.guardian_rule, saved.publishable, saved.marketing) == ("biometric", False, False)
+    assert (saved.title, saved.on_leaving, saved.leaving_days) == ("Fingerprints at lunch",
+                                                                 "remove", 5)  # fmt: skip
+    [(_, who, detail)] = audit_entries("purpose.create")
+    assert (who, detail["template"], detail["key"]) == (admin_id(), template.key, "fingerprints")
+    # Families see it, and are asked.
+    assert "Fingerprints at lunch" in ada.get(child_path(world)).text
+
+
+def test_a_template_form_with_a_problem_keeps_the_template(admin, world):
+    page = admin.get("/staff/purposes/new?template=photos-website")
+    data = {"template": "photos-website", "key": "photos-website", "title": "Website photos",
+            "description": "Photos.", "renewal": "academic_year", "on_leaving": "keep"}  # fmt: skip
+    before = state()
+    response = post_form(admin, "/staff/purposes/new", data, page=page)
+    assert response.status_code == 400
+    assert "already has a purpose with this key" in html.unescape(text_of(response.text))
+    assert "Started from the template" in text_of(response.text)
+    assert 'name="lawful_basis"' not in response.text
+    assert state() == before
+
+
+def test_an_unknown_template_answers_404_and_adds_nothing(admin, world):
+    assert admin.get("/staff/purposes/new?template=vital-interests").status_code == 404
+    page = admin.get("/staff/purposes/new")
+    before = state()
+    response = post_form(admin, "/staff/purposes/new", {**NEW, "template": "nonsense"}, page=page)
+    assert response.status_code == 404
+    assert state() == before
+
+
+def test_the_full_form_offers_the_biometric_rule(admin, world):
+    page = admin.get("/staff/purposes/new")
+    assert 'value="biometric"' in page.text
+    response = post_form(admin, "/staff/purposes/new",
+                         {**NEW, "guardian_rule": "biometric"}, page=page)  # fmt: skip
+    assert response.status_code == 400  # NEW is offered in the photo check
+    assert error_beside(response.text, "publishable") == (
+        "Biometric recognition is never published: do not offer it in the photo check"
+    )

@@ -37,6 +37,9 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.pupils": CHILDREN,
     "staff.pupil": CHILDREN,
     "staff.record_answer": CHILDREN,
+    # A pupil's own refusal of biometric recognition, recorded by whoever hears it.
+    "staff.pupil_refusals": CHILDREN,
+    "staff.record_pupil_refusal": CHILDREN,
     "staff.pupil_left": ADMIN_ONLY,
     "staff.pupil_back_on_roll": ADMIN_ONLY,
     "staff.takedowns": CHILDREN,
@@ -58,6 +61,7 @@ ROLES: dict[str, frozenset[str]] = {
     "staff.publish_notice_translation": ADMIN_ONLY,
     "staff.purposes": ADMIN_ONLY,
     "staff.new_purpose": ADMIN_ONLY,
+    "staff.purpose_templates": ADMIN_ONLY,
     "staff.edit_purpose": ADMIN_ONLY,
     "staff.retire_purpose": ADMIN_ONLY,
     "staff.purpose_translations": ADMIN_ONLY,

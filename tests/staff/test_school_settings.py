@@ -1,7 +1,8 @@
-"""The school settings page (admins): the retention period and who is emailed about a new
-take-down, saved with an audit entry; bad input is refused with a clear message and changes
-nothing; the page lists the retention run's latest erasures. Who may reach it is in the one
-role matrix (tests/staff/test_roles.py)."""
+"""The school settings page (admins): the retention period, who is emailed about a new
+take-down, and whether families are emailed when an answer needs renewing, saved with an
+audit entry; bad input is refused with a clear message and changes nothing; the page lists the
+retention run's latest erasures. Who may reach it is in the one role matrix
+(tests/staff/test_roles.py)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ def text_of(page: str) -> str:
 
 PATH = "/staff/school-settings"
 FRAGMENT = {**HTMX, "HX-Current-URL": f"http://localhost{PATH}"}
+AS_THEY_ARE = {"retention_months": "12", "task_emails": "admins", "renewal_reminders": "on"}
 
 
-def settings_of(school_id: int) -> tuple[int, str]:
+def settings_of(school_id: int) -> tuple[int, str, bool]:
     db.session.expire_all()
     school = db.session.get(School, school_id)
     assert school is not None
-    return (school.retention_months, school.task_emails)
+    return (school.retention_months, school.task_emails, school.renewal_reminders)
 
 
 def audit_entries() -> list[StaffAuditEntry]:
@@ -54,6 +56,9 @@ def test_an_admin_sees_the_settings_explained_and_the_menu_links_them(admin, off
     )
     assert 'value="12"' in page.text
     assert 'value="admins" checked' in page.text
+    assert "Email families when an answer needs renewing" in words
+    assert "never more than once a fortnight" in words
+    assert 'value="on" checked' in page.text  # reminders are on unless the school turns them off
     assert "Nothing has been erased yet." in words
     assert f'href="{PATH}"' in admin.get("/staff").text
     assert f'href="{PATH}"' not in office.get("/staff").text
@@ -61,67 +66,88 @@ def test_an_admin_sees_the_settings_explained_and_the_menu_links_them(admin, off
 
 def test_saving_changes_the_settings_with_an_audit_entry(admin, world):
     page = admin.get(PATH)
-    response = post_form(admin, PATH, {"retention_months": "24", "task_emails": "everyone"},
-                         page=page)  # fmt: skip
+    response = post_form(admin, PATH, {"retention_months": "24", "task_emails": "everyone",
+                                       "renewal_reminders": "off"}, page=page)  # fmt: skip
     assert response.status_code == 302
     assert response.headers["Location"] == PATH
-    assert settings_of(world.oak.id) == (24, "everyone")
+    assert settings_of(world.oak.id) == (24, "everyone", False)
     shown = text_of(admin.get(PATH).text)
     assert "Saved. The portal keeps a family's details for 24 months after their pupil leaves" in (
         shown
     )
+    assert "families are not emailed when an answer needs renewing" in shown
     (entry,) = audit_entries()
     assert entry.school_id == world.oak.id
     assert json.loads(entry.detail) == {
-        "before": {"retention_months": 12, "task_emails": "admins"},
-        "after": {"retention_months": 24, "task_emails": "everyone"},
+        "before": {"retention_months": 12, "task_emails": "admins", "renewal_reminders": True},
+        "after": {"retention_months": 24, "task_emails": "everyone", "renewal_reminders": False},
     }
-    assert settings_of(world.elm.id) == (12, "admins")
+    assert settings_of(world.elm.id) == (12, "admins", True)
+
+
+def test_renewal_reminders_can_be_turned_off_and_on_again(admin, world):
+    """The setting alone: each change is saved and audited, and the page shows it."""
+    page = admin.get(PATH)
+    post_form(admin, PATH, {**AS_THEY_ARE, "renewal_reminders": "off"}, page=page)
+    assert settings_of(world.oak.id) == (12, "admins", False)
+    page = admin.get(PATH)
+    assert 'value="off" checked' in page.text
+    post_form(admin, PATH, {**AS_THEY_ARE, "renewal_reminders": "on"}, page=page)
+    assert settings_of(world.oak.id) == (12, "admins", True)
+    assert "at most once a fortnight" in text_of(admin.get(PATH).text)
+    assert [json.loads(e.detail)["after"]["renewal_reminders"] for e in audit_entries()] == [
+        False,
+        True,
+    ]
 
 
 def test_htmx_gets_the_form_again_with_the_confirmation(admin, world):
     page = admin.get(PATH)
-    response = post_form(admin, PATH, {"retention_months": "6", "task_emails": "none"},
+    response = post_form(admin, PATH, {"retention_months": "6", "task_emails": "none",
+                                       "renewal_reminders": "on"},
                          page=page, headers=FRAGMENT)  # fmt: skip
     assert response.status_code == 200
     assert 'id="school-settings-form"' in response.text
     assert "<h1" not in response.text
     assert "for 6 months after their pupil leaves" in text_of(response.text)
     assert 'hx-swap-oob="innerHTML"' in response.text
-    assert settings_of(world.oak.id) == (6, "none")
+    assert settings_of(world.oak.id) == (6, "none", True)
 
 
 def test_saving_the_same_settings_changes_nothing(admin, world):
     page = admin.get(PATH)
-    response = post_form(admin, PATH, {"retention_months": "12", "task_emails": "admins"},
-                         page=page)  # fmt: skip
+    response = post_form(admin, PATH, AS_THEY_ARE, page=page)
     assert response.status_code == 302
     assert "Nothing changed" in text_of(admin.get(PATH).text)
     assert audit_entries() == []
 
 
 @pytest.mark.parametrize(
-    ("months", "emails", "message"),
+    ("months", "emails", "reminders", "message"),
     [
-        ("0", "admins", "The period must be between 1 and 1,200 months"),
-        ("1201", "admins", "The period must be between 1 and 1,200 months"),
-        ("twelve", "admins", "Enter the period as a whole number of months, such as 12"),
-        ("-3", "admins", "Enter the period as a whole number of months, such as 12"),
-        ("1.5", "admins", "Enter the period as a whole number of months, such as 12"),
-        ("", "admins", "Enter a number of months, such as 12"),
-        ("12", "everybody", "Choose who is emailed about a new take-down"),
-        ("12", "", "Choose who is emailed about a new take-down"),
+        ("0", "admins", "on", "The period must be between 1 and 1,200 months"),
+        ("1201", "admins", "on", "The period must be between 1 and 1,200 months"),
+        ("twelve", "admins", "on", "Enter the period as a whole number of months, such as 12"),
+        ("-3", "admins", "on", "Enter the period as a whole number of months, such as 12"),
+        ("1.5", "admins", "on", "Enter the period as a whole number of months, such as 12"),
+        ("", "admins", "on", "Enter a number of months, such as 12"),
+        ("12", "everybody", "on", "Choose who is emailed about a new take-down"),
+        ("12", "", "on", "Choose who is emailed about a new take-down"),
+        ("12", "admins", "", "Choose whether families are reminded when an answer runs out"),
+        ("12", "admins", "weekly", "Choose whether families are reminded when an answer runs out"),
     ],
 )
-def test_bad_input_is_refused_clearly_and_changes_nothing(admin, world, months, emails, message):
+def test_bad_input_is_refused_clearly_and_changes_nothing(
+    admin, world, months, emails, reminders, message
+):
     page = admin.get(PATH)
     for headers in ({}, FRAGMENT):
-        response = post_form(admin, PATH, {"retention_months": months, "task_emails": emails},
-                             page=page, headers=headers)  # fmt: skip
+        data = {"retention_months": months, "task_emails": emails, "renewal_reminders": reminders}
+        response = post_form(admin, PATH, data, page=page, headers=headers)
         assert response.status_code == 400
         assert message in text_of(response.text)
         assert "There is a problem" in text_of(response.text)
-    assert settings_of(world.oak.id) == (12, "admins")
+    assert settings_of(world.oak.id) == (12, "admins", True)
     assert audit_entries() == []
 
 
