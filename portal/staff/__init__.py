@@ -18,6 +18,7 @@ from . import (  # noqa: E402,F401
     nav,
     notices,
     objections,
+    paper,
     photo_check,
     pupils,
     purposes,
