@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import languages
-from ..errors import NotFound
 from ..models import Choice, Purpose, School, Scope
 from ..purposes import wordings
 from ..purposes.translations import Wording
@@ -80,9 +79,9 @@ def forms(
     english: bool = False,
     now: datetime | None = None,
 ) -> Forms:
-    """The forms of a class (`who`: everyone, those without an email address, or those whose
-    child is waiting for an answer) or of one child (everyone). NotFound for an unknown
-    class or another school's pupil; ValueError for anything else asked."""
+    """The forms of a class or of one child (`who`: everyone, those without an email address,
+    or those whose child is waiting for an answer). NotFound for an unknown class or another
+    school's pupil; ValueError for anything else asked."""
     now = now or utcnow()
     if who not in WHO:
         raise ValueError(f"who must be one of {WHO}")
@@ -124,8 +123,6 @@ def forms(
         )
         found = open_.get(row.pupil.id)
         printed.append(Form(row, language, choices, found.purposes if found else ()))
-    if pupil_id is not None and not grid.pupils:
-        raise NotFound("no such pupil")
     return Forms(
         school=grid.school,
         class_name=class_name if pupil_id is None else None,
