@@ -1,7 +1,8 @@
-"""Pupil records for staff: find a pupil (`search`), show every purpose's effective status
-with *why* and the child's full ledger history (`record`), and record an answer a guardian
-gave on paper, by phone or by email (`answers`); mark a pupil as left, or back on roll when
-that was a mistake (`leaving`, admins only).
+"""Pupil records for staff: find a pupil by name or by a family's reference (`search`), show
+every purpose's effective status with *why* and the child's full ledger history (`record`),
+and record an answer a guardian gave on paper, by phone or by email, or one guardian's whole
+slip (`answers`); mark a pupil as left, or back on roll when that was a mistake (`leaving`,
+admins only).
 
 No Flask request state: every function takes the staff user's school (or the staff user's
 id) and scopes every query by it. A pupil, guardian or purpose of another school raises
@@ -11,7 +12,7 @@ Staff see the names and email addresses of their own school's contacts.
 
 from __future__ import annotations
 
-from .answers import MAX_NOTE, STAFF_CHANNELS, AnswerProblem, record_answer
+from .answers import MAX_NOTE, STAFF_CHANNELS, AnswerProblem, record_answer, record_slip
 from .leaving import LeavingProblem, Left, back_on_roll, mark_left
 from .record import Contact, HistoryEntry, PupilRecord, PurposeStatus, Why, pupil_record
 from .search import Search, class_names, find_pupils
@@ -34,4 +35,5 @@ __all__ = [
     "mark_left",
     "pupil_record",
     "record_answer",
+    "record_slip",
 ]

@@ -1,13 +1,15 @@
 """Recording an answer a guardian gave on paper, by phone or by email, as a ledger event
-whose actor is the staff user who took it down."""
+whose actor is the staff user who took it down; or one guardian's whole slip (every choice
+at once) through `portal.paper`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import ledger
+from .. import ledger, paper
 from ..errors import NotFound, PortalError
 from ..extensions import db
 from ..ledger import Actor
@@ -109,4 +111,32 @@ def record_answer(
         channel=channel,
         note=note,
         now=now,
+    )
+
+
+def record_slip(
+    staff_user_id: int,
+    pupil_id: int,
+    guardian_id: int,
+    answers: Mapping[str, str],
+    *,
+    as_of: int,
+    channel: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> paper.Recorded:
+    """Record one guardian's whole slip for one pupil: every choice at once, each changed
+    answer one ledger event by the staff user (`paper.record_answers`, whose rules apply).
+    NotFound for a pupil of another school, and for a cell that is not this guardian's about
+    this pupil (or about themself): a slip is one person's answers for one child."""
+    staff = db.session.get(StaffUser, staff_user_id)
+    if staff is None or not staff.active:
+        raise NotFound("no such staff user")
+    pupil = get_pupil(staff.school_id, pupil_id)
+    mine = (f"c-{pupil.id}-{guardian_id}-", f"p-{guardian_id}-")
+    for key in answers:
+        if not key.startswith(mine) or key.count("-") != (3 if key.startswith("c-") else 2):
+            raise NotFound("not a cell of this slip")
+    return paper.record_answers(
+        staff_user_id, answers, as_of=as_of, channel=channel, note=note, now=now
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from .. import consent, references
+from .. import consent, paper, references
 from ..errors import NotFound
 from ..extensions import db
 from ..models import (
@@ -92,6 +92,8 @@ class PupilRecord:
     purposes: list[PurposeStatus]  # active per-child purposes that offer a choice
     information: list[Purpose]  # active per-child purposes for information only
     history: list[HistoryEntry]  # every event about the pupil, newest first
+    # Each guardian with parental responsibility's slip: their own standing answers.
+    slips: paper.Grid | None = None
 
     @property
     def responsible(self) -> list[Contact]:
@@ -280,4 +282,5 @@ def pupil_record(school_id: int, pupil_id: int, *, now: datetime | None = None) 
         purposes=statuses,
         information=[p for p in purposes if p.choice == Choice.NONE],
         history=events,
+        slips=paper.pupil_grid(school_id, pupil.id, now=now),
     )

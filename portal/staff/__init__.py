@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401
     nav,
     notices,
     objections,
+    paper,
     photo_check,
     pupil_refusals,
     pupils,

@@ -1,9 +1,13 @@
-"""Pupil records: find a pupil, see their record, record an answer given on paper, by phone
-or by email. Staff and admins only: marketing users see nothing about individual children.
+"""Pupil records: find a pupil (by name, or by the family's reference on a paper form), see
+their record, record an answer given on paper, by phone or by email, or one guardian's whole
+slip at once. Staff and admins only: marketing users see nothing about individual children.
 
 Thin views over `portal.pupils`. Every page works as a plain GET or POST-redirect; htmx
 (not a boosted navigation) gets the same partials: the live search results, and the record
-section with the answer form after a save or an error.
+section with the answer forms after a save or an error. What was recorded shows in a banner
+at the top of the answers, where the form was: the redirect lands there (#record-answers) and
+htmx swaps it in place. Marking a pupil as left (or back on roll) is a whole-page form whose
+confirmation is a banner at the top of the page.
 
 The forms only parse what comes back (the templates write the GOV.UK markup). Which guardian
 and purpose may be chosen is for the domain (`pupils.record_answer`) to decide, since another
@@ -17,10 +21,10 @@ from datetime import date
 from flask import request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from .. import pupils
+from .. import paper, pupils
 from ..ledger import LedgerError
 from ..models import Decision
 from ..types import uk_date
@@ -28,15 +32,17 @@ from ..web.access import staff_required
 from ..web.filters import channel_words
 from ..web.forms import strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
-from ..web.incoming import parse_id
+from ..web.incoming import BadInput, parse_id
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
+from .paper import as_of, cells, recorded_words
 
 SEARCH_PAGE = "staff/pupils/search.html"
 RESULTS = "staff/pupils/_partials/results.html"
 PUPIL_PAGE = "staff/pupils/pupil.html"
 RECORD = "staff/pupils/_partials/record.html"
 SAVED_CATEGORY = "pupil-record"
+LEFT_CATEGORY = "pupil-left"
 SAID = {
     Decision.GRANT.value: "yes to",
     Decision.WITHDRAW.value: "no to",
@@ -104,6 +110,15 @@ class AnswerForm(FlaskForm):
     )
 
 
+class SlipForm(FlaskForm):
+    """One guardian's answers to every choice at once; the cells are read from the form by
+    name (`paper.is_cell`)."""
+
+    guardian = HiddenField()
+    channel = StringField()
+    note = TextAreaField(filters=[strip])
+
+
 class LeftForm(FlaskForm):
     """The day a pupil left (a GOV.UK date input), and the admin's confirmation."""
 
@@ -157,10 +172,10 @@ def _blank_form() -> AnswerForm:
 @staff_required(ADMIN, STAFF)
 def pupil(pupil_id: int) -> Response:
     record = pupils.pupil_record(current_school_id(), pupil_id)
-    # The whole page shows the confirmation of an answer just recorded without JavaScript.
-    message = confirmation(SAVED_CATEGORY)
+    # The whole page shows the confirmation of what was just recorded without JavaScript.
     return page_or_fragment(
-        PUPIL_PAGE, RECORD, record=record, form=_blank_form(), saved=message,
+        PUPIL_PAGE, RECORD, record=record, form=_blank_form(),
+        saved=confirmation(SAVED_CATEGORY), left_saved=confirmation(LEFT_CATEGORY),
         left_form=LeftForm(formdata=None), left_problems={},
     )  # fmt: skip
 
@@ -204,15 +219,63 @@ def _after_saving(record: pupils.PupilRecord, form: AnswerForm) -> Response:
         f"Recorded: {who} gave {SAID.get(form.decision.data or '', '')} {what} "
         f"for {record.pupil.forename}, {channel_words(form.channel.data or '')}."
     )
+    return _after_answering(record, message)
+
+
+def _after_answering(record: pupils.PupilRecord, message: str) -> Response:
+    """The record again, with what was recorded in view: htmx gets the region; a plain
+    request a redirect to the record's answers, where the banner is."""
     pupil_id = record.pupil.id
     return saved(
         message,
         fragment=RECORD,
-        redirect_to=url_for(".pupil", pupil_id=pupil_id),
+        redirect_to=url_for(".pupil", pupil_id=pupil_id, _anchor="record-answers"),
         category=SAVED_CATEGORY,
         form=_blank_form(),
         fragment_context=lambda: {"record": pupils.pupil_record(current_school_id(), pupil_id)},
     )
+
+
+@bp.post("/pupils/<int:pupil_id>/slip")
+@staff_required(ADMIN, STAFF)
+def record_slip(pupil_id: int) -> Response:
+    school_id = current_school_id()
+    record = pupils.pupil_record(school_id, pupil_id)  # 404 unless a pupil of this school
+    form = SlipForm()
+    guardian_id = parse_id(form.guardian.data)
+    if guardian_id is None:
+        raise BadInput("This form is not one the portal made. Open the page again.")
+    values = cells()
+    problems: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            done = pupils.record_slip(
+                current_staff().id,
+                pupil_id,
+                guardian_id,
+                values,
+                as_of=as_of(),
+                channel=form.channel.data or "",
+                note=form.note.data,
+            )
+        except paper.SlipProblem as problem:
+            problems = problem.problems
+        except LedgerError as refused:
+            problems = {"note": f"The answers could not be recorded: {refused}"}
+        else:
+            row = record.slips.row(pupil_id, guardian_id) if record.slips else None
+            who = (row.name if row else "") or "the parent or carer"
+            source = (
+                f"from {who} for {record.pupil.forename}, {channel_words(form.channel.data or '')}"
+            )
+            return _after_answering(record, recorded_words(done, source))
+    # Read again: the answers as they stand now, and a new point in the ledger to check
+    # against, so that sending the slip again after checking records what is still changed.
+    return page_or_fragment(
+        PUPIL_PAGE, RECORD, status=400, record=pupils.pupil_record(school_id, pupil_id),
+        form=_blank_form(), saved=None, left_form=LeftForm(formdata=None), left_problems={},
+        slip_guardian=guardian_id, slip_values=values, slip_problems=problems, slip_form=form,
+    )  # fmt: skip
 
 
 # --- leaving -------------------------------------------------------------------------------
@@ -270,12 +333,14 @@ def pupil_back_on_roll(pupil_id: int) -> Response:
 
 
 def _after_leaving(record: pupils.PupilRecord, message: str) -> Response:
+    """A redirect to the record, whose banner at the top says what changed (the leaving form
+    is a whole-page form: no htmx)."""
     pupil_id = record.pupil.id
     return saved(
         message,
         fragment=RECORD,
         redirect_to=url_for(".pupil", pupil_id=pupil_id),
-        category=SAVED_CATEGORY,
+        category=LEFT_CATEGORY,
         trigger=None,
         form=_blank_form(),
         fragment_context=lambda: {"record": pupils.pupil_record(current_school_id(), pupil_id)},

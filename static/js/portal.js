@@ -129,4 +129,54 @@
 
   findPasskeys(document);
   document.addEventListener("htmx:load", function (event) { findPasskeys(event.target); });
+
+  // Within `root` and `root` itself: the elements matching `selector`.
+  function within(root, selector) {
+    var found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    if (root.matches && root.matches(selector)) {
+      found.unshift(root);
+    }
+    return found;
+  }
+
+  // A print button (data-portal-print) needs this script: it is hidden until then, and the
+  // page says how to print without it (the browser's Print command).
+  function setUpPrint(root) {
+    within(root, "[data-portal-print]").forEach(function (button) {
+      button.hidden = false;
+      if (!button.getAttribute("data-portal-print-ready")) {
+        button.setAttribute("data-portal-print-ready", "true");
+        button.addEventListener("click", function () { window.print(); });
+      }
+    });
+  }
+
+  // What was just recorded (a success banner with data-portal-focus) takes the focus, as
+  // GOV.UK Frontend's notification banner does: it is then in view and read out. After a
+  // region's swap that shows errors (data-portal-focus-errors), its error summary does.
+  function focusWhatChanged(root) {
+    var banner = within(root, "[data-portal-focus]")[0];
+    var summary = null;
+    within(root, "[data-portal-focus-errors]").forEach(function (region) {
+      summary = summary || region.querySelector(".govuk-error-summary");
+    });
+    var target = banner || summary;
+    if (target && !target.getAttribute("data-portal-focused")) {
+      target.setAttribute("data-portal-focused", "true");
+      if (!target.hasAttribute("tabindex")) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus();
+    }
+  }
+
+  setUpPrint(document);
+  var banner = document.querySelector("[data-portal-focus]");
+  if (banner) {
+    focusWhatChanged(document);
+  }
+  document.addEventListener("htmx:load", function (event) {
+    setUpPrint(event.target);
+    focusWhatChanged(event.target);
+  });
 })();

@@ -6,8 +6,10 @@ another school whose staff never see Oak's pupils.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -321,6 +323,29 @@ def test_the_print_link_carries_the_same_check(photo_world, office):
         "class": ["3 Oak"],
         "pupil": [str(pw.pupils["G"].id)],
     }
+
+
+def heading_levels(html: str) -> list[int]:
+    return [int(level) for level in re.findall(r"<h([1-6])[\s>]", html)]
+
+
+def test_the_headings_follow_in_order_and_the_answer_has_a_print_button(photo_world, office):
+    """axe's heading-order: the form's questions are h2s, so "Children you picked" (an h3)
+    follows one; the answer's Print button is a link to the class sheet (no script needed)."""
+    pw = photo_world
+    page = office.get(check_url(pw))
+    assert "Children you picked (1)" in page.text
+    levels = heading_levels(page.text.split("<main", 1)[1])
+    assert levels[0] == 1
+    assert all(b <= a + 1 for a, b in pairwise(levels)), levels
+    assert '<h2 class="govuk-fieldset__heading">Who is in the photo?</h2>' in page.text
+    button = re.search(r'<a href="([^"]+)" role="button"[^>]*class="govuk-button[^"]*"', page.text)
+    assert button and button.group(1).startswith("/staff/photo-check/print?")
+    sheet = office.get(button.group(1).replace("&amp;", "&"))
+    assert sheet.status_code == 200
+    # The sheet's own Print button prints with the script, which shows it.
+    assert 'data-portal-print="true" hidden="hidden"' in sheet.text
+    assert "Or use your browser’s Print command" in sheet.text
 
 
 def test_the_print_view_is_a_class_sheet_with_marks_in_words(photo_world, office):

@@ -125,10 +125,13 @@ def test_a_pupils_record_is_a_whole_page(office, world, headers):
     p = world.oak.purposes
     for key in ("photos-website", "local-paper", "trip-videos", "class-photos"):
         assert f'id="record-purpose-{p[key].id}"' in page.text
-    # Information only, with its lawful basis; guardian-level purposes are not a child's.
+    # Information only, with its lawful basis; guardian-level purposes are not a child's
+    # (they are only on each parent's slip, as a choice for the person).
     assert "The school census : The law requires the school to do it" in text
     assert f'id="record-purpose-{p["school-census"].id}"' not in page.text
-    assert "Fundraising emails" not in text
+    choices = text[text.index("Choices and why") : text.index("Record answers given on paper")]
+    assert "Fundraising emails" not in choices
+    assert "Fundraising emails (a choice for the person, not only for PupilA)" in text
     # No answers yet: no response (treated as no), allowed for an objection purpose.
     assert "No response" in section(page.text, p["photos-website"].id)
     assert "Allowed" in section(page.text, p["class-photos"].id)
@@ -231,7 +234,7 @@ def test_a_paper_answer_is_a_ledger_event_by_the_staff_user(office, world, runne
         page=page,
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == path
+    assert response.headers["Location"] == f"{path}#record-answers"  # where the form was
     [event] = event_rows(oak.id)
     assert (event.actor_type, event.actor_id) == ("staff", staff_id("office@oak.example"))
     assert (event.guardian_id, event.pupil_id) == (world.ben.id, oak.pupils["A"].id)
@@ -254,7 +257,9 @@ def test_a_paper_answer_is_a_ledger_event_by_the_staff_user(office, world, runne
     assert result.exit_code == 0, result.output
 
 
-def test_an_answer_by_htmx_gets_the_updated_record_and_a_live_announcement(admin, world, runner):
+def test_an_answer_by_htmx_gets_the_updated_record_and_the_confirmation_in_view(
+    admin, world, runner
+):
     oak = world.oak
     path = record_path(world)
     page = admin.get(path)
@@ -273,16 +278,181 @@ def test_an_answer_by_htmx_gets_the_updated_record_and_a_live_announcement(admin
         "Recorded: ada Test gave an objection to Class photos on display in school "
         "for PupilA, from an email."
     )
-    assert f'<p class="portal-saved">{saved}</p>' in response.text
+    # In view: a banner at the top of the answers, where the form was, that takes the focus;
+    # the live region reads it out (once: the swapped banner is not an alert as well).
+    banner = response.text[response.text.index('id="record-answers"') :]
+    banner = banner[: banner.index('<section class="portal-slip"')]
+    assert 'data-portal-focus="true"' in banner and 'role="alert"' not in banner
+    assert saved in banner
     assert f'<div id="portal-live" hx-swap-oob="innerHTML">{saved}</div>' in response.text
     assert "Objected" in section(response.text, oak.purposes["class-photos"].id)
     assert "Email Dana Okafor Email of 6 October" in history_rows(response.text)[0]
-    # The form is empty again.
-    assert "checked" not in response.text
+    # The form is empty again (the slips' cells say "No change", and on paper).
+    single = response.text[response.text.index('id="record-answer"') :]
+    assert "checked" not in single[: single.index("</section>")]
     [event] = event_rows(oak.id)
     assert (event.actor_type, event.actor_id, event.channel) == (
         "staff", staff_id("admin@oak.example"), "email")  # fmt: skip
     assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+
+
+# --- one guardian's slip: every choice at once -------------------------------------------
+
+
+def slip_form(page: Any, guardian: Any) -> dict[str, str]:
+    """What one guardian's slip sends as it stands on the record: its cells ("No change"),
+    its hidden fields and the CSRF token."""
+    html = page.text
+    start = html.index(f'<section class="portal-slip" id="slip-{guardian.id}"')
+    form = html[start : html.index("</section>", start)]
+    data = {"csrf_token": csrf_token(page), "channel": "paper"}
+    for name in ("guardian", "as_of"):
+        data[name] = re.search(rf'name="{name}" value="([^"]*)"', form).group(1)
+    for name, value in re.findall(r'name="([cp]-[0-9-]+)" type="radio" value="([^"]*)" checked',
+                                  form):  # fmt: skip
+        data[name] = value
+    return data
+
+
+def key(pupil: Any, guardian: Any, purpose: Any) -> str:
+    from portal.paper import cell_key
+
+    return cell_key(pupil.id if pupil is not None else None, guardian.id, purpose.id)
+
+
+@pytest.mark.parametrize("headers", [PLAIN, FRAGMENT], ids=["plain", "htmx"])
+def test_one_guardians_slip_records_all_its_answers_in_one_submission(office, world, runner,
+                                                                      headers):  # fmt: skip
+    """Each of Ben's answers on his returned form, in one submission: one ledger event per
+    changed answer (his own choices included), none for an answer left as it is or that
+    he had given already; what was recorded shows where the form was."""
+    oak = world.oak
+    a, p = oak.pupils["A"], oak.purposes
+    decide(world.ben, p["trip-videos"], "grant", pupil=a)
+    path = record_path(world)
+    page = office.get(path)
+    assert "Answers from ben Test Parent. Reference" in text_of(page.text)
+    assert "Answers from gran" not in text_of(page.text)  # no parental responsibility
+    data = slip_form(page, world.ben)
+    per_child = ("photos-website", "local-paper", "trip-videos", "class-photos")
+    assert set(data) - {"csrf_token", "channel", "guardian", "as_of"} == {
+        key(a, world.ben, p[k]) for k in per_child
+    } | {key(None, world.ben, p[k]) for k in ("marketing-emails", "alumni-calls")}
+    data.update({
+        key(a, world.ben, p["photos-website"]): "grant",
+        key(a, world.ben, p["local-paper"]): "withdraw",
+        key(a, world.ben, p["trip-videos"]): "grant",  # his yes already: no change
+        key(a, world.ben, p["class-photos"]): "object",
+        key(None, world.ben, p["marketing-emails"]): "grant",
+        "note": "Form in the office file",
+    })  # fmt: skip
+    before = len(event_rows(oak.id))
+    response = office.post(f"{path}/slip", data=data, headers=headers)
+    events = event_rows(oak.id)[before:]
+    assert [(e.guardian_id, e.pupil_id, e.purpose_id, e.decision) for e in events] == [
+        (world.ben.id, a.id, p["photos-website"].id, "grant"),
+        (world.ben.id, a.id, p["local-paper"].id, "withdraw"),
+        (world.ben.id, a.id, p["class-photos"].id, "object"),
+        (world.ben.id, None, p["marketing-emails"].id, "grant"),
+    ]
+    assert {(e.channel, e.actor_type, e.actor_id, e.note) for e in events} == {
+        ("paper", "staff", staff_id("office@oak.example"), "Form in the office file")
+    }
+    saved = ("Recorded 4 changed answers from ben Test for PupilA, from a paper form. "
+             "2 other answers had no change.")  # fmt: skip
+    if headers is PLAIN:
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"{path}#record-answers"
+        page = office.get(path)
+    else:
+        assert response.status_code == 200 and response.headers["HX-Trigger"] == "consent-saved"
+        assert response.text.lstrip().startswith('<div id="pupil-record"')
+        page = response
+    answers = page.text[page.text.index('id="record-answers"') :]
+    banner = answers[: answers.index('<section class="portal-slip"')]
+    assert saved in text_of(banner) and 'data-portal-focus="true"' in banner
+    # An alert on the page the redirect lands on; announced by the live region after a swap.
+    assert ('role="alert"' in banner) is (headers is PLAIN)
+    # His answers now stand on his slip.
+    his = answers[answers.index(f'id="slip-{world.ben.id}"') :]
+    his = text_of(his[: his.index("</section>")])
+    assert "Class photos on display in school Their answer now: Objects," in his
+    assert "Photos in the local paper Their answer now: No," in his
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+
+    # The same slip again: nothing recorded, and it says so.
+    page = office.get(path)
+    again = office.post(f"{path}/slip", data={**data, "as_of": slip_form(page, world.ben)["as_of"]})
+    assert again.status_code == 302 and len(event_rows(oak.id)) == before + 4
+    assert "Nothing recorded: every answer was already the one shown." in text_of(
+        office.get(path).text)  # fmt: skip
+
+
+def test_a_slip_that_breaks_a_consent_rule_is_an_error_beside_the_choice(office, world):
+    oak = world.oak
+    decide(world.ben, oak.purposes["marketing-emails"], "object")
+    path = record_path(world)
+    page = office.get(path)
+    data = slip_form(page, world.ben)
+    bad = key(None, world.ben, oak.purposes["marketing-emails"])
+    data[bad] = "grant"
+    data[key(oak.pupils["A"], world.ben, oak.purposes["photos-website"])] = "grant"
+    before = snapshot(oak.id)
+    response = office.post(f"{path}/slip", data=data)
+    assert response.status_code == 400
+    assert snapshot(oak.id) == before
+    assert "<title>Error: PupilA Test" in response.text
+    assert f'<a href="#{bad}">' in response.text and f'id="{bad}-error"' in response.text
+    assert "ben Test objects to all direct marketing" in text_of(response.text)
+    # htmx: the record, with the summary inside the slip.
+    response = office.post(f"{path}/slip", data=data, headers=FRAGMENT)
+    assert response.status_code == 400
+    assert response.text.lstrip().startswith('<div id="pupil-record"')
+    assert "There is a problem" in response.text
+    assert snapshot(oak.id) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda w: {key(w.oak.pupils["B"], w.ada, w.oak.purposes["photos-website"]): "grant"},
+        lambda w: {key(w.oak.pupils["A"], w.ben, w.oak.purposes["photos-website"]): "grant"},
+        lambda w: {key(None, w.ben, w.oak.purposes["marketing-emails"]): "grant"},
+    ],
+    ids=["another-child", "another-guardian", "another-persons-choice"],
+)
+def test_a_slip_is_one_persons_answers_for_one_child(office, world, change):
+    path = record_path(world)
+    page = office.get(path)
+    data = {**slip_form(page, world.ada), **change(world)}
+    before = snapshot(world.oak.id)
+    assert office.post(f"{path}/slip", data=data).status_code == 404
+    # A slip without its person is not a form the page made.
+    assert office.post(f"{path}/slip", data={**data, "guardian": ""}).status_code == 400
+    assert snapshot(world.oak.id) == before
+
+
+def test_another_schools_staff_cannot_record_a_slip(elm_admin, office, world):
+    page = office.get(record_path(world))
+    data = slip_form(page, world.ada)
+    data[key(world.oak.pupils["A"], world.ada, world.oak.purposes["photos-website"])] = "grant"
+    data["csrf_token"] = csrf_token(elm_admin.get("/staff/pupils"))
+    before = snapshot(world.oak.id, world.elm.id)
+    assert elm_admin.post(f"{record_path(world)}/slip", data=data).status_code == 404
+    assert snapshot(world.oak.id, world.elm.id) == before
+
+
+def test_each_purpose_section_and_its_scroll_area_have_their_own_names(office, world):
+    """axe's landmark-unique: a section and the region inside it are labelled apart."""
+    page = office.get(record_path(world)).text
+    p = world.oak.purposes["photos-website"]
+    assert f'aria-labelledby="record-purpose-{p.id}-title"' in page
+    region = f'role="region" aria-labelledby="record-purpose-{p.id}-why"'
+    assert region in page
+    caption = "Why: each latest answer about photos on the school website"
+    assert f'id="record-purpose-{p.id}-why">{caption}</caption>' in page
+    labels = re.findall(r'role="region" aria-labelledby="([^"]+)"', page)
+    assert len(labels) == len(set(labels))
 
 
 BAD_ANSWERS = {
@@ -488,9 +658,12 @@ def test_an_admin_marks_a_pupil_as_left_with_the_purposes_tasks(admin, world):
     assert (task.kind, task.action, task.pupil_id) == ("leaving", "remove", a.id)
     [entry] = db.session.scalars(select(StaffAuditEntry)).all()
     assert entry.action == "pupil.left"
-    text = text_of(admin.get(path).text)
+    page = admin.get(path)
+    text = text_of(page.text)
     assert "Marked PupilA Test as left on 6 October 2025: 1 task for what the school" in text
     assert "Put back on roll" in text
+    # In view: a banner at the top of the page, before the name.
+    assert page.text.index('id="left-saved"') < page.text.index("<h1")
 
     # A mistake: back on roll, and the open leaving task goes.
     page = admin.get(path)

@@ -1,6 +1,7 @@
 """The role x route matrix, by walking the URL map, and another school's ids answer 404.
 
-`ROLES` is the specification (issue: staff = photo check, pupil records, paper answers;
+`ROLES` is the specification (issue: staff = photo check, pupil records, paper answers and
+paper forms;
 admin = everything; marketing = the marketing exports and nothing about individual children).
 Every staff route must be in it, each view must declare exactly those roles, and a request by
 each role must be refused (403), changing nothing in any table, or let through accordingly.
@@ -40,6 +41,13 @@ ROLES: dict[str, frozenset[str]] = {
     # A pupil's own refusal of biometric recognition, recorded by whoever hears it.
     "staff.pupil_refusals": CHILDREN,
     "staff.record_pupil_refusal": CHILDREN,
+    "staff.record_slip": CHILDREN,
+    # Paper forms and slips (docs/paper.md): the grid, the forms to print, the waiting list.
+    "staff.paper": CHILDREN,
+    "staff.paper_grid": CHILDREN,
+    "staff.record_grid": CHILDREN,
+    "staff.paper_forms": CHILDREN,
+    "staff.export_waiting": CHILDREN,
     "staff.pupil_left": ADMIN_ONLY,
     "staff.pupil_back_on_roll": ADMIN_ONLY,
     "staff.takedowns": CHILDREN,
