@@ -20,6 +20,7 @@ ACTIONS = {
     "export.ledger": "Downloaded ledger events (CSV)",
     "export.marketing": "Downloaded the marketing list",
     "export.suppression": "Downloaded the suppression list",
+    "export.waiting_for_answers": "Downloaded the list of families waiting for an answer",
     "ledger.verify": "Verified the ledger",
     "second_factor.enrol": "Set up a second factor",
     "second_factor.use": "Passed the second factor",

@@ -26,6 +26,7 @@ MENU = (
     Item("staff.home", "Dashboard", (ADMIN, STAFF)),
     Item("staff.photo_check", "Photo check", (ADMIN, STAFF)),
     Item("staff.pupils", "Pupils", (ADMIN, STAFF)),
+    Item("staff.paper", "Paper forms", (ADMIN, STAFF)),
     Item("staff.takedowns", "Take-downs", (ADMIN, STAFF)),
     Item("staff.objections", "Objections", (ADMIN,)),
     Item("staff.rights_requests", "Rights requests", (ADMIN,)),
