@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import html5lib
@@ -102,7 +103,7 @@ def world_data() -> list[str]:
     for version in versions:
         data += [version.title, version.description]
     # "What changed" shows the school's wording in pieces (a word diff of two versions).
-    for old, new in zip(versions, versions[1:], strict=False):
+    for old, new in pairwise(versions):
         if old.purpose_id == new.purpose_id:
             data += [piece.text for piece in word_diff(old.description, new.description)]
     data += [SUMMARY, OBJECTION_REASONS, DETAILS, REFUSAL]
