@@ -595,7 +595,7 @@ def test_the_waiting_list_is_a_safe_csv_recorded_in_the_audit_log(office, admin,
         == entry.id + 1
     )
     log = text_of(admin.get("/staff/audit-log").text)
-    assert "Sam Taylor" in log and "waiting for answers" in log
+    assert "Sam Taylor" in log and "Downloaded the list of families waiting for an answer" in log
 
 
 def test_a_renewal_is_waiting_and_said_so(office, world):
