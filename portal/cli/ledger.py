@@ -1,9 +1,11 @@
-"""`flask ledger ...`: verify, show and rebuild the consent ledger."""
+"""`flask ledger ...`: verify, show and rebuild the consent ledger; make a checkpoint key."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -11,6 +13,7 @@ from flask.cli import AppGroup
 
 from .. import ledger, schools
 from ..errors import NotFound
+from ..ledger import notes
 
 ledger_cli = AppGroup("ledger", help="Verify and inspect the consent ledger.")
 
@@ -61,6 +64,34 @@ def rebuild(slug: str | None) -> None:
     """Recompute the projection of current decisions from the ledger's events."""
     count = ledger.rebuild_projection(_school(slug))
     click.echo(f"Rebuilt the projection: {count} current decisions.")
+
+
+@ledger_cli.command("keygen")
+@click.option(
+    "--name", required=True, help="The key's name: the deployment, e.g. consent.example.org."
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file the private key is written to (created with mode 0600; never overwritten).",
+)
+def keygen(name: str, out: Path) -> None:
+    """Make a key to sign checkpoints: the private key goes to --out (mode 0600, never into the
+    database); the verifier key, to publish, is printed (NAME+KEYID+BASE64, as Go's note
+    package writes it)."""
+    try:
+        signer = notes.Signer.generate(name)
+    except notes.NoteError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{out} exists already: it is never overwritten") from exc
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(f"{signer}\n")
+    click.echo(str(signer.verifier))
 
 
 def init_app(app: Flask) -> None:
