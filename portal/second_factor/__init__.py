@@ -26,7 +26,15 @@ from ..database import writing
 from ..errors import NotFound, PortalError
 from ..extensions import db
 from ..mail import outbox
-from ..models import Role, School, StaffRecoveryCode, StaffTotp, StaffUser, UserSession
+from ..models import (
+    Role,
+    School,
+    StaffPasskey,
+    StaffRecoveryCode,
+    StaffTotp,
+    StaffUser,
+    UserSession,
+)
 from ..signin.tokens import hash_token
 from ..types import utcnow
 from . import passkeys, recovery, totp
@@ -91,8 +99,6 @@ def factors_of(staff_user_id: int) -> Factors:
 def summaries(school_id: int) -> dict[int, str]:
     """Each staff user's second factors in words, for the staff users page: "2 passkeys and
     an authenticator app", or nothing for a user who has none yet. Two queries."""
-    from ..models import StaffPasskey
-
     keys: dict[int, int] = dict(
         db.session.execute(  # type: ignore[arg-type]
             select(StaffPasskey.staff_user_id, func.count())
@@ -255,14 +261,3 @@ def reset_email_context(
         "by": payload.get("by", ""),
         "sign_in_url": f"{base}/sign-in",
     }, ""
-
-
-def has_pending_app(staff_user_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(StaffTotp.id).where(
-                StaffTotp.staff_user_id == staff_user_id, StaffTotp.confirmed_at.is_(None)
-            )
-        )
-        is not None
-    )

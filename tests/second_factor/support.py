@@ -11,23 +11,15 @@ from sqlalchemy import select
 
 from portal import signin
 from portal.extensions import db
-from portal.models import SignInRequest, StaffAuditEntry, UserSession
-from tests.support.client import CheckedClient, csrf_token
+from portal.models import StaffAuditEntry, UserSession
+from tests.support.client import CheckedClient
+from tests.support.web import sign_in_as
 
 
 def sign_in_by_link(client: CheckedClient, address: str, *, home: str = "/staff") -> Any:
-    """Open the emailed link and press Continue, as tests/support/web.py `sign_in_as` does,
-    but stop there: a staff session has not passed its second factor yet."""
-    outcome = signin.request_link(address)
-    row = db.session.scalars(
-        select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
-    ).one()
-    path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
-    page = client.get(path)
-    response = client.post(path, data={"csrf_token": csrf_token(page)})
-    assert response.status_code == 302, response.text
-    assert response.headers["Location"] == home, response.headers["Location"]
-    return response
+    """Open the emailed link and press Continue, and stop there: a staff session has not
+    passed its second factor yet. Returns the Continue press's response."""
+    return sign_in_as(client, address, home=home, second_factor=False)
 
 
 def session_row(client: CheckedClient) -> UserSession:

@@ -19,7 +19,7 @@ HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/family"}
 
 def sign_in_as(
     client: CheckedClient, address: str, *, home: str = "/family", second_factor: bool = True
-) -> None:
+) -> Any:
     """Sign in by the emailed link without sending the email (the sign-in tests send it):
     the link is derived from the request row, as the email would carry it. A staff session
     is then marked as having passed its second factor, unless `second_factor` is False."""
@@ -34,6 +34,7 @@ def sign_in_as(
     assert response.headers["Location"] == home, response.headers["Location"]
     if home.startswith("/staff") and second_factor:
         pass_second_factor(client)
+    return response
 
 
 def pass_second_factor(client: CheckedClient) -> None:
