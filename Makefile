@@ -88,7 +88,7 @@ format: install-test ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: install-test ## Type-check portal/ with mypy
+typecheck: install-test ## Type-check portal/ and tools/ with mypy
 	$(BIN)/mypy
 
 # The benchmarks, in the order `make bench` runs them after seeding the trust once; each writes

@@ -123,6 +123,17 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     ):
         raise ConfigurationError("SECOND_FACTOR_KEY is too easy to guess: use a random value.")
 
+    # Signed checkpoints of each school's ledger (docs/ledger.md, "Signed checkpoints"): the
+    # private key file `flask ledger keygen` wrote, and the folder the checkpoints are written
+    # to. With both, the daily job signs them and emails each school's DPO.
+    checkpoint_key = environ.get("PORTAL_CHECKPOINT_KEY", "").strip() or None
+    checkpoint_dir = environ.get("PORTAL_CHECKPOINT_DIR", "").strip() or None
+    if (checkpoint_key is None) != (checkpoint_dir is None):
+        raise ConfigurationError(
+            "PORTAL_CHECKPOINT_KEY and PORTAL_CHECKPOINT_DIR go together: set both to sign "
+            "checkpoints every day, or neither."
+        )
+
     base_url = environ.get("BASE_URL", "").strip()
     if production and not base_url:
         raise ConfigurationError(
@@ -194,6 +205,8 @@ def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "STAFF_SESSION_MAX_MINUTES": _int(
             "STAFF_SESSION_MAX_MINUTES", environ.get("STAFF_SESSION_MAX_MINUTES"), 8 * 60
         ),
+        "PORTAL_CHECKPOINT_KEY": checkpoint_key,
+        "PORTAL_CHECKPOINT_DIR": checkpoint_dir,
         # How long a receipt waits for more changes, so that several make one email.
         "RECEIPT_DELAY_SECONDS": max(
             0, _int("RECEIPT_DELAY_SECONDS", environ.get("RECEIPT_DELAY_SECONDS"), 120)

@@ -528,6 +528,51 @@ class LedgerHead(Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # The Merkle tree's right edge at size `seq` (portal/ledger/tree.py): the roots of the
+    # perfect subtrees that make up the tree, largest first, 32 bytes each; empty (or NULL)
+    # for none. An append needs nothing else to add its leaf and the nodes it completes.
+    tree: Mapped[bytes | None] = mapped_column(LargeBinary, default=b"")
+
+
+class LedgerTreeNode(Model):
+    """One complete node of a school's Merkle tree (RFC 6962) over its ledger events: the
+    hash of the `2**level` leaves from `position * 2**level`. Level 0 holds the leaf hashes (leaf
+    index = seq - 1). Written by the same transaction as the events, about two per event;
+    never changed (`flask ledger rebuild` writes them again from the events)."""
+
+    __tablename__ = "ledger_tree_nodes"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 0 AND 40", name="level"),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+
+class LedgerCheckpoint(Model):
+    """A signed checkpoint of one school's tree (C2SP tlog-checkpoint in a signed note),
+    as `flask ledger checkpoint` or the daily job signed it. Public: the portal serves the
+    latest one. The private key is never in the database; the verifier key is kept with the
+    note so that the note can be checked and served."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    verifier_key: Mapped[str] = mapped_column(String(300))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "size", "verifier_key"),
+        CheckConstraint("size >= 0", name="size"),
+    )
 
 
 class ConsentEvent(Model):

@@ -417,7 +417,9 @@ def append_format_1(school_id: int, like: ConsentEvent, note: str) -> int:
         heads.update().where(heads.c.school_id == school_id).values(seq=seq + 1, hash=digest)
     )
     db.session.commit()
+    # Written by hand, so the projection and the Merkle tree are brought up to it by hand.
     ledger.rebuild_projection()
+    ledger.rebuild_tree()
     return int(seq + 1)
 
 

@@ -38,6 +38,7 @@ from ..models import (
 )
 from ..queries import deciding_link
 from ..types import utcnow
+from . import tree
 from .encoding import canonical, chain_hash, new_salt, note_commitment
 
 ANSWERS = frozenset({Decision.GRANT, Decision.WITHDRAW})
@@ -254,11 +255,12 @@ def record_many(
             if item.note is not None:
                 salt = new_salt()
                 fields["note_commitment"] = note_commitment(salt, item.note)
+            text = canonical(**fields)
             row = {
                 **fields,
                 "note_salt": salt,
                 "prev_hash": head.hash,
-                "hash": chain_hash(head.hash, canonical(**fields)),
+                "hash": chain_hash(head.hash, text),
             }
             # A plain INSERT (compiled once) rather than the unit of work: the event object
             # is handed back to the caller as a record of what was written.
@@ -266,11 +268,20 @@ def record_many(
             event.id = session.execute(_INSERT_EVENT, row).scalar_one()
             digest = row["hash"]
             head.seq, head.hash = seq, digest
+            head.tree.append(tree.leaf_of(text))
             _project(session, event)
             events.append(event)
         for school_id, head in heads.items():
+            if head.tree.made:
+                tree.write_nodes(session, school_id, head.tree.made)
             session.execute(
-                _MOVE_HEAD, {"head_school": school_id, "head_seq": head.seq, "head_hash": head.hash}
+                _MOVE_HEAD,
+                {
+                    "head_school": school_id,
+                    "head_seq": head.seq,
+                    "head_hash": head.hash,
+                    "head_tree": head.tree.stored(),
+                },
             )
         session.flush()
         if before_commit is not None:
@@ -294,6 +305,7 @@ class _Prepared:
 class _Head:
     seq: int
     hash: str
+    tree: tree.Growing  # the Merkle tree's right edge, and the nodes this append completes
 
 
 EVENT_FIELDS = (
@@ -306,14 +318,14 @@ _INSERT_EVENT = (
     .values({name: bindparam(name) for name in EVENT_FIELDS})
     .returning(ConsentEvent.id)
 )
-_READ_HEAD = select(LedgerHead.seq, LedgerHead.hash).where(
+_READ_HEAD = select(LedgerHead.seq, LedgerHead.hash, LedgerHead.tree).where(
     LedgerHead.school_id == bindparam("school_id")
 )
 _LOCK_HEAD = _READ_HEAD.with_for_update()
 _MOVE_HEAD = (
     update(LedgerHead)
     .where(LedgerHead.school_id == bindparam("head_school"))
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), tree=bindparam("head_tree"))
 )
 
 
@@ -349,12 +361,21 @@ def _standing(session: Session, requests: Sequence[DecisionRequest]) -> dict[Sub
 
 
 def lock_head(session: Session, school_id: int) -> _Head:
-    """Read a school's chain head, locking its row on PostgreSQL until the commit."""
+    """Read a school's chain head and its tree's edge, locking the row on PostgreSQL until
+    the commit."""
     query = _LOCK_HEAD if session.get_bind().dialect.name == "postgresql" else _READ_HEAD
     row = session.execute(query, {"school_id": school_id}).one_or_none()
     if row is None:
         raise LedgerError(f"school {school_id} has no ledger head")
-    return _Head(row.seq, row.hash)
+    try:
+        edge = tree.Growing.from_stored(row.seq, bytes(row.tree or b""))
+    except ValueError as exc:
+        # A tree that does not fit the chain was damaged or never built: refuse to grow it
+        # (`flask ledger verify` names it, `flask ledger rebuild` writes it again).
+        raise LedgerError(
+            f"school {school_id}'s Merkle tree does not fit its chain: {exc}"
+        ) from exc
+    return _Head(row.seq, row.hash, edge)
 
 
 def _facts_query() -> Any:

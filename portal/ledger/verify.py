@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, union_all
+from sqlalchemy import delete, select, union_all, update
 
 from ..database import PENDING_CHANGES, has_pending_changes, writing
 from ..extensions import db
@@ -25,11 +25,12 @@ from ..models import (
     LedgerHead,
     School,
 )
-from .append import LedgerError, axis_of, lock_head
+from . import tree
+from .append import LedgerError, axis_of
 from .encoding import _PLAIN_WORDS as PLAIN_WORDS
 from .encoding import _TEMPLATE as CANONICAL_TEMPLATE
 from .encoding import _TEMPLATE_2 as CANONICAL_TEMPLATE_2
-from .encoding import canonical_text, canonical_text_2, format_time
+from .encoding import canonical, canonical_text, canonical_text_2, format_time
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class SchoolVerification:
     ok: bool = True
     seq: int | None = None  # the first bad seq, when there is one
     problem: str | None = None
+    # The Merkle tree's root recomputed from the events (None when the chain is broken), and
+    # its root at each size asked for that the events reach.
+    root: bytes | None = None
+    roots: dict[int, bytes] = field(default_factory=dict)
 
     def fail(self, seq: int | None, problem: str) -> None:
         if self.ok:
@@ -118,8 +123,12 @@ class Verification:
         return sum(s.events for s in self.schools)
 
 
-def verify(school: School | None = None) -> Verification:
-    """Recompute every chain and the projection; name the first broken seq of each school.
+def verify(
+    school: School | None = None, *, sizes: dict[int, set[int]] | None = None
+) -> Verification:
+    """Recompute every chain, tree and the projection; name the first broken seq of each
+    school. `sizes` asks, per school id, for the tree's root at those sizes (to compare with
+    signed checkpoints).
 
     Reads one consistent snapshot (REPEATABLE READ on PostgreSQL; SQLite's read transaction),
     so appends that happen meanwhile neither block it nor make it report a false break.
@@ -140,12 +149,16 @@ def verify(school: School | None = None) -> Verification:
                 token = _FEED.set(feed)
                 try:
                     for target in targets:
-                        result.schools.append(verify_school(target.id, target.slug))
+                        result.schools.append(
+                            verify_school(target.id, target.slug, (sizes or {}).get(target.id))
+                        )
                 finally:
                     _FEED.reset(token)
         else:
             for target in targets:
-                result.schools.append(verify_school(target.id, target.slug))
+                result.schools.append(
+                    verify_school(target.id, target.slug, (sizes or {}).get(target.id))
+                )
     finally:
         session.rollback()
     return result
@@ -295,18 +308,20 @@ def _raw_connection() -> Any:
     return raw
 
 
-HEAD_QUERY = "SELECT seq, hash FROM ledger_heads WHERE school_id = %s"
+HEAD_QUERY = "SELECT seq, hash, tree FROM ledger_heads WHERE school_id = %s"
 
 
-def head_of(school_id: int) -> tuple[int, str] | None:
-    """The school's chain head (seq, hash), or None."""
+def head_of(school_id: int) -> tuple[int, str, bytes | None] | None:
+    """The school's chain head (seq, hash, the tree's stored edge), or None."""
     feed = _FEED.get()
     if feed is not None:
         return feed.head(school_id)
     row = db.session.execute(
-        select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.school_id == school_id)
+        select(LedgerHead.seq, LedgerHead.hash, LedgerHead.tree).where(
+            LedgerHead.school_id == school_id
+        )
     ).one_or_none()
-    return None if row is None else (row.seq, row.hash)
+    return None if row is None else (row.seq, row.hash, row.tree)
 
 
 class _Feed:
@@ -364,7 +379,7 @@ class _Feed:
                     projection = cursor.fetchone()[0] or ""
                     for item in (
                         ("events_end", school_id, None),
-                        ("head", school_id, None if head is None else (head[0], head[1])),
+                        ("head", school_id, None if head is None else tuple(head)),
                         ("projection", school_id, projection),
                     ):
                         if not self._put(item):
@@ -399,7 +414,7 @@ class _Feed:
             raise RuntimeError(f"verify read {kind} where {wanted} was expected")
         return payload
 
-    def head(self, school_id: int) -> tuple[int, str] | None:
+    def head(self, school_id: int) -> tuple[int, str, bytes | None] | None:
         return self._expect(school_id, "head")  # type: ignore[no-any-return]
 
     def projection(self, school_id: int) -> str:
@@ -425,10 +440,13 @@ def _is_hex_digest(value: str) -> bool:
     return len(value) == 64 and _HEX.issuperset(value)
 
 
-def verify_school(school_id: int, slug: str) -> SchoolVerification:
-    """Recompute one school's chain from its events, in seq order, in constant memory (but
-    for the replayed projection, which grows with decisions in force, not with events)."""
+def verify_school(school_id: int, slug: str, sizes: set[int] | None = None) -> SchoolVerification:
+    """Recompute one school's chain and Merkle tree from its events, in seq order, in
+    constant memory (but for the replayed projection, which grows with decisions in force,
+    not with events). `sizes`: the tree sizes whose roots to keep (`check.roots`)."""
     check = SchoolVerification(slug)
+    wanted = sizes or set()
+    edge: list[bytes] = []  # the tree's right edge (portal/ledger/tree.py)
     replay: dict[tuple[str, str | None, str, str], tuple[Any, ...]] = {}
     school_text = str(school_id)
     expected = 1
@@ -529,6 +547,16 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
                 if sha256((prev + text).encode("utf-8")).hexdigest() != digest:
                     check.fail(number, "the event's content does not match its hash")
                     intact = False
+            if intact:
+                # The event's leaf, and the nodes of the tree it completes.
+                node = sha256(b"\x00" + text.encode("utf-8")).digest()
+                position = number - 1
+                while position & 1:
+                    node = sha256(b"\x01" + edge.pop() + node).digest()
+                    position >>= 1
+                edge.append(node)
+                if number in wanted:
+                    check.roots[number] = tree.edge_root(edge)
         prev = digest
         expected = number + 1
         replay[(guardian_id, pupil_id, purpose_id, axes.get(decision, "?"))] = (
@@ -545,6 +573,14 @@ def verify_school(school_id: int, slug: str) -> SchoolVerification:
         check.fail(first_bad, f"the chain head says seq {head[0]}; the events end at {last_seq}")
     elif head[1] != prev:
         check.fail(last_seq, "the chain head's hash does not match the last event")
+    elif intact:
+        check.root = tree.edge_root(edge)
+        if bytes(head[2] or b"") != b"".join(edge):
+            check.fail(
+                None,
+                "the Merkle tree's stored edge does not match the events "
+                "(`flask ledger rebuild` writes the tree again from them)",
+            )
     _compare_projection(school_id, replay, check)
     return check
 
@@ -686,7 +722,7 @@ def rebuild_projection(school: School | None = None) -> int:
         targets = [school.id] if school is not None else list(session.scalars(select(School.id)))
         count = 0
         for school_id in targets:
-            lock_head(session, school_id)
+            lock_head_only(session, school_id)
             session.execute(
                 delete(CurrentDecision).where(CurrentDecision.school_id == school_id),
                 execution_options={"synchronize_session": False},
@@ -714,6 +750,69 @@ def rebuild_projection(school: School | None = None) -> int:
             )
             count += len(latest)
     return count
+
+
+def _leaves(school_id: int) -> Iterator[bytes]:
+    for row in stream_events(school_id):
+        yield tree.leaf_of(
+            canonical(
+                school_id=school_id,
+                seq=row.seq,
+                occurred_at=row.occurred_at,
+                actor_type=row.actor_type,
+                actor_id=row.actor_id,
+                guardian_id=row.guardian_id,
+                pupil_id=row.pupil_id,
+                purpose_id=row.purpose_id,
+                purpose_version=row.purpose_version,
+                notice_version=row.notice_version,
+                decision=row.decision,
+                channel=row.channel,
+                note=row.note,
+                format=row.format,
+                note_commitment=row.note_commitment,
+                answers_seq=row.answers_seq,
+                language=row.language,
+            )
+        )
+
+
+def rebuild_tree(school: School | None = None) -> int:
+    """Write each school's Merkle tree again from its events, under the chain lock (after a
+    restore, or once `flask ledger verify` says the stored tree does not match). Returns the
+    number of leaves. A tree rebuilt over changed events has another root: the signed
+    checkpoints outside the database still show the change."""
+    if has_pending_changes(db.session()):
+        raise LedgerError(PENDING_CHANGES)
+    with writing() as session:
+        targets = [school.id] if school is not None else list(session.scalars(select(School.id)))
+        count = 0
+        for school_id in targets:
+            head = lock_head_only(session, school_id)
+            grown = tree.rebuild(session, school_id, _leaves(school_id))
+            if grown.size != head:
+                raise LedgerError(
+                    f"school {school_id}: the chain head says seq {head}, the events end at "
+                    f"{grown.size} (`flask ledger verify` names the break)"
+                )
+            session.execute(
+                update(LedgerHead)
+                .where(LedgerHead.school_id == school_id)
+                .values(tree=grown.stored())
+            )
+            count += grown.size
+    return count
+
+
+def lock_head_only(session: Any, school_id: int) -> int:
+    """Lock a school's chain head (PostgreSQL) without reading its tree; its seq."""
+    query = select(LedgerHead.seq).where(LedgerHead.school_id == school_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    seq = session.scalar(query)
+    if seq is None:
+        raise LedgerError(f"school {school_id} has no ledger head")
+    return int(seq)
 
 
 def events_for(
