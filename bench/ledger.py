@@ -4,7 +4,10 @@ Seeds the chain with real hashes (bulk COPY), then prints:
 - single-append latency (median, p95) through `ledger.record`, with that chain in place;
 - `flask ledger verify` throughput in events/s and its peak memory, as a child process (so
   the figure is the command's own), over several runs (median), and the peak memory of a
-  verify over a tenth of the events, to show that memory does not grow with the chain.
+  verify over a tenth of the events, to show that memory does not grow with the chain;
+- with the Merkle tree in place (seeded with the events' nodes): the time to sign a school's
+  checkpoint (which first proves the tree extends the last one), and the time to build one
+  event's inclusion proof and a consistency proof at that size (median, p95).
 
 Usage:  .venv/bin/python bench/ledger.py [--events 1000000] [--appends 300] [--runs 3]
                                         [--json PATH] [--format 1|2]
@@ -25,6 +28,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +44,7 @@ from portal import create_app, purposes, roster, schools  # noqa: E402
 from portal import ledger as ledger_module  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.ledger import checkpoints, notes, tree  # noqa: E402
 from portal.models import (  # noqa: E402
     GENESIS_HASH,
     Choice,
@@ -115,6 +120,9 @@ def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
     start = datetime.now(UTC) - timedelta(days=400)
     step = timedelta(days=399) / max(events, 1)
     prev = GENESIS_HASH
+    grown = tree.Growing(0, [])  # the Merkle tree, as the appends would have stored it
+    # The tree's nodes (about two per event) wait in a file for their own COPY.
+    nodes = tempfile.TemporaryFile("w+", encoding="ascii")  # noqa: SIM115  (closed after its COPY)
     began = time.perf_counter()
     raw = make_url(url)
     with psycopg.connect(
@@ -143,6 +151,10 @@ def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
                     format=ARGS.format, note_commitment=commitment,
                 )  # fmt: skip
                 digest = ledger_module.chain_hash(prev, text)
+                grown.append(tree.leaf_of(text))
+                for level, position, node in grown.made:
+                    nodes.write(f"{school_id}\t{level}\t{position}\t\\\\x{node.hex()}\n")
+                grown.made.clear()
                 null = chr(92) + "N"
                 buffer.write(
                     f"{school_id}\t{seq}\t{occurred.isoformat()}\tguardian\t{guardian_id}\t"
@@ -155,9 +167,19 @@ def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
                     copy.write(buffer.getvalue())
                     buffer = io.StringIO()
             copy.write(buffer.getvalue())
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY ledger_tree_nodes (school_id, level, position, hash) FROM STDIN"
+            ) as copy,
+        ):
+            nodes.seek(0)
+            while chunk := nodes.read(1 << 20):
+                copy.write(chunk)
+        nodes.close()
         conn.execute(
-            "UPDATE ledger_heads SET seq = %s, hash = %s WHERE school_id = %s",
-            (events, prev, school_id),
+            "UPDATE ledger_heads SET seq = %s, hash = %s, tree = %s WHERE school_id = %s",
+            (events, prev, grown.stored(), school_id),
         )
         conn.commit()
     with psycopg.connect(
@@ -165,6 +187,7 @@ def seed(url: str, events: int, rng: random.Random) -> tuple[int, str]:
         autocommit=True,
     ) as conn:  # fmt: skip
         conn.execute("VACUUM ANALYZE consent_events")
+        conn.execute("VACUUM ANALYZE ledger_tree_nodes")
     seeded = time.perf_counter() - began
 
     with app.app_context():
@@ -206,6 +229,55 @@ def append_latency(url: str, appends: int, rng: random.Random) -> list[float]:
         db.session.remove()
         db.engine.dispose()
     return timings
+
+
+def proofs(url: str, rounds: int, rng: random.Random) -> dict[str, list[float]]:
+    """Sign the school's checkpoint (the first, then after each few appends), and build
+    inclusion and consistency proofs against it, from the stored tree."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench" * 8})
+    signer = notes.Signer.generate("bench.example.org")
+    found: dict[str, list[float]] = {"first": [], "sign": [], "inclusion": [], "consistency": []}
+    with app.app_context(), app.test_request_context():
+        school = schools.get_by_slug("bench-school")
+        links = db.session.execute(
+            select(GuardianLink.guardian_id, GuardianLink.pupil_id).where(
+                GuardianLink.school_id == school.id
+            )
+        ).all()
+        photo = db.session.scalars(
+            select(Purpose).where(Purpose.school_id == school.id, Purpose.key == "photos-website")
+        ).one()
+        began = time.perf_counter()
+        [first] = checkpoints.sign(signer, school=school)
+        found["first"].append(time.perf_counter() - began)
+        assert first.ok and first.new, first
+        for _ in range(rounds):
+            for i in range(5):  # the school's ledger grows between two checkpoints
+                guardian_id, pupil_id = links[rng.randrange(len(links))]
+                ledger_module.record(
+                    actor=ledger_module.Actor.guardian(guardian_id), guardian=guardian_id,
+                    pupil=pupil_id, purpose=photo.id, decision="grant" if i % 2 else "withdraw",
+                    channel="web",
+                )  # fmt: skip
+            began = time.perf_counter()
+            [signed] = checkpoints.sign(signer, school=school)
+            found["sign"].append(time.perf_counter() - began)
+            assert signed.ok and signed.new, signed
+            size = signed.size
+            for _ in range(10):
+                leaf = rng.randrange(size)
+                began = time.perf_counter()
+                document = checkpoints.proof_document(school, leaf)
+                found["inclusion"].append(time.perf_counter() - began)
+                assert document["tree_size"] == size
+                first_size = rng.randrange(1, size)
+                began = time.perf_counter()
+                checkpoints.consistency(school, first_size, size)
+                found["consistency"].append(time.perf_counter() - began)
+            db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    return found
 
 
 def verify_peak(url: str) -> tuple[list[float], int, str]:
@@ -270,6 +342,15 @@ def main() -> None:
     timings = append_latency(url, ARGS.appends, rng)
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
+    tree_times = proofs(url, ARGS.proof_rounds, rng)
+
+    def ms(values: list[float]) -> tuple[float, float]:
+        ordered = sorted(values)
+        return (
+            statistics.median(ordered) * 1000,
+            ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000,
+        )
+
     print(f"verify output (last run): {last}")
     print(
         f"verify: median {median:.2f} s wall time over {len(times)} runs of the command for "
@@ -285,6 +366,21 @@ def main() -> None:
     print(
         f"append latency over {len(timings)} appends: median "
         f"{statistics.median(timings) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms (target p95 <= 5 ms)"
+    )
+    first_ms = tree_times["first"][0] * 1000
+    sign_median, sign_p95 = ms(tree_times["sign"])
+    inclusion_median, inclusion_p95 = ms(tree_times["inclusion"])
+    consistency_median, consistency_p95 = ms(tree_times["consistency"])
+    print(
+        f"checkpoint of one school at {ARGS.events:,} events: first {first_ms:.2f} ms; "
+        f"after 5 more events, median {sign_median:.2f} ms, p95 {sign_p95:.2f} ms over "
+        f"{len(tree_times['sign'])} checkpoints (each proves it extends the last one)"
+    )
+    print(
+        f"inclusion proof (the proof document: audit path, event, checkpoint): median "
+        f"{inclusion_median:.2f} ms, p95 {inclusion_p95:.2f} ms; consistency proof: median "
+        f"{consistency_median:.2f} ms, p95 {consistency_p95:.2f} ms "
+        f"({len(tree_times['inclusion'])} of each, random leaves and sizes)"
     )
     if ARGS.json:
         found = re.search(r"([\d,]+) events/s", last)
@@ -302,6 +398,12 @@ def main() -> None:
                    "ms", None, None),
             figure("one chain: append latency p95", round(p95 * 1000, 2), "ms", "<= 5",
                    p95 * 1000 <= 5),
+            figure("one school: sign a checkpoint (median)", round(sign_median, 2), "ms",
+                   None, None),
+            figure("one school: inclusion proof (median)", round(inclusion_median, 2), "ms",
+                   None, None),
+            figure("one school: consistency proof (median)", round(consistency_median, 2),
+                   "ms", None, None),
         ]  # fmt: skip
         Path(ARGS.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {ARGS.json}")
@@ -312,6 +414,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--proof-rounds", type=int, default=20,
+        help="checkpoints to sign (each after 5 appends), with 10 proofs of each kind",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument(

@@ -21,9 +21,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
-from . import references, takedowns
+from . import takedowns
 from .choices.family import seen_children_query
 from .extensions import db
+from .ledger.checkpoints import Witness, witness
 from .models import (
     ActorType,
     Channel,
@@ -64,21 +65,30 @@ class HistoryEntry:
     yours: bool  # the decision is this guardian's own (perhaps taken down by staff)
     reasons: str | None
     seq: int
-    hash: str  # in full, one click away from the reference ("Full fingerprint")
-    reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
+    # Its reference (portal/references.py: what a family reads out, like RP-1042-7F3A), full
+    # hash (one click away: "Full fingerprint") and the address of its proof.
+    own: Witness
     # The language of the wording the person read when it is not English (a BCP 47 tag).
     language: str | None = None
     # The answer in words when the decision's own words would mislead: an objection to all
     # direct marketing, or its withdrawal (`MARKETING_WORDS`). None: `decision` says it.
     words: str | None = None
     # The other events of the same decision (an objection to direct marketing writes one per
-    # marketing purpose), as (reference, hash), in the order of their entries.
-    also: tuple[tuple[str, str], ...] = ()
+    # marketing purpose), in the order of their entries.
+    also: tuple[Witness, ...] = ()
 
     @property
-    def witnesses(self) -> tuple[tuple[str, str], ...]:
-        """Every (reference, full hash) this entry stands for: its own first."""
-        return ((self.reference, self.hash), *self.also)
+    def reference(self) -> str:
+        return self.own.reference
+
+    @property
+    def hash(self) -> str:
+        return self.own.hash
+
+    @property
+    def witnesses(self) -> tuple[Witness, ...]:
+        """Every event this entry stands for: its own first."""
+        return (self.own, *self.also)
 
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:
@@ -98,6 +108,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
     rows = db.session.execute(
         select(
             ConsentEvent.occurred_at,
+            ConsentEvent.school_id,
             ConsentEvent.seq,
             ConsentEvent.hash,
             ConsentEvent.actor_type,
@@ -133,8 +144,7 @@ def entries(guardian_id: int, *, limit: int = 200) -> list[HistoryEntry]:
     for row in rows:
         marketing = row.marketing and row.decision in MARKETING_WORDS
         if marketing and found and _same_objection(found[-1], row, guardian_id):
-            reference = references.reference(row.school_slug, row.seq, row.hash)
-            found[-1] = replace(found[-1], also=(*found[-1].also, (reference, row.hash)))
+            found[-1] = replace(found[-1], also=(*found[-1].also, _witness(row)))
             continue
         found.append(_entry(row, guardian_id, marketing=marketing))
     return found
@@ -168,11 +178,14 @@ def _entry(row: Any, guardian_id: int, *, marketing: bool) -> HistoryEntry:
         if row.guardian_id == guardian_id and row.decision in ("upheld", "not_upheld")
         else None,
         seq=row.seq,
-        hash=row.hash,
-        reference=references.reference(row.school_slug, row.seq, row.hash),
+        own=_witness(row),
         language=row.language if row.language and row.language != "en" else None,
         words=str(MARKETING_WORDS[row.decision]) if marketing else None,
     )
+
+
+def _witness(row: Any) -> Witness:
+    return witness(row.school_id, row.school_slug, row.seq, row.hash)
 
 
 def outcomes(guardian_id: int) -> list[takedowns.Outcome]:

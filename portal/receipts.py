@@ -32,9 +32,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import languages, references
+from . import languages
 from .extensions import db
 from .ledger import BeforeCommit
+from .ledger.checkpoints import Witness, covering, witness
 from .mail import outbox
 from .models import (
     ActorType,
@@ -129,14 +130,23 @@ class ReceiptLine:
     purpose: str  # the purpose's title in the wording version decided on
     decision: str
     seq: int
-    hash: str  # in full: the family's witness of the chain
-    reference: str  # portal/references.py: what a family reads out, like RP-1042-7F3A
+    # Its reference (portal/references.py: what a family reads out, like RP-1042-7F3A), its
+    # full hash (the family's witness of the chain) and the address of its proof.
+    own: Witness
     # The language of the wording they read when it is not English (a BCP 47 tag).
     language: str | None = None
     # An objection to all direct marketing, or its withdrawal (`MARKETING_WORDS`).
     marketing: bool = False
-    # The other events of the same decision (one per marketing purpose), as (reference, hash).
-    also: tuple[tuple[str, str], ...] = ()
+    # The other events of the same decision (one per marketing purpose).
+    also: tuple[Witness, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        return self.own.reference
+
+    @property
+    def hash(self) -> str:
+        return self.own.hash
 
     @property
     def who(self) -> str:
@@ -148,9 +158,9 @@ class ReceiptLine:
         return str(words) if words is not None else self.decision
 
     @property
-    def witnesses(self) -> tuple[tuple[str, str], ...]:
-        """Every (reference, full hash) this line stands for: its own first."""
-        return ((self.reference, self.hash), *self.also)
+    def witnesses(self) -> tuple[Witness, ...]:
+        """Every event this line stands for: its own first."""
+        return (self.own, *self.also)
 
 
 def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[ReceiptLine]:
@@ -187,7 +197,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
     ).all()
     found: list[ReceiptLine] = []
     for row in rows:
-        reference = references.reference(row.school_slug, row.seq, row.hash)
+        own = witness(school_id, row.school_slug, row.seq, row.hash)
         marketing = bool(row.marketing) and row.decision in MARKETING_WORDS
         last = found[-1] if found else None
         if (
@@ -196,7 +206,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
             and last.marketing
             and (last.decision, last.occurred_at) == (row.decision, row.occurred_at)
         ):
-            found[-1] = replace(last, also=(*last.also, (reference, row.hash)))
+            found[-1] = replace(last, also=(*last.also, own))
             continue
         found.append(
             ReceiptLine(
@@ -205,8 +215,7 @@ def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[Receipt
                 purpose=str(MARKETING_CHOICE) if marketing else row.purpose,
                 decision=row.decision,
                 seq=row.seq,
-                hash=row.hash,
-                reference=reference,
+                own=own,
                 language=row.language if row.language and row.language != "en" else None,
                 marketing=marketing,
             )
@@ -239,8 +248,18 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
         "contact_email": school.contact_email,
         "lines": found,
         "history_url": f"{base}/family/history",
+        "base_url": base,
+        # Whether a signed checkpoint holds every event yet (their proofs are ready), or the
+        # next one will.
+        "proofs_ready": _covered(
+            school.id, max(witness.leaf for line in found for witness in line.witnesses)
+        ),
         "sign_in_url": f"{base}/sign-in",
     }, ""
+
+
+def _covered(school_id: int, leaf: int) -> bool:
+    return covering(school_id, leaf) is not None
 
 
 SUBJECT = "{subject}"

@@ -25,6 +25,7 @@ from . import (
     staff_users,
     takedowns,
     todo,
+    transparency,
 )
 from .mail import render
 
@@ -126,6 +127,9 @@ def _register_emails(app: Flask) -> None:
         builder=second_factor.reset_email_context,
     )
     render.register(
+        app, transparency.TEMPLATE, subject=transparency.SUBJECT, builder=transparency.email_context
+    )
+    render.register(
         app,
         staff_users.WELCOME_TEMPLATE,
         subject=staff_users.WELCOME_SUBJECT,
@@ -152,6 +156,9 @@ def _register_daily_jobs(app: Flask) -> None:
     daily.register(app, "retention", retention.daily)
     # Families whose "yes" has lapsed are asked again (at most once a fortnight each).
     daily.register(app, renewals.JOB, renewals.daily)
+    # Each school's ledger signed and sent to its DPO, when the deployment has a key.
+    if app.config.get("PORTAL_CHECKPOINT_KEY") and app.config.get("PORTAL_CHECKPOINT_DIR"):
+        daily.register(app, transparency.JOB, transparency.daily)
 
 
 def _register_things_to_do(app: Flask) -> None:

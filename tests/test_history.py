@@ -100,9 +100,13 @@ def test_an_objection_to_direct_marketing_is_one_entry_about_all_of_it(world: Wo
         ("The school newsletter by email", "grant", None, 1),
         ("Fundraising emails", "grant", None, 1),
     ]
-    # The objection's two events, newest first, each with its reference and full hash.
+    # The objection's two events, newest first, each with its reference, full hash and the
+    # address of its proof (leaf = seq - 1).
     objection = entries[1]
-    assert [(ref.split("-")[1], len(full)) for ref, full in objection.witnesses] == [
-        ("4", 64),
-        ("3", 64),
+    assert [
+        (w.reference.split("-")[1], len(w.hash), w.leaf, w.proof_path.split("?")[0])
+        for w in objection.witnesses
+    ] == [
+        ("4", 64, 3, "/schools/oak-primary/ledger/proof/3"),
+        ("3", 64, 2, "/schools/oak-primary/ledger/proof/2"),
     ]

@@ -16,6 +16,12 @@ PUBLIC_ENDPOINTS = {
     "public.rights",
     "public.choose_language",
     "public.set_language",
+    # A school's ledger, for anyone to check (docs/ledger.md, "Signed checkpoints"); an
+    # event's proof answers only with its link's token.
+    "public.ledger_checkpoint",
+    "public.ledger_verifier_key",
+    "public.ledger_consistency",
+    "public.ledger_proof",
 }
 PATH_SEGMENT = re.compile(r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*|<(?:int|string|uuid):[a-z_]+>)$")
 

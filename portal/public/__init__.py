@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import languages, school_pages  # noqa: E402,F401
+from . import languages, ledger, school_pages  # noqa: E402,F401
