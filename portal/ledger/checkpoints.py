@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..database import writing
 from ..errors import NotFound, PortalError
@@ -136,7 +137,19 @@ def sign(
     db.session.rollback()
     done: list[Signed] = []
     for target in sorted(targets, key=lambda s: s.slug):
-        result = _sign_school(signer, verifier, target.id, target.slug, now)
+        try:
+            result = _sign_school(signer, verifier, target.id, target.slug, now)
+        except IntegrityError:
+            # Another worker signed the same size with the same key a moment ago: that one
+            # stands (a signature over the same tree says the same thing).
+            found = latest(target.id)
+            result = Signed(
+                target.slug,
+                target.id,
+                found.size if found is not None else 0,
+                note=found.note if found is not None else None,
+            )
+            db.session.rollback()
         result = Signed(**{**result.__dict__, "dpo_email": target.dpo_email})
         if result.ok and out_dir is not None and result.note is not None:
             write_files(out_dir, target.slug, result.size, result.note)

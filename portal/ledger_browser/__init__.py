@@ -14,7 +14,7 @@ from .events import EventFilter, EventPage, Options, options, page
 from .export import LEDGER_HEADER, ledger_copy_statement, ledger_csv, start_ledger_export
 from .lookup import Lookup, find_reference
 from .names import PY_WHITESPACE, person_name, person_name_sql
-from .verification import head, last_check, verify_now
+from .verification import head, last_check, latest_checkpoint, verify_now
 
 __all__ = [
     "LEDGER_HEADER",
@@ -26,6 +26,7 @@ __all__ = [
     "find_reference",
     "head",
     "last_check",
+    "latest_checkpoint",
     "ledger_copy_statement",
     "ledger_csv",
     "options",

@@ -1,5 +1,5 @@
-"""The chain head and "verify now": the ledger browser checks the school's chain and records
-that it was checked, in the staff audit log (docs/ledger.md)."""
+"""The chain head, its latest signed checkpoint and "verify now": the ledger browser checks the
+school's chain and records that it was checked, in the staff audit log (docs/ledger.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from .. import audit_log, ledger
 from ..database import writing
 from ..errors import NotFound
 from ..extensions import db
-from ..models import GENESIS_HASH, ConsentEvent, School, StaffUser
+from ..ledger import checkpoints
+from ..models import GENESIS_HASH, ConsentEvent, LedgerCheckpoint, School, StaffUser
 
 
 def head(school: School) -> ledger.Head:
@@ -21,6 +22,11 @@ def head(school: School) -> ledger.Head:
     if not found:
         raise NotFound("the school has no chain head")
     return found[0]
+
+
+def latest_checkpoint(school: School) -> LedgerCheckpoint | None:
+    """The school's latest signed checkpoint (docs/ledger.md, "Signed checkpoints"), or None."""
+    return checkpoints.latest(school.id)
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,7 @@ def _head_and_check() -> dict[str, Any]:
     school = current_school()
     return {
         "head": ledger_browser.head(school),
+        "checkpoint": ledger_browser.latest_checkpoint(school),
         "check": ledger_browser.last_check(school.id),
         "just_checked": bool(get_flashed_messages(category_filter=[VERIFIED])),
     }

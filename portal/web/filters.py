@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from .. import languages
 from ..languages import PSEUDO
+from ..ledger import checkpoints
 from ..references import reference
 from ..types import LONDON, london_date
 from .language import current_language
@@ -130,3 +131,5 @@ def init_app(app: Flask) -> None:
         app.add_template_filter(function)
     # An event's reference (portal/references.py), where a row does not carry its own.
     app.add_template_global(reference, "reference")
+    # The address of an event's proof (docs/ledger.md, "A family's proof").
+    app.add_template_global(checkpoints.proof_path, "proof_path")

@@ -22,6 +22,7 @@ from sqlalchemy import String, func, literal, select, text
 
 from portal import csv_files, ledger_browser
 from portal.extensions import db
+from portal.ledger import checkpoints, notes
 from portal.models import GENESIS_HASH, SchoolContact, StaffAuditEntry
 from portal.types import LONDON
 from tests.support.client import csrf_token
@@ -278,6 +279,26 @@ def reference_error(response) -> str:
 
 def short(row, code: str = "OP") -> str:
     return f"{code}-{row.seq}-{row.hash[:4].upper()}"
+
+
+def test_the_page_shows_the_signed_checkpoint_and_a_found_events_proof(events, admin):
+    page = admin.get("/staff/ledger")
+    assert "Signed checkpoint None signed yet" in text_of(page.get_data(as_text=True))
+    checkpoints.sign(notes.Signer.generate("localhost"))
+    third = event_rows(events.oak.id)[2]
+    page = admin.get("/staff/ledger", query_string={"reference": short(third)})
+    body = page.get_data(as_text=True)
+    assert "Signed checkpoint 6 events, signed" in text_of(body)
+    assert 'href="/schools/oak-primary/ledger/checkpoint"' in body
+    found = found_section(page)
+    assert (
+        found is not None and "Proof Proof that event 3 is in the signed record (entry 2)" in found
+    )
+    link = re.search(r'href="(/schools/oak-primary/ledger/proof/2\?t=[\w-]+)"', body)
+    assert link is not None
+    proof = admin.get(html.unescape(link.group(1)))
+    assert proof.status_code == 200
+    assert proof.get_json()["chain"]["hash"] == third.hash
 
 
 @pytest.mark.parametrize(
