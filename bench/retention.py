@@ -50,6 +50,7 @@ import seed  # noqa: E402
 from portal import create_app, ledger, retention  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.ledger import tree  # noqa: E402
 from portal.ledger.encoding import new_salt, note_commitment  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
@@ -71,9 +72,10 @@ def noted_events(conn: Any, school_ids: list[int], rng: random.Random) -> int:
     """Append, to every school's chain, format-2 decisions with notes taken down by staff."""
     written = 0
     for school_id in school_ids:
-        seq, prev = conn.execute(
-            "SELECT seq, hash FROM ledger_heads WHERE school_id = %s", (school_id,)
+        seq, prev, edge = conn.execute(
+            "SELECT seq, hash, tree FROM ledger_heads WHERE school_id = %s", (school_id,)
         ).fetchone()
+        grown = tree.Growing.from_stored(seq, bytes(edge or b""))
         staff_id = conn.execute(
             "SELECT id FROM staff_users WHERE school_id = %s AND role = 'staff'", (school_id,)
         ).fetchone()[0]
@@ -98,6 +100,7 @@ def noted_events(conn: Any, school_ids: list[int], rng: random.Random) -> int:
                 channel="paper", note=note, format=2, note_commitment=commitment,
             )  # fmt: skip
             digest = ledger.chain_hash(prev, body)
+            grown.append(tree.leaf_of(body))
             rows.append((school_id, seq, occurred.isoformat(), "staff", staff_id, guardian_id,
                          pupil_id, purpose_id, 1, 1, "grant", "paper", note, prev, digest, 2,
                          salt, commitment))  # fmt: skip
@@ -108,9 +111,10 @@ def noted_events(conn: Any, school_ids: list[int], rng: random.Random) -> int:
             seed.EVENT_COLUMNS + ", format, note_salt, note_commitment",
             rows,
         )
+        seed.copy_tree(conn, school_id, grown)
         conn.execute(
-            "UPDATE ledger_heads SET seq = %s, hash = %s WHERE school_id = %s",
-            (seq, prev, school_id),
+            "UPDATE ledger_heads SET seq = %s, hash = %s, tree = %s WHERE school_id = %s",
+            (seq, prev, grown.stored(), school_id),
         )
     return written
 

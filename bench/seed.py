@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from portal import create_app, notices, purposes, schools  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.ledger import canonical, chain_hash  # noqa: E402
+from portal.ledger import canonical, chain_hash, tree  # noqa: E402
 from portal.models import GENESIS_HASH, Choice, Purpose, Scope, StaffUser  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
@@ -156,6 +156,21 @@ def copy_rows(conn: psycopg.Connection, table: str, columns: str, rows: Iterable
                 buffer = io.StringIO()
         copy.write(buffer.getvalue())
     return count
+
+
+def copy_tree(conn: psycopg.Connection, school_id: int, grown: tree.Growing) -> None:
+    """The Merkle tree's nodes that appends of the events given to `grown` would have stored
+    (docs/ledger.md, "The Merkle tree"); the caller sets the head's edge (`grown.stored()`)."""
+    copy_rows(
+        conn,
+        "ledger_tree_nodes",
+        "school_id, level, position, hash",
+        (
+            (school_id, level, position, "\\\\x" + node.hex())
+            for level, position, node in grown.made
+        ),
+    )
+    grown.made.clear()
 
 
 def make_schools(url: str, count: int) -> list[School]:
@@ -281,6 +296,7 @@ def events(conn: psycopg.Connection, made: list[School], pairs: dict[int, list[t
         n = counts[school.id]
         step = timedelta(days=399) / max(n, 1)
         prev = GENESIS_HASH
+        grown = tree.Growing(0, [])
         latest: dict[tuple[int, int | None, int, str], tuple] = {}
         rows = []
         for seq in range(1, n + 1):
@@ -306,6 +322,7 @@ def events(conn: psycopg.Connection, made: list[School], pairs: dict[int, list[t
                 decision=decision, channel=channel, note=None,
             )  # fmt: skip
             digest = chain_hash(prev, text)
+            grown.append(tree.leaf_of(text))
             stamp = occurred.isoformat()
             rows.append((school.id, seq, stamp, actor_type, actor_id, guardian_id, subject,
                          purpose_id, 1, 1, decision, channel, None, prev, digest))  # fmt: skip
@@ -317,8 +334,9 @@ def events(conn: psycopg.Connection, made: list[School], pairs: dict[int, list[t
             prev = digest
         written += copy_rows(conn, "consent_events", EVENT_COLUMNS, rows)
         copy_rows(conn, "current_decisions", PROJECTION_COLUMNS, latest.values())
-        conn.execute("UPDATE ledger_heads SET seq = %s, hash = %s WHERE school_id = %s",
-                     (n, prev, school.id))  # fmt: skip
+        copy_tree(conn, school.id, grown)
+        conn.execute("UPDATE ledger_heads SET seq = %s, hash = %s, tree = %s WHERE school_id = %s",
+                     (n, prev, grown.stored(), school.id))  # fmt: skip
     return written
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from . import takedowns
 from .choices.family import seen_children_query
 from .extensions import db
-from .ledger.checkpoints import Witness, witness
+from .ledger.checkpoints import Witness, Witnessed, witness
 from .models import (
     ActorType,
     Channel,
@@ -54,7 +54,7 @@ STAFF_WORDS = {
 
 
 @dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(Witnessed):
     occurred_at: datetime
     school: str
     child: str | None  # the child's first name; None for a choice of the guardian's own
@@ -76,19 +76,6 @@ class HistoryEntry:
     # The other events of the same decision (an objection to direct marketing writes one per
     # marketing purpose), in the order of their entries.
     also: tuple[Witness, ...] = ()
-
-    @property
-    def reference(self) -> str:
-        return self.own.reference
-
-    @property
-    def hash(self) -> str:
-        return self.own.hash
-
-    @property
-    def witnesses(self) -> tuple[Witness, ...]:
-        """Every event this entry stands for: its own first."""
-        return (self.own, *self.also)
 
 
 def _who(actor_type: str, actor_id: int | None, channel: str, guardian_id: int) -> str:

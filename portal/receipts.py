@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from . import languages
 from .extensions import db
 from .ledger import BeforeCommit
-from .ledger.checkpoints import Witness, covering, witness
+from .ledger.checkpoints import Witness, Witnessed, covering, witness
 from .mail import outbox
 from .models import (
     ActorType,
@@ -124,7 +124,7 @@ def merge(payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ReceiptLine:
+class ReceiptLine(Witnessed):
     occurred_at: datetime
     child: str | None  # the child's first name; None for a choice of the guardian's own
     purpose: str  # the purpose's title in the wording version decided on
@@ -141,14 +141,6 @@ class ReceiptLine:
     also: tuple[Witness, ...] = ()
 
     @property
-    def reference(self) -> str:
-        return self.own.reference
-
-    @property
-    def hash(self) -> str:
-        return self.own.hash
-
-    @property
     def who(self) -> str:
         return self.child or _("You")
 
@@ -156,11 +148,6 @@ class ReceiptLine:
     def words(self) -> str:
         words = (MARKETING_WORDS if self.marketing else DECISION_WORDS).get(self.decision)
         return str(words) if words is not None else self.decision
-
-    @property
-    def witnesses(self) -> tuple[Witness, ...]:
-        """Every event this line stands for: its own first."""
-        return (self.own, *self.also)
 
 
 def lines(guardian_id: int, school_id: int, seqs: Sequence[int]) -> list[ReceiptLine]:

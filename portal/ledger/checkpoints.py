@@ -275,6 +275,27 @@ class Witness:
     proof_path: str
 
 
+class Witnessed:
+    """What a line of a receipt or an entry of the history page shows of its events: its own
+    event (`own`) and the others of the same decision (`also`: one per marketing purpose)."""
+
+    own: Witness
+    also: tuple[Witness, ...]
+
+    @property
+    def reference(self) -> str:
+        return self.own.reference
+
+    @property
+    def hash(self) -> str:
+        return self.own.hash
+
+    @property
+    def witnesses(self) -> tuple[Witness, ...]:
+        """Every event this stands for: its own first."""
+        return (self.own, *self.also)
+
+
 def witness(school_id: int, slug: str, seq: int, hash_hex: str) -> Witness:
     from .. import references
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from ..models import ActorType, Channel, ConsentEvent, Decision
 
@@ -193,23 +194,16 @@ def chain_hash(prev_hash: str, canonical_text: str) -> str:
     return hashlib.sha256((prev_hash + canonical_text).encode("utf-8")).hexdigest()
 
 
-def event_canonical(event: ConsentEvent) -> str:
-    return canonical(
-        school_id=event.school_id,
-        seq=event.seq,
-        occurred_at=event.occurred_at,
-        actor_type=event.actor_type,
-        actor_id=event.actor_id,
-        guardian_id=event.guardian_id,
-        pupil_id=event.pupil_id,
-        purpose_id=event.purpose_id,
-        purpose_version=event.purpose_version,
-        notice_version=event.notice_version,
-        decision=event.decision,
-        channel=event.channel,
-        note=event.note,
-        format=event.format,
-        note_commitment=event.note_commitment,
-        answers_seq=event.answers_seq,
-        language=event.language,
-    )
+# The fields of an event the canonical form is made from (each format uses its own share).
+CANONICAL_FIELDS = (
+    "school_id", "seq", "occurred_at", "actor_type", "actor_id", "guardian_id", "pupil_id",
+    "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note", "format",
+    "note_commitment", "answers_seq", "language",
+)  # fmt: skip
+
+
+def event_canonical(event: ConsentEvent | Any, school_id: int | None = None) -> str:
+    """The canonical form of an event, or of a row with the same attributes (a row without
+    `school_id` takes it from the argument)."""
+    fields = {name: getattr(event, name) for name in CANONICAL_FIELDS if name != "school_id"}
+    return canonical(school_id=event.school_id if school_id is None else school_id, **fields)

@@ -30,7 +30,7 @@ from .append import LedgerError, axis_of
 from .encoding import _PLAIN_WORDS as PLAIN_WORDS
 from .encoding import _TEMPLATE as CANONICAL_TEMPLATE
 from .encoding import _TEMPLATE_2 as CANONICAL_TEMPLATE_2
-from .encoding import canonical, canonical_text, canonical_text_2, format_time
+from .encoding import canonical_text, canonical_text_2, event_canonical, format_time
 
 
 @dataclass(frozen=True)
@@ -754,27 +754,7 @@ def rebuild_projection(school: School | None = None) -> int:
 
 def _leaves(school_id: int) -> Iterator[bytes]:
     for row in stream_events(school_id):
-        yield tree.leaf_of(
-            canonical(
-                school_id=school_id,
-                seq=row.seq,
-                occurred_at=row.occurred_at,
-                actor_type=row.actor_type,
-                actor_id=row.actor_id,
-                guardian_id=row.guardian_id,
-                pupil_id=row.pupil_id,
-                purpose_id=row.purpose_id,
-                purpose_version=row.purpose_version,
-                notice_version=row.notice_version,
-                decision=row.decision,
-                channel=row.channel,
-                note=row.note,
-                format=row.format,
-                note_commitment=row.note_commitment,
-                answers_seq=row.answers_seq,
-                language=row.language,
-            )
-        )
+        yield tree.leaf_of(event_canonical(row, school_id))
 
 
 def rebuild_tree(school: School | None = None) -> int:

@@ -12,6 +12,7 @@ page, and the school's staff, have it; guessing another event's address finds no
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask import Response, request
 from flask_babel import gettext as _
@@ -19,6 +20,7 @@ from flask_babel import gettext as _
 from .. import schools
 from ..errors import NotFound
 from ..ledger import checkpoints
+from ..models import LedgerCheckpoint
 from . import bp
 
 TEXT = "text/plain; charset=utf-8"
@@ -33,22 +35,21 @@ def _text(body: str, status: int = 200) -> Response:
     return response
 
 
-@bp.get("/schools/<string:slug>/ledger/checkpoint")
-def ledger_checkpoint(slug: str) -> Response:
-    school = schools.get_by_slug(slug)
-    found = checkpoints.latest(school.id)
+def _latest(slug: str, part: Callable[[LedgerCheckpoint], str]) -> Response:
+    found = checkpoints.latest(schools.get_by_slug(slug).id)
     if found is None:
         return _text("No checkpoint of this school's ledger has been signed yet.\n", 404)
-    return _text(found.note)
+    return _text(part(found))
+
+
+@bp.get("/schools/<string:slug>/ledger/checkpoint")
+def ledger_checkpoint(slug: str) -> Response:
+    return _latest(slug, lambda found: found.note)
 
 
 @bp.get("/schools/<string:slug>/ledger/verifier-key")
 def ledger_verifier_key(slug: str) -> Response:
-    school = schools.get_by_slug(slug)
-    found = checkpoints.latest(school.id)
-    if found is None:
-        return _text("No checkpoint of this school's ledger has been signed yet.\n", 404)
-    return _text(found.verifier_key + "\n")
+    return _latest(slug, lambda found: found.verifier_key + "\n")
 
 
 @bp.get("/schools/<string:slug>/ledger/consistency")
