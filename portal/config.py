@@ -75,7 +75,11 @@ def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         # Wait for the single writer instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+    # No pre-ping: it cost every request a round trip (";") to find, after a restart of the
+    # database, a connection that had died. Without it, the first request that meets a dead
+    # connection fails (a 500, "try again"), SQLAlchemy then drops every connection of that
+    # pool, and the next request connects afresh (docs/architecture.md, "Per-request cost").
+    return {"pool_pre_ping": False, "pool_size": 5, "max_overflow": 5}
 
 
 def load(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, request
-from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -81,31 +81,55 @@ def writing() -> Iterator[Session]:
 # Requests that only read: GET, HEAD and OPTIONS (a view that must write calls begin_write,
 # which starts a transaction of its own).
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The execution option that marks a reading request's connection: `_refuse_writes` lets only
+# reads through it.
+READING = "portal_reading"
 
 
 def _begin_reading() -> None:
-    """A reading request's transaction begins READ ONLY (psycopg sends "BEGIN READ ONLY":
-    no extra round trip), so PostgreSQL itself refuses any write in it."""
+    """A reading request reads without a transaction of its own: its connection is in
+    autocommit, so psycopg sends no BEGIN and no COMMIT (two round trips fewer a page), and
+    each statement sees the database as it is when that statement runs. It may not write:
+    every statement sent on that connection must be a read (`_refuse_writes`), checked before
+    it leaves the process. A view that must write calls begin_write, whose transaction is on
+    a connection of its own."""
     session = db.session()
     if request.method in READING_METHODS and not session.in_transaction():
-        session.connection(execution_options={"postgresql_readonly": True})
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT", READING: True})
+        else:  # SQLite (development, tests): its own transaction, refused writes all the same
+            session.connection(execution_options={READING: True})
 
 
-def _end_reading(exc: BaseException | None) -> None:
-    """End a reading request's read-only transaction with COMMIT, not the ROLLBACK that
-    closing the session would send: psycopg forgets every prepared statement of a
-    connection when it rolls back, so with a rollback at the end of every request the
-    queries that each page sends again and again would never be prepared (psycopg prepares
-    a query the fifth time a connection sends it) and PostgreSQL would parse and plan each
-    of them every time. Committing a READ ONLY transaction can change nothing. Anything
-    else (a failed request, a transaction that is not read-only, one in error) is left to
-    the session's usual rollback."""
-    session = db.session()
-    if exc is not None or not session.in_transaction():
-        return
-    driver: Any = session.connection().connection.driver_connection  # psycopg's
-    if driver.read_only and driver.info.transaction_status == TransactionStatus.INTRANS:
-        session.commit()
+# What a reading request may send: a SELECT (or a WITH that only selects), SHOW, VALUES, and
+# transaction control (SQLite's BEGIN).
+_READ = re.compile(
+    r"\s*\(*\s*(?:SELECT|SHOW|VALUES|WITH|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b",
+    re.IGNORECASE,
+)
+_WRITE = re.compile(
+    r"\b(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|DROP|ALTER|GRANT|REVOKE|COPY|LOCK|"
+    r"CALL|DO|SET|NEXTVAL|SETVAL|FOR\s+(?:NO\s+KEY\s+)?UPDATE|FOR\s+(?:KEY\s+)?SHARE)\b",
+    re.IGNORECASE,
+)
+
+
+class WriteInARead(RuntimeError):
+    """A reading request (GET, HEAD, OPTIONS) tried to write outside begin_write."""
+
+
+def _refuse_writes(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    """Refuse, before it is sent, anything but a read on a reading request's connection: the
+    guarantee PostgreSQL's READ ONLY transactions gave, kept without their round trips."""
+    if conn.get_execution_options().get(READING) and (
+        not _READ.match(statement) or _WRITE.search(statement)
+    ):
+        raise WriteInARead(
+            "a reading request (GET) may not write; write in a POST, or through "
+            f"begin_write: {statement[:80]!r}"
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -114,9 +138,6 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
-    elif engine.dialect.name == "postgresql":
-        # First of the before-request functions, so that nothing reads before it. The
-        # teardown runs before Flask-SQLAlchemy's (an app-context teardown) closes the
-        # session.
-        app.before_request_funcs.setdefault(None, []).insert(0, _begin_reading)
-        app.teardown_request(_end_reading)
+    # First of the before-request functions, so that nothing reads before it.
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin_reading)
+    event.listen(engine, "before_cursor_execute", _refuse_writes)

@@ -1,7 +1,8 @@
-"""Reading requests on PostgreSQL (portal/database.py): their transaction begins READ ONLY
-and ends with COMMIT, so PostgreSQL refuses a write in them and psycopg keeps the statements
-it has prepared (it forgets them all on a rollback). A GET that must write (a session's
-"last seen", tests/auth/test_sessions.py) does so in a transaction of its own, begin_write's."""
+"""Reading requests (portal/database.py): on PostgreSQL they read without a transaction of
+their own (autocommit: no BEGIN, no COMMIT), and on every database the portal refuses, before
+it is sent, any statement of theirs that is not a read; psycopg keeps the statements it has
+prepared from one request to the next. A GET that must write (a session's "last seen",
+tests/auth/test_sessions.py) does so in a transaction of its own, begin_write's."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ import pytest
 from flask import Blueprint, Flask, Response
 from sqlalchemy import select, text
 
+from portal.database import WriteInARead
 from portal.extensions import db
 from portal.models import School
 from tests.support.client import csrf_token
 from tests.support.factories import make_notice, make_school
-
-pytestmark = pytest.mark.postgres
 
 
 def _plain(value: Any) -> Response:
@@ -28,14 +28,23 @@ def _probed(make_app: Any, **overrides: Any) -> Flask:
     app: Flask = make_app(**overrides)
     probe = Blueprint("probe", __name__)
 
-    @probe.route("/probe/read-only", methods=["GET", "POST"])
-    def read_only() -> Response:
-        return _plain(db.session.execute(text("SHOW transaction_read_only")).scalar())
+    @probe.route("/probe/in-transaction", methods=["GET", "POST"])
+    def in_transaction() -> Response:
+        db.session.execute(text("SELECT 1"))
+        driver: Any = db.session.connection().connection.driver_connection
+        return _plain(driver.info.transaction_status.name)
 
-    @probe.get("/probe/rename")
-    def rename() -> Response:
-        db.session.execute(text("UPDATE schools SET name = 'Renamed'"))
-        return _plain("renamed")
+    @probe.get("/probe/write")
+    def write() -> Response:
+        db.session.execute(text(app.config["STATEMENT"]))
+        db.session.commit()
+        return _plain("written")
+
+    @probe.get("/probe/read")
+    def read() -> Response:
+        return _plain(
+            db.session.scalar(text("SELECT name FROM schools WHERE slug = 'oak-primary'"))
+        )
 
     @probe.get("/probe/prepared")
     def prepared() -> Response:
@@ -53,23 +62,42 @@ def _probed(make_app: Any, **overrides: Any) -> Flask:
     return app
 
 
-def test_a_get_reads_in_a_read_only_transaction_and_a_post_does_not(make_app):
+@pytest.mark.postgres
+def test_a_get_reads_outside_a_transaction_and_a_post_inside_one(make_app):
     app = _probed(make_app)
     client = app.test_client()
-    assert client.get("/probe/read-only").get_data(as_text=True) == "on"
+    assert client.get("/probe/in-transaction").get_data(as_text=True) == "IDLE"
     token = csrf_token(client.get("/sign-in"))  # the session's token, as a browser sends it
-    answer = client.post("/probe/read-only", data={"csrf_token": token})
-    assert answer.get_data(as_text=True) == "off"
+    answer = client.post("/probe/in-transaction", data={"csrf_token": token})
+    assert answer.get_data(as_text=True) == "INTRANS"
 
 
-def test_postgresql_refuses_a_write_in_a_get(make_app):
-    app = _probed(make_app)
-    with pytest.raises(Exception, match="read-only transaction"):
-        app.test_client().get("/probe/rename")
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE schools SET name = 'Renamed'",
+        "  update schools set name = 'Renamed'",
+        "WITH x AS (UPDATE schools SET name = 'Renamed' RETURNING id) SELECT * FROM x",
+        "SELECT id FROM schools FOR UPDATE",
+        "DELETE FROM notice_versions",
+        "INSERT INTO bank_holidays (day, name) VALUES ('2030-01-01', 'x')",
+    ],
+)
+def test_a_get_cannot_write(make_app, statement):
+    app = _probed(make_app, STATEMENT=statement)
+    with pytest.raises(WriteInARead, match="a reading request"):
+        app.test_client().get("/probe/write")
     with app.app_context():
         assert db.session.scalar(select(School.name)) == "Oak Primary School"
 
 
+def test_a_get_reads_as_before(make_app):
+    app = _probed(make_app)
+    answer = app.test_client().get("/probe/read")
+    assert answer.get_data(as_text=True) == "Oak Primary School"
+
+
+@pytest.mark.postgres
 def test_statements_stay_prepared_from_one_reading_request_to_the_next(make_app):
     # psycopg prepares a statement the fifth time a connection runs it; a ROLLBACK at the
     # end of each request would make it forget them all, so none would ever stay prepared.
