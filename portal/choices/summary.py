@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, literal, select, union_all
 
 from .. import consent
 from ..extensions import db
@@ -110,7 +110,7 @@ def family_summary(
     """Each school (by name) with each child this guardian is responsible for, a one-line
     summary of what needs their answer, and the purposes where another person with parental
     responsibility decides instead of them (titled for a page in `language`, a BCP 47 tag;
-    None: English). Four queries, however many children (three when the caller passes the
+    None: English). Three queries, however many children (two when the caller passes the
     guardian's `family`), one more on a page not in English (the school's translations)."""
     now = now or utcnow()
     family = family or family_of(guardian_id)
@@ -120,9 +120,9 @@ def family_summary(
     chosen = _choice_purposes(school_ids)
     for purpose in chosen:
         by_school[purpose.school_id].append(purpose)
-    own, answered_under = _own_answers(guardian_id, school_ids)
     pupil_ids = [pupil.id for group in groups for pupil in group.pupils]
-    others = _others_answers(guardian_id, pupil_ids)
+    answers = _answers(guardian_id, school_ids, pupil_ids)
+    own, answered_under, others = answers.own, answers.answered_under, answers.others
     titles = wordings(chosen, language) if any(others.values()) else {}
     result = []
     for group in groups:
@@ -208,7 +208,7 @@ def _choice_purposes(school_ids: Iterable[int]) -> list[Purpose]:
     return list(db.session.scalars(_CHOICE_PURPOSES, {"school_ids": ids}))
 
 
-_OWN_DECISIONS = select(
+_DECISION_COLUMNS = (
     CurrentDecision.school_id,
     CurrentDecision.guardian_id,
     CurrentDecision.pupil_id,
@@ -221,46 +221,16 @@ _OWN_DECISIONS = select(
     CurrentDecision.seq,
     CurrentDecision.channel,
     CurrentDecision.actor_type,
-).where(
-    CurrentDecision.guardian_id == bindparam("guardian_id"),
-    CurrentDecision.school_id.in_(bindparam("school_ids", expanding=True)),
 )
-
-
-def _own_answers(
-    guardian_id: int, school_ids: list[int]
-) -> tuple[dict[tuple[int, int, str], Any], dict[int, int]]:
-    """This guardian's current decisions at these schools, in one query (none without
-    schools): their own decisions about each child by child, purpose and axis, and the
-    newest notice version they answered under at each school."""
-    own: dict[tuple[int, int, str], Any] = {}
-    answered_under: dict[int, int] = {}
-    if school_ids:
-        for row in db.session.execute(
-            _OWN_DECISIONS, {"guardian_id": guardian_id, "school_ids": school_ids}
-        ):
-            if row.notice_version is not None:
-                answered_under[row.school_id] = max(
-                    row.notice_version, answered_under.get(row.school_id, 0)
-                )
-            if row.pupil_id is not None:
-                own[(row.pupil_id, row.purpose_id, row.axis)] = row
-    return own, answered_under
-
-
-_OTHERS_DECISIONS = (
-    select(
-        CurrentDecision.guardian_id,
-        CurrentDecision.pupil_id,
-        CurrentDecision.purpose_id,
-        CurrentDecision.axis,
-        CurrentDecision.decision,
-        CurrentDecision.decided_at,
-        CurrentDecision.purpose_version,
-        CurrentDecision.seq,
-        CurrentDecision.channel,
-        CurrentDecision.actor_type,
-    )
+# This guardian's own current decisions at their schools (`mine`), and those about their
+# children of everyone else who decides for them (a current link with parental
+# responsibility), in one statement.
+_ANSWERS = union_all(
+    select(literal(True).label("mine"), *_DECISION_COLUMNS).where(
+        CurrentDecision.guardian_id == bindparam("guardian_id"),
+        CurrentDecision.school_id.in_(bindparam("school_ids", expanding=True)),
+    ),
+    select(literal(False).label("mine"), *_DECISION_COLUMNS)
     .join(
         GuardianLink,
         and_(
@@ -273,23 +243,38 @@ _OTHERS_DECISIONS = (
     .where(
         CurrentDecision.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
         CurrentDecision.guardian_id != bindparam("guardian_id"),
-    )
+    ),
 )
 
 
-def _others_answers(
-    guardian_id: int, pupil_ids: list[int]
-) -> dict[int, dict[tuple[int, str], list[consent.Fact]]]:
-    """The current decisions about these children (this guardian's own, read already by the
-    caller) of everyone else who decides for them (a current link with parental
-    responsibility), by child, then purpose and axis. One query (none without children).
-    Who they are does not leave this function: only their decisions."""
-    found: dict[int, dict[tuple[int, str], list[consent.Fact]]] = defaultdict(
-        lambda: defaultdict(list)
+@dataclass
+class _Answers:
+    # This guardian's own decisions about each child, by child, purpose and axis.
+    own: dict[tuple[int, int, str], Any]
+    # The newest notice version they answered under at each school.
+    answered_under: dict[int, int]
+    # Everyone else's who decides for the children, by child, then purpose and axis. Who
+    # they are does not leave this module: only their decisions.
+    others: dict[int, dict[tuple[int, str], list[consent.Fact]]]
+
+
+def _answers(guardian_id: int, school_ids: list[int], pupil_ids: list[int]) -> _Answers:
+    """The current decisions a summary needs, in one query (none without schools)."""
+    found = _Answers({}, {}, defaultdict(lambda: defaultdict(list)))
+    if not school_ids:
+        return found
+    rows = db.session.execute(
+        _ANSWERS,
+        {"guardian_id": guardian_id, "school_ids": school_ids, "pupil_ids": pupil_ids},
     )
-    if pupil_ids:
-        for row in db.session.execute(
-            _OTHERS_DECISIONS, {"guardian_id": guardian_id, "pupil_ids": pupil_ids}
-        ):
-            found[row.pupil_id][(row.purpose_id, row.axis)].append(consent.Fact.of(row))
+    for row in rows:
+        if not row.mine:
+            found.others[row.pupil_id][(row.purpose_id, row.axis)].append(consent.Fact.of(row))
+            continue
+        if row.notice_version is not None:
+            found.answered_under[row.school_id] = max(
+                row.notice_version, found.answered_under.get(row.school_id, 0)
+            )
+        if row.pupil_id is not None:
+            found.own[(row.pupil_id, row.purpose_id, row.axis)] = row
     return found
