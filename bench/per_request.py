@@ -79,6 +79,13 @@ class Trace:
         self.offset = 0
 
     def attach(self, engine: Any) -> None:
+        self.shown: list[str] = []
+
+        def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            self.shown.append(" ".join(statement.split())[:220])
+
+        event.listen(engine, "before_cursor_execute", on_execute)
+
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
             pgconn = dbapi_connection.pgconn
             pgconn.trace(self.file.fileno())
@@ -96,9 +103,9 @@ class Trace:
             self.offset += len(data)
         lines = data.decode("utf-8", "replace").splitlines()
         if show:
-            for line in lines:
-                if line.startswith("F\t") and ("\tQuery\t" in line or "\tParse\t" in line):
-                    print("   ", line.split("\t", 3)[-1][:160])
+            for line in self.shown:
+                print("   ", line)
+        self.shown.clear()
         trips = sum(1 for line in lines if line.startswith("B\t") and "\tReadyForQuery" in line)
         statements = sum(
             1
@@ -145,6 +152,11 @@ def main() -> None:
     app = create_app()
     trace = Trace()
     with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()  # a database seeded by an earlier version is brought up to date
+        db.session.remove()
+        db.engine.dispose()  # every connection from now on is traced
         trace.attach(db.engine)
 
     def sign_in(kind: str, principal_id: int) -> tuple[Any, str]:
@@ -248,7 +260,26 @@ def main() -> None:
     trace.since_last()
     for name, (request, _status) in pages.items():  # round trips, once each, warm
         request()
+        if ARGS.show_sql:
+            print(name)
         trips[name] = trace.since_last(show=ARGS.show_sql)
+    if ARGS.show_sql:
+        for name, (request, _status) in pages.items():
+            response = request()
+            cookie = bool(response.headers.getlist("Set-Cookie"))
+            print(f"{name}: {len(response.data):,} bytes, sets a cookie: {cookie}")
+    if ARGS.profile:
+        # pyinstrument (`pip install pyinstrument`), over ROUNDS requests of one page.
+        from pyinstrument import Profiler
+
+        request = pages[ARGS.profile][0]
+        profiler = Profiler(interval=0.0001)
+        profiler.start()
+        for _ in range(ARGS.rounds):
+            request()
+        profiler.stop()
+        print(profiler.output_text(unicode=True, show_all=False, time="percent_of_total"))
+        return
     for _ in range(ARGS.rounds):
         for name, (request, _status) in pages.items():
             began = time.process_time()
@@ -276,5 +307,6 @@ if __name__ == "__main__":
     parser.add_argument("--seed", action="store_true", help="seed the database first")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--show-sql", action="store_true", help="print each page's statements")
+    parser.add_argument("--profile", help="profile one page (its name, as printed) instead")
     ARGS = parser.parse_args()
     main()

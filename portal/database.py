@@ -114,6 +114,21 @@ _WRITE = re.compile(
 )
 
 
+# Each statement's verdict, once: SQLAlchemy compiles a statement to the same text every
+# time, so a page's few statements are read with the regular expressions only once.
+_VERDICTS: dict[str, bool] = {}
+_MAX_VERDICTS = 4096
+
+
+def _is_read(statement: str) -> bool:
+    verdict = _VERDICTS.get(statement)
+    if verdict is None:
+        verdict = bool(_READ.match(statement)) and not _WRITE.search(statement)
+        if len(_VERDICTS) < _MAX_VERDICTS:
+            _VERDICTS[statement] = verdict
+    return verdict
+
+
 class WriteInARead(RuntimeError):
     """A reading request (GET, HEAD, OPTIONS) tried to write outside begin_write."""
 
@@ -123,9 +138,7 @@ def _refuse_writes(
 ) -> None:
     """Refuse, before it is sent, anything but a read on a reading request's connection: the
     guarantee PostgreSQL's READ ONLY transactions gave, kept without their round trips."""
-    if conn.get_execution_options().get(READING) and (
-        not _READ.match(statement) or _WRITE.search(statement)
-    ):
+    if conn.get_execution_options().get(READING) and not _is_read(statement):
         raise WriteInARead(
             "a reading request (GET) may not write; write in a POST, or through "
             f"begin_write: {statement[:80]!r}"

@@ -212,6 +212,10 @@ class School(Model):
     # Whether the daily job emails a parent or carer when an answer of theirs needs renewing
     # (portal/renewals.py; docs/follow-through.md, "Renewal reminders").
     renewal_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Moved on by the database itself (triggers, migration 0017) whenever a purpose of the
+    # school changes or a pupil joins, leaves or changes class: what each app process keeps
+    # of the school (`portal.school_cache`) is good for one generation.
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     __table_args__ = (
         CheckConstraint("slug <> ''", name="slug_not_empty"),

@@ -23,7 +23,7 @@ from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Integer, and_, bindparam, false, func, or_, select
 
-from . import consent
+from . import consent, school_cache
 from .consent import Status
 from .errors import NotFound
 from .extensions import db
@@ -113,26 +113,27 @@ _PUBLISHABLE = (
     .where(_publishable(bindparam("school_id", type_=Integer)))
     .order_by(Purpose.position, Purpose.id)
 )
-_GROUPS = (
-    select(Pupil.class_name, Pupil.year_group)
-    .where(Pupil.school_id == bindparam("school_id"), Pupil.on_roll.is_(True))
-    .distinct()
-)
 
 
-def options(school_id: int) -> Options:
-    """Two queries."""
-    params = {"school_id": school_id}
-    purposes = db.session.scalars(_PUBLISHABLE, params).all()
-    classes: set[str] = set()
-    years: set[str] = set()
-    for class_name, year_group in db.session.execute(_GROUPS, params):
-        classes.add(class_name)
-        years.add(year_group)
+def is_publishable(purpose: Purpose) -> bool:
+    """`_publishable`, for a purpose already read."""
+    return (
+        purpose.active
+        and purpose.publishable
+        and purpose.scope == Scope.PUPIL
+        and purpose.choice in (Choice.CONSENT, Choice.OBJECTION)
+    )
+
+
+def options(school_id: int, generation: int) -> Options:
+    """No query, once the school's purposes and classes are kept for its `generation` (read
+    with the staff user's session: `portal.school_cache`); two when they are read again."""
+    groups = school_cache.groups(school_id, generation)
+    purposes = school_cache.active_purposes(school_id, generation)
     return Options(
-        purposes=tuple(purposes),
-        classes=tuple(sorted((c for c in classes if c), key=str.casefold)),
-        year_groups=tuple(sorted((y for y in years if y), key=_year_order)),
+        purposes=tuple(p for p in purposes if is_publishable(p)),
+        classes=tuple(sorted((c for c in groups.classes if c), key=str.casefold)),
+        year_groups=tuple(sorted((y for y in groups.years if y), key=_year_order)),
     )
 
 

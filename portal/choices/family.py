@@ -3,15 +3,17 @@ links say (their schools, their children and the schools' current notices)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased, load_only
 
+from .. import school_cache
 from ..errors import NotFound
 from ..extensions import db
-from ..models import GuardianLink, NoticeVersion, Pupil, School
+from ..models import GuardianLink, NoticeVersion, Pupil, Purpose, School
 from ..queries import deciding_link
 
 
@@ -84,6 +86,12 @@ class Family:
     notices: dict[int, NoticeVersion]
     # Children who have left (not erased), grouped the same way: shown read-only.
     left: list[SchoolChildren] = field(default_factory=list)
+    # Each school's generation, as the family's query read it (portal.school_cache).
+    generations: dict[int, int] = field(default_factory=dict)
+
+    def purposes(self, school_id: int) -> Sequence[Purpose]:
+        """The school's active purposes, in page order (kept for its generation)."""
+        return school_cache.active_purposes(school_id, self.generations.get(school_id, -1))
 
     def child(self, pupil_id: int) -> tuple[Pupil, School]:
         """One of their children, with the school; NotFound for any other pupil."""
@@ -110,7 +118,14 @@ def _family_query() -> Any:
         .scalar_subquery()
     )
     return (
-        select(GuardianLink.parental_responsibility, School, Pupil, NoticeVersion)
+        select(
+            GuardianLink.parental_responsibility,
+            School,
+            Pupil,
+            NoticeVersion,
+            # Fresh from the database, whatever the School object holds (portal.school_cache).
+            School.generation.label("generation"),
+        )
         .select_from(GuardianLink)
         .join(School, School.id == GuardianLink.school_id)
         .join(Pupil, Pupil.id == GuardianLink.pupil_id)
@@ -145,10 +160,12 @@ def family_of(guardian_id: int) -> Family:
     children: dict[int, SchoolChildren] = {}
     left: dict[int, SchoolChildren] = {}
     notices_by_school: dict[int, NoticeVersion] = {}
-    for responsible, school, pupil, notice in db.session.execute(
+    generations: dict[int, int] = {}
+    for responsible, school, pupil, notice, generation in db.session.execute(
         _FAMILY, {"guardian_id": guardian_id}
     ):
         schools.setdefault(school.id, school)
+        generations[school.id] = generation
         if notice is not None:
             notices_by_school[school.id] = notice
         if not responsible or pupil.school_id != school.id:
@@ -158,5 +175,9 @@ def family_of(guardian_id: int) -> Family:
         elif pupil.erased_at is None:
             left.setdefault(school.id, SchoolChildren(school, [])).pupils.append(pupil)
     return Family(
-        list(schools.values()), list(children.values()), notices_by_school, list(left.values())
+        list(schools.values()),
+        list(children.values()),
+        notices_by_school,
+        list(left.values()),
+        generations,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from .. import consent, holidays, ledger, objections, takedowns
 from ..errors import NotFound
@@ -170,7 +170,7 @@ def child_page(
     family = family or family_of(guardian_id)
     pupil, school = family.child(pupil_id)
     notice = family.notices.get(school.id)
-    purposes = [p for p in _all_active(school.id) if p.scope == Scope.PUPIL]
+    purposes = [p for p in family.purposes(school.id) if p.scope == Scope.PUPIL]
     chosen = [p for p in purposes if p.choice != Choice.NONE]
     # Everyone with parental responsibility for the child and their decisions (on every
     # purpose, retired ones too): the effective statuses, and this guardian's own answers.
@@ -347,17 +347,6 @@ def _with_reviews(school_id: int, items: list[PurposeChoice]) -> list[PurposeCho
     return result
 
 
-_ALL_ACTIVE = (
-    select(Purpose)
-    .where(Purpose.school_id == bindparam("school_id"), Purpose.active.is_(True))
-    .order_by(Purpose.position, Purpose.id)
-)
-
-
-def _all_active(school_id: int) -> list[Purpose]:
-    return list(db.session.scalars(_ALL_ACTIVE, {"school_id": school_id}))
-
-
 @dataclass(frozen=True)
 class Answerable:
     """A choice on one child's page that this guardian may answer."""
@@ -378,7 +367,7 @@ def answerable(
     purpose = next(
         (
             p
-            for p in _all_active(school.id)
+            for p in family.purposes(school.id)
             if p.id == purpose_id and p.scope == Scope.PUPIL and p.choice != Choice.NONE
         ),
         None,

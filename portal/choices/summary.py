@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,7 +116,7 @@ def family_summary(
     groups = family.children
     school_ids = [g.school.id for g in groups]
     by_school: dict[int, list[Purpose]] = defaultdict(list)
-    chosen = _choice_purposes(school_ids)
+    chosen = _choice_purposes(family)
     for purpose in chosen:
         by_school[purpose.school_id].append(purpose)
     pupil_ids = [pupil.id for group in groups for pupil in group.pupils]
@@ -188,24 +187,15 @@ def _overruled(
     return None
 
 
-_CHOICE_PURPOSES = (
-    select(Purpose)
-    .where(
-        Purpose.school_id.in_(bindparam("school_ids", expanding=True)),
-        Purpose.active.is_(True),
-        Purpose.scope == Scope.PUPIL,
-        Purpose.choice != Choice.NONE,
-    )
-    .order_by(Purpose.school_id, Purpose.position, Purpose.id)
-)
-
-
-def _choice_purposes(school_ids: Iterable[int]) -> list[Purpose]:
-    """Active per-child purposes that offer a choice (consent or objection), in page order."""
-    ids = sorted(set(school_ids))
-    if not ids:
-        return []
-    return list(db.session.scalars(_CHOICE_PURPOSES, {"school_ids": ids}))
+def _choice_purposes(family: Family) -> list[Purpose]:
+    """Active per-child purposes that offer a choice (consent or objection), in page order,
+    school by school (kept for each school's generation: `portal.school_cache`)."""
+    return [
+        purpose
+        for school_id in sorted({group.school.id for group in family.children})
+        for purpose in family.purposes(school_id)
+        if purpose.scope == Scope.PUPIL and purpose.choice != Choice.NONE
+    ]
 
 
 _DECISION_COLUMNS = (

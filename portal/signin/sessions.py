@@ -23,16 +23,28 @@ LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
+class GuardianIdentity:
+    """What a parent's pages need of the signed-in guardian, read with the session (three
+    columns, not the whole row as an object)."""
+
+    id: int
+    language: str | None
+    language_chosen: bool
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """The person behind a session (Flask-Login's user)."""
 
     token: str
     principal_type: PrincipalType
-    guardian: Guardian | None
+    guardian: GuardianIdentity | None
     staff: StaffUser | None
     # The second factor this (staff) session passed last, and when (portal/second_factor).
     second_factor: str | None = None
     second_factor_at: datetime | None = None
+    # A staff user's school's generation, read with the session (portal/school_cache.py).
+    school_generation: int = -1
 
     is_authenticated = True
     is_active = True
@@ -79,9 +91,9 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     return token
 
 
-# The session row with the person behind it, in one query: the guardian, or the staff user
-# and their school (which every staff page shows). Built once with a bound parameter, so
-# SQLAlchemy compiles it once per process.
+# The session row with the person behind it, in one query: the guardian's id and language,
+# or the staff user and their school (which every staff page shows). Built once with a bound
+# parameter, so SQLAlchemy compiles it once per process.
 _SESSION = (
     select(
         UserSession.id,
@@ -91,9 +103,13 @@ _SESSION = (
         UserSession.last_seen_at,
         UserSession.second_factor,
         UserSession.second_factor_at,
-        Guardian,
+        Guardian.id.label("guardian_id"),
+        Guardian.language,
+        Guardian.language_chosen,
         StaffUser,
         School,
+        # Fresh from the database, whatever the School object holds (portal.school_cache).
+        School.generation.label("school_generation"),
     )
     .outerjoin(Guardian, Guardian.id == UserSession.guardian_id)
     .outerjoin(StaffUser, StaffUser.id == UserSession.staff_user_id)
@@ -114,12 +130,12 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
     if now - row.last_seen_at >= idle:
         end_session(token, now=now)
         return None
-    guardian: Guardian | None = None
+    guardian: GuardianIdentity | None = None
     staff: StaffUser | None = None
     if principal_type == PrincipalType.GUARDIAN:
-        guardian = row.Guardian
-        if guardian is None:
+        if row.guardian_id is None:
             return None
+        guardian = GuardianIdentity(row.guardian_id, row.language, bool(row.language_chosen))
     else:
         staff = row.StaffUser
         if staff is None or not staff.active:
@@ -132,7 +148,15 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
             session.execute(
                 update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
             )
-    return SignedIn(token, principal_type, guardian, staff, row.second_factor, row.second_factor_at)
+    return SignedIn(
+        token,
+        principal_type,
+        guardian,
+        staff,
+        row.second_factor,
+        row.second_factor_at,
+        row.school_generation if row.school_generation is not None else -1,
+    )
 
 
 def end_session(token: str, *, now: datetime | None = None) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -167,7 +168,7 @@ def _invalid(
 @bp.get("/photo-check", endpoint="photo_check")
 @staff_required(ADMIN, STAFF)
 def photo_check_page() -> Response:
-    options = photo_check.options(current_school_id())
+    options = photo_check.options(current_school_id(), current_user.school_generation)
     form = _form(options)
     picked = _scoped(form, options)
     result = None
@@ -200,7 +201,7 @@ def photo_check_search() -> str | Response:
 @staff_required(ADMIN, STAFF)
 def photo_check_print() -> str | Response:
     """The class sheet: one row per pupil, one column per purpose, marks in words."""
-    options = photo_check.options(current_school_id())
+    options = photo_check.options(current_school_id(), current_user.school_generation)
     form = _form(options)
     picked = _scoped(form, options)
     if not form.check(options):

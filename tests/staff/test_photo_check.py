@@ -20,7 +20,7 @@ from portal import photo_check, purposes
 from portal.consent import Status
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import Pupil, Purpose
+from portal.models import Pupil, Purpose, School
 from portal.types import utcnow
 from tests.support.factories import PURPOSES_OF_EVERY_KIND, make_child
 from tests.support.world import World, decide
@@ -193,10 +193,14 @@ def test_a_year_group_lists_only_children_on_roll(photo_world):
     assert result.who == "Year 3"
 
 
+def generation_of(school_id: int) -> int:
+    return int(db.session.scalar(select(School.generation).where(School.id == school_id)))
+
+
 def test_only_the_schools_publishable_purposes_and_pupils(photo_world):
     pw = photo_world
     oak, elm = pw.world.oak, pw.world.elm
-    options = photo_check.options(oak.id)
+    options = photo_check.options(oak.id, generation_of(oak.id))
     assert [p.key for p in options.purposes] == ["photos-website", "local-paper", "press-photos"]
     assert options.classes == ("3 Oak",) and options.year_groups == ("3",)
     trips = oak.purposes["trip-videos"]  # consent, not publishable
