@@ -77,11 +77,14 @@ def _own(event: ConsentEvent, guardian_id: int) -> bool:
     )
 
 
-def hook(guardian_id: int, *, delay: timedelta | None = None) -> BeforeCommit:
+def hook(
+    guardian_id: int, *, delay: timedelta | None = None, email: str | None = None
+) -> BeforeCommit:
     """A `before_commit` for `ledger.record_many` that enqueues this guardian's receipt: one
     message per school, for the events that are the guardian's own decisions, made by them.
     Nothing for a guardian without an email address. `delay` defaults to the app's
-    RECEIPT_DELAY_SECONDS; it counts from the events' time."""
+    RECEIPT_DELAY_SECONDS; it counts from the events' time. `email`, when the caller has it
+    (read with the session), saves reading it again."""
     wait = delay
     if wait is None:
         wait = timedelta(seconds=int(current_app.config["RECEIPT_DELAY_SECONDS"]))
@@ -93,13 +96,14 @@ def hook(guardian_id: int, *, delay: timedelta | None = None) -> BeforeCommit:
                 by_school[event.school_id].append(event)
         if not by_school:
             return
-        email = session.scalar(select(Guardian.email).where(Guardian.id == guardian_id))
-        if not email:
+        # The address the caller read with the session, or the guardian's row.
+        to = email or session.scalar(select(Guardian.email).where(Guardian.id == guardian_id))
+        if not to:
             return
         for school_id, found in sorted(by_school.items()):
             at = max(event.occurred_at for event in found)
             outbox.enqueue(
-                to_address=email,
+                to_address=to,
                 template=TEMPLATE,
                 payload={
                     "guardian_id": guardian_id,

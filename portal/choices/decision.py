@@ -43,6 +43,7 @@ def decide(
     now: datetime | None = None,
     family: Family | None = None,
     language: str | None = None,
+    email: str | None = None,
 ) -> list[ConsentEvent]:
     """Record this guardian's own decision for one or several of their children at one school:
     one ledger event per child, in one transaction. NotFound (nothing written) unless every
@@ -57,6 +58,9 @@ def decide(
     renewal. `family`, when the caller has read it (`family_of`), saves reading the children
     again.
 
+    `email`, the guardian's address when the caller read it with the session, saves reading
+    it for the receipt.
+
     `language` is the language of the page the guardian answered on (a BCP 47 tag; None:
     English). Each event records the language of the wording that page showed: that tag
     when the school has a translation of the purpose's current wording into it, else "en"
@@ -66,7 +70,12 @@ def decide(
     if not wanted:
         raise NotFound("no child chosen")
     school_id = _their_school(guardian_id, wanted, family)
-    purpose = db.session.get(Purpose, purpose_id)
+    # An active purpose, from what the family's page keeps of the school; a retired one (its
+    # "yes" can still be withdrawn) from the database.
+    kept = family.purposes(school_id) if family is not None else ()
+    purpose = next((p for p in kept if p.id == purpose_id), None) or db.session.get(
+        Purpose, purpose_id
+    )
     if purpose is None or purpose.school_id != school_id or purpose.scope != Scope.PUPIL:
         raise NotFound("no such purpose")
     if purpose_version is not None and purpose_version != purpose.version:
@@ -100,7 +109,7 @@ def decide(
         requests,
         actor=Actor.guardian(guardian_id),
         channel=Channel.WEB.value,
-        before_commit=receipts.hook(guardian_id),
+        before_commit=receipts.hook(guardian_id, email=email),
         now=now,
         skip_if=unchanged,
     )

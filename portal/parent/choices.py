@@ -36,7 +36,7 @@ from ..web.hypermedia import page_or_fragment, saved
 from ..web.incoming import MAX_ID
 from ..web.language import join_list, page_language
 from . import bp
-from .layout import family, guardian_id
+from .layout import family, guardian_email, guardian_id
 
 HOME_PAGE = "parent/choices/home.html"
 CHILD_PAGE = "parent/choices/child.html"
@@ -164,6 +164,7 @@ def decide(pupil_id: int, purpose_id: int) -> Response:
                 notice_version=form.notice_version.data,
                 family=their_family,
                 language=page_language().tag,
+                email=guardian_email(),
             )
         except choices.StaleChoice:
             status, message = 409, str(STALE)

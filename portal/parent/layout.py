@@ -17,6 +17,11 @@ def guardian_id() -> int:
     return int(current_user.guardian.id)
 
 
+def guardian_email() -> str | None:
+    """The signed-in guardian's address, as read with the session."""
+    return current_user.guardian.email  # type: ignore[no-any-return]
+
+
 def family() -> choices.Family:
     """The signed-in guardian's schools, children and notices (one query), kept for the
     footer's links (`family_schools`) so that they are not read again."""

@@ -30,6 +30,7 @@ class GuardianIdentity:
     id: int
     language: str | None
     language_chosen: bool
+    email: str | None = None  # where their receipts go
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     return token
 
 
-# The session row with the person behind it, in one query: the guardian's id and language,
+# The session row with the person behind it, in one query: the guardian's id, language and email,
 # or the staff user and their school (which every staff page shows). Built once with a bound
 # parameter, so SQLAlchemy compiles it once per process.
 _SESSION = (
@@ -106,6 +107,7 @@ _SESSION = (
         Guardian.id.label("guardian_id"),
         Guardian.language,
         Guardian.language_chosen,
+        Guardian.email.label("guardian_email"),
         StaffUser,
         School,
         # Fresh from the database, whatever the School object holds (portal.school_cache).
@@ -135,7 +137,9 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
     if principal_type == PrincipalType.GUARDIAN:
         if row.guardian_id is None:
             return None
-        guardian = GuardianIdentity(row.guardian_id, row.language, bool(row.language_chosen))
+        guardian = GuardianIdentity(
+            row.guardian_id, row.language, bool(row.language_chosen), row.guardian_email
+        )
     else:
         staff = row.StaffUser
         if staff is None or not staff.active:
