@@ -3,7 +3,12 @@
 gunicorn with the documented settings (gunicorn.conf.py), PORTAL_ENV=production and
 PostgreSQL, on 127.0.0.1, loaded from the same machine by wrk (`-t2 -c50 --latency`, a
 warm-up, then the measured run) for each of:
-- hello: a bare Flask app (bench/hello.py) under the very same gunicorn settings: the ceiling;
+- hello: a bare Flask app (bench/hello.py) under the very same server settings: the ceiling;
+- the reference page: a minimal real page (bench/reference.py) under the same settings,
+  answering the children page's requests (GET /family, the same session cookies): the
+  session row by the token's hash and the guardian's children in two SQLAlchemy Core
+  queries, and a Jinja page of the size of the portal's children page (REFERENCE_PAGE_BYTES:
+  the median size of the children pages fetched by a check of the portal beforehand);
 - the guardian's children page (GET /family);
 - a child's page (GET /family/children/ID);
 - a consent POST (POST /family/children/ID/choices/PURPOSE, the plain form post answered by a
@@ -15,17 +20,31 @@ warm-up, then the measured run) for each of:
 Many guardians, children, schools and classes take turns (bench/wrk/*.lua rotate through
 request lists written to bench/out/http/), each guardian and staff user with their own
 session: a server-side session from `signin.start_session`, in the signed cookie the sign-in
-view sets, with a CSRF token of that session for the POST. Before and after the load a
+view sets, with a CSRF token of that session for the POST (a staff session has passed its
+second factor, which every staff page requires). Before and after the load a
 sample of the requests is sent once and must get the page (200), or for the POST the
 redirect back to the child's page (302): wrk counts any 2xx or 3xx as a success, and a
 redirect to the sign-in page must not pass for a page.
 
 For each: requests/s, latency p50/p95/p99 (microsecond figures from wrk's own histogram, via
-the scripts' done()), errors (socket errors, timeouts of 2 s and non-2xx/3xx answers) and its
-requests/s as a fraction of the ceiling's, beside the targets; and the CPU time each request
-cost the app server (gunicorn's master and workers) and PostgreSQL, read from /proc before
-and after the measured run: on a shared machine the steadier figure to compare changes by.
-A missed target is reported, not a failure (exit status 0).
+the scripts' done()), errors (socket errors, timeouts of 2 s and non-2xx/3xx answers), its
+requests/s as a fraction of the ceiling's and, for the portal's pages, of the reference
+page's, beside the targets (the children page at least 0.80 of the reference page, a child's
+page 0.70: what the framework, the sessions and the page's own work may cost on top of a
+minimal page); and the CPU time each request cost the app server (its master process and
+everything under it) and PostgreSQL (its processes that work for the bench's database), read
+from /proc before and after the measured run: on a shared machine the steadier figure to
+compare changes by. The ratio to the reference page
+says how far a page is from what a minimal page of its size costs on the same machine and
+server, whatever the machine's load and however fast hello is. A missed target is reported,
+not a failure (exit status 0). A scenario with no requests at the scale seeded (no class of
+30 in a small seeding) is skipped.
+
+`--server granian` serves hello, the reference page and the portal with granian instead
+(`--interface wsgi`, as many worker processes as gunicorn.conf.py gives gunicorn, each with
+as many blocking threads as a gunicorn worker has threads; see `granian_settings`), to
+compare WSGI servers on the same pages: compare the ratios and the CPU per request of runs
+made one after the other, since hello itself differs between servers.
 
 Production settings over plain http: SECRET_KEY is a fresh random one and BASE_URL
 https://bench.example.org. Nothing refuses plain http: the `__Host-` cookie is sent by wrk as
@@ -39,12 +58,14 @@ Not bench/http.py: a script's folder comes first on sys.path, and a bench/http.p
 shadow the standard library's `http` (which werkzeug imports) in every script of bench/.
 
 Usage:  .venv/bin/python bench/http_load.py [--seed [--schools 5] [--events 50000]]
+                                            [--server gunicorn|granian] [--only children,child]
                                             [--warmup 5] [--duration 20] [--json PATH]
 Database: BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench),
 seeded by bench/seed.py; `--seed` seeds it first (dropping it) at a small scale for
 development. The sessions it opens are ended when it finishes. Needs wrk (Debian:
-`apt-get install -y wrk`). WEB_CONCURRENCY and GUNICORN_THREADS override the workers and
-threads, to compare settings.
+`apt-get install -y wrk`); granian is in the `test` extra (`make install-test`).
+WEB_CONCURRENCY and GUNICORN_THREADS override the workers and threads of either server, to
+compare settings.
 """
 
 from __future__ import annotations
@@ -61,10 +82,12 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -82,13 +105,16 @@ BASE_URL = "https://bench.example.org"
 OUT = ROOT / "bench" / "out" / "http"
 WRK = ROOT / "bench" / "wrk"
 GUNICORN = Path(sys.executable).parent / "gunicorn"  # beside this Python
+GRANIAN = Path(sys.executable).parent / "granian"
 CONFIG = ROOT / "gunicorn.conf.py"
+SERVERS = ("gunicorn", "granian")
 
 
 @dataclass(frozen=True)
 class Target:
     ratio: float | None = None  # of the ceiling's requests/s, at least
     p95_ms: float | None = None  # at most
+    of_reference: float | None = None  # of the reference page's requests/s, at least
 
 
 @dataclass
@@ -104,8 +130,9 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("hello", "hello (ceiling)", "pages", 200, Target()),
-    Scenario("children", "children page", "pages", 200, Target(0.40, 50)),
-    Scenario("child", "child page", "pages", 200, Target(0.40, 50)),
+    Scenario("reference", "reference page", "pages", 200, Target()),
+    Scenario("children", "children page", "pages", 200, Target(0.40, 50, 0.80)),
+    Scenario("child", "child page", "pages", 200, Target(0.40, 50, 0.70)),
     Scenario("consent", "consent POST", "consent", 302, Target(0.25, 100)),
     Scenario("photo_check", "photo check, class of 30", "pages", 200, Target(0.30, 50)),
     Scenario("pupil_search", "pupil search", "pages", 200, Target(None, 50)),
@@ -191,7 +218,9 @@ class Answer:
 class Minter:
     """Signed-in session cookies without email: a server-side session through
     `signin.start_session`, put in Flask's signed session cookie as the sign-in view does
-    (Flask-Login's `login_user`), with a CSRF token of that session."""
+    (Flask-Login's `login_user`), with a CSRF token of that session. A staff session has
+    passed its second factor (`second_factor.record_pass`, as after an app's code): every
+    staff page asks for it first."""
 
     def __init__(self, url: str) -> None:
         from portal import create_app
@@ -204,7 +233,7 @@ class Minter:
         from flask_login import login_user
         from flask_wtf.csrf import generate_csrf
 
-        from portal import signin
+        from portal import second_factor, signin
         from portal.models import PrincipalType
 
         app = self.app
@@ -213,6 +242,8 @@ class Minter:
             token = signin.start_session(principal)
             user = signin.load_session(token)
             assert user is not None, (kind, principal_id)
+            if user.staff is not None:
+                second_factor.record_pass(user.staff, token, "totp")
             login_user(user)
             # The token is cached on `g`, which belongs to the app context this request
             # context shares with the caller's: make a new one for this session.
@@ -345,6 +376,7 @@ def build(url: str, minter: Minter, rng: random.Random) -> tuple[dict[str, list]
                 requests["pupil_search"].append(get(f"/staff/pupils?q={quote(surname)}", headers))
         db.session.remove()
     requests["hello"] = [get("/", {}) for _ in range(ARGS.threads)]
+    requests["reference"] = list(requests["children"])  # the same requests, the same cookies
     for key in ("photo_check", "pupil_search"):
         rng.shuffle(requests[key])  # schools and classes interleaved
     return requests, answers
@@ -424,13 +456,14 @@ def write_data(name: str, entries: list[dict[str, Any]]) -> Path:
     return path
 
 
-# --- gunicorn ------------------------------------------------------------------------------
+# --- the app server: gunicorn or granian ---------------------------------------------------
 
 
 def settings() -> dict[str, Any]:
-    """The settings gunicorn.conf.py gives in this environment."""
+    """The settings gunicorn.conf.py gives in this environment (granian gets the same number
+    of worker processes and of threads per worker: `granian_settings`)."""
     found = runpy.run_path(str(CONFIG))
-    chosen = {
+    chosen: dict[str, Any] = {
         name: found[name]
         for name in ("worker_class", "workers", "threads", "keepalive", "timeout")
         if name in found
@@ -440,6 +473,41 @@ def settings() -> dict[str, Any]:
     return chosen
 
 
+def granian_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """granian's settings equivalent to gunicorn.conf.py's: as many worker processes
+    (2 x cores + 1, or WEB_CONCURRENCY), each running the WSGI app on as many threads as a
+    gunicorn worker has (GUNICORN_THREADS, default 4: granian's "blocking threads"; its own
+    default would be hundreds), HTTP/1.1 with keep-alive (as wrk speaks it), no access log.
+    gunicorn's restart of a worker after 20,000 requests (max_requests) has no equivalent:
+    granian restarts workers by age or memory only, and that stays off."""
+    return {
+        "interface": "wsgi",
+        "workers": config["workers"],
+        "blocking_threads": config["threads"],
+        "runtime_threads": 1,
+        "http": "1",
+        "websockets": False,
+    }
+
+
+def granian_command(app: str, port: int) -> list[str]:
+    chosen = granian_settings(settings())
+    return [
+        str(GRANIAN), "--interface", chosen["interface"], "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(chosen["workers"]),
+        "--blocking-threads", str(chosen["blocking_threads"]),
+        "--runtime-threads", str(chosen["runtime_threads"]), "--http", chosen["http"],
+        "--no-ws", "--no-access-log", "--working-dir", str(ROOT), app,
+    ]  # fmt: skip
+
+
+def server_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -447,34 +515,40 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn with gunicorn.conf.py on 127.0.0.1, serving `app` (the portal or hello)."""
+    """The app server chosen (--server) on 127.0.0.1 on a free port, serving `app` (the
+    portal, hello or the reference page): gunicorn with gunicorn.conf.py, or granian with the
+    equivalent settings. In a session of its own, so that its process group is its own."""
 
     def __init__(self, app: str, env: dict[str, str], name: str) -> None:
+        self.kind = ARGS.server
         self.port = free_port()
-        self.log = OUT / f"gunicorn-{name}.log"
-        command = [str(GUNICORN), "-c", str(CONFIG), "--bind", f"127.0.0.1:{self.port}",
-                   "--error-logfile", str(self.log)]  # fmt: skip
-        command.append(app)
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        self.log = OUT / f"{self.kind}-{name}.log"
+        if self.kind == "granian":
+            command = granian_command(app, self.port)
+        else:
+            command = [str(GUNICORN), "-c", str(CONFIG), "--bind", f"127.0.0.1:{self.port}",
+                       "--error-logfile", str(self.log), app]  # fmt: skip
+        with self.log.open("wb") as log:  # granian logs to its standard output
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
-    def wait_ready(self, path: str) -> None:
+    def wait_ready(self, path: str, expect: int = 200) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                sys.exit(f"gunicorn stopped (exit {self.process.returncode}); see {self.log}")
+                sys.exit(f"{self.kind} stopped (exit {self.process.returncode}); see {self.log}")
             try:
                 status, _headers, _body = fetch(self.port, "GET", path, {})
             except OSError:
                 time.sleep(0.2)
                 continue
-            if status == 200:
+            if status == expect:
                 return
-            sys.exit(f"gunicorn answers {status} for {path}; see {self.log}")
+            sys.exit(f"{self.kind} answers {status} for {path}; see {self.log}")
         self.stop()
-        sys.exit(f"gunicorn did not start within 60 s; see {self.log}")
+        sys.exit(f"{self.kind} did not start within 60 s; see {self.log}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -482,7 +556,7 @@ class Server:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)  # its workers too
                 self.process.wait()
 
 
@@ -498,9 +572,11 @@ def fetch(port: int, method: str, path: str, headers: dict[str, str],
         conn.close()
 
 
-def check(scenario: Scenario, port: int, entries: list[dict[str, Any]], sample: int) -> None:
+def check(scenario: Scenario, port: int, entries: list[dict[str, Any]], sample: int) -> list[int]:
     """A sample of the scenario's requests, each once, must get the expected status (a
-    page, not a redirect to sign in): wrk counts any 2xx or 3xx as a success."""
+    page, not a redirect to sign in): wrk counts any 2xx or 3xx as a success. Returns the
+    size of each answer's body in bytes."""
+    sizes = []
     for entry in entries[:sample]:
         body = entry.get("body") or (entry.get("bodies") or [None])[0]
         status, headers, text = fetch(port, entry["method"], entry["path"], entry["headers"], body)
@@ -512,6 +588,8 @@ def check(scenario: Scenario, port: int, entries: list[dict[str, Any]], sample: 
             )
         if scenario.expect == 302 and "#purpose-" not in location:
             sys.exit(f"{scenario.label}: the POST was not recorded (redirect to {location})")
+        sizes.append(len(text.encode("utf-8")))
+    return sizes
 
 
 # --- wrk -----------------------------------------------------------------------------------
@@ -536,12 +614,33 @@ def wrk(scenario: Scenario, port: int, data: Path, seconds: int) -> dict[str, An
     return figures
 
 
-def cpu_seconds(master: int) -> tuple[float, float]:
-    """CPU time (user + system) used so far by the app server (gunicorn's master, its live
-    workers and the workers it has reaped) and by every PostgreSQL process: the cost of the
-    requests whatever else the machine is doing, unlike requests/s."""
+# A client backend's command line: "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE".
+BACKEND = re.compile(r"postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")
+
+
+def works_for(pid: int, database: str) -> bool:
+    """Whether a PostgreSQL process works for the bench's database: a client backend of it,
+    or a process that serves every database (the WAL writer, the checkpointer...); not a
+    backend of another database (other work on a shared machine)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:  # gone meanwhile
+        return False
+    match = BACKEND.match(cmdline.decode("utf-8", "replace"))
+    return match is None or match.group(1) == database
+
+
+def cpu_seconds(master: int, database: str) -> tuple[float, dict[int, float]]:
+    """CPU time (user + system) used so far by the app server (its master process and every
+    process under it: gunicorn's or granian's workers, and those they have reaped), and by
+    each PostgreSQL process working for `database`, by pid (`run` adds up the differences of
+    the processes it sees both times: a backend of other work that exits meanwhile must not
+    make the sum smaller): the cost of the requests whatever else the machine is doing,
+    unlike requests/s."""
     tick = os.sysconf("SC_CLK_TCK")
-    app = db = 0
+    used: dict[int, int] = {}  # pid: CPU of the process and of the children it has reaped
+    parent: dict[int, int] = {}
+    db: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -551,14 +650,20 @@ def cpu_seconds(master: int) -> tuple[float, float]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        used = int(fields[11]) + int(fields[12])  # utime, stime
-        if int(entry) == master:
-            app += used + int(fields[13]) + int(fields[14])  # and its reaped children's
-        elif int(fields[1]) == master:  # ppid: a worker
-            app += used
-        elif name == "postgres":
-            db += used
-    return app / tick, db / tick
+        pid = int(entry)
+        parent[pid] = int(fields[1])
+        # utime and stime; cutime and cstime: a child's, and its own children's, once reaped.
+        used[pid] = sum(int(f) for f in fields[11:15])
+        if name == "postgres" and works_for(pid, database):
+            db[pid] = (int(fields[11]) + int(fields[12])) / tick
+    app = 0
+    for pid, cpu in used.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != master:
+            ancestor = parent.get(ancestor, 0)
+        if ancestor == master:
+            app += cpu
+    return app / tick, db
 
 
 def run(scenario: Scenario, server: Server, url: str, answers: list[Answer]) -> None:
@@ -575,12 +680,14 @@ def run(scenario: Scenario, server: Server, url: str, answers: list[Answer]) -> 
     # For the POST: from the answers as they stand after the warm-up, once the POSTs still in
     # flight when wrk stopped have been recorded.
     before = settled(url) if posts else 0
-    app_before, db_before = cpu_seconds(server.process.pid)
+    database = make_url(url).database or ""
+    app_before, db_before = cpu_seconds(server.process.pid, database)
     result = wrk(scenario, port, data(), ARGS.duration)
-    app_after, db_after = cpu_seconds(server.process.pid)
+    app_after, db_after = cpu_seconds(server.process.pid, database)
     requests = max(result["requests"], 1)
     result["cpu_ms_app"] = (app_after - app_before) * 1000 / requests
-    result["cpu_ms_db"] = (db_after - db_before) * 1000 / requests
+    db_used = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+    result["cpu_ms_db"] = db_used * 1000 / requests
     if posts:
         # Each POST answered with a redirect must have appended an event (the portal records
         # nothing for a repeated answer); POSTs in flight when wrk stopped may add a few more.
@@ -601,13 +708,23 @@ def ms(us: float) -> float:
     return us / 1000.0
 
 
-def figures(ceiling: float) -> list[dict[str, Any]]:
+def ratios(s: Scenario, ceiling: float, reference: float) -> tuple[float, float | None]:
+    """A scenario's requests/s as a fraction of hello's, and of the reference page's (none
+    for hello and the reference page itself)."""
+    rps = s.result["rps"]
+    of_hello = rps / ceiling if ceiling else 0.0
+    if s.key in ("hello", "reference"):
+        return of_hello, None
+    return of_hello, rps / reference if reference else 0.0
+
+
+def figures(ceiling: float, reference: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in SCENARIOS:
         r = s.result
         if not r:
             continue
-        ratio = r["rps"] / ceiling if ceiling else 0.0
+        ratio, of_reference = ratios(s, ceiling, reference)
         out.append({"name": f"{s.label}: requests/s", "value": round(r["rps"], 1),
                     "unit": "req/s", "target": None, "ok": None})  # fmt: skip
         if s.key != "hello":
@@ -617,6 +734,14 @@ def figures(ceiling: float) -> list[dict[str, Any]]:
                 "value": round(ratio, 3), "unit": "ratio",
                 "target": f">= {wanted:.2f}" if wanted is not None else None,
                 "ok": ratio >= wanted if wanted is not None else None,
+            })  # fmt: skip
+        if of_reference is not None:
+            wanted = s.target.of_reference
+            out.append({
+                "name": f"{s.label}: req/s ÷ reference page",
+                "value": round(of_reference, 3), "unit": "ratio",
+                "target": f">= {wanted:.2f}" if wanted is not None else None,
+                "ok": of_reference >= wanted if wanted is not None else None,
             })  # fmt: skip
         for p in ("p50", "p95", "p99"):
             target = s.target.p95_ms if p == "p95" else None
@@ -635,25 +760,32 @@ def figures(ceiling: float) -> list[dict[str, Any]]:
     return out
 
 
-def table(ceiling: float) -> str:
-    head = (f"{'scenario':<26} {'req/s':>8} {'of hello':>9} {'target':>7}  {'p50':>7} "
-            f"{'p95':>7} {'target':>7} {'p99':>7}  {'errors':>6}  {'CPU ms/req':>10}")  # fmt: skip
+def aimed(value: float | None, target: float | None) -> str:
+    """A target beside its figure: "80% ok", "80% NO", or nothing."""
+    if value is None or target is None:
+        return ""
+    return f"{target:.0%} {'ok' if value >= target else 'NO'}"
+
+
+def table(ceiling: float, reference: float) -> str:
+    head = (f"{'scenario':<26} {'req/s':>8} {'of hello':>9} {'target':>7} {'of ref':>7} "
+            f"{'target':>7}  {'p50':>7} {'p95':>7} {'target':>7} {'p99':>7}  {'errors':>6}  "
+            f"{'CPU ms/req':>10}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for s in SCENARIOS:
         r = s.result
         if not r:
             continue
-        ratio = r["rps"] / ceiling if ceiling else 0.0
-        ratio_target = p95_target = ""
-        if s.target.ratio is not None:
-            mark = "ok" if ratio >= s.target.ratio else "NO"
-            ratio_target = f"{s.target.ratio:.0%} {mark}"
+        ratio, of_reference = ratios(s, ceiling, reference)
+        p95_target = ""
         if s.target.p95_ms is not None:
             mark = "ok" if ms(r["p95"]) <= s.target.p95_ms else "NO"
             p95_target = f"{s.target.p95_ms:g} {mark}"
+        shown = f"{of_reference:.0%}" if of_reference is not None else ""
         errors = f"{r['errors']}" + (" NO" if r["errors"] else "")
         lines.append(
-            f"{s.label:<26} {r['rps']:>8.0f} {ratio:>9.0%} {ratio_target:>7}  "
+            f"{s.label:<26} {r['rps']:>8.0f} {ratio:>9.0%} {aimed(ratio, s.target.ratio):>7} "
+            f"{shown:>7} {aimed(of_reference, s.target.of_reference):>7}  "
             f"{ms(r['p50']):>5.1f}ms {ms(r['p95']):>5.1f}ms {p95_target:>7} "
             f"{ms(r['p99']):>5.1f}ms  {errors:>6}  {r['cpu_ms_app']:>5.2f}+{r['cpu_ms_db']:.2f}"
         )
@@ -673,8 +805,10 @@ def cpu_model() -> str:
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: on Debian or Ubuntu, `apt-get install -y wrk`")
-    if not GUNICORN.exists():
-        sys.exit(f"gunicorn is not installed beside this Python ({GUNICORN}): make install")
+    binary = GRANIAN if ARGS.server == "granian" else GUNICORN
+    if not binary.exists():
+        how = "make install-test" if ARGS.server == "granian" else "make install"
+        sys.exit(f"{ARGS.server} is not installed beside this Python ({binary}): {how}")
     url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     OUT.mkdir(parents=True, exist_ok=True)
     if ARGS.seed:
@@ -685,7 +819,7 @@ def main() -> None:
     unknown = wanted - {s.key for s in SCENARIOS}
     if unknown:
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted.add("hello")  # the ceiling, always
+    wanted |= {"hello", "reference"}  # the ceiling and the reference page, always
 
     # The production configuration: a real secret and an https BASE_URL. Plain http from
     # wrk is fine: the `__Host-` cookie is sent as a header, CSRF's strict referrer check
@@ -706,14 +840,20 @@ def main() -> None:
     rng = random.Random(ARGS.rng_seed)
     data = scale(url)
     config = settings()
+    server = {
+        "name": ARGS.server,
+        "version": server_version(ARGS.server),
+        "settings": granian_settings(config) if ARGS.server == "granian" else config,
+    }
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
           f"PostgreSQL {data['postgresql']} (max_connections {data['max_connections']}), "
           f"load average {load[0]:.2f}")  # fmt: skip
     print(f"data: {data['schools']} schools, {data['pupils']:,} pupils, "
           f"{data['guardians']:,} guardians, {data['consent_events']:,} ledger events")  # fmt: skip
-    print(f"gunicorn: {config}; wrk -t{ARGS.threads} -c{ARGS.connections}, warm-up "
-          f"{ARGS.warmup} s, {ARGS.duration} s each")  # fmt: skip
+    print(f"server: {server['name']} {server['version']}: {server['settings']}; "
+          f"wrk -t{ARGS.threads} -c{ARGS.connections}, warm-up {ARGS.warmup} s, "
+          f"{ARGS.duration} s each")  # fmt: skip
 
     minter = Minter(url)
     requests, answers = build(url, minter, rng)
@@ -724,19 +864,45 @@ def main() -> None:
           f"{len(requests['photo_check'])} photo checks, "
           f"{len(requests['pupil_search'])} searches", flush=True)  # fmt: skip
 
+    hello_s, reference_s, children_s = SCENARIOS[0], SCENARIOS[1], SCENARIOS[2]
+    page_bytes: dict[str, int] = {}
     try:
+        # The size of the portal's children page, which the reference page matches.
+        portal = Server("app:app", env, "portal-sizes")
+        try:
+            portal.wait_ready("/sign-in")
+            sizes = check(children_s, portal.port, children_s.entries, ARGS.check)
+        finally:
+            portal.stop()
+        page_bytes["children page"] = int(statistics.median(sizes))
+        env["REFERENCE_PAGE_BYTES"] = str(page_bytes["children page"])
+
         hello = Server("bench.hello:app", env, "hello")
         try:
             hello.wait_ready("/")
-            check(SCENARIOS[0], hello.port, SCENARIOS[0].entries, 1)
-            run(SCENARIOS[0], hello, url, answers)
+            check(hello_s, hello.port, hello_s.entries, 1)
+            run(hello_s, hello, url, answers)
         finally:
             hello.stop()
+        reference = Server("bench.reference:app", env, "reference")
+        try:
+            reference.wait_ready("/family", 302)  # no cookie: a redirect to sign in
+            sizes = check(reference_s, reference.port, reference_s.entries, ARGS.check)
+            page_bytes["reference page"] = int(statistics.median(sizes))
+            print(f"  page sizes (medians): children page {page_bytes['children page']:,} "
+                  f"bytes, reference page {page_bytes['reference page']:,} bytes")  # fmt: skip
+            run(reference_s, reference, url, answers)
+            check(reference_s, reference.port, reference_s.entries, 3)
+        finally:
+            reference.stop()
         portal = Server("app:app", env, "portal")
         try:
             portal.wait_ready("/sign-in")
-            for s in SCENARIOS[1:]:
+            for s in SCENARIOS[2:]:
                 if s.key not in wanted:
+                    continue
+                if not (answers if s.key == "consent" else s.entries):  # e.g. no class of 30
+                    print(f"  {s.label}: skipped, no requests at this scale")
                     continue
                 entries = consent_entries(url, answers) if s.key == "consent" else s.entries
                 check(s, portal.port, entries, 3 if s.key == "consent" else ARGS.check)
@@ -748,22 +914,30 @@ def main() -> None:
     finally:
         minter.end_all()
 
-    ceiling = SCENARIOS[0].result["rps"]
+    ceiling, reference_rps = hello_s.result["rps"], reference_s.result["rps"]
     print()
-    print(table(ceiling))
+    print(f"server: {server['name']} {server['version']}")
+    print(table(ceiling, reference_rps))
     print("\nerrors: socket errors, timeouts (2 s) and non-2xx/3xx answers; for the POST, "
           "also a redirect that appended nothing")  # fmt: skip
-    print("CPU ms/req: CPU time of the app server (gunicorn and its workers) + of PostgreSQL, "
-          "per request: what a request costs whatever else the machine is doing")  # fmt: skip
+    print("of ref: requests/s as a fraction of the reference page's (bench/reference.py: the "
+          "session row and at most 5 children in two Core queries, a "
+          f"{page_bytes['reference page']:,}-byte page)")  # fmt: skip
+    print(f"CPU ms/req: CPU time of the app server ({ARGS.server} and its workers) + of "
+          "PostgreSQL, per request: what a request costs whatever else the machine is "
+          "doing")  # fmt: skip
     if ARGS.json:
         report = {
             "script": "bench/http_load.py",
-            "figures": figures(ceiling),
+            "server": ARGS.server,
+            "figures": figures(ceiling, reference_rps),
             "raw": {
                 "machine": {"cores": os.cpu_count(), "cpu": cpu_model(),
                             "python": platform.python_version(), "load_average": load},
                 "data": data,
+                "server": server,
                 "gunicorn": config,
+                "page_bytes": page_bytes,
                 "wrk": {"threads": ARGS.threads, "connections": ARGS.connections,
                         "warmup_s": ARGS.warmup, "duration_s": ARGS.duration},
                 "scenarios": {
@@ -778,6 +952,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn",
+                        help="serves hello, the reference page and the portal")  # fmt: skip
     parser.add_argument("--seed", action="store_true", help="seed the database first (drops it)")
     parser.add_argument("--schools", type=int, default=5, help="with --seed")
     parser.add_argument("--pupils", type=int, default=600, help="with --seed: per school")
