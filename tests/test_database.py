@@ -12,7 +12,7 @@ import pytest
 from flask import Blueprint, Flask, Response
 from sqlalchemy import select, text
 
-from portal.database import WriteInARead
+from portal.database import WriteInARead, begin_write
 from portal.extensions import db
 from portal.models import School
 from tests.support.client import csrf_token
@@ -33,6 +33,15 @@ def _probed(make_app: Any, **overrides: Any) -> Flask:
         db.session.execute(text("SELECT 1"))
         driver: Any = db.session.connection().connection.driver_connection
         return _plain(driver.info.transaction_status.name)
+
+    @probe.post("/probe/begin-write")
+    def begin_writing() -> Response:
+        begin_write(db.session())
+        db.session.execute(text("SELECT 1"))
+        driver: Any = db.session.connection().connection.driver_connection
+        status = driver.info.transaction_status.name
+        db.session.rollback()
+        return _plain(status)
 
     @probe.get("/probe/write")
     def write() -> Response:
@@ -63,13 +72,16 @@ def _probed(make_app: Any, **overrides: Any) -> Flask:
 
 
 @pytest.mark.postgres
-def test_a_get_reads_outside_a_transaction_and_a_post_inside_one(make_app):
+def test_requests_read_outside_a_transaction_and_write_inside_one(make_app):
     app = _probed(make_app)
     client = app.test_client()
     assert client.get("/probe/in-transaction").get_data(as_text=True) == "IDLE"
     token = csrf_token(client.get("/sign-in"))  # the session's token, as a browser sends it
+    # A POST reads outside a transaction too, until it writes through begin_write.
     answer = client.post("/probe/in-transaction", data={"csrf_token": token})
-    assert answer.get_data(as_text=True) == "INTRANS"
+    assert answer.get_data(as_text=True) == "IDLE"
+    writing = client.post("/probe/begin-write", data={"csrf_token": token})
+    assert writing.get_data(as_text=True) == "INTRANS"
 
 
 @pytest.mark.parametrize(
