@@ -38,6 +38,7 @@ from .models import (
     RefusalHow,
     StaffUser,
 )
+from .purposes import lookup as purposes_lookup
 from .types import utcnow
 
 ACTIONS = tuple(action.value for action in RefusalAction)
@@ -85,17 +86,7 @@ def _pupil(school_id: int, pupil_id: int) -> Pupil:
 
 def biometric_purposes(school_id: int) -> list[Purpose]:
     """The school's active purposes that follow the biometric rule, in page order."""
-    return list(
-        db.session.scalars(
-            select(Purpose)
-            .where(
-                Purpose.school_id == school_id,
-                Purpose.active.is_(True),
-                Purpose.guardian_rule == GuardianRule.BIOMETRIC,
-            )
-            .order_by(Purpose.position, Purpose.id)
-        )
-    )
+    return purposes_lookup.active_where(school_id, Purpose.guardian_rule == GuardianRule.BIOMETRIC)
 
 
 def refusals(school_id: int, pupil_id: int) -> Refusals:

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from .database import writing
 from .extensions import db
 from .ledger import checkpoints
 from .mail import outbox
-from .models import LedgerCheckpoint, School
+from .models import School
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +78,7 @@ def email_context(payload: dict[str, Any], now: datetime) -> tuple[dict[str, Any
     if context["problem"]:
         context["subject"] = f"Action needed: {school.name}'s consent record was not signed"
         return context, ""
-    found = db.session.scalars(
-        select(LedgerCheckpoint)
-        .where(LedgerCheckpoint.school_id == school.id, LedgerCheckpoint.size == size)
-        .order_by(LedgerCheckpoint.id.desc())
-        .limit(1)
-    ).first()
+    found = checkpoints.latest(school.id, size)
     if found is None:
         return None, "the checkpoint is no longer stored"
     context.update(

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -150,7 +150,7 @@ def sign(
                 note=found.note if found is not None else None,
             )
             db.session.rollback()
-        result = Signed(**{**result.__dict__, "dpo_email": target.dpo_email})
+        result = replace(result, dpo_email=target.dpo_email)
         if result.ok and out_dir is not None and result.note is not None:
             write_files(out_dir, target.slug, result.size, result.note)
         done.append(result)
@@ -168,19 +168,12 @@ def _sign_school(
             return Signed(slug, school_id, 0, problem="the school has no ledger head")
         size = int(head.seq)
         try:
-            root = tree.edge_root(tree.edge_from_bytes(bytes(head.tree or b"")))
-            if len(tree.edge_from_bytes(bytes(head.tree or b""))) != size.bit_count():
-                raise ValueError("the stored tree's edge does not fit the chain head")
+            root = tree.Growing.from_stored(size, bytes(head.tree or b"")).root
             if size and tree.root_at(session, school_id, size) != root:
                 raise ValueError("the stored tree's nodes and its edge give different roots")
         except (ValueError, tree.MissingNodes) as exc:
             return Signed(slug, school_id, size, problem=f"{exc}; run `flask ledger verify`")
-        before = session.scalars(
-            select(LedgerCheckpoint)
-            .where(LedgerCheckpoint.school_id == school_id)
-            .order_by(LedgerCheckpoint.size.desc(), LedgerCheckpoint.id.desc())
-            .limit(1)
-        ).first()
+        before = latest(school_id)
         if before is not None:
             problem = _extends(session, school_id, before.size, bytes(before.root), size, root)
             if problem is not None:

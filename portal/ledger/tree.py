@@ -157,10 +157,6 @@ def perfect_nodes(start: int, end: int) -> list[Node]:
     return nodes
 
 
-def _combine(hashes: Sequence[bytes]) -> bytes:
-    return edge_root(hashes)
-
-
 # --- the database -----------------------------------------------------------------------------
 
 _INSERT_NODE = insert(LedgerTreeNode).values(
@@ -219,7 +215,7 @@ def subtree_hashes(session: Session, school_id: int, ranges: Sequence[Range]) ->
                 f"the stored tree has no node for leaves {position << level} to "
                 f"{((position + 1) << level) - 1} (needed for {start}..{end - 1})"
             )
-        hashes.append(_combine([found[node] for node in nodes]))
+        hashes.append(edge_root([found[node] for node in nodes]))
     return hashes
 
 

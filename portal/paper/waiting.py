@@ -24,6 +24,7 @@ from ..database import writing
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Choice, Pupil, Purpose, Scope, StaffUser
+from ..purposes import lookup as purposes_lookup
 from ..types import utcnow
 from .grid import build
 
@@ -52,17 +53,8 @@ class Waiting:
 
 def consent_purposes(school_id: int) -> list[Purpose]:
     """The choices in use that need consent for each child, in the school's order."""
-    return list(
-        db.session.scalars(
-            select(Purpose)
-            .where(
-                Purpose.school_id == school_id,
-                Purpose.active.is_(True),
-                Purpose.scope == Scope.PUPIL.value,
-                Purpose.choice == Choice.CONSENT.value,
-            )
-            .order_by(Purpose.position, Purpose.id)
-        )
+    return purposes_lookup.active_where(
+        school_id, Purpose.scope == Scope.PUPIL.value, Purpose.choice == Choice.CONSENT.value
     )
 
 

@@ -26,6 +26,7 @@ from ..models import (
     Scope,
     StaffUser,
 )
+from ..purposes import lookup as purposes_lookup
 from ..queries import wording_at_event
 from ..types import utcnow
 
@@ -230,17 +231,7 @@ def history(school_id: int, pupil_id: int) -> list[HistoryEntry]:
 
 def per_child_purposes(school_id: int) -> list[Purpose]:
     """The school's active per-child purposes, in page order."""
-    return list(
-        db.session.scalars(
-            select(Purpose)
-            .where(
-                Purpose.school_id == school_id,
-                Purpose.active.is_(True),
-                Purpose.scope == Scope.PUPIL.value,
-            )
-            .order_by(Purpose.position, Purpose.id)
-        )
-    )
+    return purposes_lookup.active_where(school_id, Purpose.scope == Scope.PUPIL.value)
 
 
 def pupil_record(school_id: int, pupil_id: int, *, now: datetime | None = None) -> PupilRecord:

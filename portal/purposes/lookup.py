@@ -3,7 +3,7 @@ ledger holds about one."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from ..errors import NotFound
 from ..extensions import db
@@ -15,6 +15,17 @@ def for_school(school: School, *, active_only: bool = True) -> list[Purpose]:
     if active_only:
         query = query.where(Purpose.active.is_(True))
     return list(db.session.scalars(query.order_by(Purpose.position, Purpose.id)))
+
+
+def active_where(school_id: int, *conditions: ColumnElement[bool]) -> list[Purpose]:
+    """The school's active purposes that meet `conditions`, in page order."""
+    return list(
+        db.session.scalars(
+            select(Purpose)
+            .where(Purpose.school_id == school_id, Purpose.active.is_(True), *conditions)
+            .order_by(Purpose.position, Purpose.id)
+        )
+    )
 
 
 def get(school_id: int, purpose_id: int, *, lock: bool = False) -> Purpose:
