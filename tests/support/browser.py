@@ -40,7 +40,19 @@ def h1(page: Any, name: str) -> Any:
     return page.get_by_role("heading", level=1, name=name, exact=True)
 
 
+def settled(page: Any) -> None:
+    """Wait for the page's `load` event: its stylesheets and scripts are in.
+
+    A click that navigates returns once the new page has begun to arrive, and a heading is
+    visible before the stylesheet has been applied. Checked that early, the unstyled page
+    fails axe (a visible skip link, links without their padding) though no person would see
+    it; so every check of what the page looks like waits for `load` first.
+    """
+    page.wait_for_load_state("load")
+
+
 def assert_no_axe_violations(page: Any) -> None:
+    settled(page)
     violations = AXE.run(page, options=WCAG_22_AA).response["violations"]
     if violations:
         lines = [f"axe found {len(violations)} WCAG 2.2 AA violation(s) on {page.url}:"]
@@ -54,6 +66,7 @@ def assert_no_axe_violations(page: Any) -> None:
 
 
 def assert_no_sideways_scrolling(page: Any) -> None:
+    settled(page)
     original = page.viewport_size
     try:
         for width in (390, 320):
