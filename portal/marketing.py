@@ -185,7 +185,9 @@ def decide(
     )
 
 
-def _unchanged(request: DecisionRequest, row: CurrentDecision | None, _at: datetime) -> bool:
+def _unchanged(
+    request: DecisionRequest, row: ledger.StandingDecision | None, _at: datetime
+) -> bool:
     """The same decision again (a double-submit, another tab) records nothing: asked by the
     ledger under the school's chain lock."""
     return row is not None and row.decision == request.decision

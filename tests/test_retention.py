@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from portal import ledger, retention
 from portal.extensions import db
@@ -292,7 +292,9 @@ def test_sign_ins_and_emails_to_an_erased_address_go(world: World, app):
                    school_id=oak.id, now=NOW)  # fmt: skip
     sent = outbox.enqueue(to_address="ben@example.org", template="receipt",
                           payload={"child": "A"}, school_id=oak.id, now=NOW)  # fmt: skip
-    sent.sent_at = NOW
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == sent.id).values(sent_at=NOW)
+    )
     other = outbox.enqueue(to_address="eve@example.org", template="receipt", payload={},
                            school_id=oak.id, now=NOW)  # fmt: skip
     db.session.add(

@@ -14,7 +14,6 @@ from ..ledger import Actor, DecisionRequest, LedgerError
 from ..models import (
     Channel,
     ConsentEvent,
-    CurrentDecision,
     Decision,
     GuardianLink,
     Pupil,
@@ -82,7 +81,9 @@ def decide(
         raise StaleChoice(f"{purpose.title!r} has been reworded since the page was opened")
     shown_in = wordings([purpose], language)[purpose.id].language
 
-    def unchanged(request: DecisionRequest, row: CurrentDecision | None, at: datetime) -> bool:
+    def unchanged(
+        request: DecisionRequest, row: ledger.StandingDecision | None, at: datetime
+    ) -> bool:
         """Asked by the ledger under the school's chain lock, so that twenty identical
         answers at once are one decision."""
         if row is None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from ..models import (
     GuardianLink,
     GuardianRule,
     LedgerHead,
+    LedgerTreeNode,
     NoticeVersion,
     Pupil,
     Purpose,
@@ -112,11 +114,27 @@ class DecisionRequest:
     language: str | None = None
 
 
+class StandingDecision(Protocol):
+    """A guardian's standing decision on a subject, purpose and axis, as the ledger reads it
+    under the chain lock: a row of the projection's columns (`_STANDING_COLUMNS`)."""
+
+    guardian_id: int
+    pupil_id: int | None
+    purpose_id: int
+    axis: str
+    decision: str
+    decided_at: datetime
+    purpose_version: int
+    seq: int
+    channel: str
+    actor_type: str
+
+
 BeforeCommit = Callable[[Session, list[ConsentEvent]], None]
 # Decides, under the chain lock, that a request would change nothing and is not recorded:
 # given the request, the guardian's standing decision on that subject, purpose and axis (or
 # None), and the time the events are being recorded at.
-SkipRule = Callable[[DecisionRequest, CurrentDecision | None, datetime], bool]
+SkipRule = Callable[[DecisionRequest, StandingDecision | None, datetime], bool]
 
 # Hooks that run inside every append's transaction, after the caller's own `before_commit`:
 # what must follow any decision, whoever records it (take-down tasks). The application
@@ -212,11 +230,14 @@ def record_many(
     if has_pending_changes(db.session()):
         raise LedgerError(PENDING_CHANGES)
     with writing() as session:
-        # Check every request against committed rows (one query each), then lock the chain
-        # heads in school order, so that two writers never deadlock.
-        prepared = [_check(session, request, actor, channel) for request in requests]
-        school_ids = sorted({item.school_id for item in prepared})
-        heads = {school_id: lock_head(session, school_id) for school_id in school_ids}
+        # One statement reads what the checks need about every request and locks the chain
+        # heads of their schools, in school order, so that two writers never deadlock.
+        facts = _read_and_lock(session, requests, actor)
+        prepared = [
+            _check(request, actor, channel, row)
+            for request, row in zip(requests, facts, strict=True)
+        ]
+        heads = _heads(facts)
         occurred_at = (now or utcnow()).astimezone(UTC)
         _check_answered_objections(session, [item.request for item in prepared])
         if skip_if is not None:
@@ -229,6 +250,7 @@ def record_many(
             if not prepared:
                 return []
         events: list[ConsentEvent] = []
+        rows: list[dict[str, Any]] = []
         for item in prepared:
             head = heads[item.school_id]
             seq = head.seq + 1
@@ -262,28 +284,14 @@ def record_many(
                 "prev_hash": head.hash,
                 "hash": chain_hash(head.hash, text),
             }
-            # A plain INSERT (compiled once) rather than the unit of work: the event object
-            # is handed back to the caller as a record of what was written.
-            event = ConsentEvent(**row)
-            event.id = session.execute(_INSERT_EVENT, row).scalar_one()
-            digest = row["hash"]
-            head.seq, head.hash = seq, digest
+            rows.append(row)
+            # The event object is handed back to the caller as a record of what was written.
+            events.append(ConsentEvent(**row))
+            head.seq, head.hash = seq, row["hash"]
             head.tree.append(tree.leaf_of(text))
-            _project(session, event)
-            events.append(event)
-        for school_id, head in heads.items():
-            if head.tree.made:
-                tree.write_nodes(session, school_id, head.tree.made)
-            session.execute(
-                _MOVE_HEAD,
-                {
-                    "head_school": school_id,
-                    "head_seq": head.seq,
-                    "head_hash": head.hash,
-                    "head_tree": head.tree.stored(),
-                },
-            )
-        session.flush()
+        ids = _write(session, rows, events, heads)
+        for event in events:
+            event.id = ids[(event.school_id, event.seq)]
         if before_commit is not None:
             before_commit(session, events)
         for hook in subscribers():
@@ -313,15 +321,6 @@ EVENT_FIELDS = (
     "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note",
     "prev_hash", "hash", "format", "note_salt", "note_commitment", "answers_seq", "language",
 )  # fmt: skip
-_INSERT_EVENT = (
-    insert(ConsentEvent)
-    .values({name: bindparam(name) for name in EVENT_FIELDS})
-    .returning(ConsentEvent.id)
-)
-_READ_HEAD = select(LedgerHead.seq, LedgerHead.hash, LedgerHead.tree).where(
-    LedgerHead.school_id == bindparam("school_id")
-)
-_LOCK_HEAD = _READ_HEAD.with_for_update()
 _MOVE_HEAD = (
     update(LedgerHead)
     .where(LedgerHead.school_id == bindparam("head_school"))
@@ -341,18 +340,27 @@ def _subject(request: DecisionRequest) -> Subject:
     )
 
 
-def _standing(session: Session, requests: Sequence[DecisionRequest]) -> dict[Subject, Any]:
-    """The projection's current decision for each request's subject (read under the lock)."""
+_STANDING_COLUMNS = (
+    "guardian_id", "pupil_id", "purpose_id", "axis", "decision", "decided_at",
+    "purpose_version", "seq", "channel", "actor_type",
+)  # fmt: skip
+
+
+def _standing(
+    session: Session, requests: Sequence[DecisionRequest]
+) -> dict[Subject, StandingDecision]:
+    """The projection's current decision for each request's subject (read under the lock),
+    as rows with the projection's columns."""
     guardians = {r.guardian_id for r in requests}
     purposes = {r.purpose_id for r in requests}
-    rows = session.scalars(
-        select(CurrentDecision).where(
-            CurrentDecision.guardian_id.in_(guardians),
-            CurrentDecision.purpose_id.in_(purposes),
+    columns = CurrentDecision.__table__.c
+    rows = session.execute(
+        select(*(columns[name] for name in _STANDING_COLUMNS)).where(
+            columns.guardian_id.in_(guardians), columns.purpose_id.in_(purposes)
         )
     )
     wanted = {_subject(r) for r in requests}
-    found: dict[Subject, Any] = {}
+    found: dict[Subject, StandingDecision] = {}
     for row in rows:
         key = (row.guardian_id, row.pupil_id, row.purpose_id, row.axis)
         if key in wanted:
@@ -360,39 +368,58 @@ def _standing(session: Session, requests: Sequence[DecisionRequest]) -> dict[Sub
     return found
 
 
-def lock_head(session: Session, school_id: int) -> _Head:
-    """Read a school's chain head and its tree's edge, locking the row on PostgreSQL until
-    the commit."""
-    query = _LOCK_HEAD if session.get_bind().dialect.name == "postgresql" else _READ_HEAD
-    row = session.execute(query, {"school_id": school_id}).one_or_none()
-    if row is None:
-        raise LedgerError(f"school {school_id} has no ledger head")
+def _head(school_id: int, seq: int, digest: str, stored: bytes | None) -> _Head:
     try:
-        edge = tree.Growing.from_stored(row.seq, bytes(row.tree or b""))
+        edge = tree.Growing.from_stored(seq, bytes(stored or b""))
     except ValueError as exc:
         # A tree that does not fit the chain was damaged or never built: refuse to grow it
         # (`flask ledger verify` names it, `flask ledger rebuild` writes it again).
         raise LedgerError(
             f"school {school_id}'s Merkle tree does not fit its chain: {exc}"
         ) from exc
-    return _Head(row.seq, row.hash, edge)
+    return _Head(seq, digest, edge)
 
 
-def _facts_query() -> Any:
-    """Everything the checks need about one request, as one query of committed rows.
+def _heads(facts: Sequence[Any]) -> dict[int, _Head]:
+    """Each school's chain head, from the rows `_read_and_lock` read (and locked)."""
+    heads: dict[int, _Head] = {}
+    for row in facts:
+        if row.school_id not in heads:
+            heads[row.school_id] = _head(row.school_id, row.head_seq, row.head_hash, row.head_tree)
+    return heads
 
-    Built once with bound parameters, so SQLAlchemy compiles it once per process.
+
+@functools.cache
+def _facts_and_heads(count: int, lock: bool) -> Any:
+    """Everything the checks need about `count` requests, and their schools' chain heads, as
+    one query: a row per request (`idx`, its place in the batch), in school order, locking
+    the heads on PostgreSQL (`FOR UPDATE OF ledger_heads`, taken row by row in that order).
+
+    Built once per batch size with bound parameters (`guardian_id_0`, `pupil_id_0`, ...,
+    `staff_id`), so SQLAlchemy compiles it once per process and size. The requests come in
+    as a UNION ALL of one-row SELECTs rather than VALUES, which SQLite cannot name columns of.
     """
+
+    def asked_row(index: int) -> Any:
+        return select(
+            literal(index, Integer).label("idx"),
+            bindparam(f"guardian_id_{index}", type_=Integer).label("guardian_id"),
+            bindparam(f"pupil_id_{index}", type_=Integer).label("pupil_id"),
+            bindparam(f"purpose_id_{index}", type_=Integer).label("purpose_id"),
+            bindparam(f"notice_{index}", type_=Integer).label("notice"),
+        )
+
+    rows: list[Any] = [asked_row(index) for index in range(count)]
+    together: Any = rows[0] if count == 1 else union_all(*rows)
+    asked = together.subquery("asked")
     links = GuardianLink.__table__.c
     notices = NoticeVersion.__table__.c
-    guardian_id: Any = bindparam("guardian_id")
-    pupil_id: Any = bindparam("pupil_id")
     pr_links = (
         select(func.count())
         .where(
             links.school_id == Purpose.school_id,
-            links.guardian_id == guardian_id,
-            links.pupil_id == pupil_id,
+            links.guardian_id == asked.c.guardian_id,
+            links.pupil_id == asked.c.pupil_id,
             deciding_link(links),
         )
         .scalar_subquery()
@@ -401,7 +428,7 @@ def _facts_query() -> Any:
         select(func.count())
         .where(
             links.school_id == Purpose.school_id,
-            links.guardian_id == guardian_id,
+            links.guardian_id == asked.c.guardian_id,
             links.ended_at.is_(None),
         )
         .scalar_subquery()
@@ -411,11 +438,12 @@ def _facts_query() -> Any:
     ).scalar_subquery()
     notice_exists = (
         select(func.count())
-        .where(notices.school_id == Purpose.school_id, notices.version == bindparam("notice"))
+        .where(notices.school_id == Purpose.school_id, notices.version == asked.c.notice)
         .scalar_subquery()
     )
-    return (
+    query = (
         select(
+            asked.c.idx,
             Purpose.school_id,
             Purpose.title,
             Purpose.choice,
@@ -432,36 +460,54 @@ def _facts_query() -> Any:
             notice_exists.label("notice_exists"),
             StaffUser.school_id.label("staff_school_id"),
             StaffUser.active.label("staff_active"),
+            LedgerHead.seq.label("head_seq"),
+            LedgerHead.hash.label("head_hash"),
+            LedgerHead.tree.label("head_tree"),
         )
-        .select_from(Purpose)
-        .outerjoin(Guardian, Guardian.id == guardian_id)
-        .outerjoin(Pupil, Pupil.id == pupil_id)
-        .outerjoin(StaffUser, StaffUser.id == bindparam("staff_id"))
-        .where(Purpose.id == bindparam("purpose_id"))
+        .select_from(asked)
+        .join(Purpose, Purpose.id == asked.c.purpose_id)
+        .join(LedgerHead, LedgerHead.school_id == Purpose.school_id)
+        .outerjoin(Guardian, Guardian.id == asked.c.guardian_id)
+        .outerjoin(Pupil, Pupil.id == asked.c.pupil_id)
+        .outerjoin(StaffUser, StaffUser.id == bindparam("staff_id", type_=Integer))
+        .order_by(LedgerHead.school_id, asked.c.idx)
     )
+    return query.with_for_update(of=LedgerHead) if lock else query
 
 
-_FACTS = _facts_query()
+def _read_and_lock(
+    session: Session, requests: Sequence[DecisionRequest], actor: Actor
+) -> list[Any]:
+    """The facts about each request, in the requests' order, read as the chain heads of their
+    schools are locked (`_facts_and_heads`). The facts are committed rows as the statement
+    began; a head locked after another writer's commit is read as that writer left it.
+
+    A NULL parameter matches nothing (= NULL is never true): no pupil, no staff user."""
+    params: dict[str, Any] = {"staff_id": actor.id if actor.type == ActorType.STAFF else None}
+    for index, request in enumerate(requests):
+        params[f"guardian_id_{index}"] = request.guardian_id
+        params[f"pupil_id_{index}"] = request.pupil_id
+        params[f"purpose_id_{index}"] = request.purpose_id
+        params[f"notice_{index}"] = request.notice_version
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = _facts_and_heads(len(requests), postgres)
+    found = {row.idx: row for row in session.execute(statement, params)}
+    facts = []
+    for index, request in enumerate(requests):
+        row = found.get(index)
+        if row is None:
+            school_id = session.scalar(
+                select(Purpose.school_id).where(Purpose.id == request.purpose_id)
+            )
+            if school_id is None:
+                raise LedgerError("no such purpose")
+            raise LedgerError(f"school {school_id} has no ledger head")
+        facts.append(row)
+    return facts
 
 
-def _facts(session: Session, request: DecisionRequest, actor: Actor) -> Any:
-    # A NULL parameter matches nothing (= NULL is never true): no pupil, no staff user.
-    return session.execute(
-        _FACTS,
-        {
-            "guardian_id": request.guardian_id,
-            "pupil_id": request.pupil_id,
-            "purpose_id": request.purpose_id,
-            "notice": request.notice_version,
-            "staff_id": actor.id if actor.type == ActorType.STAFF else None,
-        },
-    ).one_or_none()
-
-
-def _check(session: Session, request: DecisionRequest, actor: Actor, channel: str) -> _Prepared:
-    purpose = _facts(session, request, actor)
-    if purpose is None:
-        raise LedgerError("no such purpose")
+def _check(request: DecisionRequest, actor: Actor, channel: str, purpose: Any) -> _Prepared:
+    """Whether a request may be recorded, from its facts (`_read_and_lock`): no query."""
     if purpose.guardian_id is None:
         raise LedgerError("no such guardian")
     school_id = purpose.school_id
@@ -589,18 +635,26 @@ UPDATED_COLUMNS = (
 _UPSERTS: dict[tuple[str, bool], Any] = {}
 
 
+def _conflict_target(per_pupil: bool) -> tuple[list[str], Any]:
+    """The columns and condition of the projection's partial unique index for a subject kind:
+    a decision per child, or a person's own."""
+    columns = CurrentDecision.__table__.c
+    if per_pupil:
+        return (
+            ["school_id", "pupil_id", "purpose_id", "guardian_id", "axis"],
+            columns.pupil_id.is_not(None),
+        )
+    return ["school_id", "guardian_id", "purpose_id", "axis"], columns.pupil_id.is_(None)
+
+
 def _upsert(dialect: str, per_pupil: bool) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE on the projection's partial unique index; built once
-    per database and subject kind, with bound parameters, so it is compiled once."""
+    """INSERT ... ON CONFLICT DO UPDATE on the projection's partial unique index, for
+    executemany; built once per database and subject kind, with bound parameters, so it is
+    compiled once."""
     key = (dialect, per_pupil)
     if key not in _UPSERTS:
         columns = CurrentDecision.__table__.c
-        if per_pupil:
-            index = ["school_id", "pupil_id", "purpose_id", "guardian_id", "axis"]
-            where = columns.pupil_id.is_not(None)
-        else:
-            index = ["school_id", "guardian_id", "purpose_id", "axis"]
-            where = columns.pupil_id.is_(None)
+        index, where = _conflict_target(per_pupil)
         names = [*index, *UPDATED_COLUMNS] + ([] if per_pupil else ["pupil_id"])
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = insert(CurrentDecision).values({name: bindparam(name) for name in names})
@@ -612,23 +666,118 @@ def _upsert(dialect: str, per_pupil: bool) -> Any:
     return _UPSERTS[key]
 
 
-def _project(session: Session, event: ConsentEvent) -> None:
-    """Upsert the guardian's current decision for this subject, purpose and axis."""
-    statement = _upsert(session.get_bind().dialect.name, event.pupil_id is not None)
-    session.execute(
-        statement,
+# Up to this many events are written as one statement on PostgreSQL; a larger batch (an
+# import) in a few statements that each write every row of a kind (executemany).
+TOGETHER = 200
+
+
+def _write(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    events: Sequence[ConsentEvent],
+    heads: dict[int, _Head],
+) -> dict[tuple[int, int], int]:
+    """Write the events, their projection, the tree nodes they complete and the moved chain
+    heads; return each event's id by (school, seq).
+
+    On PostgreSQL a batch of up to TOGETHER events is one statement: the writes are
+    data-modifying WITH queries of one SELECT (one round trip instead of four). They share
+    one snapshot, which is safe because no write reads what another writes: the projection
+    is upserted from the events' values, not from the events table, and the heads are set
+    to the values computed here, under their lock.
+    """
+    # The projection keeps each subject's newest decision: the last event on it wins.
+    projected: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for event in events:
+        row = _projection_row(event)
+        key = (row["school_id"], row["guardian_id"], row["pupil_id"], row["purpose_id"])
+        projected[(*key, row["axis"])] = row
+    per_pupil = [row for row in projected.values() if row["pupil_id"] is not None]
+    per_person = [row for row in projected.values() if row["pupil_id"] is None]
+    nodes = [
+        {"school_id": school_id, "level": level, "position": position, "hash": digest}
+        for school_id, head in heads.items()
+        for level, position, digest in head.tree.made
+    ]
+    moves = [
         {
-            "school_id": event.school_id,
-            "guardian_id": event.guardian_id,
-            "pupil_id": event.pupil_id,
-            "purpose_id": event.purpose_id,
-            "axis": axis_of(event.decision).value,
-            "decision": event.decision,
-            "purpose_version": event.purpose_version,
-            "notice_version": event.notice_version,
-            "decided_at": event.occurred_at,
-            "channel": event.channel,
-            "actor_type": event.actor_type,
-            "seq": event.seq,
-        },
+            "head_school": school_id,
+            "head_seq": head.seq,
+            "head_hash": head.hash,
+            "head_tree": head.tree.stored(),
+        }
+        for school_id, head in heads.items()
+    ]
+    dialect = session.get_bind().dialect.name
+    columns = ConsentEvent.__table__.c
+    if dialect == "postgresql" and len(rows) <= TOGETHER:
+        written = (
+            insert(ConsentEvent)
+            .values(list(rows))
+            .returning(columns.school_id, columns.seq, columns.id)
+            .cte("events")
+        )
+        writes = []
+        for name, kind, projection in (
+            ("per_pupil", True, per_pupil),
+            ("per_person", False, per_person),
+        ):
+            if projection:
+                writes.append(_upsert_values(kind, projection).cte(name))
+        if nodes:
+            writes.append(insert(LedgerTreeNode).values(nodes).cte("nodes"))
+        for index, move in enumerate(moves):
+            head = (
+                update(LedgerHead)
+                .where(LedgerHead.school_id == move["head_school"])
+                .values(seq=move["head_seq"], hash=move["head_hash"], tree=move["head_tree"])
+            )
+            writes.append(head.cte(f"head_{index}"))
+        statement = select(written.c.school_id, written.c.seq, written.c.id).add_cte(*writes)
+        found = session.execute(statement)
+    else:
+        found = session.execute(
+            insert(ConsentEvent).returning(
+                columns.school_id, columns.seq, columns.id, sort_by_parameter_order=True
+            ),
+            list(rows),
+        )
+        for kind, projection in ((True, per_pupil), (False, per_person)):
+            if projection:
+                session.execute(_upsert(dialect, kind), projection)
+        if nodes:
+            session.execute(insert(LedgerTreeNode), nodes)
+        for move in moves:
+            session.execute(_MOVE_HEAD, move)
+    return {(school_id, seq): event_id for school_id, seq, event_id in found}
+
+
+def _upsert_values(per_pupil: bool, rows: list[dict[str, Any]]) -> Any:
+    """PostgreSQL's INSERT ... VALUES (...), ... ON CONFLICT DO UPDATE of `rows` on the
+    projection's partial unique index (each subject at most once among them)."""
+    columns = CurrentDecision.__table__.c
+    index, where = _conflict_target(per_pupil)
+    statement = postgresql_insert(CurrentDecision).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=[columns[name] for name in index],
+        index_where=where,
+        set_={name: statement.excluded[name] for name in UPDATED_COLUMNS},
     )
+
+
+def _projection_row(event: ConsentEvent) -> dict[str, Any]:
+    """The guardian's current decision for the event's subject, purpose and axis."""
+    return {
+        "school_id": event.school_id,
+        "guardian_id": event.guardian_id,
+        "pupil_id": event.pupil_id,
+        "purpose_id": event.purpose_id,
+        "axis": axis_of(event.decision).value,
+        "decision": event.decision,
+        "purpose_version": event.purpose_version,
+        "notice_version": event.notice_version,
+        "decided_at": event.occurred_at,
+        "channel": event.channel,
+        "actor_type": event.actor_type,
+        "seq": event.seq,
+    }

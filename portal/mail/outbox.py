@@ -39,23 +39,35 @@ def enqueue(
     """Add a message to the outbox in the caller's transaction (the caller commits).
 
     It is due at `send_after` (default: now). Messages with the same `coalesce_key` are
-    sent as one email when the first of them is due.
+    sent as one email when the first of them is due. One INSERT ... RETURNING id, sent at
+    once (no unit of work to flush); the message comes back as an object with its id, not
+    kept in the session.
     """
     now = now or utcnow()
-    message = OutboxMessage(
-        school_id=school_id,
-        to_address=to_address,
-        template=template,
-        payload=json.dumps(payload, sort_keys=True),
-        dedupe_key=dedupe_key,
-        coalesce_key=coalesce_key,
-        created_at=now,
-        send_after=send_after or now,
-        attempts=0,
-    )
-    db.session.add(message)
-    db.session.flush()
-    return message
+    row = {
+        "school_id": school_id,
+        "to_address": to_address,
+        "template": template,
+        "payload": json.dumps(payload, sort_keys=True),
+        "dedupe_key": dedupe_key,
+        "coalesce_key": coalesce_key,
+        "created_at": now,
+        "send_after": send_after or now,
+        "attempts": 0,
+    }
+    message_id = db.session.execute(_ENQUEUE, row).scalar_one()
+    return OutboxMessage(id=message_id, **row)
+
+
+ENQUEUED = (
+    "school_id", "to_address", "template", "payload", "dedupe_key", "coalesce_key",
+    "created_at", "send_after", "attempts",
+)  # fmt: skip
+_ENQUEUE = (
+    insert(OutboxMessage)
+    .values({name: bindparam(name) for name in ENQUEUED})
+    .returning(OutboxMessage.id)
+)
 
 
 def enqueue_many(

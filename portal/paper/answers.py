@@ -90,7 +90,9 @@ class Recorded:
         return len(self.events)
 
 
-def same_answer(purpose: Purpose, decision: str, row: CurrentDecision | None, at: datetime) -> bool:
+def same_answer(
+    purpose: Purpose, decision: str, row: ledger.StandingDecision | None, at: datetime
+) -> bool:
     """A slip's answer that is already the guardian's standing one changes nothing: the same
     answer again (unless a yes that needs renewing: that is the renewal), an objection that
     stands (made, or upheld by the school), and the lifting of an objection never made."""
@@ -174,7 +176,7 @@ def record_answers(
         for c in to_record
     }
 
-    def skip(request: DecisionRequest, row: CurrentDecision | None, when: datetime) -> bool:
+    def skip(request: DecisionRequest, row: ledger.StandingDecision | None, when: datetime) -> bool:
         """Asked by the ledger under the school's chain lock."""
         purpose = facts.purposes[request.purpose_id]
         if same_answer(purpose, request.decision, row, when):

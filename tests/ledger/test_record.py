@@ -366,6 +366,39 @@ def test_record_many_writes_one_event_per_child_with_consecutive_seqs(world):
     assert ledger.verify().ok
 
 
+@pytest.mark.parametrize("count", [2, ledger.append.TOGETHER + 1])
+def test_a_batch_that_decides_one_subject_twice_projects_its_last_decision(world, count):
+    """The projection keeps each subject's newest decision, however the batch is written
+    (one statement on PostgreSQL up to TOGETHER events, several above; always several on
+    SQLite), and every event comes back with the id it was stored under."""
+    a = world.oak.pupils["A"]
+    photos = world.oak.purposes["photos-website"]
+    answers = ["grant" if index % 2 == 0 else "withdraw" for index in range(count)]
+
+    events = ledger.record_many(
+        [
+            ledger.DecisionRequest(world.ada.id, photos.id, answer, pupil_id=a.id)
+            for answer in answers
+        ],
+        actor=Actor.guardian(world.ada),
+        channel="web",
+        now=T0,
+    )
+
+    assert [e.decision for e in events] == answers
+    assert [e.seq for e in events] == list(range(1, count + 1))
+    stored = dict(
+        db.session.execute(
+            select(ConsentEvent.seq, ConsentEvent.id).where(ConsentEvent.school_id == world.oak.id)
+        ).all()
+    )
+    assert {e.seq: e.id for e in events} == stored
+    (row,) = [r for r in projection_rows(world.oak.id) if r[:2] == (world.ada.id, a.id)]
+    assert (row[4], row[9]) == (answers[-1], count)
+    assert head_row(world.oak.id) == (count, events[-1].hash)
+    assert ledger.verify().ok
+
+
 def test_record_many_is_all_or_nothing(world):
     a, c = world.oak.pupils["A"], world.oak.pupils["C"]
     photos = world.oak.purposes["photos-website"]
