@@ -647,6 +647,13 @@ def _conflict_target(per_pupil: bool) -> tuple[list[str], Any]:
     return ["school_id", "guardian_id", "purpose_id", "axis"], columns.pupil_id.is_(None)
 
 
+def _projection_names(per_pupil: bool) -> list[str]:
+    """The projection's columns a write sets: its unique key (with the pupil: none for a
+    person's own choice), then the decision's columns."""
+    index, _where = _conflict_target(per_pupil)
+    return [*index, *UPDATED_COLUMNS] + ([] if per_pupil else ["pupil_id"])
+
+
 def _upsert(dialect: str, per_pupil: bool) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE on the projection's partial unique index, for
     executemany; built once per database and subject kind, with bound parameters, so it is
@@ -655,7 +662,7 @@ def _upsert(dialect: str, per_pupil: bool) -> Any:
     if key not in _UPSERTS:
         columns = CurrentDecision.__table__.c
         index, where = _conflict_target(per_pupil)
-        names = [*index, *UPDATED_COLUMNS] + ([] if per_pupil else ["pupil_id"])
+        names = _projection_names(per_pupil)
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = insert(CurrentDecision).values({name: bindparam(name) for name in names})
         _UPSERTS[key] = statement.on_conflict_do_update(
@@ -666,9 +673,10 @@ def _upsert(dialect: str, per_pupil: bool) -> Any:
     return _UPSERTS[key]
 
 
-# Up to this many events are written as one statement on PostgreSQL; a larger batch (an
-# import) in a few statements that each write every row of a kind (executemany).
-TOGETHER = 200
+# Up to this many events (a family's children, a school's marketing purposes) are written as
+# one statement on PostgreSQL; a larger batch (a paper form, an import) in a few statements
+# that each write every row of a kind (executemany).
+TOGETHER = 8
 
 
 def _write(
@@ -680,11 +688,11 @@ def _write(
     """Write the events, their projection, the tree nodes they complete and the moved chain
     heads; return each event's id by (school, seq).
 
-    On PostgreSQL a batch of up to TOGETHER events is one statement: the writes are
-    data-modifying WITH queries of one SELECT (one round trip instead of four). They share
-    one snapshot, which is safe because no write reads what another writes: the projection
-    is upserted from the events' values, not from the events table, and the heads are set
-    to the values computed here, under their lock.
+    On PostgreSQL a batch of up to TOGETHER events is one statement (`_together`), one
+    round trip instead of four. Its writes share one snapshot, which is safe because no
+    write reads what another writes: the projection is upserted from the events' values,
+    not from the events table, and the heads are set to the values computed here, under
+    their lock.
     """
     # The projection keeps each subject's newest decision: the last event on it wins.
     projected: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -709,33 +717,18 @@ def _write(
         for school_id, head in heads.items()
     ]
     dialect = session.get_bind().dialect.name
-    columns = ConsentEvent.__table__.c
     if dialect == "postgresql" and len(rows) <= TOGETHER:
-        written = (
-            insert(ConsentEvent)
-            .values(list(rows))
-            .returning(columns.school_id, columns.seq, columns.id)
-            .cte("events")
-        )
-        writes = []
-        for name, kind, projection in (
-            ("per_pupil", True, per_pupil),
-            ("per_person", False, per_person),
-        ):
-            if projection:
-                writes.append(_upsert_values(kind, projection).cte(name))
-        if nodes:
-            writes.append(insert(LedgerTreeNode).values(nodes).cte("nodes"))
-        for index, move in enumerate(moves):
-            head = (
-                update(LedgerHead)
-                .where(LedgerHead.school_id == move["head_school"])
-                .values(seq=move["head_seq"], hash=move["head_hash"], tree=move["head_tree"])
-            )
-            writes.append(head.cte(f"head_{index}"))
-        statement = select(written.c.school_id, written.c.seq, written.c.id).add_cte(*writes)
-        found = session.execute(statement)
+        kinds = (("e", rows), ("p", per_pupil), ("q", per_person), ("n", nodes), ("h", moves))
+        params = {
+            f"{prefix}{index}_{name}": value
+            for prefix, written in kinds
+            for index, row in enumerate(written)
+            for name, value in row.items()
+        }
+        statement = _together(len(rows), len(per_pupil), len(per_person), len(nodes), len(moves))
+        found = session.execute(statement, params)
     else:
+        columns = ConsentEvent.__table__.c
         found = session.execute(
             insert(ConsentEvent).returning(
                 columns.school_id, columns.seq, columns.id, sort_by_parameter_order=True
@@ -752,17 +745,62 @@ def _write(
     return {(school_id, seq): event_id for school_id, seq, event_id in found}
 
 
-def _upsert_values(per_pupil: bool, rows: list[dict[str, Any]]) -> Any:
-    """PostgreSQL's INSERT ... VALUES (...), ... ON CONFLICT DO UPDATE of `rows` on the
-    projection's partial unique index (each subject at most once among them)."""
-    columns = CurrentDecision.__table__.c
-    index, where = _conflict_target(per_pupil)
-    statement = postgresql_insert(CurrentDecision).values(rows)
-    return statement.on_conflict_do_update(
-        index_elements=[columns[name] for name in index],
-        index_where=where,
-        set_={name: statement.excluded[name] for name in UPDATED_COLUMNS},
-    )
+@functools.lru_cache(maxsize=256)
+def _together(events: int, per_pupil: int, per_person: int, nodes: int, heads: int) -> Any:
+    """The statement that writes a batch of this shape on PostgreSQL: a SELECT of the new
+    events' ids whose WITH clauses each write one row: an event (`e0`, `e1`, ...), a
+    projection upsert per child (`p0`, ...) or per person (`q0`, ...), a tree node (`n0`,
+    ...), a head (`h0`, ...). Parameters are named by clause and column (`e0_seq`,
+    `h0_head_tree`).
+
+    Built once per shape, with bound parameters only, so that SQLAlchemy also compiles it
+    once: a multi-row VALUES is never cached by SQLAlchemy, and compiling this statement
+    for every decision cost more CPU than the round trips it saves.
+    """
+
+    def bound(prefix: str, names: Sequence[str]) -> dict[str, Any]:
+        return {name: bindparam(f"{prefix}_{name}") for name in names}
+
+    columns = ConsentEvent.__table__.c
+    written = [
+        insert(ConsentEvent)
+        .values(bound(f"e{index}", EVENT_FIELDS))
+        .returning(columns.school_id, columns.seq, columns.id)
+        .cte(f"e{index}")
+        for index in range(events)
+    ]
+    writes: list[Any] = []
+    for prefix, kind, count in (("p", True, per_pupil), ("q", False, per_person)):
+        index_columns, where = _conflict_target(kind)
+        for index in range(count):
+            upsert = postgresql_insert(CurrentDecision).values(
+                bound(f"{prefix}{index}", _projection_names(kind))
+            )
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[CurrentDecision.__table__.c[name] for name in index_columns],
+                index_where=where,
+                set_={name: upsert.excluded[name] for name in UPDATED_COLUMNS},
+            )
+            writes.append(upsert.cte(f"{prefix}{index}"))
+    for index in range(nodes):
+        node = insert(LedgerTreeNode).values(
+            bound(f"n{index}", ("school_id", "level", "position", "hash"))
+        )
+        writes.append(node.cte(f"n{index}"))
+    for index in range(heads):
+        head = (
+            update(LedgerHead)
+            .where(LedgerHead.school_id == bindparam(f"h{index}_head_school"))
+            .values(
+                seq=bindparam(f"h{index}_head_seq"),
+                hash=bindparam(f"h{index}_head_hash"),
+                tree=bindparam(f"h{index}_head_tree"),
+            )
+        )
+        writes.append(head.cte(f"h{index}"))
+    ids: list[Any] = [select(cte.c.school_id, cte.c.seq, cte.c.id) for cte in written]
+    together: Any = ids[0] if events == 1 else union_all(*ids)
+    return together.add_cte(*writes)
 
 
 def _projection_row(event: ConsentEvent) -> dict[str, Any]:
