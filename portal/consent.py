@@ -22,6 +22,7 @@ and their decisions with `responsible_decisions` and make the statuses with `sta
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -141,12 +142,19 @@ class EffectiveStatus:
         return self.status in PERMITTING
 
 
+@functools.cache
+def _first_of_september(year: int) -> datetime:
+    """Midnight on 1 September in London, in UTC: when a school year's grants run out. Kept
+    per year: a class list asks for it once per grant."""
+    return datetime(year, 9, 1, tzinfo=LONDON).astimezone(UTC)
+
+
 def grant_lapses_at(purpose: Purpose, decided_at: datetime) -> datetime | None:
     """When a grant given at `decided_at` stops counting, by the purpose's renewal rule."""
     if purpose.renewal == Renewal.ACADEMIC_YEAR:
         local = decided_at.astimezone(LONDON)
         year = local.year + 1 if (local.month, local.day) >= (9, 1) else local.year
-        return datetime(year, 9, 1, tzinfo=LONDON).astimezone(UTC)
+        return _first_of_september(year)
     if purpose.renewal == Renewal.DAYS and purpose.renewal_days:
         return decided_at + timedelta(days=purpose.renewal_days)
     return None
@@ -313,62 +321,81 @@ def statuses_from(
     *,
     now: datetime,
     refusals: Mapping[tuple[int, int], Refusal] | None = None,
+    why: bool = True,
 ) -> dict[tuple[int, int], EffectiveStatus]:
     """The effective status of each pupil in `on_roll` (pupil id: on roll?) for each purpose,
     from `responsible_decisions` rows about them and the pupils' own refusals that stand
-    (`standing_refusals`, by pupil and purpose; none given: none counted). No query."""
+    (`standing_refusals`, by pupil and purpose; none given: none counted). No query.
+
+    `why=False`: the statuses without the guardians' views (each status's `guardians` is
+    empty), for a page that shows only the answer, such as the photo check of a class: the
+    views cost about as much as the statuses.
+
+    The work is per pupil and purpose (a class of 30 on three purposes is 90 of them), so it
+    is kept small: what depends on the purpose alone (its axis, whether it follows the
+    biometric rule) is worked out once, and the decisions are grouped by pupil, purpose and
+    axis (a pupil and purpose nobody decided on is one look-up, not one per guardian)."""
     refusals = refusals or {}
     guardians: dict[int, dict[int, str]] = defaultdict(dict)
-    decisions: dict[tuple[int, int, int, str], Fact] = {}
+    decided: dict[tuple[int, int, str], dict[int, Fact]] = defaultdict(dict)
     for row in rows:
-        name = f"{row.forename or ''} {row.surname or ''}".strip()
-        guardians[row.pupil_id][row.guardian_id] = name
+        if why:
+            name = f"{row.forename or ''} {row.surname or ''}".strip()
+            guardians[row.pupil_id][row.guardian_id] = name
         if row.purpose_id is not None:
-            decisions[(row.pupil_id, row.purpose_id, row.guardian_id, row.axis)] = Fact.of(row)
+            decided[(row.pupil_id, row.purpose_id, row.axis)][row.guardian_id] = Fact.of(row)
+    rules = [
+        (
+            purpose,
+            purpose.id,
+            axis_for(purpose).value,
+            purpose.guardian_rule == GuardianRule.BIOMETRIC,
+        )
+        for purpose in purposes
+    ]
     result: dict[tuple[int, int], EffectiveStatus] = {}
     for pupil_id, pupil_on_roll in on_roll.items():
         responsible = guardians.get(pupil_id, {})
-        for purpose in purposes:
-            axis = axis_for(purpose).value
-            facts: list[Fact] = []
-            views: list[GuardianView] = []
-            for guardian_id, name in responsible.items():
-                fact = decisions.get((pupil_id, purpose.id, guardian_id, axis))
-                if fact is not None:
-                    facts.append(fact)
-                views.append(
-                    GuardianView(
-                        guardian_id=guardian_id,
-                        name=name,
-                        decision=fact.decision if fact else None,
-                        decided_at=fact.decided_at if fact else None,
-                        channel=fact.channel if fact else None,
-                        actor_type=fact.actor_type if fact else None,
-                        purpose_version=fact.purpose_version if fact else None,
-                        seq=fact.seq if fact else None,
-                        lapsed=bool(
-                            fact
-                            and fact.decision == Decision.GRANT
-                            and not grant_is_current(purpose, fact, now)
-                        ),
-                    )
+        for purpose, purpose_id, axis, biometric in rules:
+            latest = decided.get((pupil_id, purpose_id, axis), {})
+            views = (
+                tuple(
+                    _view(g, name, latest.get(g), purpose, now) for g, name in responsible.items()
                 )
-            refusal = (
-                refusals.get((pupil_id, purpose.id))
-                if purpose.guardian_rule == GuardianRule.BIOMETRIC
-                else None
+                if why
+                else ()
             )
+            refusal = refusals.get((pupil_id, purpose_id)) if biometric else None
             status, conflict = evaluate(
                 purpose,
                 on_roll=pupil_on_roll,
-                facts=facts,
+                facts=list(latest.values()),
                 now=now,
                 pupil_refused=refusal is not None,
             )
-            result[(pupil_id, purpose.id)] = EffectiveStatus(
-                pupil_id, purpose.id, status, conflict, tuple(views), refusal
+            result[(pupil_id, purpose_id)] = EffectiveStatus(
+                pupil_id, purpose_id, status, conflict, views, refusal
             )
     return result
+
+
+def _view(
+    guardian_id: int, name: str, fact: Fact | None, purpose: Purpose, now: datetime
+) -> GuardianView:
+    """One guardian's part of the why: their latest decision on the purpose, if any."""
+    if fact is None:
+        return GuardianView(guardian_id, name, None, None, None, None, None, None, lapsed=False)
+    return GuardianView(
+        guardian_id=guardian_id,
+        name=name,
+        decision=fact.decision,
+        decided_at=fact.decided_at,
+        channel=fact.channel,
+        actor_type=fact.actor_type,
+        purpose_version=fact.purpose_version,
+        seq=fact.seq,
+        lapsed=fact.decision == Decision.GRANT and not grant_is_current(purpose, fact, now),
+    )
 
 
 def _refusals_query() -> Any:
@@ -436,10 +463,12 @@ def statuses(
     school_id: int,
     now: datetime | None = None,
     on_roll: Mapping[int, bool] | None = None,
+    why: bool = True,
 ) -> dict[tuple[int, int], EffectiveStatus]:
     """Effective status for every (pupil, purpose), in two queries per chunk of pupils (one
     when the caller passes `on_roll`, pupil id: on roll?, for pupils it has read already),
     and one more per chunk when a purpose follows the biometric rule (the pupils' refusals).
+    `why=False`: without the guardians' views (`statuses_from`).
 
     Scoped to one school: pupils of another school are simply not found.
     """
@@ -464,7 +493,7 @@ def statuses(
             continue
         rows = responsible_decisions(school_id, sorted(found), purpose_ids)
         refused = standing_refusals(school_id, sorted(found), purposes)
-        result.update(statuses_from(rows, found, purposes, now=now, refusals=refused))
+        result.update(statuses_from(rows, found, purposes, now=now, refusals=refused, why=why))
     return result
 
 

@@ -17,11 +17,12 @@ only, and always *must not appear*: photos of pupils are destroyed when they lea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, false, func, or_, select
 
 from . import consent, school_cache
 from .consent import Status
@@ -154,18 +155,6 @@ class PupilSummary:
     def name(self) -> str:
         return f"{self.forename} {self.surname}"
 
-    @classmethod
-    def of(cls, pupil: Pupil) -> PupilSummary:
-        return cls(
-            pupil.id,
-            pupil.forename,
-            pupil.surname,
-            pupil.class_name,
-            pupil.year_group,
-            pupil.on_roll,
-            pupil.left_on,
-        )
-
 
 # The columns of a PupilSummary, in its order: read as plain rows, not as Pupil objects.
 _SUMMARY_COLUMNS = (
@@ -179,6 +168,27 @@ _SUMMARY_COLUMNS = (
 )
 
 
+@functools.cache
+def _who(
+    by_class: bool, by_year: bool, by_id: bool
+) -> Select[int, str, str, str, str, bool, date | None]:
+    """The pupils of a check as plain rows of `_SUMMARY_COLUMNS`: those on roll in a class
+    (`class_name`), those on roll in a year group (`year_group`), and those picked by id
+    (`pupil_ids`, on roll or not), whichever were asked for, of the school (`school_id`).
+    Built once for each way of asking, with bound parameters: building the statement and
+    its cache key again for every check cost as much as reading a class's rows."""
+    school = Pupil.school_id == bindparam("school_id", type_=Integer)
+    on_roll = and_(school, Pupil.on_roll.is_(True))
+    who: list[ColumnElement[bool]] = []
+    if by_class:
+        who.append(and_(on_roll, Pupil.class_name == bindparam("class_name")))
+    if by_year:
+        who.append(and_(on_roll, Pupil.year_group == bindparam("year_group")))
+    if by_id:
+        who.append(and_(school, Pupil.id.in_(bindparam("pupil_ids", expanding=True))))
+    return select(*_SUMMARY_COLUMNS).where(or_(false(), *who))
+
+
 def _by_name(pupils: Iterable[PupilSummary]) -> list[PupilSummary]:
     return sorted(pupils, key=lambda p: (p.surname.casefold(), p.forename.casefold(), p.id))
 
@@ -189,12 +199,15 @@ def pupils(school_id: int, pupil_ids: Iterable[int]) -> list[PupilSummary]:
     ids = sorted(set(pupil_ids))
     if not ids:
         return []
-    found = db.session.scalars(
-        select(Pupil).where(Pupil.school_id == school_id, Pupil.id.in_(ids))
-    ).all()
+    found = [
+        PupilSummary(*row)
+        for row in db.session.execute(
+            select(*_SUMMARY_COLUMNS).where(Pupil.school_id == school_id, Pupil.id.in_(ids))
+        )
+    ]
     if len(found) != len(ids):
         raise NotFound("no such pupil at this school")
-    return _by_name(PupilSummary.of(p) for p in found)
+    return _by_name(found)
 
 
 @dataclass(frozen=True)
@@ -223,14 +236,14 @@ def search(
     ]
     skip = sorted(set(exclude))
     statement = (
-        select(Pupil)
+        select(*_SUMMARY_COLUMNS)
         .where(Pupil.school_id == school_id, *conditions)
         .order_by(Pupil.on_roll.desc(), Pupil.surname, Pupil.forename, Pupil.id)
         .limit(limit + 1)
     )
     if skip:
         statement = statement.where(Pupil.id.not_in(skip))
-    found = [PupilSummary.of(p) for p in db.session.scalars(statement)]
+    found = [PupilSummary(*row) for row in db.session.execute(statement)]
     return Matches(query, tuple(found[:limit]), len(found) > limit)
 
 
@@ -258,8 +271,9 @@ class Child:
     pupil: PupilSummary
     marks: tuple[Mark, ...]  # in the order of the chosen purposes
 
-    @property
+    @functools.cached_property
     def may_appear(self) -> bool:
+        """Asked for each child when sorting, when splitting the answer and by the page."""
         return all(m.permits for m in self.marks)
 
     @property
@@ -328,33 +342,42 @@ def check(
     if len(chosen) != len(wanted):
         raise NotFound("no such publishable purpose at this school")
     picked_ids = sorted(set(pupil_ids or ()))
-    on_roll = and_(Pupil.school_id == school_id, Pupil.on_roll.is_(True))
-    who: list[ColumnElement[bool]] = []
-    if class_name:
-        who.append(and_(on_roll, Pupil.class_name == class_name))
-    if year_group:
-        who.append(and_(on_roll, Pupil.year_group == year_group))
-    if picked_ids:
-        who.append(and_(Pupil.school_id == school_id, Pupil.id.in_(picked_ids)))
-    found = [
-        PupilSummary(*row)
-        for row in db.session.execute(select(*_SUMMARY_COLUMNS).where(or_(false(), *who)))
-    ]
+    statement = _who(bool(class_name), bool(year_group), bool(picked_ids))
+    params = {
+        "school_id": school_id,
+        "class_name": class_name,
+        "year_group": year_group,
+        "pupil_ids": picked_ids,
+    }
+    found = [PupilSummary(*row) for row in db.session.execute(statement, params)]
     ids = {p.id for p in found}
     if not set(picked_ids) <= ids:
         raise NotFound("no such pupil at this school")
+    # The answer is the statuses alone: the guardians behind them are the pupil record's.
     found_statuses = consent.statuses(
-        ids, chosen, school_id=school_id, now=now, on_roll={p.id: p.on_roll for p in found}
+        ids,
+        chosen,
+        school_id=school_id,
+        now=now,
+        on_roll={p.id: p.on_roll for p in found},
+        why=False,
     )
+    # A mark says the same for every pupil with the same status: one for each purpose,
+    # status and conflict, shared (a class of 30 has a handful, not 30 per purpose).
+    marks: dict[tuple[int, Status, bool], Mark] = {}
     children = []
     for pupil in found:
-        marks = []
+        child_marks = []
         for purpose in chosen:
             status = found_statuses[(pupil.id, purpose.id)]
-            marks.append(
-                Mark(purpose, status.status, status.conflict, status.permits, reason_for(status))
-            )
-        children.append(Child(pupil, tuple(marks)))
+            key = (purpose.id, status.status, status.conflict)
+            mark = marks.get(key)
+            if mark is None:
+                mark = marks[key] = Mark(
+                    purpose, status.status, status.conflict, status.permits, reason_for(status)
+                )
+            child_marks.append(mark)
+        children.append(Child(pupil, tuple(child_marks)))
     children.sort(
         key=lambda c: (
             c.may_appear,

@@ -292,9 +292,7 @@ def test_sign_ins_and_emails_to_an_erased_address_go(world: World, app):
                    school_id=oak.id, now=NOW)  # fmt: skip
     sent = outbox.enqueue(to_address="ben@example.org", template="receipt",
                           payload={"child": "A"}, school_id=oak.id, now=NOW)  # fmt: skip
-    db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == sent.id).values(sent_at=NOW)
-    )
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == sent.id).values(sent_at=NOW))
     other = outbox.enqueue(to_address="eve@example.org", template="receipt", payload={},
                            school_id=oak.id, now=NOW)  # fmt: skip
     db.session.add(

@@ -13,6 +13,7 @@ Query parameters (all three endpoints): `purpose` (repeated, ids), `class`, `yea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -46,12 +47,17 @@ class PhotoCheckForm(FlaskForm):
     class Meta:
         csrf = False
 
-    purpose = SelectMultipleField(coerce=int, validate_choice=False)
-    class_name = SelectField(name="class", filters=[strip], validate_choice=False)
-    year = SelectField(filters=[strip], validate_choice=False)
-    q = StringField(filters=[strip])
+    # Labels of their own, though the template writes each label out: a field without one
+    # asks WTForms to translate a label made from its name, and Flask-WTF loads and parses
+    # WTForms' catalogue once a request to do it, for labels nobody sees.
+    purpose = SelectMultipleField(
+        "What will the photo be used for?", coerce=int, validate_choice=False
+    )
+    class_name = SelectField("Class", name="class", filters=[strip], validate_choice=False)
+    year = SelectField("Year group", filters=[strip], validate_choice=False)
+    q = StringField("Find children by name", filters=[strip])
     # Picked by ticking the children found by name: an error about them points at the name box.
-    pupil = SelectMultipleField(id="q", coerce=int, validate_choice=False)
+    pupil = SelectMultipleField("Children you picked", id="q", coerce=int, validate_choice=False)
 
     def check(self, options: photo_check.Options) -> bool:
         """Validate against what the school offers. Unknown purpose ids are not an input
@@ -142,7 +148,17 @@ def _context(
         "matches": matches,
         "result": result,
         "print_args": form.query_args(),
+        "pupil_href": _pupil_href(),
     }
+
+
+def _pupil_href() -> Callable[[int], str]:
+    """The link to a pupil's record, by id, for the answer's list of children: url_for once,
+    then each pupil's id in its place (a url_for for each of a class of 30 would cost more
+    than the rest of the answer's markup)."""
+    marker = "2147483647"  # no pupil's id: it marks where the id goes
+    head, _, tail = url_for("staff.pupil", pupil_id=int(marker)).partition(marker)
+    return lambda pupil_id: f"{head}{pupil_id}{tail}"
 
 
 def _answer(form: PhotoCheckForm, options: photo_check.Options) -> photo_check.Result:

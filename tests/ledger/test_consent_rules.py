@@ -15,7 +15,8 @@ import pytest
 from portal import consent, purposes, roster
 from portal.consent import Fact, Status
 from portal.extensions import db
-from portal.models import Purpose
+from portal.models import Purpose, Scope
+from portal.types import utcnow
 from tests.support.factories import PURPOSES_OF_EVERY_KIND
 from tests.support.world import decide
 
@@ -381,6 +382,30 @@ def test_statuses_of_a_wording_change_and_of_a_pupil_who_left(world):
     db.session.commit()
     found = consent.statuses([a.id, b.id], [photos], school_id=world.oak.id)
     assert found[(b.id, photos.id)].status is Status.NOT_ON_ROLL
+
+
+def test_statuses_without_the_why_are_the_same_statuses(world):
+    """`why=False` (the photo check): every pupil's status and conflict for every purpose
+    as with the why, only without the guardians."""
+    a, b = world.oak.pupils["A"], world.oak.pupils["B"]
+    record(world, world.ada, "photos-website", "grant", pupil=a)
+    record(world, world.ben, "photos-website", "withdraw", pupil=a)
+    record(world, world.ada, "photos-website", "grant", pupil=b)
+    record(world, world.dan, "class-photos", "object", pupil=b)
+    ids = [p.id for p in world.oak.pupils.values()]
+    chosen = [p for p in world.oak.purposes.values() if p.scope == Scope.PUPIL]
+    now = utcnow()
+
+    full = consent.statuses(ids, chosen, school_id=world.oak.id, now=now)
+    lean = consent.statuses(ids, chosen, school_id=world.oak.id, now=now, why=False)
+
+    def answers(found):
+        return {key: (s.status, s.conflict, s.refusal) for key, s in found.items()}
+
+    assert answers(lean) == answers(full) and len(full) == len(ids) * len(chosen)
+    assert {s.status for s in full.values()} >= {Status.WITHDRAWN, Status.GRANTED}
+    assert all(s.guardians for s in full.values())
+    assert not any(s.guardians for s in lean.values())
 
 
 def test_statuses_are_scoped_to_one_school(world):
