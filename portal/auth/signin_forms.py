@@ -9,13 +9,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from .. import emails
-from ..web.forms import GovRadioInput, GovTextInput, email_address, strip
+from ..web.forms import GovRadioInput, GovTextInput, PortalForm, email_address, strip
 
 
 def _without_spaces(value: Any) -> Any:
@@ -34,7 +33,7 @@ class LengthFirst(Length):
             raise StopValidation(str(exc)) from exc
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     email = StringField(
         _l("Email address"),
         widget=GovTextInput(),
@@ -53,7 +52,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField(_l("Send me a sign-in link"), widget=GovSubmitInput())
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(
         _l("Code from the email"),
         widget=GovTextInput(),
@@ -67,11 +66,11 @@ class CodeForm(FlaskForm):
             raise ValidationError(_("The code is 6 digits, like %(example)s", example="123456"))
 
 
-class ContinueForm(FlaskForm):
+class ContinueForm(PortalForm):
     submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
 
 
-class NewLinkForm(FlaskForm):
+class NewLinkForm(PortalForm):
     """An invitation's link that no longer signs in: email a fresh one."""
 
     submit = SubmitField(_l("Email me a sign-in link"), widget=GovSubmitInput())
@@ -84,7 +83,7 @@ def _offered(form: Any, field: RadioField) -> None:
         raise ValidationError(_("Choose how you want to sign in"))
 
 
-class ChooseForm(FlaskForm):
+class ChooseForm(PortalForm):
     principal = RadioField(
         _l("How do you want to sign in?"),
         widget=GovRadioInput(),
@@ -95,5 +94,5 @@ class ChooseForm(FlaskForm):
     submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(PortalForm):
     submit = SubmitField(_l("Sign out"), widget=GovSubmitInput())

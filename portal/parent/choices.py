@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import get_flashed_messages, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
@@ -31,7 +30,7 @@ from .. import choices, ledger
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import guardian_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import page_or_fragment, saved
 from ..web.incoming import MAX_ID
 from ..web.language import join_list, page_language
@@ -59,7 +58,7 @@ DOES_NOT_FIT = _l("That answer does not fit this choice. Choose one of the answe
 RELOAD = _l("Reload the page, then answer again.")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     """One purpose's answer for a child (and, ticked, their brothers and sisters)."""
 
     decision = StringField(

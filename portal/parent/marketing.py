@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired
@@ -19,7 +18,7 @@ from .. import marketing, schools
 from ..ledger import LedgerError
 from ..models import Decision
 from ..web.access import guardian_required
-from ..web.forms import optional_id
+from ..web.forms import PortalForm, optional_id
 from ..web.hypermedia import confirmation, page_or_fragment, saved
 from ..web.incoming import parse_id
 from ..web.language import page_language
@@ -43,7 +42,7 @@ OBJECTION_STANDS = _l(
 )
 
 
-class MarketingForm(FlaskForm):
+class MarketingForm(PortalForm):
     """The buttons carry the decision; `purpose` names one marketing purpose (none: all)."""
 
     decision = StringField(

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
 
@@ -22,7 +21,7 @@ from .. import family_reports
 from ..errors import NotFound
 from ..models import School
 from ..web.access import guardian_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, whole_page
 from . import bp
 from .layout import family, guardian_id
@@ -32,7 +31,7 @@ NEW_PAGE = "parent/reports/new.html"
 SAVED_CATEGORY = "family-report"
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PortalForm):
     school = StringField(filters=[strip])
     kind = StringField(filters=[strip])
     details = TextAreaField(filters=[strip])

@@ -15,7 +15,6 @@ from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
 
@@ -24,7 +23,7 @@ from ..errors import NotFound
 from ..models import School
 from ..types import utcnow
 from ..web.access import guardian_required
-from ..web.forms import optional_id, strip
+from ..web.forms import PortalForm, optional_id, strip
 from ..web.hypermedia import confirmation, whole_page
 from ..web.incoming import parse_id
 from . import bp
@@ -37,7 +36,7 @@ SAVED_CATEGORY = "rights-request"
 WHOLE_FAMILY = _l("Me, or the whole family")
 
 
-class RequestForm(FlaskForm):
+class RequestForm(PortalForm):
     kind = StringField(filters=[strip])
     pupil = StringField(
         filters=[strip], validators=[optional_id(_l("Choose one of your children"))]

@@ -8,7 +8,6 @@ POST needs only the CSRF token, which CSRFProtect checks for every POST.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +16,7 @@ from wtforms.validators import ValidationError
 from .. import exports
 from ..csv_files import filename
 from ..web.access import fresh_second_factor, staff_required
+from ..web.forms import PortalForm
 from ..web.hypermedia import whole_page
 from ..web.incoming import parse_id
 from ..web.responses import csv_response
@@ -26,7 +26,7 @@ from .nav import ADMIN, MARKETING, current_school, current_staff
 PAGE = "staff/exports/exports.html"
 
 
-class MarketingExportForm(FlaskForm):
+class MarketingExportForm(PortalForm):
     """Download the marketing list: of one marketing purpose, or of any of them."""
 
     purpose = SelectField("Who agreed to", choices=[], validate_choice=False)

@@ -11,14 +11,13 @@ with the problem beside it, and nothing changes.
 from __future__ import annotations
 
 from flask import url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 
 from .. import family_reports
 from ..types import london_date, utcnow
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
@@ -29,7 +28,7 @@ REGION = "staff/family_reports/_partials/report.html"
 SAVED_CATEGORY = "family-reports"
 
 
-class DoneForm(FlaskForm):
+class DoneForm(PortalForm):
     """What the office did (optional; `family_reports.note_problem` says whether it can be
     kept)."""
 

@@ -5,7 +5,6 @@ JavaScript a Refresh link reloads the page)."""
 from __future__ import annotations
 
 from flask import flash, get_flashed_messages, redirect, request, url_for
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, SubmitField
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from .. import invitations
 from ..web.access import staff_required
+from ..web.forms import PortalForm
 from ..web.hypermedia import page_or_fragment, wants_fragment, whole_page
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
@@ -24,7 +24,7 @@ PROGRESS = "staff/invitations/_partials/progress.html"
 FLASH = "invitations"
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(PortalForm):
     audience = RadioField(
         "Who should get the invitation?",
         widget=GovRadioInput(),

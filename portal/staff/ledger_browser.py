@@ -29,7 +29,7 @@ from ..csv_files import filename
 from ..ledger_browser import EventFilter, Options
 from ..models import Channel, Decision
 from ..web.access import fresh_second_factor, staff_required
-from ..web.forms import optional_id, strip
+from ..web.forms import PortalForm, optional_id, strip
 from ..web.hypermedia import page_or_fragment, saved, wants_fragment, whole_page
 from ..web.incoming import MAX_ID, parse_id
 from ..web.responses import csv_response
@@ -95,7 +95,7 @@ def _in_choices(message: str) -> Any:
     return check
 
 
-class LedgerFilterForm(FlaskForm):
+class LedgerFilterForm(PortalForm):
     """The ledger browser's filter, read from the query string."""
 
     class Meta:

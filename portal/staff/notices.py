@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, url_for
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovSelect,
     GovSubmitInput,
@@ -26,7 +25,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from .. import languages, notices
 from ..models import NoticeVersion
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, whole_page
 from . import bp
 from .nav import ADMIN, current_school, current_staff
@@ -44,7 +43,7 @@ def _newlines(value: Any) -> Any:
     return notices.newlines(value) if isinstance(value, str) else value
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(PortalForm):
     """A new version of the notice: previewed (the draft), then published."""
 
     title = StringField(
@@ -125,7 +124,7 @@ class NoticeForm(FlaskForm):
         return valid
 
 
-class TranslationForm(FlaskForm):
+class TranslationForm(PortalForm):
     """A translation of the current version into one of the languages the portal offers. Its
     fields are prefixed ("translation-title"), beside the new version's form on the same
     page; the page's CSRF token is the one every POST carries, checked for every view by

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, url_for
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SubmitField, TextAreaField
@@ -17,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import daily, objections
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
@@ -28,7 +27,7 @@ PAGE = "staff/objections/objection.html"
 SAVED_CATEGORY = "objections"
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PortalForm):
     outcome = RadioField(
         "What is the outcome?",
         widget=GovRadioInput(),

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField, TextAreaField
@@ -26,7 +25,7 @@ from .. import languages, paper
 from ..csv_files import filename
 from ..ledger import LedgerError
 from ..web.access import fresh_second_factor, staff_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, whole_page
 from ..web.incoming import BadInput, parse_id
 from ..web.responses import csv_response
@@ -45,7 +44,7 @@ WHO_WORDS = {
 }
 
 
-class GridForm(FlaskForm):
+class GridForm(PortalForm):
     """The grid's own fields; its cells are read from the form by name (`paper.is_cell`)."""
 
     class_name = HiddenField(name="class", filters=[strip])
@@ -63,7 +62,7 @@ class GridForm(FlaskForm):
     )
 
 
-class WaitingListForm(FlaskForm):
+class WaitingListForm(PortalForm):
     """Download the list of families waiting for an answer: of one class, or of every class."""
 
     class_name = StringField(name="class", filters=[strip])

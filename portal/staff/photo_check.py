@@ -18,14 +18,13 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms import SelectField, SelectMultipleField, StringField
 
 from .. import photo_check
 from ..web.access import staff_required
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import page_or_fragment, wants_fragment, whole_page
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
@@ -41,15 +40,14 @@ CHOOSE_CLASS = "Choose a class from the list"
 CHOOSE_YEAR = "Choose a year group from the list"
 
 
-class PhotoCheckForm(FlaskForm):
+class PhotoCheckForm(PortalForm):
     """What the photo is for and who is in it. A GET form: no CSRF token (nothing changes)."""
 
     class Meta:
         csrf = False
 
     # Labels of their own, though the template writes each label out: a field without one
-    # asks WTForms to translate a label made from its name, and Flask-WTF loads and parses
-    # WTForms' catalogue once a request to do it, for labels nobody sees.
+    # has WTForms make one from its name and translate it, for a label nobody sees.
     purpose = SelectMultipleField(
         "What will the photo be used for?", coerce=int, validate_choice=False
     )

@@ -8,7 +8,6 @@ JavaScript, and a boosted request gets the same pages.
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import RadioField
 from wtforms.validators import DataRequired
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired
 from .. import pupil_refusals
 from ..models import RefusalAction
 from ..web.access import staff_required
+from ..web.forms import PortalForm
 from ..web.hypermedia import whole_page
 from ..web.incoming import parse_id
 from . import bp
@@ -25,7 +25,7 @@ PAGE = "staff/pupil_refusals/refusals.html"
 SAVED_CATEGORY = "pupil-record"  # shown on the pupil's record (portal/staff/pupils.py)
 
 
-class RefusalForm(FlaskForm):
+class RefusalForm(PortalForm):
     """What the pupil said. Which purposes may be chosen is for the domain to decide."""
 
     purpose = RadioField(

@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import request, url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
@@ -30,7 +29,7 @@ from ..models import Decision
 from ..types import uk_date
 from ..web.access import staff_required
 from ..web.filters import channel_words
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved, whole_page
 from ..web.incoming import BadInput, parse_id
 from . import bp
@@ -56,7 +55,7 @@ SAID = {
 # --- the forms -----------------------------------------------------------------------------
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PortalForm):
     """Find a pupil (a GET form: no CSRF token)."""
 
     class Meta:
@@ -66,7 +65,7 @@ class SearchForm(FlaskForm):
     class_name = StringField("Class", filters=[strip])  # one of the school's classes
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     """An answer a guardian gave on paper, by phone or by email."""
 
     guardian = RadioField(
@@ -110,7 +109,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-class SlipForm(FlaskForm):
+class SlipForm(PortalForm):
     """One guardian's answers to every choice at once; the cells are read from the form by
     name (`paper.is_cell`)."""
 
@@ -119,7 +118,7 @@ class SlipForm(FlaskForm):
     note = TextAreaField(filters=[strip])
 
 
-class LeftForm(FlaskForm):
+class LeftForm(PortalForm):
     """The day a pupil left (a GOV.UK date input), and the admin's confirmation."""
 
     day = StringField(filters=[strip])

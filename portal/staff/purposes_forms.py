@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
@@ -34,7 +33,7 @@ from wtforms.validators import Length, ValidationError
 
 from .. import languages, purposes, takedowns
 from ..models import OnLeaving, Renewal
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 
 MAX_TEXT = 5000
 
@@ -91,7 +90,7 @@ def _choices(labels: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
-class PurposeForm(FlaskForm):
+class PurposeForm(PortalForm):
     """A new purpose. Fill it from a purpose (`obj=`) to show one as it is."""
 
     key = StringField(
@@ -281,11 +280,11 @@ class EditPurposeForm(PurposeForm):
         return entry
 
 
-class RetireForm(FlaskForm):
+class RetireForm(PortalForm):
     submit = SubmitField("Retire this purpose", widget=GovSubmitInput())
 
 
-class TranslationForm(FlaskForm):
+class TranslationForm(PortalForm):
     """The title and description of a purpose's current wording in another language. Like the
     purpose forms it carries what was typed; `purposes.translate` checks it."""
 

@@ -4,14 +4,13 @@ date may be, when an extension is too late) are the domain's (`portal.rights_req
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from .ledger_browser import UKDateField
 
 
-class LogForm(FlaskForm):
+class LogForm(PortalForm):
     received_on = UKDateField("Date received")
     channel = StringField(filters=[strip])
     requester_name = StringField(filters=[strip])
@@ -21,27 +20,27 @@ class LogForm(FlaskForm):
     details = TextAreaField(filters=[strip])
 
 
-class PauseForm(FlaskForm):
+class PauseForm(PortalForm):
     pause_reason = StringField(filters=[strip])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(PortalForm):
     months = StringField(filters=[strip])
     extend_reason = TextAreaField(filters=[strip])
     told_on = UKDateField("Date you told them")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     outcome = TextAreaField(filters=[strip])
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(PortalForm):
     reasons = TextAreaField(filters=[strip])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     note = TextAreaField(filters=[strip])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(PortalForm):
     """An action with nothing to parse (restart the clock, build the file): the CSRF token."""

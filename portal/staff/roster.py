@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -30,6 +29,7 @@ from wtforms.validators import InputRequired
 
 from .. import roster
 from ..web.access import fresh_second_factor, staff_required
+from ..web.forms import PortalForm
 from ..web.hypermedia import whole_page
 from ..web.incoming import accepts_large_body
 from . import bp
@@ -57,7 +57,7 @@ PREVIEW_PAGE = "staff/roster/preview.html"
 REPORT_PAGE = "staff/roster/report.html"
 
 
-class RosterUploadForm(FlaskForm):
+class RosterUploadForm(PortalForm):
     """The file is checked by the view (size, encoding, CSV) as it reads it."""
 
     file = FileField(
@@ -73,7 +73,7 @@ class RosterUploadForm(FlaskForm):
     submit = SubmitField("Preview the import", widget=GovSubmitInput())
 
 
-class RosterConfirmForm(FlaskForm):
+class RosterConfirmForm(PortalForm):
     """The previewed file travels back signed (`seal`, `unseal`)."""
 
     payload = HiddenField(validators=[InputRequired()])

@@ -4,13 +4,12 @@ allowed is decided by `school_settings.check`."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
 from wtforms import RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 
 TASK_EMAIL_CHOICES = [
     SelectChoice("admins", "The school's admins"),
@@ -25,7 +24,7 @@ RENEWAL_REMINDER_CHOICES = [
 ]
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     retention_months = StringField(
         "How many months after a pupil leaves",
         widget=GovTextInput(),

@@ -6,17 +6,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
+
+from ..web.forms import PortalForm
 
 
 def _without_spaces(value: Any) -> Any:
     return re.sub(r"[\s\-]+", "", value) if isinstance(value, str) else value
 
 
-class AppCodeForm(FlaskForm):
+class AppCodeForm(PortalForm):
     """A code from the authenticator app."""
 
     next = HiddenField()
@@ -33,7 +34,7 @@ class AppCodeForm(FlaskForm):
             raise ValidationError("The code is 6 digits, like 123456")
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(PortalForm):
     next = HiddenField()
     code = StringField(
         "Recovery code",
@@ -44,16 +45,16 @@ class RecoveryCodeForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class StartAppForm(FlaskForm):
+class StartAppForm(PortalForm):
     next = HiddenField()
     submit = SubmitField("Set up an authenticator app", widget=GovSubmitInput())
 
 
-class MakeCodesForm(FlaskForm):
+class MakeCodesForm(PortalForm):
     next = HiddenField()
     submit = SubmitField("Show my recovery codes", widget=GovSubmitInput())
 
 
-class RemovePasskeyForm(FlaskForm):
+class RemovePasskeyForm(PortalForm):
     passkey = HiddenField()
     submit = SubmitField("Remove", widget=GovSubmitInput())

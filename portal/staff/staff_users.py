@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, get_flashed_messages, redirect, url_for
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, RadioField, StringField, SubmitField
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 from .. import second_factor, staff_users
 from ..models import StaffUser
 from ..web.access import fresh_second_factor, staff_required
-from ..web.forms import email_address, strip
+from ..web.forms import PortalForm, email_address, strip
 from ..web.hypermedia import whole_page
 from . import bp
 from .nav import ADMIN, current_school_id, current_staff
@@ -34,7 +33,7 @@ ROLE_CHOICES = [
 ]
 
 
-class AddUserForm(FlaskForm):
+class AddUserForm(PortalForm):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
@@ -66,7 +65,7 @@ class AddUserForm(FlaskForm):
     submit = SubmitField("Add staff user", widget=GovSubmitInput())
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = RadioField(
         "Role",
         widget=GovRadioInput(),
@@ -76,7 +75,7 @@ class RoleForm(FlaskForm):
     submit = SubmitField("Change role", widget=GovSubmitInput())
 
 
-class DeactivateForm(FlaskForm):
+class DeactivateForm(PortalForm):
     """First press: the confirmation page. Second press (confirm=yes): deactivate."""
 
     confirm = HiddenField()
@@ -213,7 +212,7 @@ def deactivate_user(user_id: int) -> Response:
     return redirect(url_for(".users", _anchor=f"user-{user.id}"))
 
 
-class ResetFactorForm(FlaskForm):
+class ResetFactorForm(PortalForm):
     """First press: the confirmation page. Second press (confirm=yes): reset."""
 
     confirm = HiddenField()

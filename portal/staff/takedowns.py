@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 
 from .. import takedowns
 from ..web.access import staff_required
 from ..web.filters import uk_datetime
-from ..web.forms import strip
+from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, page_or_fragment, saved
 from . import bp
 from .nav import ADMIN, STAFF, current_school_id, current_staff
@@ -29,7 +28,7 @@ LIST = "staff/takedowns/_partials/list.html"
 SAVED_CATEGORY = "takedowns"
 
 
-class DoneForm(FlaskForm):
+class DoneForm(PortalForm):
     """What was removed and where (`takedowns.note_problem` says whether it can be kept)."""
 
     note = TextAreaField(filters=[strip])

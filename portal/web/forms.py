@@ -3,15 +3,37 @@ whose messages are in the page's language, and GOV.UK widgets whose words are to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from babel import support
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from govuk_frontend_wtf import wtforms_widgets as govuk
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from .. import emails
 from .incoming import parse_id
+
+
+class PortalForm(FlaskForm):
+    """The portal's forms: Flask-WTF's, with WTForms' own words (a label made from a field's
+    name, a validator's default message) in the page's language from a catalogue read once
+    per language and process. Flask-WTF reads and parses that catalogue again in every
+    request that translates one of them (about 0.3 ms)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> Any:
+            return _wtforms_catalogue(str(get_locale() or "en"))
+
+
+@functools.lru_cache(maxsize=32)
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    """WTForms' catalogue for one language (none: its English words as they are)."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def strip(value: Any) -> Any:
