@@ -28,32 +28,29 @@ RECIPIENT_ROLES = {
 }
 
 
-def recipients(session: Session, school: School) -> list[StaffUser]:
-    """The active staff users the school's `task_emails` setting names, by id."""
-    roles = RECIPIENT_ROLES.get(school.task_emails, (Role.ADMIN.value,))
-    if not roles:
-        return []
-    return list(
-        session.scalars(
-            select(StaffUser)
-            .where(
-                StaffUser.school_id == school.id,
-                StaffUser.role.in_(roles),
-                StaffUser.active.is_(True),
-            )
-            .order_by(StaffUser.id)
-        )
+def recipients(session: Session, school_id: int) -> list[StaffUser]:
+    """The active staff users the school's `task_emails` setting names, by id: one query of
+    the school's active staff with the setting (none for a school that does not exist)."""
+    rows = session.execute(
+        select(StaffUser, School.task_emails)
+        .join(School, School.id == StaffUser.school_id)
+        .where(StaffUser.school_id == school_id, StaffUser.active.is_(True))
+        .order_by(StaffUser.id)
     )
+    return [
+        person
+        for person, setting in rows
+        if person.role in RECIPIENT_ROLES.get(setting, (Role.ADMIN.value,))
+    ]
 
 
 def email_admins(session: Session, school_id: int, new_tasks: Sequence[TakedownTask]) -> None:
     """One email per person the school's `task_emails` names, about these new tasks."""
-    school = session.get(School, school_id)
-    if school is None or not new_tasks:
+    if not new_tasks:
         return
     ids = sorted(task.id for task in new_tasks)
     at = max(task.created_at for task in new_tasks)
-    for person in recipients(session, school):
+    for person in recipients(session, school_id):
         outbox.enqueue(
             to_address=person.email,
             template=TEMPLATE,

@@ -80,10 +80,21 @@ def _around_query() -> Any:
 
 # Built once with bound parameters, so SQLAlchemy compiles it once per process.
 _AROUND = _around_query()
+# The purpose an event names, with its pupil's school and whether they are on roll: one query
+# (no row when either does not exist).
+_SUBJECT = (
+    select(
+        Purpose,
+        Pupil.school_id.label("pupil_school_id"),
+        Pupil.on_roll.label("pupil_on_roll"),
+    )
+    .join(Pupil, Pupil.id == bindparam("pupil_id"))
+    .where(Purpose.id == bindparam("purpose_id"))
+)
 
 
 def _status_around(
-    session: Session, event: ConsentEvent, purpose: Purpose, pupil: Pupil
+    session: Session, event: ConsentEvent, purpose: Purpose, on_roll: bool
 ) -> tuple[consent.Status, consent.Status]:
     """The pupil's effective status for the purpose just before and just after `event`:
     one query, one row per guardian with parental responsibility (`_AROUND`). After the
@@ -93,7 +104,7 @@ def _status_around(
         _AROUND,
         {
             "school_id": event.school_id,
-            "pupil_id": pupil.id,
+            "pupil_id": event.pupil_id,
             "purpose_id": purpose.id,
             "seq": event.seq,
             "decisions": [d.value for d in Decision if ledger.axis_of(d) == axis],
@@ -126,7 +137,7 @@ def _status_around(
 
     def status(facts: dict[int, consent.Fact]) -> consent.Status:
         found, _conflict = consent.evaluate(
-            purpose, on_roll=pupil.on_roll, facts=list(facts.values()), now=now
+            purpose, on_roll=on_roll, facts=list(facts.values()), now=now
         )
         return found
 
@@ -142,22 +153,26 @@ def on_append(session: Session, events: list[ConsentEvent]) -> None:
     for event in events:
         if event.pupil_id is None or event.decision not in STOPPING:
             continue
-        purpose = session.get(Purpose, event.purpose_id)
-        if purpose is None or not purpose.publishable or purpose.school_id != event.school_id:
+        found = session.execute(
+            _SUBJECT, {"purpose_id": event.purpose_id, "pupil_id": event.pupil_id}
+        ).one_or_none()
+        if found is None:
+            continue
+        purpose = found.Purpose
+        if not purpose.publishable or event.school_id != purpose.school_id:
+            continue
+        if found.pupil_school_id != event.school_id:
             continue
         if ledger.axis_of(event.decision) != consent.axis_for(purpose):
             continue
-        pupil = session.get(Pupil, event.pupil_id)
-        if pupil is None or pupil.school_id != event.school_id:
-            continue
-        before, after = _status_around(session, event, purpose, pupil)
+        before, after = _status_around(session, event, purpose, found.pupil_on_roll)
         if before not in consent.PERMITTING or after in consent.PERMITTING:
             continue
         if days_off is None:
             days_off = holidays.in_force()
         task = TakedownTask(
             school_id=event.school_id,
-            pupil_id=pupil.id,
+            pupil_id=event.pupil_id,
             purpose_id=purpose.id,
             event_seq=event.seq,
             kind=TaskKind.TAKEDOWN.value,
