@@ -718,6 +718,17 @@ def ratios(s: Scenario, ceiling: float, reference: float) -> tuple[float, float 
     return of_hello, rps / reference if reference else 0.0
 
 
+def share(name: str, value: float, wanted: float | None) -> dict[str, Any]:
+    """A figure that is a ratio of requests/s, with its target (at least `wanted`) if any."""
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": "ratio",
+        "target": f">= {wanted:.2f}" if wanted is not None else None,
+        "ok": value >= wanted if wanted is not None else None,
+    }
+
+
 def figures(ceiling: float, reference: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in SCENARIOS:
@@ -728,21 +739,13 @@ def figures(ceiling: float, reference: float) -> list[dict[str, Any]]:
         out.append({"name": f"{s.label}: requests/s", "value": round(r["rps"], 1),
                     "unit": "req/s", "target": None, "ok": None})  # fmt: skip
         if s.key != "hello":
-            wanted = s.target.ratio
-            out.append({
-                "name": f"{s.label}: share of the hello ceiling's requests/s",
-                "value": round(ratio, 3), "unit": "ratio",
-                "target": f">= {wanted:.2f}" if wanted is not None else None,
-                "ok": ratio >= wanted if wanted is not None else None,
-            })  # fmt: skip
+            out.append(
+                share(f"{s.label}: share of the hello ceiling's requests/s", ratio, s.target.ratio)
+            )
         if of_reference is not None:
-            wanted = s.target.of_reference
-            out.append({
-                "name": f"{s.label}: req/s ÷ reference page",
-                "value": round(of_reference, 3), "unit": "ratio",
-                "target": f">= {wanted:.2f}" if wanted is not None else None,
-                "ok": of_reference >= wanted if wanted is not None else None,
-            })  # fmt: skip
+            out.append(
+                share(f"{s.label}: req/s ÷ reference page", of_reference, s.target.of_reference)
+            )
         for p in ("p50", "p95", "p99"):
             target = s.target.p95_ms if p == "p95" else None
             value = ms(r[p])

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 
@@ -51,6 +52,7 @@ class Groups:
 _purposes: dict[tuple[str, int], tuple[int, tuple[Purpose, ...]]] = {}
 _groups: dict[tuple[str, int], tuple[int, Groups]] = {}
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 def _key(school_id: int) -> tuple[str, int]:
@@ -64,37 +66,50 @@ def _key(school_id: int) -> tuple[str, int]:
     return (name, school_id)
 
 
-def active_purposes(school_id: int, generation: int) -> Sequence[Purpose]:
-    """The school's active purposes, in page order, as of `generation`."""
+def _kept(
+    store: dict[tuple[str, int], tuple[int, T]],
+    school_id: int,
+    generation: int,
+    load: Callable[[], T],
+) -> T:
+    """The school's entry in `store` if it was read at `generation`; otherwise `load()`,
+    kept in its place."""
     key = _key(school_id)
-    found = _purposes.get(key)
+    found = store.get(key)
     if found is not None and found[0] == generation:
         return found[1]
-    session = db.session()
-    loaded = tuple(session.scalars(_ACTIVE, {"school_id": school_id}))
-    for purpose in loaded:
-        session.expunge(purpose)
+    made = load()
     with _lock:
-        _purposes[key] = (generation, loaded)
-    return loaded
+        store[key] = (generation, made)
+    return made
+
+
+def active_purposes(school_id: int, generation: int) -> Sequence[Purpose]:
+    """The school's active purposes, in page order, as of `generation`."""
+
+    def load() -> tuple[Purpose, ...]:
+        session = db.session()
+        loaded = tuple(session.scalars(_ACTIVE, {"school_id": school_id}))
+        for purpose in loaded:
+            session.expunge(purpose)
+        return loaded
+
+    return _kept(_purposes, school_id, generation, load)
 
 
 def groups(school_id: int, generation: int) -> Groups:
     """The school's classes and year groups with pupils on roll, as of `generation`."""
-    key = _key(school_id)
-    found = _groups.get(key)
-    if found is not None and found[0] == generation:
-        return found[1]
-    classes: set[str] = set()
-    years: set[str] = set()
-    for class_name, year_group in db.session.execute(_GROUPS, {"school_id": school_id}):
-        classes.add(class_name)
-        if year_group:
-            years.add(year_group)
-    made = Groups(tuple(sorted(classes)), tuple(sorted(years)))
-    with _lock:
-        _groups[key] = (generation, made)
-    return made
+
+    def load() -> Groups:
+        classes: set[str] = set()
+        years: set[str] = set()
+        for class_name, year_group in db.session.execute(_GROUPS, {"school_id": school_id}):
+            classes.add(class_name)
+            if year_group:
+                years.add(year_group)
+        return Groups(tuple(sorted(classes)), tuple(sorted(years)))
+
+    return _kept(_groups, school_id, generation, load)
 
 
 def clear() -> None:

@@ -289,7 +289,7 @@ def record_many(
             events.append(ConsentEvent(**row))
             head.seq, head.hash = seq, row["hash"]
             head.tree.append(tree.leaf_of(text))
-        ids = _write(session, rows, events, heads)
+        ids = _write(session, rows, heads)
         for event in events:
             event.id = ids[(event.school_id, event.seq)]
         if before_commit is not None:
@@ -321,11 +321,23 @@ EVENT_FIELDS = (
     "purpose_id", "purpose_version", "notice_version", "decision", "channel", "note",
     "prev_hash", "hash", "format", "note_salt", "note_commitment", "answers_seq", "language",
 )  # fmt: skip
-_MOVE_HEAD = (
-    update(LedgerHead)
-    .where(LedgerHead.school_id == bindparam("head_school"))
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), tree=bindparam("head_tree"))
-)
+
+
+def _move_head(prefix: str = "") -> Any:
+    """UPDATE of a school's chain head, with bound parameters `{prefix}head_school`,
+    `{prefix}head_seq`, `{prefix}head_hash` and `{prefix}head_tree`."""
+    return (
+        update(LedgerHead)
+        .where(LedgerHead.school_id == bindparam(f"{prefix}head_school"))
+        .values(
+            seq=bindparam(f"{prefix}head_seq"),
+            hash=bindparam(f"{prefix}head_hash"),
+            tree=bindparam(f"{prefix}head_tree"),
+        )
+    )
+
+
+_MOVE_HEAD = _move_head()
 
 
 Subject = tuple[int, int | None, int, str]  # guardian, pupil (or None), purpose, axis
@@ -654,22 +666,28 @@ def _projection_names(per_pupil: bool) -> list[str]:
     return [*index, *UPDATED_COLUMNS] + ([] if per_pupil else ["pupil_id"])
 
 
+def _upsert_statement(dialect: str, per_pupil: bool, prefix: str = "") -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE of one projection row on the partial unique index of
+    its subject kind, with a bound parameter for each column (`{prefix}{column}`)."""
+    columns = CurrentDecision.__table__.c
+    index, where = _conflict_target(per_pupil)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CurrentDecision).values(
+        {name: bindparam(f"{prefix}{name}") for name in _projection_names(per_pupil)}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[columns[name] for name in index],
+        index_where=where,
+        set_={name: statement.excluded[name] for name in UPDATED_COLUMNS},
+    )
+
+
 def _upsert(dialect: str, per_pupil: bool) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE on the projection's partial unique index, for
-    executemany; built once per database and subject kind, with bound parameters, so it is
-    compiled once."""
+    """`_upsert_statement` for executemany, built once per database and subject kind, so it
+    is compiled once."""
     key = (dialect, per_pupil)
     if key not in _UPSERTS:
-        columns = CurrentDecision.__table__.c
-        index, where = _conflict_target(per_pupil)
-        names = _projection_names(per_pupil)
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(CurrentDecision).values({name: bindparam(name) for name in names})
-        _UPSERTS[key] = statement.on_conflict_do_update(
-            index_elements=[columns[name] for name in index],
-            index_where=where,
-            set_={name: statement.excluded[name] for name in UPDATED_COLUMNS},
-        )
+        _UPSERTS[key] = _upsert_statement(dialect, per_pupil)
     return _UPSERTS[key]
 
 
@@ -682,7 +700,6 @@ TOGETHER = 8
 def _write(
     session: Session,
     rows: Sequence[dict[str, Any]],
-    events: Sequence[ConsentEvent],
     heads: dict[int, _Head],
 ) -> dict[tuple[int, int], int]:
     """Write the events, their projection, the tree nodes they complete and the moved chain
@@ -696,7 +713,7 @@ def _write(
     """
     # The projection keeps each subject's newest decision: the last event on it wins.
     projected: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for event in events:
+    for event in rows:
         row = _projection_row(event)
         key = (row["school_id"], row["guardian_id"], row["pupil_id"], row["purpose_id"])
         projected[(*key, row["axis"])] = row
@@ -769,53 +786,36 @@ def _together(events: int, per_pupil: int, per_person: int, nodes: int, heads: i
         .cte(f"e{index}")
         for index in range(events)
     ]
-    writes: list[Any] = []
-    for prefix, kind, count in (("p", True, per_pupil), ("q", False, per_person)):
-        index_columns, where = _conflict_target(kind)
-        for index in range(count):
-            upsert = postgresql_insert(CurrentDecision).values(
-                bound(f"{prefix}{index}", _projection_names(kind))
-            )
-            upsert = upsert.on_conflict_do_update(
-                index_elements=[CurrentDecision.__table__.c[name] for name in index_columns],
-                index_where=where,
-                set_={name: upsert.excluded[name] for name in UPDATED_COLUMNS},
-            )
-            writes.append(upsert.cte(f"{prefix}{index}"))
+    writes: list[Any] = [
+        _upsert_statement("postgresql", kind, f"{prefix}{index}_").cte(f"{prefix}{index}")
+        for prefix, kind, count in (("p", True, per_pupil), ("q", False, per_person))
+        for index in range(count)
+    ]
     for index in range(nodes):
         node = insert(LedgerTreeNode).values(
             bound(f"n{index}", ("school_id", "level", "position", "hash"))
         )
         writes.append(node.cte(f"n{index}"))
-    for index in range(heads):
-        head = (
-            update(LedgerHead)
-            .where(LedgerHead.school_id == bindparam(f"h{index}_head_school"))
-            .values(
-                seq=bindparam(f"h{index}_head_seq"),
-                hash=bindparam(f"h{index}_head_hash"),
-                tree=bindparam(f"h{index}_head_tree"),
-            )
-        )
-        writes.append(head.cte(f"h{index}"))
+    writes.extend(_move_head(f"h{index}_").cte(f"h{index}") for index in range(heads))
     ids: list[Any] = [select(cte.c.school_id, cte.c.seq, cte.c.id) for cte in written]
     together: Any = ids[0] if events == 1 else union_all(*ids)
     return together.add_cte(*writes)
 
 
-def _projection_row(event: ConsentEvent) -> dict[str, Any]:
-    """The guardian's current decision for the event's subject, purpose and axis."""
+def _projection_row(event: dict[str, Any]) -> dict[str, Any]:
+    """The guardian's current decision for an event's subject, purpose and axis, from the
+    event's row as written."""
     return {
-        "school_id": event.school_id,
-        "guardian_id": event.guardian_id,
-        "pupil_id": event.pupil_id,
-        "purpose_id": event.purpose_id,
-        "axis": axis_of(event.decision).value,
-        "decision": event.decision,
-        "purpose_version": event.purpose_version,
-        "notice_version": event.notice_version,
-        "decided_at": event.occurred_at,
-        "channel": event.channel,
-        "actor_type": event.actor_type,
-        "seq": event.seq,
+        "school_id": event["school_id"],
+        "guardian_id": event["guardian_id"],
+        "pupil_id": event["pupil_id"],
+        "purpose_id": event["purpose_id"],
+        "axis": axis_of(event["decision"]).value,
+        "decision": event["decision"],
+        "purpose_version": event["purpose_version"],
+        "notice_version": event["notice_version"],
+        "decided_at": event["occurred_at"],
+        "channel": event["channel"],
+        "actor_type": event["actor_type"],
+        "seq": event["seq"],
     }
