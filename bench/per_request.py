@@ -9,7 +9,13 @@ around the request: Python's work, not PostgreSQL's), the SQL statements and the
 to PostgreSQL per request, counted by libpq's own trace of the protocol (every ReadyForQuery
 the server sends ends one round trip: a statement, BEGIN, COMMIT, or the pool's pre-ping).
 The same figures as bench/http_load.py's CPU per request without wrk and gunicorn, to compare
-one change of the request plumbing before and after (bench/CHANGES.md).
+one change of the request plumbing before and after (bench/CHANGES.md). The reference page
+(bench/reference.py, at the children page's size, with the parent's own session cookie) is
+measured in the same turns, and each page's CPU is given as a share of it: the reference
+page's CPU over the page's, the fraction of the reference page's requests/s the page would
+serve if CPU were all that counted, steadier on a busy machine than wrk's. The libpq trace
+that counts round trips is on only while each page is requested once for the count: it
+costs the process CPU of its own.
 
 Usage:  .venv/bin/python bench/per_request.py [--rounds 200] [--seed] [--json PATH]
 Database: BENCH_DATABASE_URL's database name (default consent_bench) with `_requests` added,
@@ -77,23 +83,35 @@ class Trace:
     def __init__(self) -> None:
         self.file = tempfile.NamedTemporaryFile(prefix="bench-trace-", delete=False)  # noqa: SIM115
         self.offset = 0
+        self.shown: list[str] = []
+        self.on = False
 
     def attach(self, engine: Any) -> None:
-        self.shown: list[str] = []
+        """Trace each connection the engine checks out while `on` is set, until it is back in
+        the pool: libpq writes each protocol message to the file, which costs the process
+        CPU, so the CPU figures are taken with it off."""
 
         def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            self.shown.append(" ".join(statement.split())[:220])
+            if self.on:
+                self.shown.append(" ".join(statement.split())[:220])
 
         event.listen(engine, "before_cursor_execute", on_execute)
 
-        def on_connect(dbapi_connection: Any, _record: Any) -> None:
-            pgconn = dbapi_connection.pgconn
-            pgconn.trace(self.file.fileno())
-            pgconn.set_trace_flags(
-                psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
-            )
+        def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            if self.on:
+                dbapi_connection.pgconn.trace(self.file.fileno())
+                dbapi_connection.pgconn.set_trace_flags(
+                    psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
+                )
 
-        event.listen(engine, "connect", on_connect)
+        def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+            # libpq writes the trace through a buffered stream: untracing flushes it, so
+            # the file holds every message of a request once its connections are back.
+            if dbapi_connection is not None:
+                dbapi_connection.pgconn.untrace()
+
+        event.listen(engine, "checkout", on_checkout)
+        event.listen(engine, "checkin", on_checkin)
 
     def since_last(self, show: bool = False) -> tuple[int, int]:
         """(round trips, statements) since the last call; `show` prints what was sent."""
@@ -156,7 +174,7 @@ def main() -> None:
 
         upgrade()  # a database seeded by an earlier version is brought up to date
         db.session.remove()
-        db.engine.dispose()  # every connection from now on is traced
+        db.engine.dispose()  # every connection from now on passes the trace's checkout hook
         trace.attach(db.engine)
 
     def sign_in(kind: str, principal_id: int) -> tuple[Any, str]:
@@ -251,18 +269,39 @@ def main() -> None:
         ),
         "pupil search": (lambda: staff.get(f"/staff/pupils?q={surname}", base_url=BASE_URL), 200),
     }
+    # The reference page (bench/reference.py, as bench/http_load.py serves it), in this
+    # process: the parent's own cookie (its `_user_id` is the session token), a page of the
+    # children page's size.
+    os.environ["REFERENCE_PAGE_BYTES"] = str(len(pages["children page"][0]().data))
+    sys.path.insert(0, str(ROOT / "bench"))
+    import reference
+
+    trace.attach(reference.engine)
+    cookie = parent.get_cookie(app.config["SESSION_COOKIE_NAME"], domain="bench.example.org")
+    assert cookie is not None
+    plain = reference.app.test_client()
+    plain.set_cookie(cookie.key, cookie.value, domain="localhost")
+    pages = {"reference page": (lambda: plain.get("/family"), 200), **pages}
+
     cpu: dict[str, list[float]] = {name: [] for name in pages}
     trips: dict[str, tuple[int, int]] = {}
     for name, (request, status) in pages.items():
         for _ in range(WARM):
             response = request()
             assert response.status_code == status, (name, response.status_code, response.text[:300])
+    trace.on = True  # round trips, once each, warm; then off again for the CPU figures
     trace.since_last()
-    for name, (request, _status) in pages.items():  # round trips, once each, warm
+    for name, (request, _status) in pages.items():
+        # Twice, and the fewer: psycopg prepares a statement on a connection the fifth time
+        # it runs there, in a round trip of its own, once (and the consent POST alternates a
+        # yes and a no, which make different statements).
+        request()
+        first = trace.since_last()
         request()
         if ARGS.show_sql:
             print(name)
-        trips[name] = trace.since_last(show=ARGS.show_sql)
+        trips[name] = min(first, trace.since_last(show=ARGS.show_sql))
+    trace.on = False
     if ARGS.show_sql:
         for name, (request, _status) in pages.items():
             response = request()
@@ -288,14 +327,18 @@ def main() -> None:
     trace.since_last()
 
     print(f"in process on PostgreSQL ({url}), {ARGS.rounds} rounds, medians of CPU per request")
-    print(f"{'page':<28}{'CPU ms':>9}{'round trips':>13}{'statements':>12}")
+    print("of reference: the reference page's CPU per request over the page's (the share of the")
+    print("reference page's requests/s the page would serve if CPU were all that counted)")
+    print(f"{'page':<28}{'CPU ms':>9}{'of reference':>14}{'round trips':>13}{'statements':>12}")
     figures = []
+    reference_ms = statistics.median(cpu["reference page"]) * 1000
     for name in pages:
         median = statistics.median(cpu[name]) * 1000
         round_trips, statements = trips[name]
-        print(f"{name:<28}{median:>9.2f}{round_trips:>13}{statements:>12}")
-        figures.append({"page": name, "cpu_ms": round(median, 3), "round_trips": round_trips,
-                        "statements": statements})  # fmt: skip
+        share = reference_ms / median
+        print(f"{name:<28}{median:>9.2f}{share:>14.0%}{round_trips:>13}{statements:>12}")
+        figures.append({"page": name, "cpu_ms": round(median, 3), "of_reference": round(share, 3),
+                        "round_trips": round_trips, "statements": statements})  # fmt: skip
     if ARGS.json:
         Path(ARGS.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     os.unlink(trace.file.name)
