@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
+from .database import read
 from .extensions import db
 from .models import (
     WRITTEN_CHANNELS,
@@ -311,7 +312,7 @@ def responsible_decisions(
     if purpose_ids is not None:
         params["purpose_ids"] = list(purpose_ids)
     statement = _RESPONSIBLE[purpose_ids is not None]
-    return list(db.session.execute(statement, params))
+    return list(read(statement, params))
 
 
 def statuses_from(
@@ -439,7 +440,7 @@ def standing_refusals(
     if not biometric or not pupil_ids:
         return {}
     found: dict[tuple[int, int], Refusal] = {}
-    for row in db.session.execute(
+    for row in read(
         _REFUSALS,
         {"school_id": school_id, "pupil_ids": list(pupil_ids), "purpose_ids": biometric},
     ):
@@ -483,7 +484,7 @@ def statuses(
         if on_roll is None:
             found: dict[int, bool] = {
                 pupil_id: flag
-                for pupil_id, flag in db.session.execute(
+                for pupil_id, flag in read(
                     _ON_ROLL, {"school_id": school_id, "pupil_ids": list(chunk)}
                 )
             }

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from .extensions import db
 
@@ -76,6 +77,20 @@ def writing() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+_Columns = TypeVarTuple("_Columns")
+
+
+def read(
+    statement: TypedReturnsRows[*_Columns], params: dict[str, Any] | None = None
+) -> CursorResult[*_Columns]:
+    """The rows of a statement that selects columns only (no entities), sent through the
+    session's connection (the request's reading one, or the write transaction's) by Core's
+    own execute. The session's execute would take it through the ORM's: setting up its
+    context, flushing and wrapping the result, about 50 µs a statement, for the same rows.
+    The session's pending changes are not flushed first: use it for reads that need none."""
+    return db.session.connection().execute(statement, params)
 
 
 # The execution option that marks a request's reading connection: `_refuse_writes` lets only

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, false, f
 
 from . import consent, school_cache
 from .consent import Status
+from .database import read
 from .errors import NotFound
 from .extensions import db
 from .models import Choice, Pupil, Purpose, Scope
@@ -349,7 +350,7 @@ def check(
         "year_group": year_group,
         "pupil_ids": picked_ids,
     }
-    found = [PupilSummary(*row) for row in db.session.execute(statement, params)]
+    found = [PupilSummary(*row) for row in read(statement, params)]
     ids = {p.id for p in found}
     if not set(picked_ids) <= ids:
         raise NotFound("no such pupil at this school")

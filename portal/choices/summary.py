@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, literal, select, union_all
 
 from .. import consent
-from ..extensions import db
+from ..database import read
 from ..models import (
     Choice,
     CurrentDecision,
@@ -253,7 +253,7 @@ def _answers(guardian_id: int, school_ids: list[int], pupil_ids: list[int]) -> _
     found = _Answers({}, {}, defaultdict(lambda: defaultdict(list)))
     if not school_ids:
         return found
-    rows = db.session.execute(
+    rows = read(
         _ANSWERS,
         {"guardian_id": guardian_id, "school_ids": school_ids, "pupil_ids": pupil_ids},
     )

@@ -21,6 +21,14 @@ from .tokens import hash_token
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
+# A guardian's session token starts with this, so that their session is read by a statement
+# that names a guardian's columns only (`_GUARDIAN_SESSION`), as plain rows: no staff user or
+# school made into objects, on every parent page. The prefix only chooses the statement: the
+# row's own principal type decides who this is, and a token without it (a staff user's, or a
+# guardian's from before) is read by the statement for either (`_SESSION`). Not a secret: a
+# token's 32 random bytes follow it.
+GUARDIAN_PREFIX = "g."
+
 
 @dataclass(frozen=True)
 class GuardianIdentity:
@@ -77,6 +85,8 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     now = now or utcnow()
     _idle, absolute = _lifetimes(principal.type)
     token = secrets.token_urlsafe(32)
+    if principal.type == PrincipalType.GUARDIAN:
+        token = GUARDIAN_PREFIX + token
     with writing() as session:
         session.add(
             UserSession(
@@ -120,11 +130,41 @@ _SESSION = (
 )
 
 
+# A guardian's session (a token with GUARDIAN_PREFIX): the same row, the guardian's columns.
+_GUARDIAN_SESSION = (
+    select(
+        UserSession.id,
+        UserSession.principal_type,
+        UserSession.ended_at,
+        UserSession.expires_at,
+        UserSession.last_seen_at,
+        UserSession.second_factor,
+        UserSession.second_factor_at,
+        Guardian.id.label("guardian_id"),
+        Guardian.language,
+        Guardian.language_chosen,
+        Guardian.email.label("guardian_email"),
+    )
+    .outerjoin(Guardian, Guardian.id == UserSession.guardian_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
     """The person behind a session token, if the session is still open and in time. One
     query (and, at most once a minute, an update of when it was last used)."""
     now = now or utcnow()
-    row = db.session.execute(_SESSION, {"token_hash": hash_token(token)}).first()
+    if token.startswith(GUARDIAN_PREFIX):
+        # Columns only: the connection's own execute, without the ORM's.
+        row = (
+            db.session.connection()
+            .execute(_GUARDIAN_SESSION, {"token_hash": hash_token(token)})
+            .first()
+        )
+        if row is not None and row.principal_type != PrincipalType.GUARDIAN:
+            return None
+    else:
+        row = db.session.execute(_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
     principal_type = PrincipalType(row.principal_type)
@@ -152,6 +192,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
             session.execute(
                 update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
             )
+    generation = -1 if guardian is not None else row.school_generation
     return SignedIn(
         token,
         principal_type,
@@ -159,7 +200,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
         staff,
         row.second_factor,
         row.second_factor_at,
-        row.school_generation if row.school_generation is not None else -1,
+        generation if generation is not None else -1,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from portal import signin
 from portal.extensions import db
-from portal.models import UserSession
+from portal.models import PrincipalType, UserSession
 from portal.types import utcnow
 from tests.support.client import csrf_token
 from tests.support.factories import make_school, make_staff
@@ -204,3 +204,42 @@ def test_cookie_flags_in_production(make_app, mail_servers):
         assert "path=/" in attributes
         assert not any(a.startswith("domain=") for a in attributes)
         assert client.get("/family").status_code == 200
+
+
+def test_a_guardians_token_chooses_the_guardians_statement_and_the_row_decides(
+    smtp_app, smtp_client, smtp_server, family
+):
+    """A guardian's token starts with the guardian prefix, and their session is read with a
+    guardian's columns only; a token without it (from before the prefix) is still read; and
+    the prefix never makes a staff user's session a guardian's."""
+    sign_in(smtp_client, smtp_server, family.email)
+    token = session_data(smtp_app, session_cookie(smtp_client, smtp_app))["_user_id"]
+    assert token.startswith(signin.sessions.GUARDIAN_PREFIX)
+    with smtp_app.test_request_context("/"):
+        user = signin.load_session(token)
+        assert user is not None and user.is_guardian and user.staff is None
+        assert user.guardian.id == family.guardian.id
+        assert user.guardian.email == family.guardian.email
+        assert signin.load_session(signin.sessions.GUARDIAN_PREFIX + "not-a-token") is None
+
+        # A guardian's session from before the prefix: the statement for either reads it.
+        old = "x" * 43
+        db.session.execute(update(UserSession).values(token_hash=signin.hash_token(old)))
+        db.session.commit()
+        before = signin.load_session(old)
+        assert before is not None and before.is_guardian
+        assert before.guardian.id == family.guardian.id
+
+        # A staff user's session whose token someone gave the prefix is not a guardian's.
+        staff = make_staff(make_school(slug="elm-academy", name="Elm Academy"))
+        staff_token = signin.start_session(signin.Principal(PrincipalType.STAFF, staff.id, "test"))
+        assert not staff_token.startswith(signin.sessions.GUARDIAN_PREFIX)
+        assert signin.load_session(staff_token).is_staff
+        forged = signin.sessions.GUARDIAN_PREFIX + staff_token
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == signin.hash_token(staff_token))
+            .values(token_hash=signin.hash_token(forged))
+        )
+        db.session.commit()
+        assert signin.load_session(forged) is None
