@@ -10,15 +10,17 @@ from datetime import date
 from sqlalchemy import select
 
 from . import deadlines
-from .database import writing
+from .database import read, writing
 from .extensions import db
 from .models import BankHoliday
 from .types import utcnow
 
+_ADDED = select(BankHoliday.day)
+
 
 def in_force() -> frozenset[date]:
     """Every bank holiday the portal knows: shipped and added."""
-    added = db.session.scalars(select(BankHoliday.day)).all()
+    added = read(_ADDED).scalars().all()
     return deadlines.bank_holidays(added)
 
 

@@ -40,8 +40,9 @@ def enqueue(
 
     It is due at `send_after` (default: now). Messages with the same `coalesce_key` are
     sent as one email when the first of them is due. One INSERT ... RETURNING id, sent at
-    once (no unit of work to flush); the message comes back as an object with its id, not
-    kept in the session.
+    once on the session's connection by Core (no unit of work to flush, nor the ORM's bulk
+    insert to go through); the message comes back as an object with its id, not kept in the
+    session.
     """
     now = now or utcnow()
     row = {
@@ -55,7 +56,7 @@ def enqueue(
         "send_after": send_after or now,
         "attempts": 0,
     }
-    message_id = db.session.execute(_ENQUEUE, row).scalar_one()
+    message_id = db.session.connection().execute(_ENQUEUE, row).scalar_one()
     return OutboxMessage(id=message_id, **row)
 
 
@@ -63,10 +64,9 @@ ENQUEUED = (
     "school_id", "to_address", "template", "payload", "dedupe_key", "coalesce_key",
     "created_at", "send_after", "attempts",
 )  # fmt: skip
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 _ENQUEUE = (
-    insert(OutboxMessage)
-    .values({name: bindparam(name) for name in ENQUEUED})
-    .returning(OutboxMessage.id)
+    insert(_OUTBOX).values({name: bindparam(name) for name in ENQUEUED}).returning(_OUTBOX.c.id)
 )
 
 

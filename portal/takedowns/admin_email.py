@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -28,19 +28,24 @@ RECIPIENT_ROLES = {
 }
 
 
-def recipients(session: Session, school_id: int) -> list[StaffUser]:
-    """The active staff users the school's `task_emails` setting names, by id: one query of
-    the school's active staff with the setting (none for a school that does not exist)."""
-    rows = session.execute(
-        select(StaffUser, School.task_emails)
-        .join(School, School.id == StaffUser.school_id)
-        .where(StaffUser.school_id == school_id, StaffUser.active.is_(True))
-        .order_by(StaffUser.id)
-    )
+# The school's active staff (the columns an email needs) with its `task_emails` setting.
+_STAFF = (
+    select(StaffUser.id, StaffUser.email, StaffUser.role, School.task_emails)
+    .join(School, School.id == StaffUser.school_id)
+    .where(StaffUser.school_id == bindparam("school_id"), StaffUser.active.is_(True))
+    .order_by(StaffUser.id)
+)
+
+
+def recipients(session: Session, school_id: int) -> list[Any]:
+    """The active staff users the school's `task_emails` setting names, by id (`id`, `email`
+    and `role`): one query of the school's active staff with the setting (none for a school
+    that does not exist)."""
+    rows = session.connection().execute(_STAFF, {"school_id": school_id})
     return [
         person
-        for person, setting in rows
-        if person.role in RECIPIENT_ROLES.get(setting, (Role.ADMIN.value,))
+        for person in rows
+        if person.role in RECIPIENT_ROLES.get(person.task_emails, (Role.ADMIN.value,))
     ]
 
 

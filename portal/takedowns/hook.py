@@ -11,9 +11,9 @@ one at a time, in order. After the last event of an append this is exactly what
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import consent, holidays, ledger
@@ -80,6 +80,20 @@ def _around_query() -> Any:
 
 # Built once with bound parameters, so SQLAlchemy compiles it once per process.
 _AROUND = _around_query()
+_TASKS = cast(Table, TakedownTask.__table__)
+_NEW_TASK = (
+    insert(_TASKS)
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "school_id", "pupil_id", "purpose_id", "event_seq", "kind", "created_at",
+                "due_on",
+            )
+        }
+    )
+    .returning(_TASKS.c.id)
+)  # fmt: skip
 # The purpose an event names, with its pupil's school and whether they are on roll: one query
 # (no row when either does not exist).
 _SUBJECT = (
@@ -170,19 +184,18 @@ def on_append(session: Session, events: list[ConsentEvent]) -> None:
             continue
         if days_off is None:
             days_off = holidays.in_force()
-        task = TakedownTask(
-            school_id=event.school_id,
-            pupil_id=event.pupil_id,
-            purpose_id=purpose.id,
-            event_seq=event.seq,
-            kind=TaskKind.TAKEDOWN.value,
-            created_at=event.occurred_at,
-            due_on=takedown_due(purpose, event.occurred_at, days_off),
-        )
-        session.add(task)
-        created[event.school_id].append(task)
-    if not created:
-        return
-    session.flush()
+        row = {
+            "school_id": event.school_id,
+            "pupil_id": event.pupil_id,
+            "purpose_id": purpose.id,
+            "event_seq": event.seq,
+            "kind": TaskKind.TAKEDOWN.value,
+            "created_at": event.occurred_at,
+            "due_on": takedown_due(purpose, event.occurred_at, days_off),
+        }
+        # One INSERT ... RETURNING id on the append's connection, without the unit of work;
+        # the task comes back as an object with its id, not kept in the session.
+        task_id = session.connection().execute(_NEW_TASK, row).scalar_one()
+        created[event.school_id].append(TakedownTask(id=task_id, **row))
     for school_id, new_tasks in created.items():
         email_admins(session, school_id, new_tasks)
