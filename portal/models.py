@@ -910,6 +910,8 @@ class TakedownTask(Model):
     __table_args__ = (
         UniqueConstraint("school_id", "event_seq", "purpose_id"),
         Index("ix_takedown_tasks_open", "school_id", "done_at"),
+        # What was done for a child (its page, the history): found without reading every task.
+        Index("ix_takedown_tasks_pupil", "pupil_id", "done_at"),
         CheckConstraint(
             "(done_at IS NULL AND done_by_id IS NULL) OR done_at IS NOT NULL", name="done"
         ),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
-from .. import paper
+from .. import paper, school_cache
 from ..extensions import db
 from ..models import GuardianLink, Pupil, SchoolContact
 
@@ -41,16 +41,11 @@ class Search:
         return self.total > len(self.pupils)
 
 
-def class_names(school_id: int) -> list[str]:
-    """The school's classes (of pupils on roll), in order."""
-    return list(
-        db.session.scalars(
-            select(Pupil.class_name)
-            .where(Pupil.school_id == school_id, Pupil.on_roll.is_(True))
-            .distinct()
-            .order_by(Pupil.class_name)
-        )
-    )
+def class_names(school_id: int, generation: int) -> list[str]:
+    """The school's classes (of pupils on roll), in order, as the photo check lists them: no
+    query once they are kept for the school's `generation` (`portal.school_cache`)."""
+    classes = school_cache.groups(school_id, generation).classes
+    return sorted((c for c in classes if c), key=str.casefold)
 
 
 def find_pupils(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
@@ -155,9 +156,8 @@ def pupils_page() -> Response:
     search = pupils.find_pupils(
         school_id, query=form.q.data or "", class_name=form.class_name.data or ""
     )
-    return page_or_fragment(
-        SEARCH_PAGE, RESULTS, form=form, classes=pupils.class_names(school_id), search=search
-    )
+    classes = pupils.class_names(school_id, current_user.school_generation)
+    return page_or_fragment(SEARCH_PAGE, RESULTS, form=form, classes=classes, search=search)
 
 
 # --- a pupil's record ----------------------------------------------------------------------
