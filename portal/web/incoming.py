@@ -93,12 +93,16 @@ def _has_nul(pairs: Any) -> bool:
 
 
 def check_request() -> None:
-    if too_large_hint() is None:
+    view = _view()
+    if getattr(view, "too_large", None) is None:
         request.max_content_length = min(
             FORM_BODY_LIMIT, current_app.config.get("MAX_CONTENT_LENGTH") or FORM_BODY_LIMIT
         )
-    opaque = getattr(_view(), "opaque_path", False)
-    if ("\x00" in request.path and not opaque) or _has_nul(request.args.items(multi=True)):
+    opaque = getattr(view, "opaque_path", False)
+    # No query string, no parameters to parse (most pages): only the path to look at.
+    if ("\x00" in request.path and not opaque) or (
+        request.query_string and _has_nul(request.args.items(multi=True))
+    ):
         raise BadInput(_("The address has a character that is not allowed (NUL)."))
     if request.mimetype in FORMS and _has_nul(request.form.items(multi=True)):
         raise BadInput(_("The form has a character that is not allowed (NUL)."))
