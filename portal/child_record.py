@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import consent, references
-from .choices.family import Family, family_of
+from .choices.family import Family, FamilyNotice, FamilyPupil, FamilySchool, family_of
 from .extensions import db
 from .history import STAFF_WORDS
 from .ledger import OUTCOMES
@@ -31,12 +31,9 @@ from .models import (
     Choice,
     ConsentEvent,
     Decision,
-    NoticeVersion,
-    Pupil,
     Purpose,
     PurposeTranslation,
     PurposeVersion,
-    School,
     Scope,
 )
 from .purposes import Wording, wordings
@@ -92,9 +89,9 @@ class PurposeRecord:
 
 @dataclass(frozen=True)
 class ChildRecord:
-    pupil: Pupil
-    school: School
-    notice: NoticeVersion | None  # the school's current notice
+    pupil: FamilyPupil
+    school: FamilySchool
+    notice: FamilyNotice | None  # the school's current notice
     purposes: list[PurposeRecord]
     made_at: datetime
 

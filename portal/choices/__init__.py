@@ -20,7 +20,15 @@ The rules of the effective status are in docs/consent-rules.md.
 """
 
 from .decision import StaleChoice, decide
-from .family import Family, SchoolChildren, family_of, schools_of
+from .family import (
+    Family,
+    FamilyNotice,
+    FamilyPupil,
+    FamilySchool,
+    SchoolChildren,
+    family_of,
+    schools_of,
+)
 from .page import (
     Answerable,
     ChildPage,
@@ -39,6 +47,9 @@ __all__ = [
     "ChildPage",
     "ChildSummary",
     "Family",
+    "FamilyNotice",
+    "FamilyPupil",
+    "FamilySchool",
     "OtherAnswer",
     "Overruled",
     "OwnDecision",

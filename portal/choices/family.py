@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 
 from .. import school_cache
+from ..database import read
 from ..errors import NotFound
 from ..extensions import db
 from ..models import GuardianLink, NoticeVersion, Pupil, Purpose, School
@@ -67,10 +69,55 @@ def schools_of(guardian_id: int) -> list[School]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FamilySchool:
+    """A school as the family's pages show it, read with the family (plain values, not an
+    ORM object: nothing about it is loaded later, and it is in no session)."""
+
+    id: int
+    slug: str
+    name: str
+    contact_email: str | None
+    contact_phone: str | None
+    address: str | None
+    dpo_name: str | None
+    dpo_email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyPupil:
+    """A child as the family's pages show it, read with the family (plain values)."""
+
+    id: int
+    school_id: int
+    forename: str
+    surname: str
+    year_group: str
+    class_name: str
+    on_roll: bool
+    left_on: date | None
+    erased_at: datetime | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.forename} {self.surname}"
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyNotice:
+    """A school's current notice, as the family's pages name it (not its text)."""
+
+    school_id: int
+    version: int
+    title: str
+    published_at: datetime
+    summary: str | None
+
+
 @dataclass(frozen=True)
 class SchoolChildren:
-    school: School
-    pupils: list[Pupil]
+    school: FamilySchool
+    pupils: list[FamilyPupil]
 
 
 @dataclass(frozen=True)
@@ -79,11 +126,13 @@ class Family:
     current contact of a pupil (by name, as `schools_of`), the children they have parental
     responsibility for, on roll, grouped by school (schools by name, children by name), and
     each of those schools' current notice (version, title, date and summary); and the
-    children who have left, the same way (`left`), whom the family sees read-only."""
+    children who have left, the same way (`left`), whom the family sees read-only. Plain
+    values, read as columns (the ORM's objects cost twice as much to make, on every page of
+    the family's)."""
 
-    schools: list[School]
+    schools: list[FamilySchool]
     children: list[SchoolChildren]
-    notices: dict[int, NoticeVersion]
+    notices: dict[int, FamilyNotice]
     # Children who have left (not erased), grouped the same way: shown read-only.
     left: list[SchoolChildren] = field(default_factory=list)
     # Each school's generation, as the family's query read it (portal.school_cache).
@@ -93,7 +142,7 @@ class Family:
         """The school's active purposes, in page order (kept for its generation)."""
         return school_cache.active_purposes(school_id, self.generations.get(school_id, -1))
 
-    def child(self, pupil_id: int) -> tuple[Pupil, School]:
+    def child(self, pupil_id: int) -> tuple[FamilyPupil, FamilySchool]:
         """One of their children, with the school; NotFound for any other pupil."""
         for group in self.children:
             for pupil in group.pupils:
@@ -101,12 +150,26 @@ class Family:
                     return pupil, group.school
         raise NotFound("no such child")
 
-    def siblings(self, pupil: Pupil) -> list[Pupil]:
+    def siblings(self, pupil: FamilyPupil) -> list[FamilyPupil]:
         """Their other children at the same school, by name."""
         for group in self.children:
             if group.school.id == pupil.school_id:
                 return [p for p in group.pupils if p.id != pupil.id]
         return []
+
+
+_SCHOOL = (
+    School.id, School.slug, School.name, School.contact_email, School.contact_phone,
+    School.address, School.dpo_name, School.dpo_email,
+)  # fmt: skip
+_PUPIL = (
+    Pupil.id, Pupil.school_id, Pupil.forename, Pupil.surname, Pupil.year_group,
+    Pupil.class_name, Pupil.on_roll, Pupil.left_on, Pupil.erased_at,
+)  # fmt: skip
+_NOTICE = (
+    NoticeVersion.school_id, NoticeVersion.version, NoticeVersion.title,
+    NoticeVersion.published_at, NoticeVersion.summary,
+)  # fmt: skip
 
 
 def _family_query() -> Any:
@@ -120,11 +183,11 @@ def _family_query() -> Any:
     return (
         select(
             GuardianLink.parental_responsibility,
-            School,
-            Pupil,
-            NoticeVersion,
-            # Fresh from the database, whatever the School object holds (portal.school_cache).
-            School.generation.label("generation"),
+            # Fresh from the database (portal.school_cache).
+            School.generation,
+            *_SCHOOL,
+            *_PUPIL,
+            *_NOTICE,
         )
         .select_from(GuardianLink)
         .join(School, School.id == GuardianLink.school_id)
@@ -137,37 +200,35 @@ def _family_query() -> Any:
             GuardianLink.guardian_id == bindparam("guardian_id"),
             GuardianLink.ended_at.is_(None),
         )
-        .options(
-            load_only(
-                NoticeVersion.school_id,
-                NoticeVersion.version,
-                NoticeVersion.title,
-                NoticeVersion.published_at,
-                NoticeVersion.summary,
-            )
-        )
         .order_by(School.name, School.id, Pupil.forename, Pupil.surname, Pupil.id)
     )
 
 
 # Built once with a bound parameter, so SQLAlchemy compiles it once per process.
 _FAMILY = _family_query()
+# Where each part of a row of _FAMILY is: after parental_responsibility and the generation.
+_S = 2
+_P = _S + len(_SCHOOL)
+_N = _P + len(_PUPIL)
 
 
 def family_of(guardian_id: int) -> Family:
-    """This guardian's schools, children and the schools' current notices. One query."""
-    schools: dict[int, School] = {}
+    """This guardian's schools, children and the schools' current notices. One query, its
+    rows read as columns (`database.read`)."""
+    schools: dict[int, FamilySchool] = {}
     children: dict[int, SchoolChildren] = {}
     left: dict[int, SchoolChildren] = {}
-    notices_by_school: dict[int, NoticeVersion] = {}
+    notices_by_school: dict[int, FamilyNotice] = {}
     generations: dict[int, int] = {}
-    for responsible, school, pupil, notice, generation in db.session.execute(
-        _FAMILY, {"guardian_id": guardian_id}
-    ):
-        schools.setdefault(school.id, school)
-        generations[school.id] = generation
-        if notice is not None:
-            notices_by_school[school.id] = notice
+    for row in read(_FAMILY, {"guardian_id": guardian_id}):
+        responsible, generation = row[0], row[1]
+        school = schools.get(row[_S])
+        if school is None:
+            school = schools[row[_S]] = FamilySchool(*row[_S:_P])
+            generations[school.id] = generation
+            if row[_N] is not None:
+                notices_by_school[school.id] = FamilyNotice(*row[_N:])
+        pupil = FamilyPupil(*row[_P:_N])
         if not responsible or pupil.school_id != school.id:
             continue
         if pupil.on_roll:

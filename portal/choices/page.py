@@ -18,17 +18,14 @@ from ..models import (
     Choice,
     ConsentEvent,
     Decision,
-    NoticeVersion,
-    Pupil,
     Purpose,
     PurposeTranslation,
     PurposeVersion,
-    School,
     Scope,
 )
 from ..purposes import Wording, translated, wording
 from ..types import utcnow
-from .family import Family, family_of
+from .family import Family, FamilyNotice, FamilyPupil, FamilySchool, family_of
 from .wording_diff import Piece, word_diff
 
 
@@ -117,13 +114,13 @@ class PurposeChoice:
 
 @dataclass(frozen=True)
 class ChildPage:
-    pupil: Pupil
-    school: School
-    notice: NoticeVersion | None
+    pupil: FamilyPupil
+    school: FamilySchool
+    notice: FamilyNotice | None
     consent: list[PurposeChoice]
     objection: list[PurposeChoice]
     information: list[Purpose]
-    siblings: list[Pupil]  # this guardian's other children at the same school
+    siblings: list[FamilyPupil]  # this guardian's other children at the same school
     # A notice version newer than the one this guardian last answered under.
     notice_changed: bool
     # What the school did for this child (take-downs done): the fact and the day.
@@ -247,7 +244,7 @@ def _answered_wordings(
 
 def _purpose_choice(
     purpose: Purpose,
-    pupil: Pupil,
+    pupil: FamilyPupil,
     row: Any,  # this guardian's own current decision on the purpose, or None
     status: consent.EffectiveStatus,
     shown: Wording,
@@ -351,9 +348,9 @@ def _with_reviews(school_id: int, items: list[PurposeChoice]) -> list[PurposeCho
 class Answerable:
     """A choice on one child's page that this guardian may answer."""
 
-    pupil: Pupil
+    pupil: FamilyPupil
     purpose: Purpose
-    siblings: list[Pupil]  # this guardian's other children at the same school, by name
+    siblings: list[FamilyPupil]  # this guardian's other children at the same school, by name
 
 
 def answerable(

@@ -21,16 +21,13 @@ from ..models import (
     CurrentDecision,
     Decision,
     GuardianLink,
-    NoticeVersion,
-    Pupil,
     Purpose,
-    School,
     Scope,
 )
 from ..purposes import Wording, wordings
 from ..queries import deciding_link
 from ..types import utcnow
-from .family import Family, family_of
+from .family import Family, FamilyNotice, FamilyPupil, FamilySchool, family_of
 from .page import grant_needs_renewal, says_class
 
 
@@ -53,7 +50,7 @@ class OtherAnswer:
 
 @dataclass(frozen=True)
 class ChildSummary:
-    pupil: Pupil
+    pupil: FamilyPupil
     choices: int  # consent and objection purposes for this child
     need_answer: int  # consent purposes this guardian has not answered
     need_renewal: int  # this guardian's grants to an older wording or past their renewal
@@ -92,9 +89,9 @@ class ChildSummary:
 
 @dataclass(frozen=True)
 class SchoolSummary:
-    school: School
+    school: FamilySchool
     children: list[ChildSummary]
-    notice: NoticeVersion | None = None  # the school's current notice
+    notice: FamilyNotice | None = None  # the school's current notice
     # A notice version newer than the latest one this guardian answered under.
     notice_changed: bool = False
 
@@ -138,7 +135,7 @@ def family_summary(
 
 
 def _child_summary(
-    pupil: Pupil,
+    pupil: FamilyPupil,
     purposes: list[Purpose],
     own: dict[tuple[int, int, str], Any],
     others: dict[tuple[int, str], list[consent.Fact]],

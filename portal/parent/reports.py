@@ -18,8 +18,8 @@ from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
 
 from .. import family_reports
+from ..choices import FamilySchool
 from ..errors import NotFound
-from ..models import School
 from ..web.access import guardian_required
 from ..web.forms import PortalForm, strip
 from ..web.hypermedia import confirmation, whole_page
@@ -49,7 +49,7 @@ def _kinds() -> list[tuple[str, str, str]]:
 
 
 def _form_page(
-    schools: list[School],
+    schools: list[FamilySchool],
     form: ReportForm,
     errors: dict[str, str] | None = None,
     *,
