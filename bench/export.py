@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -49,11 +48,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app, csv_files, ledger_browser, signin  # noqa: E402
+from staff_client import csrf, staff_client  # noqa: E402
+
+from portal import create_app, csv_files, ledger_browser  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.ledger_browser import EventFilter  # noqa: E402
-from portal.models import LedgerHead, School, SignInRequest, StaffUser  # noqa: E402
+from portal.models import LedgerHead, School, StaffUser  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench_export"
 TARGET_ROWS_PER_SECOND = 200_000
@@ -93,25 +94,10 @@ def schools_of(app: Any) -> list[tuple[int, str, int, str]]:
 # --- the app's export, in a child process ---------------------------------------------------
 
 
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def signed_in(app: Any, email: str) -> tuple[Any, str]:
-    """A test client signed in as this staff user (by the emailed link's POST), and a CSRF
-    token for the ledger page's forms."""
-    with app.app_context():
-        outcome = signin.request_link(email)
-        row = db.session.scalars(
-            select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
-        ).one()
-        path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
-        db.session.remove()
-    client = app.test_client()
-    response = client.post(path, data={"csrf_token": csrf(client.get(path).get_data(True))})
-    assert response.status_code == 302, response.status_code
+    """A test client signed in as this staff user (by the emailed link's POST, then the second
+    factor: bench/staff_client.py), and a CSRF token for the ledger page's forms."""
+    client = staff_client(app, email)
     return client, csrf(client.get("/staff/ledger").get_data(as_text=True))
 
 

@@ -24,7 +24,6 @@ import io
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -41,11 +40,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app, ledger, schools, signin  # noqa: E402
+from staff_client import csrf, staff_client  # noqa: E402
+
+from portal import create_app, ledger, schools  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.ledger_browser import LEDGER_HEADER  # noqa: E402
-from portal.models import ConsentEvent, GuardianLink, Purpose, SignInRequest  # noqa: E402
+from portal.models import ConsentEvent, GuardianLink, Purpose  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench_exports"
 ADMIN = "bench-admin@bench.example.org"
@@ -61,25 +62,10 @@ def bench_ledger() -> Any:
 
 
 def signed_in_client(app: Any) -> tuple[Any, str]:
-    """A test client signed in as the bench school's admin, and its CSRF token."""
-    with app.app_context():
-        outcome = signin.request_link(ADMIN)
-        row = db.session.scalars(
-            select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
-        ).one()
-        path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
-        db.session.remove()
-    client = app.test_client()
-    token = csrf(client.get(path).get_data(as_text=True))
-    response = client.post(path, data={"csrf_token": token})
-    assert response.status_code == 302, response.status_code
+    """A test client signed in as the bench school's admin (bench/staff_client.py), and its
+    CSRF token."""
+    client = staff_client(app, ADMIN)
     return client, csrf(client.get("/staff/ledger").get_data(as_text=True))
-
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 def peak_rss_kib() -> int:

@@ -43,16 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app, schools, signin  # noqa: E402
+from staff_client import csrf, staff_client  # noqa: E402
+
+from portal import create_app, schools  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.models import SignInRequest  # noqa: E402
 
 HEADER = (
     "pupil_id,pupil_forename,pupil_surname,year_group,class,contact_forename,"
@@ -67,7 +67,6 @@ SURNAMES = (
     "Evans", "Hussain", "Walker", "Wright", "Murphy", "Ahmed", "Clarke",
 )  # fmt: skip
 SECRET = "bench-roster-" * 4
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PAYLOAD = re.compile(r'name="payload"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="payload"')
 
 
@@ -134,24 +133,8 @@ def new_school(app: Any, slug: str) -> str:
 
 
 def signed_in(app: Any, email: str) -> Any:
-    with app.app_context():
-        outcome = signin.request_link(email)
-        row = db.session.scalars(
-            select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
-        ).one()
-        path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
-        db.session.remove()
-    client = app.test_client()
-    token = csrf(client.get(path).get_data(as_text=True))
-    response = client.post(path, data={"csrf_token": token})
-    assert response.status_code == 302, response.status_code
-    return client
-
-
-def csrf(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+    """A test client signed in as `email`, second factor passed (bench/staff_client.py)."""
+    return staff_client(app, email)
 
 
 # --- over HTTP ------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -43,7 +42,9 @@ from sqlalchemy import delete, func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import create_app, daily, dashboard, signin, todo  # noqa: E402
+from staff_client import staff_client  # noqa: E402
+
+from portal import create_app, daily, dashboard, todo  # noqa: E402
 from portal.config import normalise_database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import (  # noqa: E402
@@ -51,13 +52,11 @@ from portal.models import (  # noqa: E402
     Purpose,
     RightsRequest,
     School,
-    SignInRequest,
     StaffUser,
     TakedownTask,
 )
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/consent_bench"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MARK = "bench-todo"  # in the rows this script adds, so that the next run removes them
 # Wall-time targets (ms): the home page well within a second on a busy day, the queue a small
 # part of it.
@@ -66,22 +65,9 @@ FIRST_SEQ = 10_000_000  # the take-downs it adds name seqs from here, far beyond
 
 
 def signed_in(app: Any, email: str) -> Any:
-    """A test client signed in as `email` through the emailed link, as a browser would."""
-    with app.app_context():
-        outcome = signin.request_link(email)
-        row = db.session.scalars(
-            select(SignInRequest).where(SignInRequest.public_id == outcome.public_id)
-        ).one()
-        assert row.nonce is not None
-        path = f"/sign-in/link/{signin.derive_token(row.nonce)}"
-        db.session.remove()
-    client = app.test_client()
-    page = client.get(path).get_data(as_text=True)
-    match = CSRF.search(page)
-    assert match, "no CSRF token on the sign-in page"
-    response = client.post(path, data={"csrf_token": match.group(1)})
-    assert response.status_code == 302, response.status_code
-    return client
+    """A test client signed in as `email` through the emailed link, as a browser would, second
+    factor passed (bench/staff_client.py)."""
+    return staff_client(app, email)
 
 
 def add_work(rng: random.Random, now: datetime) -> dict[str, int]:
