@@ -106,6 +106,11 @@ def session_cookie(base: str, link: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+# Lighthouse's message when recording the page load went wrong on its side.
+RUN_AGAIN = "Please run Lighthouse again"
+ATTEMPTS = 3
+
+
 def lighthouse(url: str, name: str, cookie: str | None, run: int) -> dict[str, Any]:
     OUT.mkdir(parents=True, exist_ok=True)
     report = OUT / f"lighthouse-{name}{'' if run == 0 else f'-{run + 1}'}.json"
@@ -121,9 +126,16 @@ def lighthouse(url: str, name: str, cookie: str | None, run: int) -> dict[str, A
     if cookie:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 or not report.exists():
-        raise SystemExit(f"lighthouse failed on {url}:\n{done.stderr[-3000:]}")
+    for attempt in range(1, ATTEMPTS + 1):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 and report.exists():
+            break
+        # Lighthouse's own word for a trace it failed to record (NO_NAVSTART and the like)
+        # on a busy machine: nothing about the page; it asks to be run again, and is.
+        if RUN_AGAIN not in done.stderr or attempt == ATTEMPTS:
+            raise SystemExit(f"lighthouse failed on {url}:\n{done.stderr[-3000:]}")
+        print(f"  {name}: Lighthouse asked to be run again ({attempt} of {ATTEMPTS}): "
+              f"{done.stderr.strip().splitlines()[-1][:200]}", flush=True)  # fmt: skip
     lhr: dict[str, Any] = json.loads(report.read_text())
     if lhr.get("runtimeError"):
         raise SystemExit(f"lighthouse could not load {url}: {lhr['runtimeError']}")
