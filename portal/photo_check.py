@@ -134,7 +134,7 @@ def options(school_id: int, generation: int) -> Options:
     purposes = school_cache.active_purposes(school_id, generation)
     return Options(
         purposes=tuple(p for p in purposes if is_publishable(p)),
-        classes=tuple(sorted((c for c in groups.classes if c), key=str.casefold)),
+        classes=groups.classes,
         year_groups=tuple(sorted((y for y in groups.years if y), key=_year_order)),
     )
 

@@ -42,7 +42,8 @@ _GROUPS = (
 
 @dataclass(frozen=True)
 class Groups:
-    """A school's classes and year groups of pupils on roll, sorted."""
+    """A school's classes and year groups of pupils on roll, sorted: the classes as a list
+    shows them (case aside), without an empty one."""
 
     classes: tuple[str, ...]
     years: tuple[str, ...]
@@ -107,7 +108,8 @@ def groups(school_id: int, generation: int) -> Groups:
             classes.add(class_name)
             if year_group:
                 years.add(year_group)
-        return Groups(tuple(sorted(classes)), tuple(sorted(years)))
+        named = sorted((c for c in classes if c), key=str.casefold)
+        return Groups(tuple(named), tuple(sorted(years)))
 
     return _kept(_groups, school_id, generation, load)
 

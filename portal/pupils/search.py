@@ -44,8 +44,7 @@ class Search:
 def class_names(school_id: int, generation: int) -> list[str]:
     """The school's classes (of pupils on roll), in order, as the photo check lists them: no
     query once they are kept for the school's `generation` (`portal.school_cache`)."""
-    classes = school_cache.groups(school_id, generation).classes
-    return sorted((c for c in classes if c), key=str.casefold)
+    return list(school_cache.groups(school_id, generation).classes)
 
 
 def find_pupils(

@@ -102,22 +102,26 @@ def start_session(principal: Principal, *, now: datetime | None = None) -> str:
     return token
 
 
+# The session row's columns with the guardian's id, language and email (none for staff).
+_GUARDIAN_COLUMNS = (
+    UserSession.id,
+    UserSession.principal_type,
+    UserSession.ended_at,
+    UserSession.expires_at,
+    UserSession.last_seen_at,
+    UserSession.second_factor,
+    UserSession.second_factor_at,
+    Guardian.id.label("guardian_id"),
+    Guardian.language,
+    Guardian.language_chosen,
+    Guardian.email.label("guardian_email"),
+)
 # The session row with the person behind it, in one query: the guardian's id, language and email,
 # or the staff user and their school (which every staff page shows). Built once with a bound
 # parameter, so SQLAlchemy compiles it once per process.
 _SESSION = (
     select(
-        UserSession.id,
-        UserSession.principal_type,
-        UserSession.ended_at,
-        UserSession.expires_at,
-        UserSession.last_seen_at,
-        UserSession.second_factor,
-        UserSession.second_factor_at,
-        Guardian.id.label("guardian_id"),
-        Guardian.language,
-        Guardian.language_chosen,
-        Guardian.email.label("guardian_email"),
+        *_GUARDIAN_COLUMNS,
         StaffUser,
         School,
         # Fresh from the database, whatever the School object holds (portal.school_cache).
@@ -132,19 +136,7 @@ _SESSION = (
 
 # A guardian's session (a token with GUARDIAN_PREFIX): the same row, the guardian's columns.
 _GUARDIAN_SESSION = (
-    select(
-        UserSession.id,
-        UserSession.principal_type,
-        UserSession.ended_at,
-        UserSession.expires_at,
-        UserSession.last_seen_at,
-        UserSession.second_factor,
-        UserSession.second_factor_at,
-        Guardian.id.label("guardian_id"),
-        Guardian.language,
-        Guardian.language_chosen,
-        Guardian.email.label("guardian_email"),
-    )
+    select(*_GUARDIAN_COLUMNS)
     .outerjoin(Guardian, Guardian.id == UserSession.guardian_id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
