@@ -11,7 +11,6 @@ Security Policy fails the test that opened it.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from tests.support.live import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,34 +69,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the app over HTTP ---------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on the test output; errors still reach the app's logger."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 @pytest.fixture
 def live_server(make_app: Callable[..., Any]) -> Iterator[str]:
-    """The app on this test's migrated database, served on a free local port.
-
-    The server is single-threaded (one request at a time, HTTP/1.0, each connection closed
-    after its response), which is all a test needs and keeps the database simple.
-    """
-    app = make_app()
-    server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler
-    )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server"
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    """The app on this test's migrated database, served on a free local port (see
+    tests/support/live.py)."""
+    with serving(make_app()) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

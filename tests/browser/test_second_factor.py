@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -23,7 +22,6 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from portal import demo
 from portal.extensions import db
@@ -35,6 +33,7 @@ from tests.support.browser import (
     assert_no_sideways_scrolling,
     h1,
 )
+from tests.support.live import serving
 from tests.support.mail import MailServer, sign_in_path
 
 pytestmark = pytest.mark.browser
@@ -58,31 +57,14 @@ def school(app: Any) -> Any:
     return result
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 @pytest.fixture
 def localhost_server(make_app: Callable[..., Any]) -> Iterator[str]:
     """The app served as `http://localhost:PORT`, with BASE_URL that very origin: the
     relying party of its passkeys is `localhost`, which WebAuthn accepts over plain HTTP."""
     app = make_app()
-    server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler
-    )
-    origin = f"http://localhost:{server.server_port}"
-    app.config["BASE_URL"] = origin
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="localhost-server"
-    )
-    thread.start()
-    try:
-        yield origin
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as port:
+        app.config["BASE_URL"] = f"http://localhost:{port}"
+        yield app.config["BASE_URL"]
 
 
 # --- what the person does ------------------------------------------------------------------
