@@ -132,11 +132,6 @@ def new_school(app: Any, slug: str) -> str:
     return admin
 
 
-def signed_in(app: Any, email: str) -> Any:
-    """A test client signed in as `email`, second factor passed (bench/staff_client.py)."""
-    return staff_client(app, email)
-
-
 # --- over HTTP ------------------------------------------------------------------------------
 
 
@@ -201,7 +196,7 @@ def http_runs(app: Any) -> dict[str, list[float]]:
     }  # fmt: skip
     for run in range(ARGS.runs):
         slug = f"http-{run}"
-        client = signed_in(app, new_school(app, slug))
+        client = staff_client(app, new_school(app, slug))
         domain = f"{slug}.bench.example.org"
         first = roster_csv(ARGS.rows, domain)
         page, seconds = preview(client, first)

@@ -64,12 +64,6 @@ TARGETS = {"home page, admin": 500, "home page, staff": 500, "todo.items (the qu
 FIRST_SEQ = 10_000_000  # the take-downs it adds name seqs from here, far beyond any real one
 
 
-def signed_in(app: Any, email: str) -> Any:
-    """A test client signed in as `email` through the emailed link, as a browser would, second
-    factor passed (bench/staff_client.py)."""
-    return staff_client(app, email)
-
-
 def add_work(rng: random.Random, now: datetime) -> dict[str, int]:
     """Each school's open and done tasks and rights requests (what an office has waiting)."""
     today = daily.today(now)
@@ -180,8 +174,8 @@ def main() -> None:
     queue_lengths: list[int] = []
 
     def measure(school_id: int, slug: str) -> None:
-        admin = signed_in(app, f"admin@{slug}.example.org")
-        staff = signed_in(app, f"staff@{slug}.example.org")
+        admin = staff_client(app, f"admin@{slug}.example.org")
+        staff = staff_client(app, f"staff@{slug}.example.org")
 
         def home(client: Any) -> Callable[[], Any]:
             def get() -> None:

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import writing
+from ..database import read, writing
 from ..extensions import db
 from ..models import Guardian, PrincipalType, School, StaffUser, UserSession
 from ..types import utcnow
@@ -147,12 +147,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
     query (and, at most once a minute, an update of when it was last used)."""
     now = now or utcnow()
     if token.startswith(GUARDIAN_PREFIX):
-        # Columns only: the connection's own execute, without the ORM's.
-        row = (
-            db.session.connection()
-            .execute(_GUARDIAN_SESSION, {"token_hash": hash_token(token)})
-            .first()
-        )
+        row = read(_GUARDIAN_SESSION, {"token_hash": hash_token(token)}).first()
         if row is not None and row.principal_type != PrincipalType.GUARDIAN:
             return None
     else:
@@ -166,6 +161,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
         return None
     guardian: GuardianIdentity | None = None
     staff: StaffUser | None = None
+    generation = -1  # a guardian's pages read their schools' generations with the family
     if principal_type == PrincipalType.GUARDIAN:
         if row.guardian_id is None:
             return None
@@ -179,12 +175,12 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
         # The identity map holds objects weakly: attach the school to the staff user, or
         # `staff.school` would read it again.
         set_committed_value(staff, "school", row.School)
+        generation = row.school_generation
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         with writing() as session:
             session.execute(
                 update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
             )
-    generation = -1 if guardian is not None else row.school_generation
     return SignedIn(
         token,
         principal_type,
@@ -192,7 +188,7 @@ def load_session(token: str, *, now: datetime | None = None) -> SignedIn | None:
         staff,
         row.second_factor,
         row.second_factor_at,
-        generation if generation is not None else -1,
+        generation,
     )
 
 

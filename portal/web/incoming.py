@@ -82,9 +82,10 @@ def _view() -> Any:
     return current_app.view_functions.get(request.endpoint or "")
 
 
-def too_large_hint() -> str | None:
-    """What to do instead, for the view of this request, when its body is too large."""
-    return getattr(_view(), "too_large", None)
+def too_large_hint(view: Any = None) -> str | None:
+    """What to do instead, for the view of this request (`view` if it is already looked
+    up), when its body is too large."""
+    return getattr(view or _view(), "too_large", None)
 
 
 def _has_nul(pairs: Any) -> bool:
@@ -94,7 +95,7 @@ def _has_nul(pairs: Any) -> bool:
 
 def check_request() -> None:
     view = _view()
-    if getattr(view, "too_large", None) is None:
+    if too_large_hint(view) is None:
         request.max_content_length = min(
             FORM_BODY_LIMIT, current_app.config.get("MAX_CONTENT_LENGTH") or FORM_BODY_LIMIT
         )
